@@ -1,0 +1,4 @@
+"""utmost: which campaign brought this customer — even when they came back later to buy."""
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

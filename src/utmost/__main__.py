@@ -1,0 +1,5 @@
+"""``python -m utmost`` runs the CLI."""
+
+from utmost.cli import main
+
+main()

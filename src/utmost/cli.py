@@ -1,0 +1,202 @@
+"""The ``utmost`` command: a thin shell over the store, importer and demo.
+
+Every command takes ``--db`` (default ``utmost.duckdb``, env ``UTMOST_DB``) and, where it
+reads or writes events, ``--project`` (default ``default``). Errors print one line on stderr
+and exit with status 2; nothing prints a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from utmost import __version__, demo
+from utmost.errors import UtmostError
+from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store
+from utmost.store.importer import ImportReport, import_files
+
+DEMO_DB = "utmost-demo.duckdb"
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def db_option(default: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False),
+        default=default,
+        envvar=None if default else DB_ENV,
+        show_default=default or DEFAULT_DB,
+        help=f"DuckDB file (env {DB_ENV}).",
+    )
+
+
+project_option = click.option(
+    "--project", default=DEFAULT_PROJECT, show_default=True, help="Project the events belong to."
+)
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn utmost's own errors into one line on stderr and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except UtmostError as error:
+            err.print(f"[red]error:[/] {error}", markup=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="utmost")
+def cli() -> None:
+    """utmost: which campaign brought this customer — even when they came back later to buy."""
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@db_option()
+@project_option
+@click.option("--strict", is_flag=True, help="Any bad line imports nothing and exits non-zero.")
+@reports_errors
+def import_command(paths: tuple[str, ...], db: str | None, project: str, strict: bool) -> None:
+    """Import Mixpanel export files: JSONL (one {"event", "properties"} per line), .gz, or a JSON array.
+
+    Duplicates (same event, distinct_id, time and $insert_id) are dropped, within the files
+    and against what is stored, so importing a file twice adds nothing. Bad lines are
+    reported as FILE:LINE: reason and skipped.
+    """
+    with Store(db) as store:
+        name = store.project(project).name
+        started = time.perf_counter()
+        report = _import_with_progress(store, name, paths, strict)
+        _print_import_report(report, time.perf_counter() - started)
+    if report.rejected and strict:
+        sys.exit(1)
+
+
+def _import_with_progress(store: Store, project: str, paths: tuple[str, ...], strict: bool) -> ImportReport:
+    total = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[events]:>12,} events"),
+        TextColumn("{task.fields[rate]:>9,.0f} events/s"),
+        TimeElapsedColumn(),
+    )
+    started = time.perf_counter()
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("importing", total=total or None, events=0, rate=0.0)
+        seen = 0
+
+        def advance(done_bytes: int, events: int) -> None:
+            nonlocal seen
+            seen += events
+            rate = seen / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, advance=done_bytes, events=seen, rate=rate)
+
+        return import_files(store, project, paths, strict=strict, progress=advance)
+
+
+def _print_import_report(report: ImportReport, seconds: float) -> None:
+    for problem in report.problems:
+        err.print(problem, markup=False)
+    hidden = report.rejected - len(report.problems)
+    if hidden > 0:
+        err.print(f"… and {hidden:,} more bad line(s)", markup=False)
+    if report.checked_only:
+        err.print(f"[red]error:[/] {report.rejected:,} bad line(s); --strict imported nothing")
+        return
+    total = report.imported + report.duplicates + report.rejected
+    rate = total / seconds if seconds > 0 else 0.0
+    out.print(
+        f"imported {report.imported:,} · duplicates {report.duplicates:,} · rejected {report.rejected:,}"
+        f"  ({seconds:,.1f} s, {rate:,.0f} events/s)"
+    )
+
+
+@cli.group()
+def project() -> None:
+    """Create and list projects (name, token for SDKs, secret for /import)."""
+
+
+@project.command("create")
+@click.argument("name")
+@click.option("--token", help="Keep the token your pages already send (migrating from Mixpanel).")
+@click.option("--secret", help="Keep the API secret your importers already use.")
+@db_option()
+@reports_errors
+def project_create(name: str, token: str | None, secret: str | None, db: str | None) -> None:
+    """Create project NAME; generated credentials are printed once."""
+    with Store(db) as store:
+        created = store.create_project(name, token, secret)
+    out.print(f"project {created.name}")
+    out.print(f"  token  {created.token}")
+    out.print(f"  secret {created.secret}   (keep it safe: it authorises /import and the query API)")
+
+
+@project.command("list")
+@db_option()
+@reports_errors
+def project_list(db: str | None) -> None:
+    """List projects and their tokens (secrets are not shown)."""
+    with Store(db) as store:
+        store.project()  # `default` exists from first use, as everywhere else
+        table = Table("project", "token", box=None)
+        for found in store.projects():
+            table.add_row(found.name, found.token)
+    out.print(table)
+
+
+@cli.command("demo")
+@db_option(DEMO_DB)
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated traffic.")
+@click.option("--visitors", default=2_000, show_default=True, help="Anonymous visitors to simulate.")
+@reports_errors
+def demo_command(db: str, seed: int, visitors: int) -> None:
+    """Generate hotel-booking traffic into a fresh demo database and show what it holds."""
+    path = Path(db)
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        export = Path(folder) / "demo-export.jsonl"
+        with open(export, "wb") as file:
+            file.writelines(demo.generate_lines(seed=seed, visitors=visitors))
+        with Store(path) as store:
+            name = store.project().name
+            started = time.perf_counter()
+            report = _import_with_progress(store, name, (str(export),), strict=True)
+            _print_import_report(report, time.perf_counter() - started)
+            _print_summary(store, name, path)
+
+
+def _print_summary(store: Store, project: str, path: Path) -> None:
+    summary = store.summary(project)
+    out.print(f"\n[bold]{path}[/] — project {project}")
+    out.print(
+        f"  {summary['events']:,} events from {summary['distinct_ids']:,} distinct ids, "
+        f"{summary['first']:%Y-%m-%d} to {summary['last']:%Y-%m-%d}; "
+        f"{summary['utm_landings']:,} events landed with a utm_source"
+    )
+    table = Table("event", "count", box=None)
+    for name, count in summary["top_events"]:
+        table.add_row(name, f"{count:,}")
+    out.print(table)
+
+
+def main() -> None:
+    cli(prog_name="utmost")

@@ -1,0 +1,207 @@
+"""The canonical event, and how any accepted payload line becomes one.
+
+Pure definitions, no I/O. Every source of events (an export file, a collector batch) is
+handed to the store as raw JSON lines numbered from 1; :func:`normalise_sql` is the one query
+that validates each line with a precise reason and maps the valid ones to the canonical
+columns of DESIGN §2. Writing the mapping once, in SQL, keeps importer and collector identical
+and lets DuckDB parse JSON vectorised on every core instead of one Python object at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from utmost.campaign import LANDING_PARAMS, landing_param_sql, query_string_sql
+
+#: Mixpanel's limits (DESIGN §2).
+MAX_EVENT_BYTES = 1024 * 1024
+MAX_PROPERTIES = 254  # "fewer than 255 properties"
+MAX_INSERT_ID_LENGTH = 36
+#: Times above this are milliseconds, below it seconds (1e11 s is the year 5138).
+MILLISECONDS_ABOVE = 1e11
+#: Latest accepted time, in milliseconds: keeps timestamps far inside DuckDB's range.
+MAX_TIME_MS = 1e14
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str
+
+
+#: The canonical event (DESIGN §2), in storage order. ``seq`` is assigned by the writer.
+CANONICAL_COLUMNS: tuple[Column, ...] = (
+    Column("project", "VARCHAR NOT NULL"),
+    Column("event", "VARCHAR NOT NULL"),
+    Column("time", "TIMESTAMP NOT NULL"),
+    Column("distinct_id", "VARCHAR"),
+    Column("device_id", "VARCHAR"),
+    Column("user_id", "VARCHAR"),
+    Column("insert_id", "VARCHAR NOT NULL"),
+    *(Column(key, "VARCHAR") for key in LANDING_PARAMS),
+    Column("current_url", "VARCHAR"),
+    Column("referrer", "VARCHAR"),
+    Column("referring_domain", "VARCHAR"),
+    Column("properties", "JSON"),
+    Column("seq", "BIGINT NOT NULL"),
+)
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in CANONICAL_COLUMNS)
+#: Two events with equal values here are one event (Mixpanel's rule); the later is dropped.
+DEDUP_KEY: tuple[str, ...] = ("project", "event", "distinct_id", "time", "insert_id")
+
+# Properties read into their own columns; JSON paths are quoted so `$` names are safe.
+_PROPERTY_COLUMNS = {
+    "distinct_id": "distinct_id",
+    "device_id": "$device_id",
+    "user_id": "$user_id",
+    "current_url": "$current_url",
+    "referrer": "$referrer",
+    "referring_domain": "$referring_domain",
+}
+_EXTRACTED = ("time", "$insert_id", *_PROPERTY_COLUMNS.values(), *LANDING_PARAMS)
+
+
+_PATHS = ("$.event", "$.properties", *(f'$.properties."{p}"' for p in _EXTRACTED))
+
+
+def _position(path_or_prop: str) -> int:
+    """1-based position in the lists of types and texts extracted for ``_PATHS``."""
+    if path_or_prop.startswith("$."):
+        return _PATHS.index(path_or_prop) + 1
+    return _EXTRACTED.index(path_or_prop) + 3
+
+
+def _type(prop: str) -> str:
+    """SQL for the JSON type name of ``prop`` (a property, or a path); NULL when absent."""
+    return f"types[{_position(prop)}]"
+
+
+def _text(prop: str) -> str:
+    """SQL for ``prop`` as text (strings unquoted, numbers as written); NULL unless a scalar."""
+    return f"CASE WHEN {_type(prop)} NOT IN ('NULL', 'OBJECT', 'ARRAY') THEN texts[{_position(prop)}] END"
+
+
+def _absent(prop: str) -> str:
+    return f"coalesce({_type(prop)} = 'NULL', true)"
+
+
+_EVENT, _PROPERTIES = "$.event", "$.properties"
+_NUMBER = "('BIGINT', 'UBIGINT', 'DOUBLE')"
+_TIME = "texts[3]::DOUBLE"
+_SECONDS_FACTOR = f"CASE WHEN {_TIME} > {MILLISECONDS_ABOVE} THEN 1 ELSE 1000 END"
+#: The shortest JSON object with more than MAX_PROPERTIES keys is longer than this, so the
+#: keys are only counted (a second parse) on lines that could have too many.
+_MIN_BYTES_FOR_TOO_MANY = 5 * MAX_PROPERTIES
+
+# (condition, reason) checked in order; the first that holds rejects the line. Reasons are SQL
+# string expressions so they can carry the offending value.
+_REJECTIONS: tuple[tuple[str, str], ...] = (
+    ("text IS NULL", "'not valid UTF-8'"),
+    (f"nbytes > {MAX_EVENT_BYTES}", f"'event is ' || nbytes || ' bytes (at most {MAX_EVENT_BYTES})'"),
+    ("NOT json_valid(text)", "'invalid JSON'"),
+    ("json_type(text) <> 'OBJECT'", "'not a JSON object'"),
+    (_absent(_EVENT), "'missing \"event\"'"),
+    (f"{_type(_EVENT)} <> 'VARCHAR'", "'\"event\" is not a string'"),
+    (f"{_text(_EVENT)} = ''", "'empty \"event\"'"),
+    (_absent(_PROPERTIES), "'missing \"properties\"'"),
+    (f"{_type(_PROPERTIES)} <> 'OBJECT'", "'\"properties\" is not an object'"),
+    (_absent("time"), "'missing \"properties.time\"'"),
+    (f"{_type('time')} NOT IN {_NUMBER}", "'\"properties.time\" is not a number'"),
+    (
+        f"NOT ({_TIME} >= 0 AND {_TIME} * {_SECONDS_FACTOR} < {MAX_TIME_MS})",
+        "'\"properties.time\" is out of range: ' || texts[3]",
+    ),
+    (
+        f"{_type('distinct_id')} IN ('OBJECT', 'ARRAY', 'BOOLEAN')",
+        "'\"properties.distinct_id\" is not a string'",
+    ),
+    (
+        f"{_text(_EVENT)} <> '$merge' AND coalesce({_text('distinct_id')}, '') = ''",
+        "'missing \"properties.distinct_id\"'",
+    ),
+    (
+        f"NOT {_absent('$insert_id')} AND {_type('$insert_id')} <> 'VARCHAR'",
+        "'\"properties.$insert_id\" is not a string'",
+    ),
+    (
+        f"length({_text('$insert_id')}) > {MAX_INSERT_ID_LENGTH}",
+        f"'\"properties.$insert_id\" is ' || length({_text('$insert_id')}) "
+        f"|| ' characters long (at most {MAX_INSERT_ID_LENGTH})'",
+    ),
+    (
+        f"NOT regexp_full_match({_text('$insert_id')}, '[A-Za-z0-9-]*')",
+        "'\"properties.$insert_id\" may hold only letters, digits and \"-\"'",
+    ),
+    (
+        f"nbytes > {_MIN_BYTES_FOR_TOO_MANY} AND json_array_length(json_keys(properties)) > {MAX_PROPERTIES}",
+        f"json_array_length(json_keys(properties)) || ' properties (at most {MAX_PROPERTIES})'",
+    ),
+)
+
+
+def _reason_sql() -> str:
+    cases = " ".join(f"WHEN {condition} THEN {reason}" for condition, reason in _REJECTIONS)
+    return f"CASE {cases} END"
+
+
+def normalise_sql(raw: str, project_param: str = "?") -> str:
+    """SQL over relation ``raw(lineno BIGINT, line BLOB)``: one row per non-blank line.
+
+    Columns: ``lineno``, ``reason`` (NULL for a valid line, else why it was rejected) and the
+    canonical columns except ``seq``. Blank lines are skipped. Time becomes a UTC timestamp in
+    µs (> 1e11 read as ms), so one instant sent in s and in ms is the same time. A missing
+    ``$insert_id`` is derived from the event's content (name, distinct_id, time, properties),
+    so the same event sent twice is one event.
+
+    Each line is parsed a few times in all (types, texts, properties), never once per field:
+    JSON parsing is most of the cost of an import.
+    """
+    url = _text("$current_url")
+    landing = ",\n  ".join(
+        landing_param_sql(k, "current_url", "query", _text(k)) + f" AS {k}" for k in LANDING_PARAMS
+    )
+    micros = f"CAST(round({_TIME} * {_SECONDS_FACTOR} * 1000) AS BIGINT)"
+    distinct_id = _text("distinct_id")
+    derived_insert_id = (
+        f"md5(concat_ws(chr(31), {_text(_EVENT)}, {distinct_id}, micros::VARCHAR, properties::VARCHAR))"
+    )
+    paths = list(_PATHS)
+    return f"""
+WITH decoded AS (
+  SELECT lineno, octet_length(line) AS nbytes, try(decode(line)) AS text FROM {raw}
+),
+extracted AS (
+  SELECT lineno, nbytes, text, types, texts,
+    CASE WHEN types[2] = 'OBJECT' THEN json_extract(text, '$.properties') END AS properties
+  FROM (
+    SELECT *,
+      CASE WHEN parsed THEN json_type(text, {paths!r}) END AS types,
+      CASE WHEN parsed THEN json_extract_string(text, {paths!r}) END AS texts
+    FROM (
+      SELECT *, text IS NOT NULL AND nbytes <= {MAX_EVENT_BYTES} AND json_valid(text) AS parsed
+      FROM decoded
+      WHERE text IS NULL OR trim(text, ' \t\r\n') <> ''
+    )
+  )
+),
+judged AS (SELECT *, {_reason_sql()} AS reason FROM extracted),
+valid AS (
+  SELECT *, nullif({url}, '') AS current_url, {query_string_sql(url)} AS query,
+    CASE WHEN reason IS NULL THEN {micros} END AS micros
+  FROM judged
+)
+SELECT lineno, reason,
+  {project_param} AS project,
+  {_text(_EVENT)} AS event,
+  make_timestamp(micros) AS time,
+  {distinct_id} AS distinct_id,
+  {_text("$device_id")} AS device_id,
+  {_text("$user_id")} AS user_id,
+  coalesce({_text("$insert_id")}, {derived_insert_id}) AS insert_id,
+  {landing},
+  current_url,
+  {_text("$referrer")} AS referrer,
+  {_text("$referring_domain")} AS referring_domain,
+  properties
+FROM valid
+"""

@@ -1,0 +1,9 @@
+"""Storage: the DuckDB file, its schema, the single writer, and file import.
+
+Only this package opens database connections.
+"""
+
+from utmost.store.database import DB_ENV, DEFAULT_DB, Store, default_path
+from utmost.store.projects import DEFAULT_PROJECT, Project
+
+__all__ = ["DB_ENV", "DEFAULT_DB", "DEFAULT_PROJECT", "Project", "Store", "default_path"]

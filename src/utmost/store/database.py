@@ -1,0 +1,138 @@
+"""The Store: the only code that opens the DuckDB file.
+
+Reads use cursors of the one connection (DuckDB runs them concurrently); every write is a job
+for the single :class:`~utmost.store.writer.Writer`. Opening a file creates or upgrades its
+schema (:mod:`utmost.store.schema`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from utmost.errors import ProjectError, UtmostError
+from utmost.people import Profile
+from utmost.store import ingest, profiles, projects
+from utmost.store.projects import DEFAULT_PROJECT, Project
+from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
+from utmost.store.writer import Writer
+
+DEFAULT_DB = "utmost.duckdb"
+DB_ENV = "UTMOST_DB"
+
+
+def default_path() -> str:
+    """``$UTMOST_DB``, else ``utmost.duckdb`` in the working directory."""
+    return os.environ.get(DB_ENV) or DEFAULT_DB
+
+
+class Store:
+    """An open utmost database file. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path or default_path())
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.Error as error:
+            raise UtmostError(f"cannot open {self.path}: {error}") from None
+        _migrate(self._con, self.path)
+        self._writer = Writer(self._con.cursor())
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._writer.close()
+        self._con.close()
+
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for reading; cheap, and safe to use beside the writer."""
+        return self._con.cursor()
+
+    # Projects
+
+    def project(self, name: str = DEFAULT_PROJECT) -> Project:
+        """The named project; ``default`` is created on first use, others must exist."""
+        found = projects.find_project(self.reader(), name)
+        if found:
+            return found
+        if name != DEFAULT_PROJECT:
+            raise ProjectError(f"no project {name!r} (see `utmost project list`)")
+        return self._writer.run(lambda con: projects.find_project(con, name) or projects.insert_project(con, name))
+
+    def create_project(self, name: str, token: str | None = None, secret: str | None = None) -> Project:
+        return self._writer.run(lambda con: projects.insert_project(con, name, token, secret))
+
+    def projects(self) -> list[Project]:
+        return projects.list_projects(self.reader())
+
+    # Events
+
+    def insert_lines(self, project: str, lines: pa.Table) -> Future[ingest.IngestResult]:
+        """Queue the valid, new events of raw JSON ``lines(lineno, line)`` for storing.
+
+        The future resolves once they are committed to the file.
+        """
+        return self._writer.submit(lambda con: ingest.insert_lines(con, project, lines))
+
+    def check_lines(self, project: str, lines: pa.Table) -> ingest.IngestResult:
+        """Validate raw lines without storing anything."""
+        return ingest.check_lines(self.reader(), project, lines)
+
+    # Profiles
+
+    def update_profiles(self, kind: str, project: str, updates: Iterable[profiles.Update]) -> int:
+        updates = list(updates)
+        return self._writer.run(lambda con: profiles.update_profiles(con, kind, project, updates))
+
+    def profile(self, kind: str, project: str, *profile_id: str) -> Profile | None:
+        return profiles.read_profile(self.reader(), kind, project, profile_id)
+
+    # Summaries
+
+    def summary(self, project: str) -> dict[str, Any]:
+        """Counts that say what a project holds, for `utmost demo` and `utmost status`."""
+        con = self.reader()
+        events, persons, first, last, landings = con.execute(
+            "SELECT count(*), count(DISTINCT distinct_id), min(time), max(time),"
+            " count(*) FILTER (utm_source IS NOT NULL) FROM events WHERE project = ?",
+            [project],
+        ).fetchone()
+        top = con.execute(
+            "SELECT event, count(*) AS n FROM events WHERE project = ? GROUP BY event ORDER BY n DESC, event LIMIT 8",
+            [project],
+        ).fetchall()
+        (people,) = con.execute("SELECT count(*) FROM people WHERE project = ?", [project]).fetchone()
+        return {
+            "events": events,
+            "distinct_ids": persons,
+            "first": first,
+            "last": last,
+            "utm_landings": landings,
+            "profiles": people,
+            "top_events": top,
+        }
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    (current,) = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    if current > SCHEMA_VERSION:
+        raise UtmostError(
+            f"{path} has schema version {current}; this utmost knows up to {SCHEMA_VERSION}: upgrade utmost"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        con.begin()
+        for statement in MIGRATIONS[version - 1]:
+            con.execute(statement)
+        con.execute("INSERT INTO schema_version VALUES (?)", [version])
+        con.commit()

@@ -1,0 +1,41 @@
+"""The database schema, as a list of forward migrations.
+
+A file records the version it is at; opening it applies every later migration in one
+transaction, so an older file is upgraded in place and a newer one is refused rather than
+misread. Add a migration by appending to ``MIGRATIONS``; never edit a released one.
+"""
+
+from __future__ import annotations
+
+from utmost.events import CANONICAL_COLUMNS
+
+_EVENT_COLUMNS = ",\n  ".join(f"{c.name} {c.sql_type}" for c in CANONICAL_COLUMNS)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: projects, canonical events, people and group profiles.
+    (
+        """CREATE TABLE projects (
+  name VARCHAR PRIMARY KEY,
+  token VARCHAR NOT NULL UNIQUE,
+  secret VARCHAR NOT NULL UNIQUE,
+  created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)""",
+        f"CREATE TABLE events (\n  {_EVENT_COLUMNS}\n)",
+        """CREATE TABLE people (
+  project VARCHAR NOT NULL,
+  distinct_id VARCHAR NOT NULL,
+  properties JSON NOT NULL,
+  updated_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (project, distinct_id)
+)""",
+        """CREATE TABLE groups (
+  project VARCHAR NOT NULL,
+  group_key VARCHAR NOT NULL,
+  group_id VARCHAR NOT NULL,
+  properties JSON NOT NULL,
+  updated_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (project, group_key, group_id)
+)""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,153 @@
+"""Import files as numbered chunks of raw JSON lines, with flat memory.
+
+A Mixpanel export is JSONL (optionally gzipped); a JSON array is accepted too. Files are read
+in large blocks and split on newlines with numpy into zero-copy Arrow arrays, so a multi-GB
+file streams through at disk speed while the store parses JSON in SQL. Each chunk keeps the
+1-based number of every line (or array element), which is how bad lines are reported.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import ijson
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from utmost.errors import InputError
+
+BLOCK_BYTES = 32 << 20
+ARRAY_CHUNK_ITEMS = 20_000
+#: DuckDB scans an Arrow table one record batch per thread: small batches use every core.
+BATCH_ROWS = 4096
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Raw lines ``lines(lineno BIGINT, line BLOB)``; ``done_bytes`` of the file read so far."""
+
+    lines: pa.Table
+    done_bytes: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """One import file: where its bytes come from and how its records are named in errors."""
+
+    path: Path
+    unit: str  # "line" (JSONL) or "element" (JSON array)
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def where(self, number: int) -> str:
+        """``FILE:LINE`` for JSONL, ``FILE:element N`` for a JSON array."""
+        prefix = "" if self.unit == "line" else "element "
+        return f"{self.path}:{prefix}{number}"
+
+    def chunks(self) -> Iterator[Chunk]:
+        with open(self.path, "rb") as raw:
+            stream = gzip.GzipFile(fileobj=raw) if _is_gzip(raw) else raw
+            reader = _array_chunks if self.unit == "element" else _line_chunks
+            yield from reader(stream, raw)
+
+
+def open_source(path: str | os.PathLike[str]) -> Source:
+    """Inspect ``path`` (plain or gzip) and say whether it holds JSONL or a JSON array."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{file}: no such file")
+    with open(file, "rb") as raw:
+        stream = gzip.GzipFile(fileobj=raw) if _is_gzip(raw) else raw
+        try:
+            head = stream.read(4096).lstrip()
+        except (OSError, EOFError) as error:
+            raise InputError(f"{file}: cannot read: {error}") from None
+    return Source(file, "element" if head.startswith(b"[") else "line")
+
+
+def _is_gzip(raw: BinaryIO) -> bool:
+    magic = raw.read(2)
+    raw.seek(0)
+    return magic == b"\x1f\x8b"
+
+
+def _line_chunks(stream: BinaryIO, raw: BinaryIO) -> Iterator[Chunk]:
+    first_line = 1
+    tail = b""
+    while True:
+        try:
+            block = stream.read(BLOCK_BYTES)
+        except (OSError, EOFError) as error:
+            raise InputError(f"{getattr(raw, 'name', 'input')}: cannot read: {error}") from None
+        buffer = tail + block
+        if not buffer:
+            return
+        newlines = np.flatnonzero(np.frombuffer(buffer, dtype=np.uint8) == 10)
+        end = len(buffer) if not block else (int(newlines[-1]) + 1 if len(newlines) else 0)
+        tail = buffer[end:]
+        if end:
+            ends = newlines[newlines < end] + 1
+            if not block and (not len(ends) or ends[-1] != end):
+                ends = np.append(ends, end)  # a last line without a newline
+            table = _table(buffer[:end], ends, first_line)
+            first_line += table.num_rows
+            yield Chunk(table, raw.tell())
+        if not block:
+            return
+
+
+def _table(data: bytes, ends: np.ndarray, first_line: int) -> pa.Table:
+    """Zero-copy Arrow table of the lines of ``data`` ending (exclusive) at ``ends``."""
+    offsets = np.concatenate(([0], ends)).astype(np.int64)
+    count = len(ends)
+    lines = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    numbers = pa.array(np.arange(first_line, first_line + count, dtype=np.int64))
+    return _batched(pa.table({"lineno": numbers, "line": lines}))
+
+
+def _batched(table: pa.Table) -> pa.Table:
+    return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS))
+
+
+def _array_chunks(stream: BinaryIO, raw: BinaryIO) -> Iterator[Chunk]:
+    """Elements of a top-level JSON array, re-serialised one per line.
+
+    A broken array ends the file: what was parsed before the break is still imported.
+    """
+    batch: list[bytes] = []
+    number = 0
+    broken: str | None = None
+    try:
+        for number, item in enumerate(ijson.items(stream, "item", use_float=True), start=1):
+            batch.append(orjson.dumps(item))
+            if len(batch) == ARRAY_CHUNK_ITEMS:
+                yield Chunk(_element_table(batch, number), raw.tell())
+                batch = []
+    except ijson.JSONError as error:
+        broken = str(error).splitlines()[0]
+    if batch:
+        yield Chunk(_element_table(batch, number), raw.tell())
+    if broken is not None:
+        raise InputError(f"{raw.name}: invalid JSON array after element {number}: {broken}")
+
+
+def _element_table(batch: list[bytes], last: int) -> pa.Table:
+    first = last - len(batch) + 1
+    return _batched(
+        pa.table(
+            {
+                "lineno": pa.array(np.arange(first, last + 1, dtype=np.int64)),
+                "line": pa.array(batch, pa.large_binary()),
+            }
+        )
+    )

@@ -1,0 +1,81 @@
+"""The single writer: every change to the database goes through one thread.
+
+DuckDB allows one writing process and serialises writers anyway; funnelling writes through
+one queue lets concurrent callers (import chunks now, collector requests later) share one
+transaction per round — group commit — so each caller waits for one fsync, not a queue of
+them, and a caller's ``result()`` returns only once its rows are committed to the file.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+import duckdb
+
+T = TypeVar("T")
+Job = Callable[[duckdb.DuckDBPyConnection], T]
+
+#: At most this many queued jobs share one transaction.
+MAX_GROUP = 64
+_STOP = object()
+
+
+class Writer:
+    """Runs submitted jobs on its own connection, committing them in groups."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self._con = connection
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="utmost-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job[T]) -> Future[T]:
+        """Queue ``job(connection)``; its future resolves after the commit that includes it."""
+        future: Future[T] = Future()
+        self._queue.put((job, future))
+        return future
+
+    def run(self, job: Job[T]) -> T:
+        """Run ``job`` and wait for its commit; its exception, if any, is raised here."""
+        return self.submit(job).result()
+
+    def close(self) -> None:
+        """Finish the queued jobs, then stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            group = [self._queue.get()]
+            while len(group) < MAX_GROUP and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            stop = any(item is _STOP for item in group)
+            self._commit([item for item in group if item is not _STOP])
+            if stop:
+                return
+
+    def _commit(self, group: list[tuple[Job[Any], Future[Any]]]) -> None:
+        if not group:
+            return
+        try:
+            self._con.begin()
+            results = [job(self._con) for job, _ in group]
+            self._con.commit()
+        except Exception as error:
+            self._con.rollback()
+            if len(group) > 1:
+                # One bad job must not fail its neighbours: retry each in its own transaction.
+                for item in group:
+                    self._commit([item])
+                return
+            _, future = group[0]
+            future.set_exception(error)
+            return
+        for (_, future), result in zip(group, results):
+            future.set_result(result)
+

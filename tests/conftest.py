@@ -1,0 +1,40 @@
+"""Shared test helpers: real DuckDB files in temporary folders, raw lines in, rows out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pytest
+
+from utmost.store import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "test.duckdb") as opened:
+        yield opened
+
+
+def raw_lines(records: Sequence[Any]) -> pa.Table:
+    """Number ``records`` from 1 as raw lines; dicts are serialised, bytes/str kept as sent."""
+    lines = [
+        r if isinstance(r, bytes) else r.encode() if isinstance(r, str) else orjson.dumps(r) for r in records
+    ]
+    return pa.table(
+        {"lineno": pa.array(range(1, len(lines) + 1), pa.int64()), "line": pa.array(lines, pa.large_binary())}
+    )
+
+
+def event(name: str = "Page View", time: float = 1_700_000_000, distinct_id: str = "d1", **properties: Any) -> dict:
+    """A minimal valid export event; keyword arguments become properties."""
+    return {"event": name, "properties": {"time": time, "distinct_id": distinct_id, **properties}}
+
+
+def stored(store: Store, columns: str = "*", project: str = "default") -> list[dict[str, Any]]:
+    cursor = store.reader().execute(f"SELECT {columns} FROM events WHERE project = ? ORDER BY seq", [project])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]

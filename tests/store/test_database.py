@@ -1,0 +1,98 @@
+"""The store: projects, schema versions, reopening a file, and the single writer."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from utmost.errors import ProjectError, UtmostError
+from utmost.store import Store
+from utmost.store.schema import SCHEMA_VERSION
+
+from conftest import event, raw_lines, stored
+
+
+def test_default_project_is_created_on_first_use(store):
+    assert store.projects() == []
+    default = store.project()
+    assert default.name == "default" and len(default.token) == 32 and len(default.secret) == 32
+    assert store.project() == default and store.projects() == [default]
+
+
+def test_create_project_keeps_given_credentials(store):
+    created = store.create_project("hotel", token="test-token", secret="test-secret")
+    assert (created.token, created.secret) == ("test-token", "test-secret")
+    assert store.project("hotel") == created
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "hotel"}, "name already used by project 'hotel'"),
+        ({"name": "b", "token": "test-token"}, "token already used by project 'hotel'"),
+        ({"name": "b", "secret": "test-secret"}, "secret already used by project 'hotel'"),
+    ],
+)
+def test_project_names_and_credentials_are_unique(store, kwargs, message):
+    store.create_project("hotel", token="test-token", secret="test-secret")
+    with pytest.raises(ProjectError, match=message):
+        store.create_project(**kwargs)
+
+
+def test_unknown_project(store):
+    with pytest.raises(ProjectError, match="no project 'nope'"):
+        store.project("nope")
+
+
+def test_reopening_keeps_everything(tmp_path):
+    path = tmp_path / "u.duckdb"
+    with Store(path) as first:
+        first.create_project("hotel")
+        first.insert_lines("hotel", raw_lines([event()])).result()
+    with Store(path) as again:
+        assert [p.name for p in again.projects()] == ["hotel"]
+        assert len(stored(again, project="hotel")) == 1
+        version = again.reader().execute("SELECT max(version) FROM schema_version").fetchone()[0]
+        assert version == SCHEMA_VERSION
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "u.duckdb"
+    with Store(path) as store:
+        store._writer.run(lambda con: con.execute("INSERT INTO schema_version VALUES (99)"))
+    with pytest.raises(UtmostError, match="schema version 99; this utmost knows up to"):
+        Store(path)
+
+
+def test_env_var_names_the_default_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("UTMOST_DB", str(tmp_path / "from-env.duckdb"))
+    with Store() as store:
+        assert store.path == tmp_path / "from-env.duckdb"
+    assert (tmp_path / "from-env.duckdb").exists()
+
+
+def test_concurrent_writers_share_commits_and_lose_nothing(store):
+    """Many threads insert at once; every acknowledged event is stored, seq is unique."""
+    def send(worker: int) -> None:
+        for batch in range(5):
+            records = [event(distinct_id=f"w{worker}", **{"$insert_id": f"b{batch}-{i}"}) for i in range(20)]
+            assert store.insert_lines("default", raw_lines(records)).result().inserted == 20
+
+    threads = [threading.Thread(target=send, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rows = stored(store, "seq")
+    assert len(rows) == 800 and len({r["seq"] for r in rows}) == 800
+
+
+def test_a_failing_job_does_not_fail_its_group(store):
+    def boom(con):
+        raise RuntimeError("boom")
+
+    futures = [store._writer.submit(boom), store.insert_lines("default", raw_lines([event()]))]
+    with pytest.raises(RuntimeError, match="boom"):
+        futures[0].result()
+    assert futures[1].result().inserted == 1

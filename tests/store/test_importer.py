@@ -1,0 +1,142 @@
+"""``import_files``: formats, re-imports, bad lines with their places, and --strict."""
+
+from __future__ import annotations
+
+import gzip
+import random
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from utmost.errors import InputError
+from utmost.store import Store
+from utmost.store import sources
+from utmost.store.importer import import_files
+
+from conftest import event, stored
+
+
+def lines_of(records) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+
+
+RECORDS = [event(time=1_700_000_000 + i, distinct_id=f"d{i % 3}", **{"$insert_id": f"i{i}"}) for i in range(10)]
+
+
+@pytest.mark.parametrize("form", ["jsonl", "gz", "array", "array.gz", "no-final-newline"])
+def test_formats(store, tmp_path, form):
+    body = {
+        "jsonl": lines_of(RECORDS),
+        "no-final-newline": lines_of(RECORDS).rstrip(b"\n"),
+        "gz": gzip.compress(lines_of(RECORDS)),
+        "array": orjson.dumps(RECORDS, option=orjson.OPT_INDENT_2),
+        "array.gz": gzip.compress(orjson.dumps(RECORDS)),
+    }[form]
+    path = tmp_path / f"export.{form}"
+    path.write_bytes(body)
+    report = import_files(store, "default", [path])
+    assert (report.imported, report.duplicates, report.rejected) == (10, 0, 0)
+    assert [r["insert_id"] for r in stored(store, "insert_id")] == [f"i{i}" for i in range(10)]
+
+
+def test_reimport_adds_nothing(store, tmp_path):
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(lines_of(RECORDS + RECORDS[:3]))
+    first = import_files(store, "default", [path])
+    again = import_files(store, "default", [path, path])
+    assert (first.imported, first.duplicates) == (10, 3)
+    assert (again.imported, again.duplicates) == (0, 26)
+    assert len(stored(store)) == 10
+
+
+def test_duplicates_across_chunks(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 300)  # many small chunks
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(lines_of(RECORDS + RECORDS))
+    report = import_files(store, "default", [path])
+    assert (report.imported, report.duplicates) == (10, 10)
+
+
+def test_bad_lines_are_reported_with_file_and_line(store, tmp_path):
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(lines_of(RECORDS[:2]) + b"{oops\n\n" + lines_of(RECORDS[2:4]) + b'{"event": ""}\n')
+    report = import_files(store, "default", [path])
+    assert report.problems == [f"{path}:3: invalid JSON", f'{path}:7: empty "event"']
+    assert (report.imported, report.rejected) == (4, 2)
+
+
+def test_only_the_first_20_bad_lines_are_listed(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 64)
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"{x\n" * 45 + lines_of(RECORDS[:1]))
+    report = import_files(store, "default", [path])
+    assert report.rejected == 45 and len(report.problems) == 20
+    assert report.problems[-1] == f"{path}:20: invalid JSON"
+
+
+def test_array_elements_are_named_as_elements(store, tmp_path):
+    path = tmp_path / "export.json"
+    path.write_bytes(orjson.dumps([RECORDS[0], {"event": "E"}]))
+    report = import_files(store, "default", [path])
+    assert report.problems == [f'{path}:element 2: missing "properties"']
+
+
+def test_broken_array_keeps_what_came_before(store, tmp_path):
+    many = [event(n=i, **{"$insert_id": f"i{i}"}) for i in range(3000)]
+    path = tmp_path / "export.json"
+    path.write_bytes(orjson.dumps(many)[:-1] + b", {oops")
+    report = import_files(store, "default", [path])
+    assert (report.imported, report.rejected) == (3000, 1)
+    assert report.problems == [f"{path}: invalid JSON array after element 3000: lexical error: invalid char in json text."]
+
+
+def test_strict_imports_nothing_when_any_line_is_bad(store, tmp_path):
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_bytes(lines_of(RECORDS))
+    bad.write_bytes(lines_of(RECORDS[:1]) + b"{oops\n")
+    report = import_files(store, "default", [good, bad], strict=True)
+    assert report.checked_only and report.rejected == 1 and report.problems == [f"{bad}:2: invalid JSON"]
+    assert stored(store) == []
+    assert import_files(store, "default", [good], strict=True).imported == 10
+
+
+def test_missing_file_is_an_input_error(store, tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        import_files(store, "default", [tmp_path / "nope.jsonl"])
+
+
+def test_progress_reports_every_byte_and_event(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 200)
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(lines_of(RECORDS))
+    seen = []
+    import_files(store, "default", [path], progress=lambda b, n: seen.append((b, n)))
+    assert sum(b for b, _ in seen) == path.stat().st_size and sum(n for _, n in seen) == 10
+
+
+MIXED = [event(time=1_700_000_000 + i % 4, distinct_id=f"d{i % 2}", **({"$insert_id": f"x{i % 5}"} if i % 3 else {}))
+         for i in range(12)]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(range(len(MIXED))), copies=st.lists(st.integers(0, len(MIXED) - 1), max_size=12),
+       seed=st.integers(0, 2**16))
+def test_any_shuffle_or_duplication_stores_the_same_events(tmp_path_factory, order, copies, seed):
+    """Property: the stored set depends only on the set of distinct events in the file."""
+    folder = tmp_path_factory.mktemp("prop")
+    reference = folder / "reference.jsonl"
+    reference.write_bytes(lines_of(MIXED))
+    lines = [MIXED[i] for i in order] + [MIXED[i] for i in copies]
+    random.Random(seed).shuffle(lines)
+    shuffled = folder / "shuffled.jsonl"
+    shuffled.write_bytes(lines_of(lines))
+    key = "event, distinct_id, time, insert_id"
+    results = []
+    for path in (reference, shuffled):
+        with Store(folder / f"{path.stem}.duckdb") as store:
+            import_files(store, "default", [path])
+            import_files(store, "default", [path])  # and re-importing changes nothing
+            results.append(sorted(tuple(r.values()) for r in stored(store, key)))
+    assert results[0] == results[1]
