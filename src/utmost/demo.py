@@ -11,8 +11,9 @@ fire a campaign landing twice.
 
 Pure and deterministic: nothing but ``random.Random(seed)``, no clock, no I/O. Events come out
 in time order, as in an export. A visitor's visits are planned on the day of the first one and
-filed under the hour they start in; hour by hour, the visits are played, their events sorted
-and yielded. Memory therefore follows the visitors active at once, never the number of events.
+filed under the quarter of an hour they start in; slot by slot, the visits are played, their
+events sorted and yielded. Memory therefore follows the visitors active at once, never the
+number of events.
 
 Example:
     >>> events = list(generate(seed=1, visitors=20, days=7))
@@ -32,9 +33,12 @@ from bisect import bisect, bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain, repeat
+from typing import NamedTuple
 from urllib.parse import quote_plus
 
 import orjson
+
+from utmost.campaign import UTM_KEYS
 
 __all__ = ["CAMPAIGNS", "Campaign", "DeviceProfile", "Room", "generate", "generate_lines"]
 
@@ -75,10 +79,9 @@ class Campaign:
         """The UTM parameters the link carries, in the SDK's key order (so in URL order too)."""
         values = (self.utm_source, self.utm_medium, self.utm_campaign,
                   self.utm_content, self.utm_term, self.utm_id)
-        return {key: value for key, value in zip(_UTM_KEYS, values) if value is not None}
+        return {key: value for key, value in zip(UTM_KEYS, values) if value is not None}
 
 
-_UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "utm_id")
 
 CAMPAIGNS: tuple[Campaign, ...] = (
     Campaign("newsletter", "email", "spring_sale", utm_content="hero", utm_term="hotel",
@@ -94,10 +97,12 @@ CAMPAIGNS: tuple[Campaign, ...] = (
     Campaign("facebook", "paid_social", "city_breaks", "fbclid", "https://www.facebook.com/",
              utm_content="carousel_a", utm_id="120210000001",
              weight=0.14, return_weight=0.06, intent=0.6, landing_path="/offers/city-breaks"),
-    Campaign("instagram", "social", "stories_september", None, "https://l.instagram.com/",
-             utm_content="rooftop_reel", weight=0.10, return_weight=0.03, intent=0.5),
-    Campaign("partner", "referral", "travel_blog", None, "https://www.travelblog.example/",
-             utm_content="top10_lisbon", weight=0.05, return_weight=0.02, intent=1.2),
+    # Hand-made links are often tagged sparsely (a link in bio, a partner's article): their
+    # landings overwrite only some persisted keys, and the rest stay from an older campaign.
+    Campaign("instagram", "social", None, None, "https://l.instagram.com/",
+             utm_content="link_in_bio", weight=0.10, return_weight=0.03, intent=0.5),
+    Campaign("partner", "referral", None, None, "https://www.travelblog.example/",
+             weight=0.05, return_weight=0.02, intent=1.2),
     Campaign("tiktok", "paid_social", "weekend_escape", "ttclid", "https://www.tiktok.com/",
              utm_content="video_15s", utm_id="1790000000042",
              weight=0.12, return_weight=0.02, intent=0.4),
@@ -171,13 +176,14 @@ NIGHTS_WEIGHTS = (0.30, 0.35, 0.25, 0.10)  # 1, 2, 3, 4 nights
 GUESTS_WEIGHTS = (0.25, 0.50, 0.15, 0.10)  # 1, 2, 3, 4 guests
 CHECKIN_DAYS_AHEAD = (3, 75)
 
-#: First visits per UTC hour (a European audience: quiet nights, evening peak).
+#: First visits per hour of the day from ``start`` (midnight UTC by default), for a European
+#: audience: quiet nights, an evening peak.
 HOUR_WEIGHTS = (1.0, 0.6, 0.4, 0.3, 0.3, 0.5, 1.0, 2.0, 3.0, 3.5, 3.5, 3.5,
                 4.0, 4.0, 3.5, 3.5, 3.5, 4.0, 4.5, 5.5, 6.0, 5.5, 4.0, 2.5)
 #: First visits per weekday, Monday first (weekend trips are planned on Sundays).
 WEEKDAY_WEIGHTS = (1.0, 1.0, 0.95, 0.95, 0.9, 0.85, 1.15)
 #: Chance of 0, 1, 2, 3, 4 return visits on the first device.
-RETURN_VISIT_WEIGHTS = (0.42, 0.26, 0.16, 0.10, 0.06)
+RETURN_VISIT_WEIGHTS = (0.45, 0.26, 0.15, 0.09, 0.05)
 #: Gap before a return visit: at least an hour (a new session), plus an exponential, capped.
 RETURN_GAP_MIN_HOURS = 1.0
 RETURN_GAP_MEAN_DAYS = 4.0
@@ -204,9 +210,9 @@ SECOND_MS = 1_000
 MINUTE_MS = 60 * SECOND_MS
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
-#: Visits are played and their events released one hour at a time: an hour's events stay
-#: in the CPU cache while they are sorted and yielded, which a day's do not at scale.
-SLOT_MS = HOUR_MS
+#: Visits are played and their events released a quarter of an hour at a time: a small
+#: batch stays in the CPU cache while it is sorted and yielded, which a day's does not.
+SLOT_MS = 15 * MINUTE_MS
 
 #: Delays within a visit, in milliseconds, as (shortest, longest). Every delay is at least
 #: 1 ms, so one device's events never share a timestamp and keep their order.
@@ -275,6 +281,9 @@ def _referring_domain(url: str) -> str:
     return parts[2] if len(parts) >= 3 else ""
 
 
+_SITE_DOMAIN = _referring_domain(SITE_ORIGIN)
+
+
 def _search_engine(referrer: str | None) -> str | None:
     for name, pattern in _SEARCH_ENGINES:
         if referrer and pattern.match(referrer):
@@ -305,7 +314,7 @@ class _Page:
     def of(cls, path: str, kind: str, title: str) -> _Page:
         return cls(SITE_ORIGIN + path, kind,
                    {"current_page_title": f"{SITE_NAME} - {title}",
-                    "current_domain": _referring_domain(SITE_ORIGIN),
+                    "current_domain": _SITE_DOMAIN,
                     "current_url_path": path,
                     "current_url_protocol": SITE_ORIGIN.split("//")[0]})
 
@@ -318,7 +327,7 @@ class _Route:
     landing: _Page
     query: str
     utm: dict
-    referrer: str | None
+    referral: dict
     search_engine: str | None
 
     @classmethod
@@ -328,7 +337,31 @@ class _Route:
         utm = campaign.utm
         query = "&".join(f"{key}={quote_plus(value)}" for key, value in utm.items())
         return cls(campaign, _Page.of(path, "offer" if path != "/" else "home", title),
-                   query, utm, campaign.referrer, _search_engine(campaign.referrer))
+                   query, utm, _referral(campaign.referrer), _search_engine(campaign.referrer))
+
+
+def _referral(referrer: str | None) -> dict:
+    """``$referrer`` and ``$referring_domain``, which the SDK leaves out when there is none."""
+    if not referrer:
+        return {}
+    return {"$referrer": referrer, "$referring_domain": _referring_domain(referrer)}
+
+
+class _PageLoad(NamedTuple):
+    """What loading one URL hands the SDK.
+
+    ``view`` is the ``track_pageview()`` call's properties; ``marketing`` the URL's UTMs and
+    click ids, added to every event on the page; ``utm`` the part registered as super
+    properties; ``search_engine`` is set when the referrer is one.
+    """
+
+    page: _Page
+    url: str
+    view: dict
+    referral: dict
+    marketing: dict | None = None
+    utm: dict | None = None
+    search_engine: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +392,7 @@ class _Look:
 class _Device:
     """One browser: what it looks like, and its SDK cookie (the persisted super properties)."""
 
-    __slots__ = ("device_id", "user_id", "look", "site_properties", "persisted")
+    __slots__ = ("device_id", "user_id", "look", "site_properties", "persisted", "visits_left")
 
     def __init__(self, device_id: str, user_id: str | None, look: _Look, site_properties: dict):
         self.device_id = device_id
@@ -367,8 +400,9 @@ class _Device:
         self.look = look
         self.site_properties = site_properties
         self.persisted: dict | None = None
+        self.visits_left = 0
 
-    def load_page(self, referrer: str | None, utm: dict | None, search_engine: str | None) -> None:
+    def load_page(self, load: _PageLoad) -> None:
         """Update the cookie as a page load does: the SDK's init, then the site's ``register``.
 
         Order matters: the cookie's insertion order is the order of these properties on every
@@ -378,14 +412,14 @@ class _Device:
         if persisted is None:
             persisted = self.persisted = {"distinct_id": "$device:" + self.device_id,
                                           "$device_id": self.device_id}
-        if search_engine:
-            persisted["$search_engine"] = search_engine
-        if utm:
-            persisted.update(utm)
+        if load.search_engine:
+            persisted["$search_engine"] = load.search_engine
+        if load.utm:
+            persisted.update(load.utm)
         if "$initial_referrer" not in persisted:
-            persisted["$initial_referrer"] = referrer or "$direct"
-            persisted["$initial_referring_domain"] = (referrer and _referring_domain(referrer)
-                                                      or "$direct")
+            persisted["$initial_referrer"] = load.referral.get("$referrer", "$direct")
+            persisted["$initial_referring_domain"] = load.referral.get("$referring_domain",
+                                                                       "$direct")
         persisted.update(self.site_properties)
 
     def identify(self) -> str:
@@ -404,25 +438,21 @@ class _Tab:
     to ``pending`` as flat (time in ms, name, properties) triples: see :meth:`_Traffic.events`.
     """
 
-    __slots__ = ("traffic", "device", "clock", "pending", "url", "referrer", "marketing",
-                 "prefix")
+    __slots__ = ("traffic", "device", "clock", "pending", "load", "prefix")
 
     def __init__(self, traffic: _Traffic, device: _Device, clock: int, pending: list):
         self.traffic = traffic
         self.device = device
         self.clock = clock
         self.pending = pending
-        self.url = ""
 
-    def open(self, page: _Page, view: dict, url: str, referrer: str | None,
-             marketing: dict | None = None, search_engine: str | None = None) -> None:
+    def open(self, load: _PageLoad) -> None:
         """Load a page: the SDK inits, then ``track_pageview()`` and ``track('Page View')``."""
-        self.url, self.referrer, self.marketing = url, referrer, marketing
-        utm = marketing and {k: v for k, v in marketing.items() if k.startswith("utm_")}
-        self.device.load_page(referrer, utm, search_engine)
+        self.load = load
+        self.device.load_page(load)
         self.refresh()
-        self.track("$mp_web_page_view", view, PAGE_VIEW_DELAY)
-        self.track("Page View", self.traffic.page_view_calls[page.kind], PAGE_EVENT_DELAY)
+        self.track("$mp_web_page_view", load.view, PAGE_VIEW_DELAY)
+        self.track("Page View", self.traffic.page_view_calls[load.page.kind], PAGE_EVENT_DELAY)
 
     def wait(self, delay: tuple[int, int]) -> None:
         low, high = delay
@@ -431,20 +461,19 @@ class _Tab:
     def navigate(self, page: _Page, delay: tuple[int, int]) -> None:
         """Follow a link after ``delay``: the page left becomes ``document.referrer``."""
         self.wait(delay)
-        self.open(page, self.traffic.page_views[page.url], page.url, self.url)
+        referral = {"$referrer": self.load.url, "$referring_domain": _SITE_DOMAIN}
+        self.open(_PageLoad(page, page.url, self.traffic.page_views[page.url], referral))
 
     def refresh(self) -> None:
         """Rebuild the properties every event on this page starts with, in the SDK's order."""
-        look = self.device.look
+        look, load = self.device.look, self.load
         prefix = look.before_referrer.copy()
-        if self.referrer:
-            prefix["$referrer"] = self.referrer
-            prefix["$referring_domain"] = _referring_domain(self.referrer)
+        prefix.update(load.referral)
         prefix.update(look.after_referrer)
-        prefix["$current_url"] = self.url
+        prefix["$current_url"] = load.url
         prefix.update(look.after_url)
-        if self.marketing:
-            prefix.update(self.marketing)
+        if load.marketing:
+            prefix.update(load.marketing)
         prefix.update(self.device.persisted)
         self.prefix = prefix
 
@@ -495,8 +524,11 @@ class _Traffic:
                                 for page in pages}
         self.dates = [(start.date() + datetime.timedelta(d)).isoformat()
                       for d in range(days + CHECKIN_DAYS_AHEAD[1] + 1)]
+        # Planned visits are tuples of plain values naming their device by a key: the garbage
+        # collector untracks such tuples, so millions of them cost it nothing.
         self.slots: list[list | None] = [[] for _ in range(days * DAY_MS // SLOT_MS)]
-        self.visit_serial = 0
+        self.devices: dict[int, _Device] = {}
+        self.device_serial = 0
 
     def closed(self, call: dict) -> dict:
         """``call`` followed by the properties every event ends with."""
@@ -511,8 +543,8 @@ class _Traffic:
         with the next slot's before they are yielded; those past the window are dropped.
         Pending events are flat (time, name, properties) triples, and the event dict is made
         only when yielded: the properties dicts hold no containers, so the cyclic garbage
-        collector never tracks them, and it would otherwise spend a third of the run
-        re-scanning millions of short-lived events.
+        collector never tracks them (tracked, they cost a fifth of the run at millions of
+        events).
         """
         arrivals = self.arrivals_per_day(visitors)
         slots_per_day = DAY_MS // SLOT_MS
@@ -605,6 +637,8 @@ class _Traffic:
     def schedule(self, device: _Device, times: list[int], routes: list[int],
                  sign_in_at: int | None, bookings: int) -> int:
         """File a device's visits; return the person's bookings so far (they are capped)."""
+        self.device_serial += 1
+        key = self.device_serial
         for index, (start_ms, route) in enumerate(zip(times, routes)):
             signs_in = index == sign_in_at
             books = (sign_in_at is not None and index >= sign_in_at
@@ -612,9 +646,10 @@ class _Traffic:
             bookings += books
             slot = (start_ms - self.start_ms) // SLOT_MS
             if slot < len(self.slots):
-                self.visit_serial += 1
-                self.slots[slot].append((start_ms, self.visit_serial, device, route,
-                                         signs_in, books))
+                self.slots[slot].append((start_ms, key, route, signs_in, books))
+                device.visits_left += 1
+        if device.visits_left:
+            self.devices[key] = device
         return bookings
 
     def books(self, campaign: Campaign, signs_in: bool, bookings: int) -> bool:
@@ -629,7 +664,11 @@ class _Traffic:
 
     def play(self, visit: tuple, pending: list) -> None:
         """One session: land, browse, maybe sign in, maybe book — minutes apart."""
-        start_ms, _, device, route, signs_in, books = visit
+        start_ms, key, route, signs_in, books = visit
+        device = self.devices[key]
+        device.visits_left -= 1
+        if not device.visits_left:
+            del self.devices[key]
         tab = _Tab(self, device, start_ms, pending)
         self.land(tab, self.routes[route])
         room, price, search = self.browse(tab, (start_ms - self.start_ms) // DAY_MS)
@@ -646,8 +685,8 @@ class _Traffic:
         page = route.landing
         if self.random() < DEEP_LINK_RATE:
             page = self.rooms[self.pick(_ROOMS)][1]
-        tab.open(page, self.page_views[page.url], page.url, route.referrer, None,
-                 route.search_engine)
+        tab.open(_PageLoad(page, page.url, self.page_views[page.url], route.referral,
+                           search_engine=route.search_engine))
 
     def land_tagged(self, tab: _Tab, route: _Route) -> None:
         """Land on the campaign URL; sometimes reload it (the same click, fired again)."""
@@ -658,12 +697,13 @@ class _Traffic:
             query = f"{query}&{click_id}={value}"
             marketing = {**marketing, click_id: value}
         page = route.landing
-        url = f"{page.url}?{query}"
         view = self.closed({**page.view, "current_url_search": "?" + query})
-        tab.open(page, view, url, route.referrer, marketing, route.search_engine)
+        load = _PageLoad(page, f"{page.url}?{query}", view, route.referral, marketing,
+                         route.utm, route.search_engine)
+        tab.open(load)
         if self.random() < RELOAD_RATE:
             tab.wait(RELOAD_DELAY)
-            tab.open(page, view, url, route.referrer, marketing, route.search_engine)
+            tab.open(load)
 
     def click_id_value(self, name: str) -> str:
         prefix, length = CLICK_ID_SHAPES.get(name, ("", 32))

@@ -8,10 +8,10 @@ schema (:mod:`utmost.store.schema`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -23,6 +23,7 @@ from utmost.store.projects import DEFAULT_PROJECT, Project
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
 from utmost.store.writer import Writer
 
+T = TypeVar("T")
 DEFAULT_DB = "utmost.duckdb"
 DB_ENV = "UTMOST_DB"
 
@@ -83,6 +84,10 @@ class Store:
         The future resolves once they are committed to the file.
         """
         return self._writer.submit(lambda con: ingest.insert_lines(con, project, lines))
+
+    def bulk(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run a bulk load on the writer thread; ``job`` begins and commits its own transactions."""
+        return self._writer.run_bulk(job)
 
     def check_lines(self, project: str, lines: pa.Table) -> ingest.IngestResult:
         """Validate raw lines without storing anything."""

@@ -1,22 +1,35 @@
 """``utmost import``: Mixpanel export files into the store, streaming, with a full report.
 
-Files are read chunk by chunk (:mod:`utmost.store.sources`) while the writer stores the
-previous chunk, so reading and writing overlap and memory stays flat. Bad lines are reported
-as ``FILE:LINE: reason`` and skipped; with ``strict`` every file is checked first and any bad
-line means nothing is imported.
+Files are read and normalised chunk by chunk (:mod:`utmost.store.sources`) on a reader
+thread while the writer stores the previous chunk, so the two overlap and memory stays flat.
+Bad lines are reported as ``FILE:LINE: reason`` and skipped; with ``strict`` every file is
+checked first and any bad line means nothing is imported.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
 
 from utmost.errors import BadLineError, InputError
 from utmost.store.database import Store
-from utmost.store.ingest import REPORTED_REJECTIONS, IngestResult
-from utmost.store.sources import Source, open_source
+from utmost.store.ingest import REPORTED_REJECTIONS, IngestResult, insert_staged, stage
+from utmost.store.sources import Chunk, Source, open_source
+
+#: Commit after at least this many lines: a DuckDB row group (122,880 rows) or more is
+#: written straight to the file instead of through the write-ahead log.
+#: Larger commits use more memory, smaller ones leave partial row groups for the checkpoint.
+COMMIT_ROWS = 262_144
+#: Chunks read and normalised ahead of the one being stored.
+PREFETCH = 1
+#: DuckDB's memory limit while importing: keeps its buffer pool from caching the whole table.
+IMPORT_MEMORY_LIMIT = "256MB"
 
 #: Called after each chunk with (bytes read since the last call, events in that chunk).
 Progress = Callable[[int, int], None]
@@ -68,32 +81,76 @@ def import_files(
 
 
 def _import_source(store: Store, project: str, source: Source, report: ImportReport, progress: Progress | None) -> None:
-    pending: Future[IngestResult] | None = None
-    done = 0
-    try:
-        for chunk in source.chunks():
-            if pending is not None:
-                report.add(source, pending.result())
-            pending = store.insert_lines(project, chunk.lines)
-            if progress:
-                progress(chunk.done_bytes - done, chunk.lines.num_rows)
-            done = chunk.done_bytes
-    except InputError as error:
-        report.fail(error)
-    if pending is not None:
-        report.add(source, pending.result())
+    """Stream one file into the store on the writer thread, committing every ``COMMIT_ROWS``."""
+
+    def load(con: duckdb.DuckDBPyConnection) -> None:
+        (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
+        try:
+            load_chunks(con)
+        finally:
+            con.execute(f"SET memory_limit = '{limit}'")
+
+    def load_chunks(con: duckdb.DuckDBPyConnection) -> None:
+        rows = 0
+        con.begin()
+        try:
+            chunks = _reported(source.chunks(), progress)
+            for chunk, staged in _staged_ahead(store, project, chunks):
+                report.add(source, insert_staged(con, project, staged))
+                rows += chunk.lines.num_rows
+                if rows >= COMMIT_ROWS:
+                    con.commit()
+                    con.begin()
+                    rows = 0
+        except InputError as error:
+            report.fail(error)
+        con.commit()
+
+    store.bulk(load)
 
 
 def _check(store: Store, project: str, sources: list[Source], progress: Progress | None) -> ImportReport:
     report = ImportReport(checked_only=True)
     for source in sources:
-        done = 0
         try:
-            for chunk in source.chunks():
+            for chunk in _reported(source.chunks(), progress):
                 report.add(source, store.check_lines(project, chunk.lines))
-                if progress:
-                    progress(chunk.done_bytes - done, chunk.lines.num_rows)
-                done = chunk.done_bytes
         except InputError as error:
             report.fail(error)
     return report
+
+
+def _reported(chunks: Iterator[Chunk], progress: Progress | None) -> Iterator[Chunk]:
+    """Pass chunks through, telling ``progress`` the bytes and lines of each as it is read."""
+    done = 0
+    for chunk in chunks:
+        if progress:
+            progress(chunk.done_bytes - done, chunk.lines.num_rows)
+        done = chunk.done_bytes
+        yield chunk
+
+
+def _staged_ahead(store: Store, project: str, chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, pa.Table]]:
+    """Read and normalise the next chunks on another thread while this one is stored.
+
+    Normalising only reads, so it runs on its own cursor beside the writer: the two halves of
+    an import overlap and both cores stay busy.
+    """
+    ahead: queue.Queue[tuple[Chunk, pa.Table] | BaseException | None] = queue.Queue(maxsize=PREFETCH)
+
+    def read() -> None:
+        cursor = store.reader()
+        try:
+            for chunk in chunks:
+                ahead.put((chunk, stage(cursor, project, chunk.lines)))
+        except BaseException as error:  # handed over to the consuming thread
+            ahead.put(error)
+            return
+        ahead.put(None)
+
+    threading.Thread(target=read, name="utmost-import-reader", daemon=True).start()
+    while (item := ahead.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item

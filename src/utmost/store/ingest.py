@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from utmost.events import COLUMN_NAMES, normalise_sql
 
@@ -40,51 +41,74 @@ class IngestResult:
         return self.valid - self.inserted
 
 
-def _stage(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -> IngestResult:
+def stage(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -> pa.Table:
+    """Normalise raw lines into canonical rows with their ``reason``, as an Arrow table.
+
+    Reads only, so it can run on any cursor: a bulk import stages the next chunk on its
+    reader thread while the writer inserts the previous one.
+    """
     con.register("raw_lines", lines)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {normalise_sql('raw_lines')}", [project])
+        return con.sql(normalise_sql("raw_lines"), params=[project]).to_arrow_table()
     finally:
         con.unregister("raw_lines")
-    valid, rejected = con.execute(
-        "SELECT count(*) FILTER (reason IS NULL), count(*) FILTER (reason IS NOT NULL) FROM staged"
-    ).fetchone()
-    rejections = con.execute(
-        "SELECT lineno, reason FROM staged WHERE reason IS NOT NULL ORDER BY lineno LIMIT ?",
-        [REPORTED_REJECTIONS],
-    ).fetchall()
-    return IngestResult(valid, 0, rejected, rejections)
+
+
+def _judge(staged: pa.Table) -> IngestResult:
+    """Count valid and rejected lines, and list the first rejected ones."""
+    reasons = staged.column("reason")
+    rejected = len(reasons) - reasons.null_count
+    bad = staged.filter(pc.is_valid(reasons)).select(["lineno", "reason"]).slice(0, REPORTED_REJECTIONS)
+    rejections = list(zip(bad.column("lineno").to_pylist(), bad.column("reason").to_pylist()))
+    return IngestResult(len(reasons) - rejected, 0, rejected, rejections)
 
 
 def check_lines(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -> IngestResult:
     """Validate a chunk without storing it (``--strict`` checks the whole file first)."""
-    result = _stage(con, project, lines)
-    con.execute("DROP TABLE staged")
-    return result
+    return _judge(stage(con, project, lines))
 
 
 def insert_lines(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -> IngestResult:
     """Store a chunk's valid, new events; call inside the writer's transaction."""
-    staged = _stage(con, project, lines)
-    first, last, next_seq = con.execute(
-        "SELECT min(time), max(time), (SELECT coalesce(max(seq), 0) FROM events) FROM staged"
-        " WHERE reason IS NULL"
-    ).fetchone()
+    return insert_staged(con, project, stage(con, project, lines))
+
+
+def insert_staged(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table) -> IngestResult:
+    """Store the valid, new rows of a :func:`stage` result; call inside a write transaction."""
+    judged = _judge(staged)
     inserted = 0
-    if staged.valid:
-        inserted = con.execute(
-            f"""
+    if judged.valid:
+        con.register("staged", staged)
+        try:
+            inserted = _insert_new(con, project)
+        finally:
+            con.unregister("staged")
+    return IngestResult(judged.valid, inserted, judged.rejected, judged.rejections)
+
+
+def _insert_new(con: duckdb.DuckDBPyConnection, project: str) -> int:
+    """Insert the staged valid rows that are not duplicates; returns how many.
+
+    Duplicates are found on the narrow key columns only (the first line of each key that is
+    not already stored survives), then the full rows of the survivors are copied: grouping or
+    windowing the whole rows, JSON included, cost twice as much. ``seq`` continues from the
+    stored maximum in line order; the lines that were dropped leave gaps.
+    """
+    first, last, first_line, next_seq = con.execute(
+        "SELECT min(time), max(time), min(lineno), (SELECT coalesce(max(seq), 0) + 1 FROM events)"
+        " FROM staged WHERE reason IS NULL"
+    ).fetchone()
+    return con.execute(
+        f"""
 INSERT INTO events
-SELECT {_STORED}, ? + row_number() OVER (ORDER BY lineno) FROM (
-  SELECT * FROM staged WHERE reason IS NULL
-  QUALIFY row_number() OVER (PARTITION BY event, distinct_id, time, insert_id ORDER BY lineno) = 1
-) AS s
-ANTI JOIN (
-  SELECT event, distinct_id, time, insert_id FROM events
-  WHERE project = ? AND time BETWEEN ? AND ?
-) AS e ON {_SAME_EVENT}
+SELECT {_STORED}, ? + lineno FROM staged
+WHERE lineno IN (
+  SELECT min(lineno) FROM staged AS s
+  WHERE reason IS NULL AND NOT EXISTS (
+    SELECT 1 FROM events AS e WHERE e.project = ? AND e.time BETWEEN ? AND ? AND {_SAME_EVENT}
+  )
+  GROUP BY event, distinct_id, time, insert_id
+)
 """,
-            [next_seq, project, first, last],
-        ).fetchone()[0]
-    con.execute("DROP TABLE staged")
-    return IngestResult(staged.valid, inserted, staged.rejected, staged.rejections)
+        [next_seq - first_line, project, first, last],
+    ).fetchone()[0]

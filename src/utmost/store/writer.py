@@ -43,6 +43,17 @@ class Writer:
         """Run ``job`` and wait for its commit; its exception, if any, is raised here."""
         return self.submit(job).result()
 
+    def run_bulk(self, job: Job[T]) -> T:
+        """Run ``job`` alone on the writer thread, managing its own transactions.
+
+        For bulk loads: committing every row group's worth of rows lets DuckDB write them
+        straight to the file instead of through the WAL, several times faster than one
+        small transaction per chunk. Other jobs wait meanwhile.
+        """
+        future: Future[T] = Future()
+        self._queue.put((_Bulk(job), future))
+        return future.result()
+
     def close(self) -> None:
         """Finish the queued jobs, then stop the thread."""
         if self._thread.is_alive():
@@ -60,6 +71,14 @@ class Writer:
                 return
 
     def _commit(self, group: list[tuple[Job[Any], Future[Any]]]) -> None:
+        bulk = [item for item in group if isinstance(item[0], _Bulk)]
+        group = [item for item in group if not isinstance(item[0], _Bulk)]
+        for job, future in bulk:
+            try:
+                future.set_result(job(self._con))
+            except Exception as error:
+                _rollback_if_open(self._con)
+                future.set_exception(error)
         if not group:
             return
         try:
@@ -79,3 +98,20 @@ class Writer:
         for (_, future), result in zip(group, results):
             future.set_result(result)
 
+
+
+class _Bulk:
+    """Marks a job that manages its own transactions."""
+
+    def __init__(self, job: Job[Any]) -> None:
+        self._job = job
+
+    def __call__(self, connection: duckdb.DuckDBPyConnection) -> Any:
+        return self._job(connection)
+
+
+def _rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.rollback()
+    except duckdb.TransactionException:
+        pass  # no transaction was open
