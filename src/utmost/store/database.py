@@ -19,6 +19,7 @@ import pyarrow as pa
 from utmost.errors import ProjectError, UtmostError
 from utmost.people import Profile
 from utmost.store import ingest, profiles, projects
+from utmost.store.backend import DuckDBBackend
 from utmost.store.projects import DEFAULT_PROJECT, Project
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
 from utmost.store.writer import Writer
@@ -58,6 +59,12 @@ class Store:
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A cursor for reading; cheap, and safe to use beside the writer."""
         return self._con.cursor()
+
+    def backend(self) -> DuckDBBackend:
+        """A fresh engine backend over this file's events (its own cursor and temp tables)."""
+        cursor = self.reader()
+        cursor.execute("SET enable_progress_bar = false")
+        return DuckDBBackend(cursor)
 
     # Projects
 

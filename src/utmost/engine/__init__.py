@@ -1,0 +1,10 @@
+"""The attribution engine: identity, sessions, touchpoints and rule-based credit, in SQL.
+
+The queries are defined once (:mod:`utmost.engine.queries`) and run on any backend
+(:mod:`utmost.engine.run`): DuckDB over the store, or Spark over Parquet.
+"""
+
+from utmost.engine.options import Options, make_options
+from utmost.engine.run import Result, attribute, check_question
+
+__all__ = ["Options", "Result", "attribute", "check_question", "make_options"]

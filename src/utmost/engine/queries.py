@@ -1,0 +1,271 @@
+"""Every step of attribution as one SQL query, written once for DuckDB and Spark.
+
+Pure: each function returns the SQL of one step, reading the tables of the steps before it
+(DESIGN §3). The runner (:mod:`utmost.engine.run`) materialises them in order on a backend.
+
+    source ─▶ identified ─▶ links ─▶ labels (iterated) ─▶ persons ─▶ sessions
+           ─▶ touchpoints, conversions ─▶ attributable ─▶ positioned ─▶ credits
+"""
+
+from __future__ import annotations
+
+from utmost.campaign import LANDING_PARAMS
+from utmost.engine.dialect import Dialect
+from utmost.engine.options import Model, Options
+
+DEVICE_PREFIX = "$device:"
+NOT_SET = "(not set)"
+NONE_KEY = "(none)"
+_SEPARATOR = "chr(31)"
+
+
+def _nonempty(column: str) -> str:
+    return f"({column} IS NOT NULL AND {column} <> '')"
+
+
+def identified(d: Dialect, source: str, project: str) -> str:
+    """The project's events, each with its ``id`` (DESIGN §3 Person): user, device or distinct id."""
+    return f"""
+WITH src AS (SELECT * FROM {source} WHERE project = {d.quote(project)}),
+devices AS (SELECT DISTINCT device_id FROM src WHERE {_nonempty('device_id')}),
+raw AS (
+  SELECT *, CASE WHEN {_nonempty('user_id')} THEN user_id
+                 WHEN {_nonempty('device_id')} THEN {d.quote(DEVICE_PREFIX)} || device_id
+                 ELSE distinct_id END AS raw_id
+  FROM src
+)
+SELECT raw.*, CASE WHEN devices.device_id IS NOT NULL THEN {d.quote(DEVICE_PREFIX)} || raw.raw_id
+                   ELSE raw.raw_id END AS id
+FROM raw LEFT JOIN devices ON raw.raw_id = devices.device_id
+"""
+
+
+def links(d: Dialect) -> str:
+    """Edges between ids: device → its earliest user, aliases, merges (from ``identified``)."""
+    prefix = d.quote(DEVICE_PREFIX)
+    anon = d.json_text.format("properties", "$anon_distinct_id")
+    identified_id = d.json_text.format("properties", "$identified_id")
+    alias = d.json_text.format("properties", "alias")
+    merged = d.json_string_array.format("properties", "$distinct_ids")
+    return f"""
+WITH devices AS (SELECT DISTINCT device_id FROM identified WHERE {_nonempty('device_id')}),
+candidates AS (
+  SELECT {prefix} || device_id AS a, user_id AS b, time, seq FROM identified
+  WHERE {_nonempty('device_id')} AND {_nonempty('user_id')}
+  UNION ALL
+  SELECT CASE WHEN dv.device_id IS NOT NULL THEN {prefix} || i.anon ELSE i.anon END, i.b, i.time, i.seq
+  FROM (SELECT {anon} AS anon, coalesce({identified_id}, distinct_id) AS b, time, seq
+        FROM identified WHERE event = '$identify') AS i
+  LEFT JOIN devices AS dv ON i.anon = dv.device_id
+),
+device_users AS (
+  SELECT a, b FROM (
+    SELECT a, b, row_number() OVER (PARTITION BY a ORDER BY time, seq) AS r FROM candidates
+    WHERE a LIKE '$device:%' AND {_nonempty('b')} AND b NOT LIKE '$device:%'
+  ) AS ranked WHERE r = 1
+),
+merged AS (SELECT seq, {d.explode.format(merged)} AS x FROM identified WHERE event = '$merge'),
+raw_links AS (
+  SELECT a, b FROM device_users
+  UNION ALL
+  SELECT {alias}, distinct_id FROM identified WHERE event = '$create_alias'
+  UNION ALL
+  SELECT x, min(x) OVER (PARTITION BY seq) FROM merged
+),
+normalised AS (
+  SELECT CASE WHEN da.device_id IS NOT NULL THEN {prefix} || l.a ELSE l.a END AS a,
+         CASE WHEN db.device_id IS NOT NULL THEN {prefix} || l.b ELSE l.b END AS b
+  FROM raw_links AS l
+  LEFT JOIN devices AS da ON l.a = da.device_id
+  LEFT JOIN devices AS db ON l.b = db.device_id
+  WHERE {_nonempty('l.a')} AND {_nonempty('l.b')}
+)
+SELECT DISTINCT a, b FROM normalised WHERE a <> b
+UNION
+SELECT DISTINCT b, a FROM normalised WHERE a <> b
+"""
+
+
+def first_labels() -> str:
+    """Every id, labelled by itself: the start of label propagation."""
+    return """
+SELECT DISTINCT id, id AS label FROM (
+  SELECT id FROM identified WHERE id IS NOT NULL UNION SELECT a FROM links UNION SELECT b FROM links
+) AS ids
+"""
+
+
+def next_labels(labels: str) -> str:
+    """One round of propagation: each id takes the least label among itself and its neighbours."""
+    return f"""
+SELECT n.id, least(n.label, coalesce(min(m.label), n.label)) AS label
+FROM {labels} AS n
+LEFT JOIN links AS e ON e.a = n.id
+LEFT JOIN {labels} AS m ON m.id = e.b
+GROUP BY n.id, n.label
+"""
+
+
+def changed_labels(old: str, new: str) -> str:
+    return f"SELECT count(*) FROM {old} AS o JOIN {new} AS n ON o.id = n.id WHERE o.label <> n.label"
+
+
+def persons(labels: str) -> str:
+    """id → person: a connected set of ids, named by its earliest-seen non-device id."""
+    return f"""
+WITH seen AS (
+  SELECT id, time, seq FROM (
+    SELECT id, time, seq, row_number() OVER (PARTITION BY id ORDER BY time, seq) AS r
+    FROM identified WHERE id IS NOT NULL
+  ) AS first_seen WHERE r = 1
+),
+ranked AS (
+  SELECT l.id, l.label, row_number() OVER (
+    PARTITION BY l.label
+    ORDER BY CASE WHEN l.id LIKE '$device:%' THEN 1 ELSE 0 END,
+             CASE WHEN s.time IS NULL THEN 1 ELSE 0 END, s.time, s.seq, l.id
+  ) AS r
+  FROM {labels} AS l LEFT JOIN seen AS s ON s.id = l.id
+)
+SELECT l.id, p.id AS person FROM {labels} AS l JOIN ranked AS p ON p.label = l.label AND p.r = 1
+"""
+
+
+def sessions(d: Dialect, options: Options) -> str:
+    """Each event of a person, with its session number (a new one after each longer gap)."""
+    timeout = int(options.session_timeout.total_seconds() * 1_000_000)
+    previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
+    return f"""
+SELECT *, sum(starts) OVER (PARTITION BY person ORDER BY time, seq
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session
+FROM (
+  SELECT i.*, p.person,
+    CASE WHEN {previous} IS NULL
+           OR {d.micros.format('i.time')} - {d.micros.format(previous)} > {timeout} THEN 1 ELSE 0 END AS starts
+  FROM identified AS i JOIN persons AS p ON p.id = i.id
+) AS marked
+"""
+
+
+def key_columns(d: Dialect, by: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(output column, SQL) for each ``--by`` property: landing columns, else properties."""
+    columns = []
+    for index, prop in enumerate(by):
+        value = prop if prop in LANDING_PARAMS else d.json_text.format("properties", prop)
+        columns.append((f"k{index}", f"coalesce(nullif({value}, ''), {d.quote(NOT_SET)})"))
+    return columns
+
+
+def touchpoints(d: Dialect, options: Options) -> str:
+    """Landings with a utm_source, minus repeats of the previous key in the same session."""
+    keys = key_columns(d, options.by)
+    selected = ", ".join(f"{sql} AS {name}" for name, sql in keys)
+    names = ", ".join(name for name, _ in keys)
+    combined = f"concat_ws({_SEPARATOR}, {names})" if len(keys) > 1 else keys[0][0]
+    window = "OVER (PARTITION BY person ORDER BY time, seq)"
+    return f"""
+SELECT person, session, time, seq, {names}, key FROM (
+  SELECT *, lag(key) {window} AS previous_key, lag(session) {window} AS previous_session
+  FROM (
+    SELECT person, session, time, seq, {names}, {combined} AS key FROM (
+      SELECT person, session, time, seq, {selected} FROM sessions WHERE {_nonempty('utm_source')}
+    ) AS keyed
+  ) AS combined
+) AS stream
+WHERE NOT coalesce(previous_session = session AND previous_key = key, FALSE)
+"""
+
+
+def conversions(d: Dialect, options: Options) -> str:
+    """Conversion events in the date range, with revenue (0 unless a finite number)."""
+    value = d.to_double.format(d.json_text.format("properties", options.revenue_property))
+    bounds = []
+    if options.start is not None:
+        bounds.append(f"time >= {d.quote(options.start)}")
+    if options.end is not None:
+        bounds.append(f"time < {d.quote(options.end)}")
+    where = " AND ".join([f"event = {d.quote(options.conversion)}", *bounds])
+    return f"""
+SELECT seq AS conversion, insert_id, person, session, time,
+  CASE WHEN {value} IS NOT NULL AND {d.is_finite.format(value)} THEN {value} ELSE 0.0 END AS revenue
+FROM sessions WHERE {where}
+"""
+
+
+def attributable(d: Dialect, options: Options) -> str:
+    """Each conversion with its attributable touchpoints, ranked; none → one row of NULLs."""
+    lookback = int(options.lookback.total_seconds() * 1_000_000)
+    half_life = options.half_life.total_seconds() * 1_000_000
+    same_session = "AND t.session = c.session" if options.scope == "session" else ""
+    names = [name for name, _ in key_columns(d, options.by)]
+    keys = ", ".join(f"t.{n}" for n in names)
+    return f"""
+SELECT *, sum(decay) OVER (PARTITION BY conversion) AS decay_total FROM (
+  SELECT c.conversion, c.insert_id, c.person, c.time AS conversion_time, c.revenue,
+    t.time AS touch_time, t.seq AS touch_seq, t.key, {keys},
+    row_number() OVER (PARTITION BY c.conversion ORDER BY t.time, t.seq) AS position,
+    count(t.seq) OVER (PARTITION BY c.conversion) AS touches,
+    pow(2.0, -({d.micros.format('c.time')} - {d.micros.format('t.time')}) / {half_life!r}) AS decay
+  FROM conversions AS c LEFT JOIN touchpoints AS t
+    ON t.person = c.person
+    AND {d.micros.format('t.time')} >= {d.micros.format('c.time')} - {lookback}
+    AND (t.time < c.time OR (t.time = c.time AND t.seq <= c.conversion))
+    {same_session}
+) AS ranked
+"""
+
+
+def weight_sql(model: Model) -> str:
+    """A touchpoint's weight under ``model`` (DESIGN §3), from position, touches and decay."""
+    if model.kind == "first_touch":
+        return "CASE WHEN position = 1 THEN 1.0 ELSE 0.0 END"
+    if model.kind == "last_touch":
+        return "CASE WHEN position = touches THEN 1.0 ELSE 0.0 END"
+    if model.kind == "linear":
+        return "1.0 / touches"
+    if model.kind == "time_decay":
+        return "decay / decay_total"
+    if model.kind == "participation":
+        return "1.0"
+    first, middle, last = (w / 100 for w in model.position or (0, 0, 0))
+    two = first + last
+    first_of_two, last_of_two = (first / two, last / two) if two else (0.5, 0.5)
+    return (
+        f"CASE WHEN touches = 1 THEN 1.0 "
+        f"WHEN touches = 2 THEN CASE WHEN position = 1 THEN {first_of_two!r} ELSE {last_of_two!r} END "
+        f"WHEN position = 1 THEN {first!r} WHEN position = touches THEN {last!r} "
+        f"ELSE {middle!r} / (touches - 2) END"
+    )
+
+
+def per_conversion(d: Dialect, options: Options) -> str:
+    """One row per (model, conversion, key) with credit > 0: the explainable unit of credit."""
+    names = [name for name, _ in key_columns(d, options.by)]
+    none_keys = ", ".join(f"CASE WHEN touches = 0 THEN {d.quote(NONE_KEY)} ELSE {n} END AS {n}" for n in names)
+    key_list = ", ".join(names)
+    parts = []
+    for order, model in enumerate(options.models):
+        # Participation: each distinct key counts once per conversion, however often it recurs.
+        combine = "max" if model.kind == "participation" else "sum"
+        parts.append(f"""
+SELECT {order} AS model_order, {d.quote(model.name)} AS model, conversion, insert_id, person,
+  conversion_time, {key_list}, {combine}(weight) AS credit, max(revenue) AS conversion_revenue
+FROM (
+  SELECT conversion, insert_id, person, conversion_time, revenue, {none_keys},
+    CASE WHEN touches = 0 THEN 1.0 ELSE {weight_sql(model)} END AS weight
+  FROM attributable
+) AS weighted
+GROUP BY conversion, insert_id, person, conversion_time, {key_list}""")
+    union = "\nUNION ALL\n".join(parts)
+    return f"SELECT *, credit * conversion_revenue AS revenue FROM ({union}) AS credited WHERE credit <> 0"
+
+
+def totals(options: Options) -> str:
+    """Credit and revenue per model and key, ordered as DESIGN §4 prints them."""
+    names = [f"k{i}" for i in range(len(options.by))]
+    keys = ", ".join(names)
+    return f"""
+SELECT model_order, model, {keys}, sum(credit) AS conversions, sum(revenue) AS revenue
+FROM per_conversion GROUP BY model_order, model, {keys}
+ORDER BY model_order, conversions DESC, {keys}
+"""

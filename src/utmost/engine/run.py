@@ -1,0 +1,113 @@
+"""Run the attribution queries, in order, on a backend (DuckDB by default, or Spark).
+
+A backend materialises named intermediate tables and returns results as Arrow; everything
+else — the SQL itself — comes from :mod:`utmost.engine.queries`, once for every backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+
+from utmost.engine import queries
+from utmost.engine.dialect import Dialect
+from utmost.engine.options import Options
+from utmost.errors import InputError
+
+#: Label propagation stops here even if ids are still merging (a chain this long is a bug).
+MAX_ROUNDS = 64
+
+
+class Backend(Protocol):
+    """Where the queries run: names the events relation and materialises each step."""
+
+    dialect: Dialect
+    source: str
+
+    def create(self, name: str, sql: str) -> None: ...
+
+    def arrow(self, sql: str) -> pa.Table: ...
+
+    def scalar(self, sql: str) -> object: ...
+
+
+@dataclass(frozen=True)
+class Result:
+    """Totals per model and key, and the per-conversion credits they sum."""
+
+    totals: pa.Table
+    per_conversion: pa.Table
+    options: Options
+    conversions: int
+    converted_without_touchpoints: int
+
+
+def resolve_people(backend: Backend, project: str) -> None:
+    """Materialise ``identified``, ``links`` and ``persons`` (id → person) for ``project``."""
+    d = backend.dialect
+    backend.create("identified", queries.identified(d, backend.source, project))
+    backend.create("links", queries.links(d))
+    backend.create("labels_0", queries.first_labels())
+    for round_ in range(1, MAX_ROUNDS + 1):
+        backend.create(f"labels_{round_}", queries.next_labels(f"labels_{round_ - 1}"))
+        if not backend.scalar(queries.changed_labels(f"labels_{round_ - 1}", f"labels_{round_}")):
+            break
+    backend.create("persons", queries.persons(f"labels_{round_}"))
+
+
+def attribute(backend: Backend, options: Options) -> Result:
+    """Answer one attribution question (DESIGN §3) on ``backend``."""
+    d = backend.dialect
+    resolve_people(backend, options.project)
+    backend.create("sessions", queries.sessions(d, options))
+    backend.create("touchpoints", queries.touchpoints(d, options))
+    backend.create("conversions", queries.conversions(d, options))
+    backend.create("attributable", queries.attributable(d, options))
+    backend.create("per_conversion", queries.per_conversion(d, options))
+    totals = backend.arrow(queries.totals(options)).drop_columns(["model_order"])
+    per_conversion = backend.arrow(
+        "SELECT model, insert_id, person, conversion_time AS time, "
+        + ", ".join(f"k{i}" for i in range(len(options.by)))
+        + ", credit, revenue FROM per_conversion ORDER BY model_order, conversion_time, conversion, "
+        + ", ".join(f"k{i}" for i in range(len(options.by)))
+    )
+    count, bare = backend.arrow(
+        "SELECT count(DISTINCT conversion), count(DISTINCT CASE WHEN touches = 0 THEN conversion END) FROM attributable"
+    ).to_pylist()[0].values()
+    rename = {f"k{i}": prop for i, prop in enumerate(options.by)}
+    return Result(
+        totals.rename_columns([rename.get(c, c) for c in totals.column_names]),
+        per_conversion.rename_columns([rename.get(c, c) for c in per_conversion.column_names]),
+        options,
+        count,
+        bare,
+    )
+
+
+def check_question(backend: Backend, options: Options) -> None:
+    """Refuse a conversion that never occurs or a ``--by`` property no event has."""
+    d = backend.dialect
+    project = d.quote(options.project)
+    if not backend.scalar(f"SELECT count(*) FROM {backend.source} WHERE project = {project}"):
+        raise InputError(f"project {options.project!r} has no events yet (see `utmost import`)")
+    found = backend.scalar(
+        f"SELECT count(*) FROM {backend.source} WHERE project = {project} AND event = {d.quote(options.conversion)}"
+    )
+    if not found:
+        top = backend.arrow(
+            f"SELECT event, count(*) AS n FROM {backend.source} WHERE project = {project} "
+            "GROUP BY event ORDER BY n DESC, event LIMIT 5"
+        ).column("event").to_pylist()
+        raise InputError(
+            f"conversion event {options.conversion!r} never occurs; most frequent events: {', '.join(top)}"
+        )
+    for prop in options.by:
+        if prop in queries.LANDING_PARAMS:
+            continue
+        value = d.json_text.format("properties", prop)
+        if not backend.scalar(
+            f"SELECT count(*) FROM {backend.source} WHERE project = {project} AND {value} IS NOT NULL"
+        ):
+            raise InputError(f"--by {prop!r}: no event has this property (UTM keys: {', '.join(queries.LANDING_PARAMS[:6])})")
