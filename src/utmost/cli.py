@@ -17,17 +17,21 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from utmost import __version__, demo
+from utmost import __version__, demo, formats
+from utmost.engine import Options, Result, attribute, check_question, make_options
+from utmost.engine.options import FORMATS, SCOPES
 from utmost.errors import UtmostError
 from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store
 from utmost.store.importer import ImportReport, import_files
 
 DEMO_DB = "utmost-demo.duckdb"
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Wide when piped: tables and messages are read whole, not folded at 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 
 
 def db_option(default: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -54,7 +58,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except UtmostError as error:
-            err.print(f"[red]error:[/] {error}", markup=True)
+            err.print(f"[red]error:[/] {escape(str(error))}", soft_wrap=True)
             sys.exit(2)
 
     return wrapper
@@ -160,6 +164,56 @@ def project_list(db: str | None) -> None:
         for found in store.projects():
             table.add_row(found.name, found.token)
     out.print(table)
+
+
+@cli.command("attribute")
+@click.option("--conversion", required=True, help="The conversion event, e.g. 'Reservation Completed'.")
+@click.option("--models", default="last_touch", show_default=True,
+              help="Comma-separated: first_touch, last_touch, linear, u_shaped, j_shaped, inverse_j, "
+                   "position:F/M/L, time_decay, participation.")
+@click.option("--by", default="utm_source", show_default=True, help="Comma-separated key properties.")
+@click.option("--lookback", default="30d", show_default=True, help="How far back a touchpoint counts (inclusive).")
+@click.option("--scope", type=click.Choice(SCOPES), default="user", show_default=True,
+              help="user: across sessions and devices; session: only the conversion's session.")
+@click.option("--session-timeout", default="30m", show_default=True, help="Gap that starts a new session.")
+@click.option("--half-life", default="7d", show_default=True, help="time_decay's half-life.")
+@click.option("--revenue-property", default="amount", show_default=True, help="Property holding the revenue.")
+@click.option("--from", "start", help="First conversion date (YYYY-MM-DD, inclusive).")
+@click.option("--to", "end", help="Last conversion date (YYYY-MM-DD, inclusive).")
+@click.option("--format", "output", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--per-conversion", is_flag=True, help="One row per conversion, model and key instead of totals.")
+@db_option()
+@project_option
+@reports_errors
+def attribute_command(db: str | None, project: str, output: str, per_conversion: bool, **question: Any) -> None:
+    """Credit each conversion to the campaigns that brought it, under one or more models."""
+    options = make_options(project=project, **question)
+    with Store(db) as store:
+        store.project(project)
+        result = attribute_in(store, options)
+    _print_result(result, output, per_conversion)
+
+
+def attribute_in(store: Store, options: Options) -> Result:
+    """Check the question against the data, then answer it on the store's DuckDB backend."""
+    backend = store.backend()
+    try:
+        check_question(backend, options)
+        return attribute(backend, options)
+    finally:
+        backend.close()
+
+
+def _print_result(result: Result, output: str, per_conversion: bool) -> None:
+    table = result.per_conversion if per_conversion else result.totals
+    if output == "json":
+        click.echo(formats.to_json(table))
+    elif output == "csv":
+        click.echo(formats.to_csv(table), nl=False)
+    elif per_conversion:
+        out.print(formats.to_csv(table), markup=False)
+    else:
+        out.print(formats.to_table(result))
 
 
 @cli.command("demo")

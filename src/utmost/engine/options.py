@@ -55,6 +55,15 @@ def parse_date(text: str | dt.datetime | dt.date | None, option: str) -> dt.date
     return parsed
 
 
+def _after(end: str | dt.datetime | dt.date | None) -> dt.datetime | None:
+    """``--to`` is inclusive: a bare date covers its whole day, a timestamp its instant."""
+    parsed = parse_date(end, "to")
+    if parsed is None:
+        return None
+    bare_date = not isinstance(end, dt.datetime) and (isinstance(end, dt.date) or len(str(end).strip()) == 10)
+    return parsed + (dt.timedelta(days=1) if bare_date else dt.timedelta(microseconds=1))
+
+
 @dataclass(frozen=True)
 class Model:
     """A rule-based model as the user named it, with its position weights when it has them."""
@@ -106,8 +115,8 @@ class Options:
     session_timeout: dt.timedelta = dt.timedelta(minutes=30)
     half_life: dt.timedelta = dt.timedelta(days=7)
     revenue_property: str = "amount"
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
+    start: dt.datetime | None = None  # conversions at or after
+    end: dt.datetime | None = None  # conversions strictly before
     project: str = "default"
 
     def __post_init__(self) -> None:
@@ -153,6 +162,6 @@ def make_options(
         half_life=duration(half_life, "half-life"),
         revenue_property=revenue_property,
         start=parse_date(start, "from"),
-        end=parse_date(end, "to"),
+        end=_after(end),
         project=project,
     )

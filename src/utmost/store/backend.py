@@ -26,8 +26,8 @@ class DuckDBBackend:
         return self._cursor.sql(sql).to_arrow_table()
 
     def scalar(self, sql: str) -> object:
-        row = self._cursor.execute(sql).fetchone()
-        return row[0] if row else None
+        rows = self._cursor.execute(sql).fetchall()
+        return rows[0][0] if rows else None
 
     def close(self) -> None:
         self._cursor.close()
