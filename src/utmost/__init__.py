@@ -1,4 +1,6 @@
 """utmost: which campaign brought this customer — even when they came back later to buy."""
 
+from utmost.api import attribute
+
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__ = ["__version__", "attribute"]

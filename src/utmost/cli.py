@@ -22,8 +22,9 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from utmost import __version__, demo, formats
-from utmost.engine import Options, Result, attribute, check_question, make_options
-from utmost.engine.options import FORMATS, SCOPES
+from utmost.api import answer
+from utmost.engine import Result, make_options
+from utmost.engine.options import FORMATS, RULE_MODELS, SCOPES
 from utmost.errors import UtmostError
 from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store
 from utmost.store.importer import ImportReport, import_files
@@ -190,18 +191,8 @@ def attribute_command(db: str | None, project: str, output: str, per_conversion:
     options = make_options(project=project, **question)
     with Store(db) as store:
         store.project(project)
-        result = attribute_in(store, options)
+        result = answer(store, options)
     _print_result(result, output, per_conversion)
-
-
-def attribute_in(store: Store, options: Options) -> Result:
-    """Check the question against the data, then answer it on the store's DuckDB backend."""
-    backend = store.backend()
-    try:
-        check_question(backend, options)
-        return attribute(backend, options)
-    finally:
-        backend.close()
 
 
 def _print_result(result: Result, output: str, per_conversion: bool) -> None:
@@ -236,6 +227,22 @@ def demo_command(db: str, seed: int, visitors: int) -> None:
             report = _import_with_progress(store, name, (str(export),), strict=True)
             _print_import_report(report, time.perf_counter() - started)
             _print_summary(store, name, path)
+            _print_comparison(store, name)
+
+
+DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(RULE_MODELS))
+
+
+def _print_comparison(store: Store, project: str) -> None:
+    """The seed question answered on screen: every model, then last touch across sessions or not."""
+    by_user = answer(store, make_options(project=project, **DEMO_QUESTION))
+    by_session = answer(store, make_options(project=project, scope="session", **DEMO_QUESTION))
+    out.print("\n[bold]Which campaign brought each reservation?[/] (utmost attribute --models …)")
+    out.print(formats.to_table(by_user, revenue=False))
+    out.print(
+        "\n[bold]Last touch, across sessions and devices (user) vs only the booking's own session (session)[/]"
+    )
+    out.print(formats.side_by_side([("scope user", by_user), ("scope session", by_session)], "last_touch"))
 
 
 def _print_summary(store: Store, project: str, path: Path) -> None:

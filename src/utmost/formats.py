@@ -43,8 +43,8 @@ def _csv_value(value: object) -> object:
     return value
 
 
-def to_table(result: Result) -> Table:
-    """One row per key, each model's credit and revenue side by side, totals, and a footer."""
+def to_table(result: Result, revenue: bool = True) -> Table:
+    """One row per key, each model's credit (and revenue) side by side, totals, and a footer."""
     by = result.options.by
     models = [m.name for m in result.options.models]
     cells: dict[tuple, dict[str, tuple[float, float]]] = {}
@@ -57,12 +57,13 @@ def to_table(result: Result) -> Table:
     table.columns[0].footer = "total"
     for name in models:
         table.add_column(name, justify="right", footer=_number(_total(cells, name, 0)))
-        table.add_column("revenue", justify="right", footer=_number(_total(cells, name, 1)), style="dim")
+        if revenue:
+            table.add_column("revenue", justify="right", footer=_number(_total(cells, name, 1)), style="dim")
     for key in order:
         values = []
         for name in models:
-            credit, revenue = cells[key].get(name, (0.0, 0.0))
-            values += [_number(credit), _number(revenue)]
+            credit, money = cells[key].get(name, (0.0, 0.0))
+            values += [_number(credit), _number(money)] if revenue else [_number(credit)]
         table.add_row(*key, *values)
     return table
 

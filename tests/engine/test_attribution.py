@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from utmost.cli import attribute_in
+from utmost.api import answer as attribute_in
 from utmost.engine import make_options
 from utmost.store import Store
 

@@ -9,7 +9,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from utmost.cli import attribute_in
+from utmost.api import answer as attribute_in
 from utmost.engine import make_options
 from utmost.store import Store
 

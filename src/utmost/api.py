@@ -1,0 +1,46 @@
+"""The Python API: the CLI's questions as functions that return Arrow tables.
+
+    >>> import utmost
+    >>> table = utmost.attribute("Reservation Completed", db="utmost-demo.duckdb",
+    ...                          models="first_touch,last_touch")  # doctest: +SKIP
+    >>> table.to_pandas()  # or polars.from_arrow(table)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pyarrow as pa
+
+from utmost.engine import Options, Result, attribute as run_attribute, check_question, make_options
+from utmost.store import Store
+
+
+def answer(store: Store, options: Options) -> Result:
+    """Check the question against the data, then answer it on the store's DuckDB backend."""
+    backend = store.backend()
+    try:
+        check_question(backend, options)
+        return run_attribute(backend, options)
+    finally:
+        backend.close()
+
+
+def attribute(
+    conversion: str,
+    *,
+    db: str | os.PathLike[str] | None = None,
+    per_conversion: bool = False,
+    **options: Any,
+) -> pa.Table:
+    """Credit per model and key (or per conversion), exactly as ``utmost attribute --format json``.
+
+    Keyword options are the CLI's: ``models``, ``by``, ``lookback``, ``scope``,
+    ``session_timeout``, ``half_life``, ``revenue_property``, ``start``, ``end``, ``project``.
+    """
+    question = make_options(conversion, **options)
+    with Store(db) as store:
+        store.project(question.project)
+        result = answer(store, question)
+    return result.per_conversion if per_conversion else result.totals
