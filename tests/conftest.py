@@ -38,3 +38,13 @@ def stored(store: Store, columns: str = "*", project: str = "default") -> list[d
     cursor = store.reader().execute(f"SELECT {columns} FROM events WHERE project = ? ORDER BY seq", [project])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole run (starting one costs seconds)."""
+    from utmost.store.spark import spark_session
+
+    session = spark_session("local[2]")
+    yield session
+    session.stop()

@@ -27,6 +27,18 @@ def answer(store: Store, options: Options) -> Result:
         backend.close()
 
 
+def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]") -> Result:
+    """The same question on Spark, over Parquet written by ``utmost export --parquet``."""
+    from utmost.store.spark import SparkBackend, spark_session
+
+    backend = SparkBackend(spark_session(master), str(events))
+    try:
+        check_question(backend, options)
+        return run_attribute(backend, options)
+    finally:
+        backend.close()
+
+
 def attribute(
     conversion: str,
     *,

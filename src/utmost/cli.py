@@ -22,10 +22,10 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from utmost import __version__, demo, formats
-from utmost.api import answer
+from utmost.api import answer, answer_on_spark
 from utmost.engine import Result, make_options
 from utmost.engine.options import FORMATS, RULE_MODELS, SCOPES
-from utmost.errors import UtmostError
+from utmost.errors import InputError, UtmostError
 from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store
 from utmost.store.importer import ImportReport, import_files
 
@@ -183,16 +183,41 @@ def project_list(db: str | None) -> None:
 @click.option("--to", "end", help="Last conversion date (YYYY-MM-DD, inclusive).")
 @click.option("--format", "output", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--per-conversion", is_flag=True, help="One row per conversion, model and key instead of totals.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="duckdb: the --db file; spark: Parquet from `utmost export` (--events).")
+@click.option("--events", "events_dir", type=click.Path(), help="Parquet folder of events (with --engine spark).")
+@click.option("--spark-master", default="local[*]", show_default=True, help="Spark master URL.")
 @db_option()
 @project_option
 @reports_errors
-def attribute_command(db: str | None, project: str, output: str, per_conversion: bool, **question: Any) -> None:
+def attribute_command(
+    db: str | None, project: str, output: str, per_conversion: bool, engine: str, events_dir: str | None,
+    spark_master: str, **question: Any,
+) -> None:
     """Credit each conversion to the campaigns that brought it, under one or more models."""
     options = make_options(project=project, **question)
-    with Store(db) as store:
-        store.project(project)
-        result = answer(store, options)
+    if engine == "spark":
+        if not events_dir:
+            raise InputError("--engine spark needs --events DIR (write it with `utmost export --parquet DIR`)")
+        result = answer_on_spark(options, events_dir, spark_master)
+    else:
+        with Store(db) as store:
+            store.project(project)
+            result = answer(store, options)
     _print_result(result, output, per_conversion)
+
+
+@cli.command("export")
+@click.option("--parquet", "folder", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the events to, one sub-folder per date.")
+@db_option()
+@project_option
+@reports_errors
+def export_command(folder: str, db: str | None, project: str) -> None:
+    """Write the project's canonical events as Parquet (partitioned by date) for Spark."""
+    with Store(db) as store:
+        count = store.export_parquet(store.project(project).name, folder)
+    out.print(f"exported {count:,} events to {folder}")
 
 
 def _print_result(result: Result, output: str, per_conversion: bool) -> None:

@@ -187,7 +187,7 @@ def conversions(d: Dialect, options: Options) -> str:
     where = " AND ".join([f"event = {d.quote(options.conversion)}", *bounds])
     return f"""
 SELECT seq AS conversion, insert_id, person, session, time,
-  CASE WHEN {value} IS NOT NULL AND {d.is_finite.format(value)} THEN {value} ELSE 0.0 END AS revenue
+  CASE WHEN {value} IS NOT NULL AND {d.is_finite.format(value)} THEN {value} ELSE {ZERO} END AS revenue
 FROM sessions WHERE {where}
 """
 
@@ -203,9 +203,9 @@ def attributable(d: Dialect, options: Options) -> str:
 SELECT *, sum(decay) OVER (PARTITION BY conversion) AS decay_total FROM (
   SELECT c.conversion, c.insert_id, c.person, c.time AS conversion_time, c.revenue,
     t.time AS touch_time, t.seq AS touch_seq, t.key, {keys},
-    row_number() OVER (PARTITION BY c.conversion ORDER BY t.time, t.seq) AS position,
+    row_number() OVER (PARTITION BY c.conversion ORDER BY t.time, t.seq) AS touch_number,
     count(t.seq) OVER (PARTITION BY c.conversion) AS touches,
-    pow(2.0, -({d.micros.format('c.time')} - {d.micros.format('t.time')}) / {half_life!r}) AS decay
+    pow(CAST(2 AS DOUBLE), -({d.micros.format('c.time')} - {d.micros.format('t.time')}) / {half_life!r}) AS decay
   FROM conversions AS c LEFT JOIN touchpoints AS t
     ON t.person = c.person
     AND {d.micros.format('t.time')} >= {d.micros.format('c.time')} - {lookback}
@@ -215,26 +215,35 @@ SELECT *, sum(decay) OVER (PARTITION BY conversion) AS decay_total FROM (
 """
 
 
+def _double(value: float) -> str:
+    """A DOUBLE literal: a bare ``0.4`` is a DECIMAL in Spark, and decimal division rounds."""
+    return f"CAST({float(value)!r} AS DOUBLE)"
+
+
+ONE, ZERO = _double(1), _double(0)
+
+
 def weight_sql(model: Model) -> str:
-    """A touchpoint's weight under ``model`` (DESIGN §3), from position, touches and decay."""
+    """A touchpoint's weight under ``model`` (DESIGN §3), from its number, touches and decay."""
     if model.kind == "first_touch":
-        return "CASE WHEN position = 1 THEN 1.0 ELSE 0.0 END"
+        return f"CASE WHEN touch_number = 1 THEN {ONE} ELSE {ZERO} END"
     if model.kind == "last_touch":
-        return "CASE WHEN position = touches THEN 1.0 ELSE 0.0 END"
+        return f"CASE WHEN touch_number = touches THEN {ONE} ELSE {ZERO} END"
     if model.kind == "linear":
-        return "1.0 / touches"
+        return f"{ONE} / touches"
     if model.kind == "time_decay":
         return "decay / decay_total"
     if model.kind == "participation":
-        return "1.0"
+        return ONE
     first, middle, last = (w / 100 for w in model.position or (0, 0, 0))
     two = first + last
     first_of_two, last_of_two = (first / two, last / two) if two else (0.5, 0.5)
     return (
-        f"CASE WHEN touches = 1 THEN 1.0 "
-        f"WHEN touches = 2 THEN CASE WHEN position = 1 THEN {first_of_two!r} ELSE {last_of_two!r} END "
-        f"WHEN position = 1 THEN {first!r} WHEN position = touches THEN {last!r} "
-        f"ELSE {middle!r} / (touches - 2) END"
+        f"CASE WHEN touches = 1 THEN {ONE} "
+        f"WHEN touches = 2 THEN CASE WHEN touch_number = 1 THEN {_double(first_of_two)} "
+        f"ELSE {_double(last_of_two)} END "
+        f"WHEN touch_number = 1 THEN {_double(first)} WHEN touch_number = touches THEN {_double(last)} "
+        f"ELSE {_double(middle)} / (touches - 2) END"
     )
 
 
@@ -252,7 +261,7 @@ SELECT {order} AS model_order, {d.quote(model.name)} AS model, conversion, inser
   conversion_time, {key_list}, {combine}(weight) AS credit, max(revenue) AS conversion_revenue
 FROM (
   SELECT conversion, insert_id, person, conversion_time, revenue, {none_keys},
-    CASE WHEN touches = 0 THEN 1.0 ELSE {weight_sql(model)} END AS weight
+    CASE WHEN touches = 0 THEN {ONE} ELSE {weight_sql(model)} END AS weight
   FROM attributable
 ) AS weighted
 GROUP BY conversion, insert_id, person, conversion_time, {key_list}""")

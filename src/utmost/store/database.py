@@ -109,6 +109,17 @@ class Store:
     def profile(self, kind: str, project: str, *profile_id: str) -> Profile | None:
         return profiles.read_profile(self.reader(), kind, project, profile_id)
 
+    def export_parquet(self, project: str, folder: str | os.PathLike[str]) -> int:
+        """Write the project's canonical events to ``folder`` as Parquet, one folder per date."""
+        cursor = self.reader()
+        (count,) = cursor.execute("SELECT count(*) FROM events WHERE project = ?", [project]).fetchone()
+        cursor.execute(
+            "COPY (SELECT *, CAST(time AS DATE) AS date FROM events WHERE project = ?) "
+            "TO ? (FORMAT parquet, PARTITION_BY (date), OVERWRITE_OR_IGNORE)",
+            [project, str(folder)],
+        )
+        return count
+
     # Summaries
 
     def summary(self, project: str) -> dict[str, Any]:

@@ -1,0 +1,72 @@
+"""The engine's Spark backend: the same attribution queries over Parquet, for scale-out.
+
+``utmost export --parquet DIR`` writes the canonical events partitioned by date; a Spark
+session (local or a cluster's master URL) reads them back as the ``events`` relation.
+PySpark is imported only here and only when asked for, so the embedded default needs no JVM.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pyarrow as pa
+
+from utmost.engine.dialect import SPARK
+from utmost.errors import InputError, UtmostError
+
+DEFAULT_MASTER = "local[*]"
+
+
+def spark_session(master: str = DEFAULT_MASTER) -> Any:
+    """A Spark session in UTC (timestamps must mean what DuckDB stored), UI off, few partitions."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UtmostError("the Spark engine needs PySpark: pip install 'utmost[spark]'") from None
+    # A local driver listens on loopback only; a cluster master is reached however it says.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("utmost")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", os.environ.get("UTMOST_SPARK_PARTITIONS", "8"))
+        .config("spark.sql.ansi.enabled", "false")
+    )
+    if master.startswith("local"):
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+class SparkBackend:
+    dialect = SPARK
+    source = "events"
+
+    def __init__(self, session: Any, events: str) -> None:
+        self._spark = session
+        try:
+            frame = session.read.parquet(str(events))
+        except Exception as error:  # Spark raises AnalysisException for a missing path
+            raise InputError(f"--events {events}: cannot read Parquet events: {str(error).splitlines()[0]}") from None
+        frame.createOrReplaceTempView(self.source)
+
+    def create(self, name: str, sql: str) -> None:
+        # Checkpointing cuts the lineage: label propagation would otherwise grow the plan each round.
+        self._spark.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
+
+    def arrow(self, sql: str) -> pa.Table:
+        return self._spark.sql(sql).toArrow()
+
+    def scalar(self, sql: str) -> object:
+        rows = self._spark.sql(sql).collect()
+        return rows[0][0] if rows else None
+
+    def close(self) -> None:
+        """The session is shared (tests, repeated questions): only the views are dropped."""
+        for view in self._spark.catalog.listTables():
+            if view.isTemporary:
+                self._spark.catalog.dropTempView(view.name)
