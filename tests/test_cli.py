@@ -23,7 +23,8 @@ def utmost(*args: str, cwd, env: dict | None = None) -> subprocess.CompletedProc
 
 
 def test_help_on_every_command(tmp_path):
-    for command in ([], ["import"], ["project"], ["project", "create"], ["project", "list"], ["demo"]):
+    for command in ([], ["import"], ["project"], ["project", "create"], ["project", "list"], ["demo"],
+                    ["attribute"], ["export"]):
         result = utmost(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Usage: utmost" in result.stdout
 
@@ -88,3 +89,64 @@ def test_demo_builds_a_fresh_database_through_import(tmp_path):
     assert f"imported {summary['events']:,} · duplicates 0 · rejected 0" in result.stdout
     again = utmost("demo", "--visitors", "300", cwd=tmp_path)
     assert f"imported {summary['events']:,} · duplicates 0" in again.stdout  # fresh, not appended
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    assert utmost("demo", "--visitors", "400", "--db", "d.duckdb", cwd=folder).returncode == 0
+    return folder
+
+
+def test_attribute_json_is_the_python_api_and_sums_to_conversions(demo_db):
+    import utmost as api
+
+    result = utmost("attribute", "--db", "d.duckdb", "--conversion", "Reservation Completed",
+                    "--models", "linear,participation", "--format", "json", cwd=demo_db)
+    assert result.returncode == 0, result.stderr
+    rows = orjson.loads(result.stdout)
+    assert rows == api.attribute("Reservation Completed", db=demo_db / "d.duckdb", models="linear,participation").to_pylist()
+    assert [r["model"] for r in rows] == sorted((r["model"] for r in rows), key=["linear", "participation"].index)
+    linear = [r for r in rows if r["model"] == "linear"]
+    assert [r["conversions"] for r in linear] == sorted((r["conversions"] for r in linear), reverse=True)
+    per = orjson.loads(utmost("attribute", "--db", "d.duckdb", "--conversion", "Reservation Completed",
+                              "--models", "linear", "--format", "json", "--per-conversion", cwd=demo_db).stdout)
+    assert abs(sum(r["credit"] for r in per) - len({r["insert_id"] for r in per})) < 1e-9
+    assert abs(sum(r["conversions"] for r in linear) - len({r["insert_id"] for r in per})) < 1e-9
+    assert set(per[0]) == {"model", "insert_id", "person", "time", "utm_source", "credit", "revenue"}
+
+
+def test_attribute_csv_and_table(demo_db):
+    csv_out = utmost("attribute", "--db", "d.duckdb", "--conversion", "Reservation Completed", "--format", "csv",
+                     "--models", "first_touch,last_touch", cwd=demo_db).stdout.splitlines()
+    assert csv_out[0] == "model,utm_source,conversions,revenue" and csv_out[1].startswith("first_touch,")
+    table = utmost("attribute", "--db", "d.duckdb", "--conversion", "Reservation Completed",
+                   "--models", "first_touch,last_touch", "--scope", "session", cwd=demo_db).stdout
+    assert "first_touch" in table and "total" in table and "scope session" in table and "lookback 30d" in table
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--models", "lienar"], "error: unknown model 'lienar'. Did you mean linear?"),
+    (["--lookback", "3x"], "error: lookback: '3x' is not a duration (use e.g. 90s, 30m, 12h, 30d, 2w)"),
+    (["--by", "nope"], "error: --by 'nope': no event has this property"),
+])
+def test_attribute_errors_are_one_line(demo_db, args, message):
+    result = utmost("attribute", "--db", "d.duckdb", "--conversion", "Reservation Completed", *args, cwd=demo_db)
+    assert result.returncode == 2 and result.stderr.startswith(message) and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_attribute_names_the_events_that_do_occur(demo_db, tmp_path):
+    result = utmost("attribute", "--db", "d.duckdb", "--conversion", "Booking", cwd=demo_db)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: conversion event 'Booking' never occurs; most frequent events: "
+        "$mp_web_page_view, Page View, Search, Room Viewed, $identify")
+    empty = utmost("attribute", "--db", "empty.duckdb", "--conversion", "Booking", cwd=tmp_path)
+    assert empty.returncode == 2 and empty.stderr.strip() == "error: project 'default' has no events yet (see `utmost import`)"
+
+
+def test_demo_prints_the_model_comparison(demo_db):
+    result = utmost("demo", "--visitors", "300", cwd=demo_db)
+    assert "Which campaign brought each reservation?" in result.stdout
+    assert "scope user" in result.stdout and "scope session" in result.stdout and "u_shaped" in result.stdout

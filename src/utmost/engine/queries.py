@@ -4,7 +4,7 @@ Pure: each function returns the SQL of one step, reading the tables of the steps
 (DESIGN §3). The runner (:mod:`utmost.engine.run`) materialises them in order on a backend.
 
     source ─▶ identified ─▶ links ─▶ labels (iterated) ─▶ persons ─▶ sessions
-           ─▶ touchpoints, conversions ─▶ attributable ─▶ positioned ─▶ credits
+           ─▶ touchpoints, conversions ─▶ attributable ─▶ per_conversion
 """
 
 from __future__ import annotations
@@ -267,14 +267,3 @@ FROM (
 GROUP BY conversion, insert_id, person, conversion_time, {key_list}""")
     union = "\nUNION ALL\n".join(parts)
     return f"SELECT *, credit * conversion_revenue AS revenue FROM ({union}) AS credited WHERE credit <> 0"
-
-
-def totals(options: Options) -> str:
-    """Credit and revenue per model and key, ordered as DESIGN §4 prints them."""
-    names = [f"k{i}" for i in range(len(options.by))]
-    keys = ", ".join(names)
-    return f"""
-SELECT model_order, model, {keys}, sum(credit) AS conversions, sum(revenue) AS revenue
-FROM per_conversion GROUP BY model_order, model, {keys}
-ORDER BY model_order, conversions DESC, {keys}
-"""

@@ -6,6 +6,7 @@ else — the SQL itself — comes from :mod:`utmost.engine.queries`, once for ev
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -66,23 +67,45 @@ def attribute(backend: Backend, options: Options) -> Result:
     backend.create("conversions", queries.conversions(d, options))
     backend.create("attributable", queries.attributable(d, options))
     backend.create("per_conversion", queries.per_conversion(d, options))
-    totals = backend.arrow(queries.totals(options)).drop_columns(["model_order"])
+    keys = [f"k{i}" for i in range(len(options.by))]
     per_conversion = backend.arrow(
-        "SELECT model, insert_id, person, conversion_time AS time, "
-        + ", ".join(f"k{i}" for i in range(len(options.by)))
-        + ", credit, revenue FROM per_conversion ORDER BY model_order, conversion_time, conversion, "
-        + ", ".join(f"k{i}" for i in range(len(options.by)))
+        f"SELECT model_order, model, insert_id, person, conversion_time AS time, {', '.join(keys)}, credit, revenue "
+        f"FROM per_conversion ORDER BY model_order, conversion_time, conversion, {', '.join(keys)}"
     )
     count, bare = backend.arrow(
         "SELECT count(DISTINCT conversion), count(DISTINCT CASE WHEN touches = 0 THEN conversion END) FROM attributable"
     ).to_pylist()[0].values()
     rename = {f"k{i}": prop for i, prop in enumerate(options.by)}
+    totals = sum_credits(per_conversion, keys)
+    per_conversion = per_conversion.drop_columns(["model_order"])
     return Result(
         totals.rename_columns([rename.get(c, c) for c in totals.column_names]),
         per_conversion.rename_columns([rename.get(c, c) for c in per_conversion.column_names]),
         options,
         count,
         bare,
+    )
+
+
+def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
+    """Credit and revenue per model and key, ordered as DESIGN §4 prints them.
+
+    Summed with ``math.fsum``, which rounds exactly once: the totals do not depend on the order
+    in which a parallel engine met the rows, so DuckDB, Spark and every rerun print the same bits.
+    """
+    groups: dict[tuple, tuple[list[float], list[float]]] = {}
+    columns = [per_conversion.column(c).to_pylist() for c in ("model_order", "model", *keys, "credit", "revenue")]
+    for row in zip(*columns):
+        credits, revenues = groups.setdefault(row[:-2], ([], []))
+        credits.append(row[-2])
+        revenues.append(row[-1])
+    summed = [(*group, math.fsum(c), math.fsum(r)) for group, (c, r) in groups.items()]
+    summed.sort(key=lambda g: (g[0], -g[-2], *g[2:-2]))
+    names = ["model", *keys, "conversions", "revenue"]
+    return pa.table(
+        {name: [g[i + 1] for g in summed] for i, name in enumerate(names)},
+        schema=pa.schema([("model", pa.string()), *((k, pa.string()) for k in keys),
+                          ("conversions", pa.float64()), ("revenue", pa.float64())]),
     )
 
 
