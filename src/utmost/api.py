@@ -13,7 +13,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from utmost.engine import Options, Result, attribute as run_attribute, check_question, make_options
+from utmost.engine import (
+    Journey,
+    Options,
+    Result,
+    attribute as run_attribute,
+    check_question,
+    journey as run_journey,
+    make_options,
+)
+from utmost.engine.options import RULE_MODELS
 from utmost.store import Store
 
 
@@ -56,3 +65,23 @@ def attribute(
         store.project(question.project)
         result = answer(store, question)
     return result.per_conversion if per_conversion else result.totals
+
+
+def follow(store: Store, options: Options, any_id: str) -> Journey:
+    """One person's journey, on the store's DuckDB backend."""
+    backend = store.backend()
+    try:
+        check_question(backend, options)
+        return run_journey(backend, options, any_id)
+    finally:
+        backend.close()
+
+
+def journey(any_id: str, conversion: str, *, db: str | os.PathLike[str] | None = None, **options: Any) -> Journey:
+    """The person owning ``any_id``: merged ids, sessions, the events that mattered, and the
+    credit of each of their conversions under every model (Arrow tables)."""
+    options.setdefault("models", ",".join(RULE_MODELS))
+    question = make_options(conversion, **options)
+    with Store(db) as store:
+        store.project(question.project)
+        return follow(store, question, any_id)

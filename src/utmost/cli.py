@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from utmost import __version__, demo, formats
-from utmost.api import answer, answer_on_spark
+from utmost.api import answer, answer_on_spark, follow
 from utmost.engine import Result, make_options
 from utmost.engine.options import FORMATS, RULE_MODELS, SCOPES
 from utmost.errors import InputError, UtmostError
@@ -205,6 +205,35 @@ def attribute_command(
             store.project(project)
             result = answer(store, options)
     _print_result(result, output, per_conversion)
+
+
+@cli.command("journey")
+@click.argument("person_id", metavar="ID")
+@click.option("--conversion", required=True, help="The conversion event, e.g. 'Reservation Completed'.")
+@click.option("--models", default=",".join(RULE_MODELS), show_default=True, help="Models to show credit under.")
+@click.option("--by", default="utm_source", show_default=True, help="Comma-separated key properties.")
+@click.option("--lookback", default="30d", show_default=True)
+@click.option("--scope", type=click.Choice(SCOPES), default="user", show_default=True)
+@click.option("--session-timeout", default="30m", show_default=True)
+@click.option("--half-life", default="7d", show_default=True)
+@click.option("--revenue-property", default="amount", show_default=True)
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@db_option()
+@project_option
+@reports_errors
+def journey_command(person_id: str, db: str | None, project: str, output: str, **question: Any) -> None:
+    """One person (any of their ids): merged ids, sessions, touchpoints kept or dropped and why,
+    and each conversion's credit under every model."""
+    options = make_options(project=project, **question)
+    with Store(db) as store:
+        store.project(project)
+        path = follow(store, options, person_id)
+    if output == "json":
+        click.echo(formats.journey_json(path))
+        return
+    for part in formats.journey_tables(path, options.by):
+        out.print(part)
+        out.print()
 
 
 @cli.command("export")

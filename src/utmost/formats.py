@@ -14,7 +14,7 @@ import orjson
 import pyarrow as pa
 from rich.table import Table
 
-from utmost.engine import Result
+from utmost.engine import Journey, Result
 
 
 def rows(table: pa.Table) -> list[dict]:
@@ -100,3 +100,38 @@ def side_by_side(results: Sequence[tuple[str, Result]], model: str) -> Table:
     for key in sorted(columns, key=lambda k: (-columns[k].get(first, 0.0), k)):
         table.add_row(*key, *(_number(columns[key].get(label, 0.0)) for label, _ in results))
     return table
+
+
+def journey_json(journey: Journey) -> str:
+    document = {
+        "person": journey.person,
+        "ids": journey.ids,
+        "sessions": rows(journey.sessions),
+        "events": rows(journey.events),
+        "touchpoints": rows(journey.touches),
+        "credits": rows(journey.credits),
+    }
+    return orjson.dumps(document, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z).decode()
+
+
+def journey_tables(journey: Journey, by: Sequence[str]) -> list[Table | str]:
+    """The journey as a reader scans it: who, when, what counted, and the credit it earned."""
+    parts: list[Table | str] = [f"[bold]{journey.person}[/] — ids: {', '.join(journey.ids)}"]
+    sessions = Table("session", "start", "end", "events", box=None, title="sessions", title_justify="left")
+    for s in rows(journey.sessions):
+        sessions.add_row(str(s["session"]), f"{s['start']:%Y-%m-%d %H:%M:%S}", f"{s['end']:%H:%M:%S}", str(s["events"]))
+    events = Table("time", "session", "event", "landing", "role", box=None, title="events that matter",
+                   title_justify="left")
+    for e in rows(journey.events):
+        role = e["touch"] or ""
+        if e["conversion"]:
+            role = "conversion" + (f"; {role}" if role else "")
+        events.add_row(f"{e['time']:%Y-%m-%d %H:%M:%S}", str(e["session"]), e["event"], e["landing_source"] or "", role)
+    touches = Table("conversion", *by, "touch time", "status", box=None, title="touchpoints per conversion",
+                    title_justify="left")
+    for t in rows(journey.touches):
+        touches.add_row(t["conversion"], *(t[p] for p in by), f"{t['time']:%Y-%m-%d %H:%M:%S}", t["status"])
+    credits = Table("conversion", "model", *by, "credit", "revenue", box=None, title="credit", title_justify="left")
+    for c in rows(journey.credits):
+        credits.add_row(c["insert_id"], c["model"], *(c[p] for p in by), f"{c['credit']:.4g}", f"{c['revenue']:,.2f}")
+    return [*parts, sessions, events, touches, credits]

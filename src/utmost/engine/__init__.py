@@ -5,6 +5,6 @@ The queries are defined once (:mod:`utmost.engine.queries`) and run on any backe
 """
 
 from utmost.engine.options import Options, make_options
-from utmost.engine.run import Result, attribute, check_question
+from utmost.engine.run import Journey, Result, attribute, check_question, journey
 
-__all__ = ["Options", "Result", "attribute", "check_question", "make_options"]
+__all__ = ["Journey", "Options", "Result", "attribute", "check_question", "journey", "make_options"]

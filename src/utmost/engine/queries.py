@@ -136,8 +136,8 @@ def sessions(d: Dialect, options: Options) -> str:
     timeout = int(options.session_timeout.total_seconds() * 1_000_000)
     previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
     return f"""
-SELECT *, sum(starts) OVER (PARTITION BY person ORDER BY time, seq
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session
+SELECT *, CAST(sum(starts) OVER (PARTITION BY person ORDER BY time, seq
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS session
 FROM (
   SELECT i.*, p.person,
     CASE WHEN {previous} IS NULL
@@ -267,3 +267,53 @@ FROM (
 GROUP BY conversion, insert_id, person, conversion_time, {key_list}""")
     union = "\nUNION ALL\n".join(parts)
     return f"SELECT *, credit * conversion_revenue AS revenue FROM ({union}) AS credited WHERE credit <> 0"
+
+
+def journey_events(d: Dialect, options: Options, person: str) -> str:
+    """Every event of one person that matters to attribution, with the role it played.
+
+    Echoes of persisted UTM properties are shown once per session (with how many there were):
+    they explain why later pages do not count, but listing every page view would bury the rest.
+    """
+    echoed = d.json_text.format("s.properties", "utm_source")
+    return f"""
+SELECT time, seq, session, id, event, landing_source, touch, conversion FROM (
+  SELECT s.time, s.seq, s.session, s.id, s.event, nullif(s.utm_source, '') AS landing_source,
+    CASE WHEN t.seq IS NOT NULL THEN 'touchpoint'
+         WHEN {_nonempty('s.utm_source')}
+           THEN 'dropped: same key as the previous touchpoint in this session (reload or repeat)'
+         WHEN {_nonempty(echoed)}
+           THEN 'ignored: utm_source=' || {echoed} || ' echoed from an earlier landing, not a click ('
+                || CAST(count(*) OVER (PARTITION BY s.session, {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')}) AS VARCHAR(12))
+                || ' such events in this session)'
+    END AS touch,
+    s.event = {d.quote(options.conversion)} AS conversion,
+    {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')} AS echo,
+    row_number() OVER (PARTITION BY s.session, {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')}
+                       ORDER BY s.time, s.seq) AS nth
+  FROM sessions AS s LEFT JOIN touchpoints AS t ON t.seq = s.seq
+  WHERE s.person = {d.quote(person)}
+) AS roles
+WHERE touch LIKE 'touchpoint%' OR touch LIKE 'dropped%' OR (echo AND nth = 1)
+   OR event IN ({d.quote(options.conversion)}, '$identify', '$create_alias', '$merge')
+ORDER BY time, seq
+"""
+
+
+def journey_touches(d: Dialect, options: Options, person: str) -> str:
+    """For each of the person's conversions, each of their touchpoints: counted, or why not."""
+    lookback = int(options.lookback.total_seconds() * 1_000_000)
+    names = ", ".join(f"t.{name}" for name, _ in key_columns(d, options.by))
+    return f"""
+SELECT c.insert_id AS conversion, c.time AS conversion_time, t.time, t.session, {names},
+  CASE WHEN a.touch_seq IS NOT NULL THEN 'counted'
+       WHEN t.time > c.time OR (t.time = c.time AND t.seq > c.conversion) THEN 'after the conversion'
+       WHEN {d.micros.format('t.time')} < {d.micros.format('c.time')} - {lookback} THEN 'outside the lookback window'
+       ELSE 'another session than the conversion''s'
+  END AS status
+FROM conversions AS c
+JOIN touchpoints AS t ON t.person = c.person
+LEFT JOIN attributable AS a ON a.conversion = c.conversion AND a.touch_seq = t.seq
+WHERE c.person = {d.quote(person)}
+ORDER BY c.time, c.conversion, t.time, t.seq
+"""

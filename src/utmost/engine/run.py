@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from utmost.engine import queries
 from utmost.engine.dialect import Dialect
@@ -107,6 +108,40 @@ def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
         schema=pa.schema([("model", pa.string()), *((k, pa.string()) for k in keys),
                           ("conversions", pa.float64()), ("revenue", pa.float64())]),
     )
+
+
+@dataclass(frozen=True)
+class Journey:
+    """One person's path to their conversions (``utmost journey``)."""
+
+    person: str
+    ids: list[str]
+    sessions: pa.Table  # session, start, end, events
+    events: pa.Table  # what mattered, and the role each event played
+    touches: pa.Table  # per conversion, each touchpoint: counted or why not
+    credits: pa.Table  # per conversion, model and key
+
+
+def journey(backend: Backend, options: Options, any_id: str) -> Journey:
+    """Follow the person who owns ``any_id`` (a user id, distinct id or device id)."""
+    result = attribute(backend, options)
+    d = backend.dialect
+    candidates = ", ".join(d.quote(i) for i in (any_id, queries.DEVICE_PREFIX + any_id))
+    person = backend.scalar(f"SELECT min(person) FROM persons WHERE id IN ({candidates})")
+    if person is None:
+        raise InputError(f"no person has the id {any_id!r} in project {options.project!r}")
+    quoted = d.quote(str(person))
+    ids = backend.arrow(f"SELECT id FROM persons WHERE person = {quoted} ORDER BY id").column("id").to_pylist()
+    sessions = backend.arrow(
+        f"SELECT session, min(time) AS start, max(time) AS \"end\", count(*) AS events FROM sessions "
+        f"WHERE person = {quoted} GROUP BY session ORDER BY session"
+    )
+    events = backend.arrow(queries.journey_events(d, options, str(person)))
+    touches = backend.arrow(queries.journey_touches(d, options, str(person)))
+    rename = {f"k{i}": prop for i, prop in enumerate(options.by)}
+    touches = touches.rename_columns([rename.get(c, c) for c in touches.column_names])
+    credits = result.per_conversion.filter(pa.compute.equal(result.per_conversion.column("person"), person))
+    return Journey(str(person), ids, sessions, events, touches, credits)
 
 
 def check_question(backend: Backend, options: Options) -> None:
