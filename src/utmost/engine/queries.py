@@ -23,10 +23,22 @@ def _nonempty(column: str) -> str:
     return f"({column} IS NOT NULL AND {column} <> '')"
 
 
-def identified(d: Dialect, source: str, project: str) -> str:
+#: The columns identity needs. Sessions carry fewer still: windows sort every column they
+#: carry, and ``properties`` (most of an event's bytes) is joined back by ``seq`` only for the
+#: few rows that need it.
+IDENTITY_COLUMNS = ("seq", "time", "event", "distinct_id", "device_id", "user_id")
+
+
+def landing_columns(options: Options) -> tuple[str, ...]:
+    """The landing columns a question reads: the attribution property and its ``--by`` keys."""
+    return tuple(dict.fromkeys(["utm_source", *(p for p in options.by if p in LANDING_PARAMS)]))
+
+
+def identified(d: Dialect, source: str, project: str, landing: tuple[str, ...] = ("utm_source",)) -> str:
     """The project's events, each with its ``id`` (DESIGN §3 Person): user, device or distinct id."""
+    columns = ", ".join((*IDENTITY_COLUMNS, *landing))
     return f"""
-WITH src AS (SELECT * FROM {source} WHERE project = {d.quote(project)}),
+WITH src AS (SELECT {columns} FROM {source} WHERE project = {d.quote(project)}),
 devices AS (SELECT DISTINCT device_id FROM src WHERE {_nonempty('device_id')}),
 raw AS (
   SELECT *, CASE WHEN {_nonempty('user_id')} THEN user_id
@@ -40,8 +52,16 @@ FROM raw LEFT JOIN devices ON raw.raw_id = devices.device_id
 """
 
 
+def identity_events(d: Dialect, source: str, project: str) -> str:
+    """The events that link ids by their properties: sign-ins, aliases and merges."""
+    return f"""
+SELECT seq, time, event, distinct_id, properties FROM {source}
+WHERE project = {d.quote(project)} AND event IN ('$identify', '$create_alias', '$merge')
+"""
+
+
 def links(d: Dialect) -> str:
-    """Edges between ids: device → its earliest user, aliases, merges (from ``identified``)."""
+    """Edges between ids: device → its earliest user, aliases, merges (DESIGN §3 Person)."""
     prefix = d.quote(DEVICE_PREFIX)
     anon = d.json_text.format("properties", "$anon_distinct_id")
     identified_id = d.json_text.format("properties", "$identified_id")
@@ -55,7 +75,7 @@ candidates AS (
   UNION ALL
   SELECT CASE WHEN dv.device_id IS NOT NULL THEN {prefix} || i.anon ELSE i.anon END, i.b, i.time, i.seq
   FROM (SELECT {anon} AS anon, coalesce({identified_id}, distinct_id) AS b, time, seq
-        FROM identified WHERE event = '$identify') AS i
+        FROM identity_events WHERE event = '$identify') AS i
   LEFT JOIN devices AS dv ON i.anon = dv.device_id
 ),
 device_users AS (
@@ -64,11 +84,11 @@ device_users AS (
     WHERE a LIKE '$device:%' AND {_nonempty('b')} AND b NOT LIKE '$device:%'
   ) AS ranked WHERE r = 1
 ),
-merged AS (SELECT seq, {d.explode.format(merged)} AS x FROM identified WHERE event = '$merge'),
+merged AS (SELECT seq, {d.explode.format(merged)} AS x FROM identity_events WHERE event = '$merge'),
 raw_links AS (
   SELECT a, b FROM device_users
   UNION ALL
-  SELECT {alias}, distinct_id FROM identified WHERE event = '$create_alias'
+  SELECT {alias}, distinct_id FROM identity_events WHERE event = '$create_alias'
   UNION ALL
   SELECT x, min(x) OVER (PARTITION BY seq) FROM merged
 ),
@@ -135,11 +155,12 @@ def sessions(d: Dialect, options: Options) -> str:
     """Each event of a person, with its session number (a new one after each longer gap)."""
     timeout = int(options.session_timeout.total_seconds() * 1_000_000)
     previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
+    landing = ", ".join(f"i.{c}" for c in landing_columns(options))
     return f"""
 SELECT *, CAST(sum(starts) OVER (PARTITION BY person ORDER BY time, seq
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS session
 FROM (
-  SELECT i.*, p.person,
+  SELECT i.seq, i.time, i.event, {landing}, p.person,
     CASE WHEN {previous} IS NULL
            OR {d.micros.format('i.time')} - {d.micros.format(previous)} > {timeout} THEN 1 ELSE 0 END AS starts
   FROM identified AS i JOIN persons AS p ON p.id = i.id
@@ -147,28 +168,38 @@ FROM (
 """
 
 
-def key_columns(d: Dialect, by: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(output column, SQL) for each ``--by`` property: landing columns, else properties."""
+def key_columns(d: Dialect, by: tuple[str, ...], table: str = "s") -> list[tuple[str, str]]:
+    """(output column, SQL) for each ``--by`` property: landing columns of ``table``, else
+    its event's properties (``e.properties``, joined by :func:`with_properties`)."""
     columns = []
     for index, prop in enumerate(by):
-        value = prop if prop in LANDING_PARAMS else d.json_text.format("properties", prop)
+        value = f"{table}.{prop}" if prop in LANDING_PARAMS else d.json_text.format("e.properties", prop)
         columns.append((f"k{index}", f"coalesce(nullif({value}, ''), {d.quote(NOT_SET)})"))
     return columns
 
 
-def touchpoints(d: Dialect, options: Options) -> str:
+def with_properties(source: str, project: str, d: Dialect, needed: bool, table: str = "s") -> str:
+    """A join that brings each row of ``table`` its event's properties, when ``needed``."""
+    if not needed:
+        return ""
+    return f"JOIN {source} AS e ON e.seq = {table}.seq AND e.project = {d.quote(project)}"
+
+
+def touchpoints(d: Dialect, options: Options, source: str) -> str:
     """Landings with a utm_source, minus repeats of the previous key in the same session."""
     keys = key_columns(d, options.by)
     selected = ", ".join(f"{sql} AS {name}" for name, sql in keys)
     names = ", ".join(name for name, _ in keys)
     combined = f"concat_ws({_SEPARATOR}, {names})" if len(keys) > 1 else keys[0][0]
     window = "OVER (PARTITION BY person ORDER BY time, seq)"
+    join = with_properties(source, options.project, d, any(p not in LANDING_PARAMS for p in options.by))
     return f"""
 SELECT person, session, time, seq, {names}, key FROM (
   SELECT *, lag(key) {window} AS previous_key, lag(session) {window} AS previous_session
   FROM (
     SELECT person, session, time, seq, {names}, {combined} AS key FROM (
-      SELECT person, session, time, seq, {selected} FROM sessions WHERE {_nonempty('utm_source')}
+      SELECT s.person, s.session, s.time, s.seq, {selected} FROM sessions AS s {join}
+      WHERE {_nonempty('s.utm_source')}
     ) AS keyed
   ) AS combined
 ) AS stream
@@ -176,19 +207,20 @@ WHERE NOT coalesce(previous_session = session AND previous_key = key, FALSE)
 """
 
 
-def conversions(d: Dialect, options: Options) -> str:
+def conversions(d: Dialect, options: Options, source: str) -> str:
     """Conversion events in the date range, with revenue (0 unless a finite number)."""
-    value = d.to_double.format(d.json_text.format("properties", options.revenue_property))
+    value = d.to_double.format(d.json_text.format("e.properties", options.revenue_property))
     bounds = []
     if options.start is not None:
-        bounds.append(f"time >= {d.quote(options.start)}")
+        bounds.append(f"s.time >= {d.quote(options.start)}")
     if options.end is not None:
-        bounds.append(f"time < {d.quote(options.end)}")
-    where = " AND ".join([f"event = {d.quote(options.conversion)}", *bounds])
+        bounds.append(f"s.time < {d.quote(options.end)}")
+    where = " AND ".join([f"s.event = {d.quote(options.conversion)}", *bounds])
     return f"""
-SELECT seq AS conversion, insert_id, person, session, time,
+SELECT s.seq AS conversion, e.insert_id, s.person, s.session, s.time,
   CASE WHEN {value} IS NOT NULL AND {d.is_finite.format(value)} THEN {value} ELSE {ZERO} END AS revenue
-FROM sessions WHERE {where}
+FROM sessions AS s {with_properties(source, options.project, d, True)} AND e.event = {d.quote(options.conversion)}
+WHERE {where}
 """
 
 
@@ -269,16 +301,16 @@ GROUP BY conversion, insert_id, person, conversion_time, {key_list}""")
     return f"SELECT *, credit * conversion_revenue AS revenue FROM ({union}) AS credited WHERE credit <> 0"
 
 
-def journey_events(d: Dialect, options: Options, person: str) -> str:
+def journey_events(d: Dialect, options: Options, person: str, source: str) -> str:
     """Every event of one person that matters to attribution, with the role it played.
 
     Echoes of persisted UTM properties are shown once per session (with how many there were):
     they explain why later pages do not count, but listing every page view would bury the rest.
     """
-    echoed = d.json_text.format("s.properties", "utm_source")
+    echoed = d.json_text.format("e.properties", "utm_source")
     return f"""
 SELECT time, seq, session, id, event, landing_source, touch, conversion FROM (
-  SELECT s.time, s.seq, s.session, s.id, s.event, nullif(s.utm_source, '') AS landing_source,
+  SELECT s.time, s.seq, s.session, i.id, s.event, nullif(s.utm_source, '') AS landing_source,
     CASE WHEN t.seq IS NOT NULL THEN 'touchpoint'
          WHEN {_nonempty('s.utm_source')}
            THEN 'dropped: same key as the previous touchpoint in this session (reload or repeat)'
@@ -291,7 +323,9 @@ SELECT time, seq, session, id, event, landing_source, touch, conversion FROM (
     {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')} AS echo,
     row_number() OVER (PARTITION BY s.session, {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')}
                        ORDER BY s.time, s.seq) AS nth
-  FROM sessions AS s LEFT JOIN touchpoints AS t ON t.seq = s.seq
+  FROM sessions AS s {with_properties(source, options.project, d, True)}
+  JOIN identified AS i ON i.seq = s.seq
+  LEFT JOIN touchpoints AS t ON t.seq = s.seq
   WHERE s.person = {d.quote(person)}
 ) AS roles
 WHERE touch LIKE 'touchpoint%' OR touch LIKE 'dropped%' OR (echo AND nth = 1)

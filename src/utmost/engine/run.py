@@ -6,12 +6,13 @@ else — the SQL itself — comes from :mod:`utmost.engine.queries`, once for ev
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute as pc
 
 from utmost.engine import queries
 from utmost.engine.dialect import Dialect
@@ -46,10 +47,11 @@ class Result:
     converted_without_touchpoints: int
 
 
-def resolve_people(backend: Backend, project: str) -> None:
+def resolve_people(backend: Backend, project: str, landing: tuple[str, ...] = ("utm_source",)) -> None:
     """Materialise ``identified``, ``links`` and ``persons`` (id → person) for ``project``."""
     d = backend.dialect
-    backend.create("identified", queries.identified(d, backend.source, project))
+    backend.create("identified", queries.identified(d, backend.source, project, landing))
+    backend.create("identity_events", queries.identity_events(d, backend.source, project))
     backend.create("links", queries.links(d))
     backend.create("labels_0", queries.first_labels())
     for round_ in range(1, MAX_ROUNDS + 1):
@@ -62,10 +64,10 @@ def resolve_people(backend: Backend, project: str) -> None:
 def attribute(backend: Backend, options: Options) -> Result:
     """Answer one attribution question (DESIGN §3) on ``backend``."""
     d = backend.dialect
-    resolve_people(backend, options.project)
+    resolve_people(backend, options.project, queries.landing_columns(options))
     backend.create("sessions", queries.sessions(d, options))
-    backend.create("touchpoints", queries.touchpoints(d, options))
-    backend.create("conversions", queries.conversions(d, options))
+    backend.create("touchpoints", queries.touchpoints(d, options, backend.source))
+    backend.create("conversions", queries.conversions(d, options, backend.source))
     backend.create("attributable", queries.attributable(d, options))
     backend.create("per_conversion", queries.per_conversion(d, options))
     keys = [f"k{i}" for i in range(len(options.by))]
@@ -94,20 +96,30 @@ def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
     Summed with ``math.fsum``, which rounds exactly once: the totals do not depend on the order
     in which a parallel engine met the rows, so DuckDB, Spark and every rerun print the same bits.
     """
-    groups: dict[tuple, tuple[list[float], list[float]]] = {}
-    columns = [per_conversion.column(c).to_pylist() for c in ("model_order", "model", *keys, "credit", "revenue")]
-    for row in zip(*columns):
-        credits, revenues = groups.setdefault(row[:-2], ([], []))
-        credits.append(row[-2])
-        revenues.append(row[-1])
-    summed = [(*group, math.fsum(c), math.fsum(r)) for group, (c, r) in groups.items()]
+    group = ["model_order", "model", *keys]
+    ordered = per_conversion.sort_by([(c, "ascending") for c in group])
+    starts = [0]
+    if ordered.num_rows:
+        changed = functools.reduce(pc.or_, (_changes(ordered.column(c)) for c in group))
+        starts += [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
+    ends = [*starts[1:], ordered.num_rows] if ordered.num_rows else []
+    credit, revenue = (ordered.column(c).to_numpy() for c in ("credit", "revenue"))
+    labels = ordered.select(group).take(starts[: len(ends)]).to_pylist()
+    summed = [
+        (*label.values(), math.fsum(credit[a:b]), math.fsum(revenue[a:b]))
+        for label, a, b in zip(labels, starts, ends)
+    ]
     summed.sort(key=lambda g: (g[0], -g[-2], *g[2:-2]))
     names = ["model", *keys, "conversions", "revenue"]
-    return pa.table(
-        {name: [g[i + 1] for g in summed] for i, name in enumerate(names)},
-        schema=pa.schema([("model", pa.string()), *((k, pa.string()) for k in keys),
-                          ("conversions", pa.float64()), ("revenue", pa.float64())]),
-    )
+    schema = pa.schema([("model", pa.string()), *((k, pa.string()) for k in keys),
+                        ("conversions", pa.float64()), ("revenue", pa.float64())])
+    return pa.table({name: [g[i + 1] for g in summed] for i, name in enumerate(names)}, schema=schema)
+
+
+def _changes(column: pa.ChunkedArray) -> pa.Array:
+    """Whether each row (but the last) differs from the next one."""
+    values = column.combine_chunks()
+    return pc.not_equal(values.slice(0, len(values) - 1), values.slice(1))
 
 
 @dataclass(frozen=True)
@@ -136,11 +148,11 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
         f"SELECT session, min(time) AS start, max(time) AS \"end\", count(*) AS events FROM sessions "
         f"WHERE person = {quoted} GROUP BY session ORDER BY session"
     )
-    events = backend.arrow(queries.journey_events(d, options, str(person)))
+    events = backend.arrow(queries.journey_events(d, options, str(person), backend.source))
     touches = backend.arrow(queries.journey_touches(d, options, str(person)))
     rename = {f"k{i}": prop for i, prop in enumerate(options.by)}
     touches = touches.rename_columns([rename.get(c, c) for c in touches.column_names])
-    credits = result.per_conversion.filter(pa.compute.equal(result.per_conversion.column("person"), person))
+    credits = result.per_conversion.filter(pc.equal(result.per_conversion.column("person"), person))
     return Journey(str(person), ids, sessions, events, touches, credits)
 
 
