@@ -3,8 +3,9 @@
     python benchmarks/attribution_bench.py [--sizes 1000000,10000000] [--data bench-data]
 
 For each size, a database of synthetic events is generated in SQL (cached under --data):
-persons with power-law event counts over 90 days, a quarter of them signed in on one or two
-devices, landings from seven sources, ~2% conversions with an amount. Then, each in a fresh
+persons with power-law event counts over 90 days, in visits of five events a minute apart; a
+quarter of them sign in, on one or two devices; 60% of visits land from one of seven sources;
+a tenth of visits end in a conversion with an amount. Then, each in a fresh
 process so peak RSS is its own: (1) the baseline, DuckDB sorting the columns attribution needs
 by (person, time) into a table; (2) ``utmost attribute`` with all rule-based models
 (identity and sessions included).
@@ -28,26 +29,28 @@ SELECT p, least(2000, floor(pow(1 - random(), -1 / 1.2)))::INTEGER AS n,
 FROM range({persons}) AS t(p);
 INSERT INTO events
 SELECT 'default', event, time, distinct_id, device_id, user_id, insert_id,
-       utm_source, utm_medium, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       utm_source, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        CASE WHEN utm_source IS NULL THEN 'https://h.example/rooms'
             ELSE 'https://h.example/?utm_source=' || utm_source END,
        NULL, NULL, properties, row_number() OVER (ORDER BY time)
 FROM (
-  SELECT CASE WHEN r < 0.02 THEN 'Reservation Completed' WHEN r < 0.03 AND signs_in THEN '$identify'
-              ELSE 'Page View' END AS event,
-         TIMESTAMP '2026-06-01' + to_microseconds(CAST(random() * 90 * 86400e6 AS BIGINT)) AS time,
-         CASE WHEN signs_in AND r < 0.05 THEN 'user-' || p ELSE '$device:' || device END AS distinct_id,
-         device,
+  SELECT CASE WHEN last_of_visit AND r < 0.1 THEN 'Reservation Completed'
+              WHEN signs_in AND r < 0.05 THEN '$identify' ELSE 'Page View' END AS event,
+         -- Visits of five events a minute apart, each visit on its own day in 90 days.
+         TIMESTAMP '2026-06-01' + to_microseconds((hash(p, visit) % 7776000000000)::BIGINT + step * 60000000
+                                                  + (random() * 30e6)::BIGINT) AS time,
+         CASE WHEN signs_in AND visit > 0 THEN 'user-' || p ELSE '$device:' || device END AS distinct_id,
          device AS device_id,
-         CASE WHEN signs_in AND r < 0.05 THEN 'user-' || p END AS user_id,
+         CASE WHEN signs_in AND visit > 0 THEN 'user-' || p END AS user_id,
          md5(p::VARCHAR || '-' || k::VARCHAR) AS insert_id,
-         CASE WHEN random() < 0.12 THEN ['newsletter', 'google', 'facebook', 'instagram', 'partner',
-                                        'tiktok', 'bing'][1 + floor(random() * 7)::INTEGER] END AS utm_source,
-         NULL AS utm_medium,
-         CASE WHEN r < 0.02 THEN '{{"amount": ' || (50 + floor(random() * 500))::VARCHAR || '}}' ELSE '{{}}' END AS properties
+         CASE WHEN step = 0 AND random() < 0.6 THEN ['newsletter', 'google', 'facebook', 'instagram', 'partner',
+              'tiktok', 'bing'][1 + floor(random() * 7)::INTEGER] END AS utm_source,
+         CASE WHEN last_of_visit AND r < 0.1 THEN '{{"amount": ' || (50 + floor(random() * 500))::VARCHAR || '}}'
+              ELSE '{{}}' END AS properties
   FROM (
-    SELECT p, k, signs_in, random() AS r,
-           'd' || p::VARCHAR || CASE WHEN two_devices AND random() < 0.5 THEN 'b' ELSE 'a' END AS device
+    SELECT p, k, k // 5 AS visit, k % 5 AS step, k % 5 = 4 OR k = n - 1 AS last_of_visit, signs_in,
+           random() AS r,
+           'd' || p::VARCHAR || CASE WHEN two_devices AND (k // 5) % 2 = 1 THEN 'b' ELSE 'a' END AS device
     FROM synthetic_persons, range(n) AS t(k)
   )
 ) LIMIT {events};
@@ -72,7 +75,7 @@ from utmost.engine.options import RULE_MODELS
 from utmost.store import Store
 with Store(sys.argv[1]) as store:
     started = time.perf_counter()
-    result = answer(store, make_options("Reservation Completed", models=",".join(RULE_MODELS)))
+    result = answer(store, make_options("Reservation Completed", models=",".join(RULE_MODELS)), per_conversion=False)
     seconds = time.perf_counter() - started
 print(seconds, result.conversions, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

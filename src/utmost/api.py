@@ -26,12 +26,12 @@ from utmost.engine.options import RULE_MODELS
 from utmost.store import Store
 
 
-def answer(store: Store, options: Options) -> Result:
+def answer(store: Store, options: Options, per_conversion: bool = True) -> Result:
     """Check the question against the data, then answer it on the store's DuckDB backend."""
     backend = store.backend()
     try:
         check_question(backend, options)
-        return run_attribute(backend, options)
+        return run_attribute(backend, options, per_conversion)
     finally:
         backend.close()
 
@@ -63,7 +63,7 @@ def attribute(
     question = make_options(conversion, **options)
     with Store(db) as store:
         store.project(question.project)
-        result = answer(store, question)
+        result = answer(store, question, per_conversion)
     return result.per_conversion if per_conversion else result.totals
 
 

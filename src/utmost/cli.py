@@ -203,7 +203,7 @@ def attribute_command(
     else:
         with Store(db) as store:
             store.project(project)
-            result = answer(store, options)
+            result = answer(store, options, per_conversion)
     _print_result(result, output, per_conversion)
 
 

@@ -34,21 +34,31 @@ def landing_columns(options: Options) -> tuple[str, ...]:
     return tuple(dict.fromkeys(["utm_source", *(p for p in options.by if p in LANDING_PARAMS)]))
 
 
+def devices(d: Dialect, source: str, project: str) -> str:
+    """Every ``$device_id`` of the project: an id equal to one is read as ``$device:<id>``."""
+    return f"SELECT DISTINCT device_id FROM {source} WHERE project = {d.quote(project)} AND {_nonempty('device_id')}"
+
+
 def identified(d: Dialect, source: str, project: str, landing: tuple[str, ...] = ("utm_source",)) -> str:
-    """The project's events, each with its ``id`` (DESIGN §3 Person): user, device or distinct id."""
+    """The project's events, each with its ``id`` (DESIGN §3 Person): user, device or distinct id.
+
+    Most events are a device's, whose id needs no look-up; only user and bare distinct ids are
+    checked against ``devices``, which keeps this cheap enough to be a view read three times.
+    """
     columns = ", ".join((*IDENTITY_COLUMNS, *landing))
+    prefix = d.quote(DEVICE_PREFIX)
+    project_events = f"SELECT {columns} FROM {source} WHERE project = {d.quote(project)}"
     return f"""
-WITH src AS (SELECT {columns} FROM {source} WHERE project = {d.quote(project)}),
-devices AS (SELECT DISTINCT device_id FROM src WHERE {_nonempty('device_id')}),
-raw AS (
-  SELECT *, CASE WHEN {_nonempty('user_id')} THEN user_id
-                 WHEN {_nonempty('device_id')} THEN {d.quote(DEVICE_PREFIX)} || device_id
-                 ELSE distinct_id END AS raw_id
-  FROM src
-)
-SELECT raw.*, CASE WHEN devices.device_id IS NOT NULL THEN {d.quote(DEVICE_PREFIX)} || raw.raw_id
-                   ELSE raw.raw_id END AS id
-FROM raw LEFT JOIN devices ON raw.raw_id = devices.device_id
+SELECT *, {prefix} || device_id AS id FROM ({project_events}) AS own_device
+WHERE NOT {_nonempty('user_id')} AND {_nonempty('device_id')}
+UNION ALL
+SELECT raw.{", raw.".join((*IDENTITY_COLUMNS, *landing))},
+  CASE WHEN dv.device_id IS NOT NULL THEN {prefix} || raw.raw_id ELSE raw.raw_id END AS id
+FROM (
+  SELECT *, CASE WHEN {_nonempty('user_id')} THEN user_id ELSE distinct_id END AS raw_id
+  FROM ({project_events}) AS other
+  WHERE {_nonempty('user_id')} OR NOT {_nonempty('device_id')}
+) AS raw LEFT JOIN devices AS dv ON raw.raw_id = dv.device_id
 """
 
 
@@ -68,8 +78,7 @@ def links(d: Dialect) -> str:
     alias = d.json_text.format("properties", "alias")
     merged = d.json_string_array.format("properties", "$distinct_ids")
     return f"""
-WITH devices AS (SELECT DISTINCT device_id FROM identified WHERE {_nonempty('device_id')}),
-candidates AS (
+WITH candidates AS (
   SELECT {prefix} || device_id AS a, user_id AS b, time, seq FROM identified
   WHERE {_nonempty('device_id')} AND {_nonempty('user_id')}
   UNION ALL
@@ -107,12 +116,12 @@ SELECT DISTINCT b, a FROM normalised WHERE a <> b
 
 
 def first_labels() -> str:
-    """Every id, labelled by itself: the start of label propagation."""
-    return """
-SELECT DISTINCT id, id AS label FROM (
-  SELECT id FROM identified WHERE id IS NOT NULL UNION SELECT a FROM links UNION SELECT b FROM links
-) AS ids
-"""
+    """Every linked id, labelled by itself: the start of label propagation.
+
+    Only ids that appear in a link take part; every other id is a person of its own, and
+    leaving the millions of those out keeps each round small.
+    """
+    return "SELECT DISTINCT a AS id, a AS label FROM links"
 
 
 def next_labels(labels: str) -> str:
@@ -131,12 +140,15 @@ def changed_labels(old: str, new: str) -> str:
 
 
 def persons(labels: str) -> str:
-    """id → person: a connected set of ids, named by its earliest-seen non-device id."""
+    """Linked id → person: a connected set of ids, named by its earliest-seen non-device id.
+
+    Ids in no link are absent: each is its own person (see :func:`person_of`).
+    """
     return f"""
 WITH seen AS (
   SELECT id, time, seq FROM (
-    SELECT id, time, seq, row_number() OVER (PARTITION BY id ORDER BY time, seq) AS r
-    FROM identified WHERE id IS NOT NULL
+    SELECT i.id, i.time, i.seq, row_number() OVER (PARTITION BY i.id ORDER BY i.time, i.seq) AS r
+    FROM identified AS i JOIN {labels} AS l ON l.id = i.id
   ) AS first_seen WHERE r = 1
 ),
 ranked AS (
@@ -151,21 +163,48 @@ SELECT l.id, p.id AS person FROM {labels} AS l JOIN ranked AS p ON p.label = l.l
 """
 
 
-def sessions(d: Dialect, options: Options) -> str:
-    """Each event of a person, with its session number (a new one after each longer gap)."""
+def person_of(events: str = "i") -> str:
+    """SQL for an event's person, given ``LEFT JOIN persons AS p ON p.id = {events}.id``."""
+    return f"coalesce(p.person, {events}.id)"
+
+
+def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
+    """Events with their person and ``starts`` = 1 where a session begins (first, or after a gap)."""
     timeout = int(options.session_timeout.total_seconds() * 1_000_000)
     previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
-    landing = ", ".join(f"i.{c}" for c in landing_columns(options))
+    only = f"AND {person_of()} = {d.quote(person)}" if person is not None else ""
+    return f"""
+  SELECT *, CASE WHEN {previous} IS NULL
+                   OR {d.micros.format('time')} - {d.micros.format(previous)} > {timeout} THEN 1 ELSE 0 END AS starts
+  FROM (
+    SELECT i.seq, i.time, i.event, i.id, {", ".join(f"i.{c}" for c in landing_columns(options))},
+      {person_of()} AS person
+    FROM identified AS i LEFT JOIN persons AS p ON p.id = i.id
+    WHERE i.id IS NOT NULL {only}
+  ) AS owned"""
+
+
+def _numbered(marked: str) -> str:
     return f"""
 SELECT *, CAST(sum(starts) OVER (PARTITION BY person ORDER BY time, seq
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS session
-FROM (
-  SELECT i.seq, i.time, i.event, {landing}, p.person,
-    CASE WHEN {previous} IS NULL
-           OR {d.micros.format('i.time')} - {d.micros.format(previous)} > {timeout} THEN 1 ELSE 0 END AS starts
-  FROM identified AS i JOIN persons AS p ON p.id = i.id
-) AS marked
-"""
+FROM ({marked}) AS marked"""
+
+
+def sessions(d: Dialect, options: Options) -> str:
+    """The events attribution reads — touchpoint candidates and conversions — with their
+    person and session number (a new session after each gap longer than the timeout).
+
+    Only those rows, plus each session's first event, are numbered: counting the starts among
+    them gives the same numbers as among all events, with one sort of every event, not two.
+    """
+    keep = f"starts = 1 OR {_nonempty('utm_source')} OR event = {d.quote(options.conversion)}"
+    return _numbered(f"SELECT * FROM ({_marked(d, options)}) AS all_events WHERE {keep}")
+
+
+def person_sessions(d: Dialect, options: Options, person: str) -> str:
+    """Every event of one person with its session number (for ``utmost journey``)."""
+    return _numbered(_marked(d, options, person))
 
 
 def key_columns(d: Dialect, by: tuple[str, ...], table: str = "s") -> list[tuple[str, str]]:
@@ -310,7 +349,7 @@ def journey_events(d: Dialect, options: Options, person: str, source: str) -> st
     echoed = d.json_text.format("e.properties", "utm_source")
     return f"""
 SELECT time, seq, session, id, event, landing_source, touch, conversion FROM (
-  SELECT s.time, s.seq, s.session, i.id, s.event, nullif(s.utm_source, '') AS landing_source,
+  SELECT s.time, s.seq, s.session, s.id, s.event, nullif(s.utm_source, '') AS landing_source,
     CASE WHEN t.seq IS NOT NULL THEN 'touchpoint'
          WHEN {_nonempty('s.utm_source')}
            THEN 'dropped: same key as the previous touchpoint in this session (reload or repeat)'
@@ -323,8 +362,7 @@ SELECT time, seq, session, id, event, landing_source, touch, conversion FROM (
     {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')} AS echo,
     row_number() OVER (PARTITION BY s.session, {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')}
                        ORDER BY s.time, s.seq) AS nth
-  FROM sessions AS s {with_properties(source, options.project, d, True)}
-  JOIN identified AS i ON i.seq = s.seq
+  FROM person_sessions AS s {with_properties(source, options.project, d, True)}
   LEFT JOIN touchpoints AS t ON t.seq = s.seq
   WHERE s.person = {d.quote(person)}
 ) AS roles

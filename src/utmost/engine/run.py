@@ -31,6 +31,8 @@ class Backend(Protocol):
 
     def create(self, name: str, sql: str) -> None: ...
 
+    def view(self, name: str, sql: str) -> None: ...
+
     def arrow(self, sql: str) -> pa.Table: ...
 
     def scalar(self, sql: str) -> object: ...
@@ -50,7 +52,9 @@ class Result:
 def resolve_people(backend: Backend, project: str, landing: tuple[str, ...] = ("utm_source",)) -> None:
     """Materialise ``identified``, ``links`` and ``persons`` (id → person) for ``project``."""
     d = backend.dialect
-    backend.create("identified", queries.identified(d, backend.source, project, landing))
+    backend.create("devices", queries.devices(d, backend.source, project))
+    # A view: scanning the events again where it is read is cheaper than storing a copy.
+    backend.view("identified", queries.identified(d, backend.source, project, landing))
     backend.create("identity_events", queries.identity_events(d, backend.source, project))
     backend.create("links", queries.links(d))
     backend.create("labels_0", queries.first_labels())
@@ -61,8 +65,12 @@ def resolve_people(backend: Backend, project: str, landing: tuple[str, ...] = ("
     backend.create("persons", queries.persons(f"labels_{round_}"))
 
 
-def attribute(backend: Backend, options: Options) -> Result:
-    """Answer one attribution question (DESIGN §3) on ``backend``."""
+def attribute(backend: Backend, options: Options, per_conversion: bool = True) -> Result:
+    """Answer one attribution question (DESIGN §3) on ``backend``.
+
+    ``per_conversion=False`` leaves ``Result.per_conversion`` empty: on millions of events the
+    per-conversion rows cost more to hand over than everything else to compute.
+    """
     d = backend.dialect
     resolve_people(backend, options.project, queries.landing_columns(options))
     backend.create("sessions", queries.sessions(d, options))
@@ -70,20 +78,23 @@ def attribute(backend: Backend, options: Options) -> Result:
     backend.create("conversions", queries.conversions(d, options, backend.source))
     backend.create("attributable", queries.attributable(d, options))
     backend.create("per_conversion", queries.per_conversion(d, options))
-    keys = [f"k{i}" for i in range(len(options.by))]
-    per_conversion = backend.arrow(
-        f"SELECT model_order, model, insert_id, person, conversion_time AS time, {', '.join(keys)}, credit, revenue "
-        f"FROM per_conversion ORDER BY model_order, conversion_time, conversion, {', '.join(keys)}"
+    keys = ", ".join(f"k{i}" for i in range(len(options.by)))
+    credits = backend.arrow(
+        f"SELECT model_order, model, {keys}, credit, revenue FROM per_conversion ORDER BY model_order, {keys}"
+    )
+    rows = backend.arrow(
+        f"SELECT model, insert_id, person, conversion_time AS time, {keys}, credit, revenue FROM per_conversion "
+        f"ORDER BY model_order, conversion_time, conversion, {keys}"
+        + ("" if per_conversion else " LIMIT 0")
     )
     count, bare = backend.arrow(
         "SELECT count(DISTINCT conversion), count(DISTINCT CASE WHEN touches = 0 THEN conversion END) FROM attributable"
     ).to_pylist()[0].values()
     rename = {f"k{i}": prop for i, prop in enumerate(options.by)}
-    totals = sum_credits(per_conversion, keys)
-    per_conversion = per_conversion.drop_columns(["model_order"])
+    totals = sum_credits(credits, [f"k{i}" for i in range(len(options.by))])
     return Result(
         totals.rename_columns([rename.get(c, c) for c in totals.column_names]),
-        per_conversion.rename_columns([rename.get(c, c) for c in per_conversion.column_names]),
+        rows.rename_columns([rename.get(c, c) for c in rows.column_names]),
         options,
         count,
         bare,
@@ -93,11 +104,14 @@ def attribute(backend: Backend, options: Options) -> Result:
 def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
     """Credit and revenue per model and key, ordered as DESIGN §4 prints them.
 
+    ``per_conversion`` holds model_order, model, the keys, credit and revenue, sorted by the
+    first three.
+
     Summed with ``math.fsum``, which rounds exactly once: the totals do not depend on the order
     in which a parallel engine met the rows, so DuckDB, Spark and every rerun print the same bits.
     """
     group = ["model_order", "model", *keys]
-    ordered = per_conversion.sort_by([(c, "ascending") for c in group])
+    ordered = per_conversion  # sorted by the backend
     starts = [0]
     if ordered.num_rows:
         changed = functools.reduce(pc.or_, (_changes(ordered.column(c)) for c in group))
@@ -139,14 +153,19 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
     result = attribute(backend, options)
     d = backend.dialect
     candidates = ", ".join(d.quote(i) for i in (any_id, queries.DEVICE_PREFIX + any_id))
-    person = backend.scalar(f"SELECT min(person) FROM persons WHERE id IN ({candidates})")
+    person = backend.scalar(
+        f"SELECT min({queries.person_of()}) FROM (SELECT DISTINCT id FROM identified WHERE id IN ({candidates})) AS i "
+        "LEFT JOIN persons AS p ON p.id = i.id"
+    )
     if person is None:
         raise InputError(f"no person has the id {any_id!r} in project {options.project!r}")
     quoted = d.quote(str(person))
-    ids = backend.arrow(f"SELECT id FROM persons WHERE person = {quoted} ORDER BY id").column("id").to_pylist()
+    linked = backend.arrow(f"SELECT id FROM persons WHERE person = {quoted} ORDER BY id").column("id").to_pylist()
+    ids = linked or [str(person)]
+    backend.create("person_sessions", queries.person_sessions(d, options, str(person)))
     sessions = backend.arrow(
-        f"SELECT session, min(time) AS start, max(time) AS \"end\", count(*) AS events FROM sessions "
-        f"WHERE person = {quoted} GROUP BY session ORDER BY session"
+        "SELECT session, min(time) AS start, max(time) AS \"end\", count(*) AS events FROM person_sessions "
+        "GROUP BY session ORDER BY session"
     )
     events = backend.arrow(queries.journey_events(d, options, str(person), backend.source))
     touches = backend.arrow(queries.journey_touches(d, options, str(person)))

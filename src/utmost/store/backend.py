@@ -22,6 +22,9 @@ class DuckDBBackend:
     def create(self, name: str, sql: str) -> None:
         self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
+    def view(self, name: str, sql: str) -> None:
+        self._cursor.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+
     def arrow(self, sql: str) -> pa.Table:
         return self._cursor.sql(sql).to_arrow_table()
 

@@ -58,6 +58,9 @@ class SparkBackend:
         # Checkpointing cuts the lineage: label propagation would otherwise grow the plan each round.
         self._spark.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
 
+    def view(self, name: str, sql: str) -> None:
+        self._spark.sql(sql).createOrReplaceTempView(name)
+
     def arrow(self, sql: str) -> pa.Table:
         return self._spark.sql(sql).toArrow()
 
