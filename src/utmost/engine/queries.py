@@ -173,11 +173,13 @@ def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
     timeout = int(options.session_timeout.total_seconds() * 1_000_000)
     previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
     only = f"AND {person_of()} = {d.quote(person)}" if person is not None else ""
+    # Every column here is sorted along with all events: the id only for one person's journey.
+    ident = "i.id, " if person is not None else ""
     return f"""
   SELECT *, CASE WHEN {previous} IS NULL
                    OR {d.micros.format('time')} - {d.micros.format(previous)} > {timeout} THEN 1 ELSE 0 END AS starts
   FROM (
-    SELECT i.seq, i.time, i.event, i.id, {", ".join(f"i.{c}" for c in landing_columns(options))},
+    SELECT i.seq, i.time, i.event, {ident}{", ".join(f"i.{c}" for c in landing_columns(options))},
       {person_of()} AS person
     FROM identified AS i LEFT JOIN persons AS p ON p.id = i.id
     WHERE i.id IS NOT NULL {only}
@@ -319,25 +321,37 @@ def weight_sql(model: Model) -> str:
 
 
 def per_conversion(d: Dialect, options: Options) -> str:
-    """One row per (model, conversion, key) with credit > 0: the explainable unit of credit."""
+    """One row per (model, conversion, key) with credit > 0: the explainable unit of credit.
+
+    Every model's weights are summed in one pass over ``attributable`` and unpivoted after:
+    one aggregation of the touchpoints instead of one per model.
+    """
     names = [name for name, _ in key_columns(d, options.by)]
     none_keys = ", ".join(f"CASE WHEN touches = 0 THEN {d.quote(NONE_KEY)} ELSE {n} END AS {n}" for n in names)
     key_list = ", ".join(names)
-    parts = []
+    weights = []
     for order, model in enumerate(options.models):
         # Participation: each distinct key counts once per conversion, however often it recurs.
         combine = "max" if model.kind == "participation" else "sum"
-        parts.append(f"""
-SELECT {order} AS model_order, {d.quote(model.name)} AS model, conversion, insert_id, person,
-  conversion_time, {key_list}, {combine}(weight) AS credit, max(revenue) AS conversion_revenue
-FROM (
-  SELECT conversion, insert_id, person, conversion_time, revenue, {none_keys},
-    CASE WHEN touches = 0 THEN {ONE} ELSE {weight_sql(model)} END AS weight
-  FROM attributable
-) AS weighted
-GROUP BY conversion, insert_id, person, conversion_time, {key_list}""")
-    union = "\nUNION ALL\n".join(parts)
-    return f"SELECT *, credit * conversion_revenue AS revenue FROM ({union}) AS credited WHERE credit <> 0"
+        weight = f"CASE WHEN touches = 0 THEN {ONE} ELSE {weight_sql(model)} END"
+        weights.append(f"{combine}({weight}) AS w{order}")
+    unpivoted = "\nUNION ALL\n".join(
+        f"SELECT {order} AS model_order, {d.quote(model.name)} AS model, conversion, insert_id, person, "
+        f"conversion_time, {key_list}, w{order} AS credit, revenue AS conversion_revenue FROM credited"
+        for order, model in enumerate(options.models)
+    )
+    return f"""
+WITH credited AS (
+  SELECT conversion, insert_id, person, conversion_time, {key_list}, max(revenue) AS revenue, {", ".join(weights)}
+  FROM (
+    SELECT conversion, insert_id, person, conversion_time, revenue, touches, touch_number, decay, decay_total,
+      {none_keys}
+    FROM attributable
+  ) AS keyed
+  GROUP BY conversion, insert_id, person, conversion_time, {key_list}
+)
+SELECT *, credit * conversion_revenue AS revenue FROM ({unpivoted}) AS by_model WHERE credit <> 0
+"""
 
 
 def journey_events(d: Dialect, options: Options, person: str, source: str) -> str:

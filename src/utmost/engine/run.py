@@ -176,14 +176,15 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
 
 
 def check_question(backend: Backend, options: Options) -> None:
-    """Refuse a conversion that never occurs or a ``--by`` property no event has."""
+    """Refuse an empty project, a conversion that never occurs, a ``--by`` property no event has."""
     d = backend.dialect
     project = d.quote(options.project)
-    if not backend.scalar(f"SELECT count(*) FROM {backend.source} WHERE project = {project}"):
+    events, found = backend.arrow(
+        f"SELECT count(*) AS events, count(CASE WHEN event = {d.quote(options.conversion)} THEN 1 END) AS found "
+        f"FROM {backend.source} WHERE project = {project}"
+    ).to_pylist()[0].values()
+    if not events:
         raise InputError(f"project {options.project!r} has no events yet (see `utmost import`)")
-    found = backend.scalar(
-        f"SELECT count(*) FROM {backend.source} WHERE project = {project} AND event = {d.quote(options.conversion)}"
-    )
     if not found:
         top = backend.arrow(
             f"SELECT event, count(*) AS n FROM {backend.source} WHERE project = {project} "
@@ -199,4 +200,6 @@ def check_question(backend: Backend, options: Options) -> None:
         if not backend.scalar(
             f"SELECT count(*) FROM {backend.source} WHERE project = {project} AND {value} IS NOT NULL"
         ):
-            raise InputError(f"--by {prop!r}: no event has this property (UTM keys: {', '.join(queries.LANDING_PARAMS[:6])})")
+            raise InputError(
+                f"--by {prop!r}: no event has this property (UTM keys: {', '.join(queries.LANDING_PARAMS[:6])})"
+            )

@@ -64,6 +64,9 @@ class Store:
         """A fresh engine backend over this file's events (its own cursor and temp tables)."""
         cursor = self.reader()
         cursor.execute("SET enable_progress_bar = false")
+        # The engine orders every result it returns; keeping insertion order in between only
+        # serialised its intermediate tables (-12% time at 10M events).
+        cursor.execute("SET preserve_insertion_order = false")
         return DuckDBBackend(cursor)
 
     # Projects
