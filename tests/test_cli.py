@@ -150,3 +150,18 @@ def test_demo_prints_the_model_comparison(demo_db):
     result = utmost("demo", "--visitors", "300", cwd=demo_db)
     assert "Which campaign brought each reservation?" in result.stdout
     assert "scope user" in result.stdout and "scope session" in result.stdout and "u_shaped" in result.stdout
+
+
+def test_export_then_attribute_on_spark_equals_duckdb(demo_db, tmp_path):
+    """The scale-out path end to end: Parquet by date, then the same question on Spark."""
+    exported = utmost("export", "--db", "d.duckdb", "--parquet", str(tmp_path / "events"), cwd=demo_db)
+    assert exported.returncode == 0 and exported.stdout.startswith("exported ")
+    assert sorted(p.name for p in (tmp_path / "events").iterdir())[0].startswith("date=2026-")
+    question = ["--conversion", "Reservation Completed", "--models", "first_touch,linear", "--format", "json"]
+    on_duckdb = orjson.loads(utmost("attribute", "--db", "d.duckdb", *question, cwd=demo_db).stdout)
+    spark = utmost("attribute", "--engine", "spark", "--events", str(tmp_path / "events"),
+                   "--spark-master", "local[2]", *question, cwd=demo_db)
+    assert spark.returncode == 0, spark.stderr
+    assert orjson.loads(spark.stdout) == on_duckdb  # exact: totals are fsum-rounded on both
+    missing = utmost("attribute", "--engine", "spark", *question, cwd=demo_db)
+    assert missing.returncode == 2 and "--engine spark needs --events DIR" in missing.stderr

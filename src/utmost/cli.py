@@ -178,6 +178,8 @@ def project_list(db: str | None) -> None:
               help="user: across sessions and devices; session: only the conversion's session.")
 @click.option("--session-timeout", default="30m", show_default=True, help="Gap that starts a new session.")
 @click.option("--half-life", default="7d", show_default=True, help="time_decay's half-life.")
+@click.option("--split-on-key", is_flag=True,
+              help="Also start a session at a touchpoint whose key differs from the session's first.")
 @click.option("--revenue-property", default="amount", show_default=True, help="Property holding the revenue.")
 @click.option("--from", "start", help="First conversion date (YYYY-MM-DD, inclusive).")
 @click.option("--to", "end", help="Last conversion date (YYYY-MM-DD, inclusive).")
@@ -216,6 +218,7 @@ def attribute_command(
 @click.option("--scope", type=click.Choice(SCOPES), default="user", show_default=True)
 @click.option("--session-timeout", default="30m", show_default=True)
 @click.option("--half-life", default="7d", show_default=True)
+@click.option("--split-on-key", is_flag=True, help="A touchpoint with a new key starts a session.")
 @click.option("--revenue-property", default="amount", show_default=True)
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @db_option()

@@ -83,7 +83,8 @@ def persons(events):
 
 
 def attribute(events, conversion, models, by=("utm_source",), lookback_us=30 * 86400 * 10**6, scope="user",
-              timeout_us=30 * 60 * 10**6, half_life_us=7 * 86400 * 10**6, revenue_property="amount"):
+              timeout_us=30 * 60 * 10**6, half_life_us=7 * 86400 * 10**6, revenue_property="amount",
+              split_on_key=False):
     """{model: {key tuple: [credit, revenue]}} for the named rule-based models."""
     person_of = persons(events)
     stream = defaultdict(list)
@@ -92,10 +93,15 @@ def attribute(events, conversion, models, by=("utm_source",), lookback_us=30 * 8
             stream[person_of[e["seq"]]].append(e)
     totals = {m: defaultdict(lambda: [0.0, 0.0]) for m in models}
     for person, evs in stream.items():
-        session, previous = 0, None
+        session, previous, first_key = 0, None, None
         for e in evs:
+            key = tuple(_key_value(e, p) for p in by) if e.get("utm_source") else None
             if previous is None or e["time"] - previous > timeout_us:
-                session += 1
+                session, first_key = session + 1, None
+            elif split_on_key and key is not None and first_key is not None and key != first_key:
+                session, first_key = session + 1, None
+            if key is not None and first_key is None:
+                first_key = key
             e["_session"], previous = session, e["time"]
         touches, last = [], None
         for e in evs:

@@ -20,6 +20,7 @@ ALL = "first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,time_decay,part
 
 
 def run(tmp_path, events, **options):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     with Store(tmp_path / "case.duckdb") as store:
         store.insert_lines("default", raw_lines(events)).result()
         result = attribute_in(store, make_options("Reservation Completed", **options))
@@ -244,3 +245,16 @@ def test_conversion_dates_and_non_utm_keys(tmp_path):
     got, result, _ = run(tmp_path, events, models="last_touch", by="utm_source,page_type",
                          start="2023-11-16", end="2023-11-16")
     assert got == {"last_touch": {("g", "landing"): 1.0}} and result.conversions == 1
+
+
+def test_split_on_key_starts_a_session_at_a_new_campaign(tmp_path):
+    """newsletter, then facebook ten minutes later, then the booking: one session by time, but
+    two when a new key splits it — so in-session first touch moves from newsletter to facebook."""
+    events = [land(0, "newsletter"), land(10 * MINUTE, "facebook"), book(20 * MINUTE)]
+    plain, _, _ = run(tmp_path / "plain", events, models="first_touch", scope="session")
+    split, _, rows = run(tmp_path / "split", events, models="first_touch", scope="session", split_on_key=True)
+    assert plain == {"first_touch": {"newsletter": 1.0}}
+    assert split == {"first_touch": {"facebook": 1.0}}
+    canonical = [dict(r, time=int(r["time"].timestamp() * 1_000_000), properties=_json(r["properties"])) for r in rows]
+    assert reference.attribute(canonical, "Reservation Completed", ["first_touch"], scope="session",
+                               split_on_key=True)["first_touch"] == {("facebook",): [1.0, 100.0]}

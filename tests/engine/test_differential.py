@@ -70,19 +70,20 @@ def streams(draw):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(events=streams(), scope=st.sampled_from(["user", "session"]), lookback=st.sampled_from([1, 7, 30]),
-       by=st.sampled_from(["utm_source", "utm_source,utm_medium"]))
-def test_engine_matches_the_reference(tmp_path_factory, events, scope, lookback, by):
+       by=st.sampled_from(["utm_source", "utm_source,utm_medium"]), split=st.booleans())
+def test_engine_matches_the_reference(tmp_path_factory, events, scope, lookback, by, split):
     folder = tmp_path_factory.mktemp("diff")
     with Store(folder / "d.duckdb") as store:
         store.insert_lines("default", raw_lines(events)).result()
-        options = make_options("Reservation Completed", models=MODELS, scope=scope, lookback=f"{lookback}d", by=by)
+        options = make_options("Reservation Completed", models=MODELS, scope=scope, lookback=f"{lookback}d", by=by,
+                               split_on_key=split)
         result = attribute_in(store, options)
         rows = stored(store)
     keys = tuple(by.split(","))
     canonical = [dict(r, time=int(r["time"].timestamp() * 1_000_000), properties=orjson.loads(r["properties"]))
                  for r in rows]
     expected = reference.attribute(canonical, "Reservation Completed", MODELS.split(","), by=keys, scope=scope,
-                                   lookback_us=lookback * DAY * 1_000_000)
+                                   lookback_us=lookback * DAY * 1_000_000, split_on_key=split)
     got: dict = {}
     for row in result.totals.to_pylist():
         got.setdefault(row["model"], {})[tuple(row[k] for k in keys)] = (row["conversions"], row["revenue"])

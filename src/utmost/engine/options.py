@@ -115,6 +115,7 @@ class Options:
     session_timeout: dt.timedelta = dt.timedelta(minutes=30)
     half_life: dt.timedelta = dt.timedelta(days=7)
     revenue_property: str = "amount"
+    split_on_key: bool = False  # a touchpoint with a new key also starts a session
     start: dt.datetime | None = None  # conversions at or after
     end: dt.datetime | None = None  # conversions strictly before
     project: str = "default"
@@ -143,6 +144,7 @@ def make_options(
     session_timeout: str | dt.timedelta = "30m",
     half_life: str | dt.timedelta = "7d",
     revenue_property: str = "amount",
+    split_on_key: bool = False,
     start: str | dt.datetime | dt.date | None = None,
     end: str | dt.datetime | dt.date | None = None,
     project: str = "default",
@@ -161,6 +163,7 @@ def make_options(
         session_timeout=duration(session_timeout, "session timeout"),
         half_life=duration(half_life, "half-life"),
         revenue_property=revenue_property,
+        split_on_key=split_on_key,
         start=parse_date(start, "from"),
         end=_after(end),
         project=project,

@@ -186,14 +186,35 @@ def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
   ) AS owned"""
 
 
-def _numbered(marked: str) -> str:
+_RUNNING = "OVER (PARTITION BY person ORDER BY time, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+
+
+def _numbered(d: Dialect, options: Options, marked: str, source: str) -> str:
+    """Number the sessions of ``marked`` rows: a running count of the starts.
+
+    With ``split_on_key``, a touchpoint whose key differs from the previous touchpoint's in the
+    same session also starts one. (The current session's touchpoints all share its first
+    touchpoint's key, so "differs from the first" is "differs from the previous".)
+    """
+    if not options.split_on_key:
+        return f"SELECT *, CAST(sum(starts) {_RUNNING} AS BIGINT) AS session FROM ({marked}) AS marked"
+    keys = [sql for _, sql in key_columns(d, options.by)]
+    key = f"concat_ws({_SEPARATOR}, {', '.join(keys)})" if len(keys) > 1 else keys[0]
+    join = with_properties(source, options.project, d, any(p not in LANDING_PARAMS for p in options.by))
+    previous_touch = "lag(touch_key) OVER (PARTITION BY person, time_session, touch_key IS NULL ORDER BY time, seq)"
     return f"""
-SELECT *, CAST(sum(starts) OVER (PARTITION BY person ORDER BY time, seq
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS session
-FROM ({marked}) AS marked"""
+SELECT *, CAST(sum(starts + split) {_RUNNING} AS BIGINT) AS session FROM (
+  SELECT *, CASE WHEN touch_key IS NOT NULL AND {previous_touch} <> touch_key THEN 1 ELSE 0 END AS split
+  FROM (
+    SELECT *, sum(starts) {_RUNNING} AS time_session FROM (
+      SELECT s.*, CASE WHEN {_nonempty('s.utm_source')} THEN {key} END AS touch_key
+      FROM ({marked}) AS s {join}
+    ) AS keyed
+  ) AS timed
+) AS split_marked"""
 
 
-def sessions(d: Dialect, options: Options) -> str:
+def sessions(d: Dialect, options: Options, source: str) -> str:
     """The events attribution reads — touchpoint candidates and conversions — with their
     person and session number (a new session after each gap longer than the timeout).
 
@@ -201,12 +222,12 @@ def sessions(d: Dialect, options: Options) -> str:
     them gives the same numbers as among all events, with one sort of every event, not two.
     """
     keep = f"starts = 1 OR {_nonempty('utm_source')} OR event = {d.quote(options.conversion)}"
-    return _numbered(f"SELECT * FROM ({_marked(d, options)}) AS all_events WHERE {keep}")
+    return _numbered(d, options, f"SELECT * FROM ({_marked(d, options)}) AS all_events WHERE {keep}", source)
 
 
-def person_sessions(d: Dialect, options: Options, person: str) -> str:
+def person_sessions(d: Dialect, options: Options, person: str, source: str) -> str:
     """Every event of one person with its session number (for ``utmost journey``)."""
-    return _numbered(_marked(d, options, person))
+    return _numbered(d, options, _marked(d, options, person), source)
 
 
 def key_columns(d: Dialect, by: tuple[str, ...], table: str = "s") -> list[tuple[str, str]]:

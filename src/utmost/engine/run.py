@@ -73,7 +73,7 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     """
     d = backend.dialect
     resolve_people(backend, options.project, queries.landing_columns(options))
-    backend.create("sessions", queries.sessions(d, options))
+    backend.create("sessions", queries.sessions(d, options, backend.source))
     backend.create("touchpoints", queries.touchpoints(d, options, backend.source))
     backend.create("conversions", queries.conversions(d, options, backend.source))
     backend.create("attributable", queries.attributable(d, options))
@@ -162,7 +162,7 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
     quoted = d.quote(str(person))
     linked = backend.arrow(f"SELECT id FROM persons WHERE person = {quoted} ORDER BY id").column("id").to_pylist()
     ids = linked or [str(person)]
-    backend.create("person_sessions", queries.person_sessions(d, options, str(person)))
+    backend.create("person_sessions", queries.person_sessions(d, options, str(person), backend.source))
     sessions = backend.arrow(
         "SELECT session, min(time) AS start, max(time) AS \"end\", count(*) AS events FROM person_sessions "
         "GROUP BY session ORDER BY session"
