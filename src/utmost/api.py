@@ -22,7 +22,7 @@ from utmost.engine import (
     journey as run_journey,
     make_options,
 )
-from utmost.engine.options import RULE_MODELS
+from utmost.engine.options import MODELS
 from utmost.store import Store
 
 
@@ -80,7 +80,7 @@ def follow(store: Store, options: Options, any_id: str) -> Journey:
 def journey(any_id: str, conversion: str, *, db: str | os.PathLike[str] | None = None, **options: Any) -> Journey:
     """The person owning ``any_id``: merged ids, sessions, the events that mattered, and the
     credit of each of their conversions under every model (Arrow tables)."""
-    options.setdefault("models", ",".join(RULE_MODELS))
+    options.setdefault("models", ",".join(MODELS))
     question = make_options(conversion, **options)
     with Store(db) as store:
         store.project(question.project)

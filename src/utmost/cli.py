@@ -24,7 +24,7 @@ from rich.table import Table
 from utmost import __version__, demo, formats
 from utmost.api import answer, answer_on_spark, follow
 from utmost.engine import Result, make_options
-from utmost.engine.options import FORMATS, RULE_MODELS, SCOPES
+from utmost.engine.options import FORMATS, MODELS, RULE_MODELS, SCOPES
 from utmost.errors import InputError, UtmostError
 from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store
 from utmost.store.importer import ImportReport, import_files
@@ -171,7 +171,7 @@ def project_list(db: str | None) -> None:
 @click.option("--conversion", required=True, help="The conversion event, e.g. 'Reservation Completed'.")
 @click.option("--models", default="last_touch", show_default=True,
               help="Comma-separated: first_touch, last_touch, linear, u_shaped, j_shaped, inverse_j, "
-                   "position:F/M/L, time_decay, participation.")
+                   "position:F/M/L, time_decay, participation, markov, shapley.")
 @click.option("--by", default="utm_source", show_default=True, help="Comma-separated key properties.")
 @click.option("--lookback", default="30d", show_default=True, help="How far back a touchpoint counts (inclusive).")
 @click.option("--scope", type=click.Choice(SCOPES), default="user", show_default=True,
@@ -180,6 +180,8 @@ def project_list(db: str | None) -> None:
 @click.option("--half-life", default="7d", show_default=True, help="time_decay's half-life.")
 @click.option("--split-on-key", is_flag=True,
               help="Also start a session at a touchpoint whose key differs from the session's first.")
+@click.option("--markov-order", default=1, show_default=True, type=click.IntRange(1, 4),
+              help="markov's order: how many previous keys a state remembers.")
 @click.option("--revenue-property", default="amount", show_default=True, help="Property holding the revenue.")
 @click.option("--from", "start", help="First conversion date (YYYY-MM-DD, inclusive).")
 @click.option("--to", "end", help="Last conversion date (YYYY-MM-DD, inclusive).")
@@ -212,13 +214,14 @@ def attribute_command(
 @cli.command("journey")
 @click.argument("person_id", metavar="ID")
 @click.option("--conversion", required=True, help="The conversion event, e.g. 'Reservation Completed'.")
-@click.option("--models", default=",".join(RULE_MODELS), show_default=True, help="Models to show credit under.")
+@click.option("--models", default=",".join(MODELS), show_default=True, help="Models to show credit under.")
 @click.option("--by", default="utm_source", show_default=True, help="Comma-separated key properties.")
 @click.option("--lookback", default="30d", show_default=True)
 @click.option("--scope", type=click.Choice(SCOPES), default="user", show_default=True)
 @click.option("--session-timeout", default="30m", show_default=True)
 @click.option("--half-life", default="7d", show_default=True)
 @click.option("--split-on-key", is_flag=True, help="A touchpoint with a new key starts a session.")
+@click.option("--markov-order", default=1, show_default=True, type=click.IntRange(1, 4))
 @click.option("--revenue-property", default="amount", show_default=True)
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @db_option()

@@ -258,3 +258,32 @@ def test_split_on_key_starts_a_session_at_a_new_campaign(tmp_path):
     canonical = [dict(r, time=int(r["time"].timestamp() * 1_000_000), properties=_json(r["properties"])) for r in rows]
     assert reference.attribute(canonical, "Reservation Completed", ["first_touch"], scope="session",
                                split_on_key=True)["first_touch"] == {("facebook",): [1.0, 100.0]}
+
+
+def test_markov_and_shapley_on_the_three_path_example(tmp_path):
+    """The journeys of tests/models/test_markov.py::test_three_paths_by_hand as browser events:
+    A→B converts (100), A is lost, B converts (50), B is lost. Markov: A 0.5, B 1.5 (revenue by
+    the same shares of 150). Shapley: the A,B conversion splits ¼/¾, the B one is all B's."""
+    events = [
+        land(0, "A", dev="p1"), land(DAY, "B", dev="p1"), book(DAY + 60, dev="p1", amount=100),
+        land(0, "A", dev="p2"),
+        land(0, "B", dev="p3"), book(60, dev="p3", amount=50),
+        land(0, "B", dev="p4"),
+    ]
+    got, result, _ = run(tmp_path, events, models="markov,shapley")
+    assert got == {"markov": {"A": 0.5, "B": 1.5}, "shapley": {"A": 0.25, "B": 1.75}}
+    revenue = {(r["model"], r["utm_source"]): round(r["revenue"], 9) for r in result.totals.to_pylist()}
+    assert revenue == {("markov", "A"): 37.5, ("markov", "B"): 112.5, ("shapley", "A"): 25.0, ("shapley", "B"): 125.0}
+    per = {(r["model"], r["person"], r["utm_source"]): round(r["credit"], 12) for r in result.per_conversion.to_pylist()}
+    assert per == {("markov", "$device:p1", "A"): 0.25, ("markov", "$device:p1", "B"): 0.75,
+                   ("markov", "$device:p3", "B"): 1.0, ("shapley", "$device:p1", "A"): 0.25,
+                   ("shapley", "$device:p1", "B"): 0.75, ("shapley", "$device:p3", "B"): 1.0}
+
+
+def test_journeys_start_after_the_previous_conversion(tmp_path):
+    """Two bookings: the second's journey holds only what came after the first, so under the
+    data-driven models a second booking with no new touch goes to (none)."""
+    events = [land(0, "A"), book(60), book(DAY), land(2 * DAY, "B")]
+    got, _, _ = run(tmp_path, events, models="last_touch,shapley,markov")
+    assert got["last_touch"] == {"A": 2.0}
+    assert got["shapley"] == {"A": 1.0, "(none)": 1.0} and got["markov"] == {"A": 1.0, "(none)": 1.0}

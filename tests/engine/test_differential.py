@@ -78,6 +78,8 @@ def test_engine_matches_the_reference(tmp_path_factory, events, scope, lookback,
         options = make_options("Reservation Completed", models=MODELS, scope=scope, lookback=f"{lookback}d", by=by,
                                split_on_key=split)
         result = attribute_in(store, options)
+        driven = attribute_in(store, make_options("Reservation Completed", models="markov,shapley", scope=scope,
+                                                  lookback=f"{lookback}d", by=by, split_on_key=split))
         rows = stored(store)
     keys = tuple(by.split(","))
     canonical = [dict(r, time=int(r["time"].timestamp() * 1_000_000), properties=orjson.loads(r["properties"]))
@@ -94,6 +96,10 @@ def test_engine_matches_the_reference(tmp_path_factory, events, scope, lookback,
             assert math.isclose(got[model][key][0], credit, abs_tol=1e-9), (model, key)
             assert math.isclose(got[model][key][1], revenue, rel_tol=1e-9, abs_tol=1e-6), (model, key)
     _check_invariants(result)
+    for model in ("markov", "shapley"):  # (none) plus every key: one credit per conversion
+        rows_ = [r for r in driven.totals.to_pylist() if r["model"] == model]
+        assert math.isclose(sum(r["conversions"] for r in rows_), driven.conversions, abs_tol=1e-9), model
+        assert all(r["conversions"] > 0 for r in rows_)
 
 
 def _check_invariants(result):

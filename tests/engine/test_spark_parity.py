@@ -17,8 +17,10 @@ from conftest import raw_lines
 from engine.journeys import DAY, T0, server
 
 QUESTIONS = [
-    dict(models="first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,position:30/40/30,time_decay,participation"),
-    dict(models="last_touch,linear,time_decay", scope="session", lookback="7d", session_timeout="10m"),
+    dict(models="first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,position:30/40/30,time_decay,participation,"
+                "markov,shapley"),
+    dict(models="last_touch,linear,time_decay,markov", scope="session", lookback="7d", session_timeout="10m",
+         markov_order=2),
     dict(models="first_touch,u_shaped", by="utm_source,utm_campaign", half_life="2d", start="2026-09-20",
          split_on_key=True, scope="session"),
 ]

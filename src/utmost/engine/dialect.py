@@ -19,6 +19,7 @@ class Dialect:
     explode: str  # {0}: an array → one row per element (in a SELECT list)
     to_double: str  # {0}: text → DOUBLE, NULL when it is not a number
     is_finite: str  # {0}: a DOUBLE → whether it is finite
+    ordered_join: str  # {value}, {time}, {seq}, {sep}: an aggregate joining values in (time, seq) order
 
     def quote(self, value: object) -> str:
         """A SQL literal; strings are quoted with doubled single quotes."""
@@ -42,6 +43,7 @@ DUCKDB = Dialect(
     explode="unnest({0})",
     to_double="TRY_CAST({0} AS DOUBLE)",
     is_finite="isfinite({0})",
+    ordered_join="string_agg({value}, {sep} ORDER BY {time}, {seq})",
 )
 
 SPARK = Dialect(
@@ -52,4 +54,6 @@ SPARK = Dialect(
     explode="explode({0})",
     to_double="try_cast({0} AS DOUBLE)",
     is_finite="(NOT isnan({0}) AND abs({0}) < double('infinity'))",
+    ordered_join="array_join(transform(array_sort(collect_list(struct({time} AS t, {seq} AS s, {value} AS v))), "
+    "x -> x.v), {sep})",
 )

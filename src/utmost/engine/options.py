@@ -23,6 +23,8 @@ POSITION_PRESETS: dict[str, tuple[float, float, float]] = {
     "inverse_j": (60, 20, 20),
 }
 RULE_MODELS = ("first_touch", "last_touch", "linear", *POSITION_PRESETS, "time_decay", "participation")
+DATA_DRIVEN_MODELS = ("markov", "shapley")
+MODELS = (*RULE_MODELS, *DATA_DRIVEN_MODELS)
 SCOPES = ("user", "session")
 FORMATS = ("table", "json", "csv")
 
@@ -78,7 +80,7 @@ def parse_model(text: str) -> Model:
     name = text.strip()
     if name in POSITION_PRESETS:
         return Model(name, "position", POSITION_PRESETS[name])
-    if name in RULE_MODELS:
+    if name in MODELS:
         return Model(name, name)
     if name.startswith("position:"):
         parts = name.removeprefix("position:").split("/")
@@ -89,7 +91,7 @@ def parse_model(text: str) -> Model:
         if len(weights) != 3 or any(w < 0 for w in weights) or abs(sum(weights) - 100) > 1e-9:
             raise InputError(f"model {name!r}: position:F/M/L needs three percentages that sum to 100")
         return Model(name, "position", weights)  # type: ignore[arg-type]
-    choices = [*RULE_MODELS, "position:F/M/L"]
+    choices = [*MODELS, "position:F/M/L"]
     close = difflib.get_close_matches(name, choices, n=1)
     hint = f"Did you mean {close[0]}?" if close else f"Models: {', '.join(choices)}."
     raise InputError(f"unknown model {name!r}. {hint}")
@@ -116,6 +118,7 @@ class Options:
     half_life: dt.timedelta = dt.timedelta(days=7)
     revenue_property: str = "amount"
     split_on_key: bool = False  # a touchpoint with a new key also starts a session
+    markov_order: int = 1
     start: dt.datetime | None = None  # conversions at or after
     end: dt.datetime | None = None  # conversions strictly before
     project: str = "default"
@@ -132,6 +135,8 @@ class Options:
                 raise InputError(f"{name} must be positive")
         if self.lookback < dt.timedelta(0):
             raise InputError("lookback must not be negative")
+        if not 1 <= self.markov_order <= 4:
+            raise InputError(f"markov order must be 1, 2, 3 or 4, not {self.markov_order}")
 
 
 def make_options(
@@ -145,6 +150,7 @@ def make_options(
     half_life: str | dt.timedelta = "7d",
     revenue_property: str = "amount",
     split_on_key: bool = False,
+    markov_order: int = 1,
     start: str | dt.datetime | dt.date | None = None,
     end: str | dt.datetime | dt.date | None = None,
     project: str = "default",
@@ -164,6 +170,7 @@ def make_options(
         half_life=duration(half_life, "half-life"),
         revenue_property=revenue_property,
         split_on_key=split_on_key,
+        markov_order=int(markov_order),
         start=parse_date(start, "from"),
         end=_after(end),
         project=project,

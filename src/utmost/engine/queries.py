@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from utmost.campaign import LANDING_PARAMS
 from utmost.engine.dialect import Dialect
-from utmost.engine.options import Model, Options
+from utmost.engine.options import DATA_DRIVEN_MODELS, Model, Options
 
 DEVICE_PREFIX = "$device:"
 NOT_SET = "(not set)"
@@ -277,12 +277,16 @@ def conversions(d: Dialect, options: Options, source: str) -> str:
         bounds.append(f"s.time >= {d.quote(options.start)}")
     if options.end is not None:
         bounds.append(f"s.time < {d.quote(options.end)}")
-    where = " AND ".join([f"s.event = {d.quote(options.conversion)}", *bounds])
+    where = " AND ".join(["TRUE", *bounds])
+    previous = "OVER (PARTITION BY s.person ORDER BY s.time, s.seq)"
     return f"""
-SELECT s.seq AS conversion, e.insert_id, s.person, s.session, s.time,
-  CASE WHEN {value} IS NOT NULL AND {d.is_finite.format(value)} THEN {value} ELSE {ZERO} END AS revenue
-FROM sessions AS s {with_properties(source, options.project, d, True)} AND e.event = {d.quote(options.conversion)}
-WHERE {where}
+SELECT * FROM (
+  SELECT s.seq AS conversion, e.insert_id, s.person, s.session, s.time,
+    CASE WHEN {value} IS NOT NULL AND {d.is_finite.format(value)} THEN {value} ELSE {ZERO} END AS revenue,
+    lag(s.time) {previous} AS previous_time, lag(s.seq) {previous} AS previous_seq
+  FROM sessions AS s {with_properties(source, options.project, d, True)} AND e.event = {d.quote(options.conversion)}
+  WHERE s.event = {d.quote(options.conversion)}
+) AS s WHERE {where}
 """
 
 
@@ -350,8 +354,9 @@ def per_conversion(d: Dialect, options: Options) -> str:
     names = [name for name, _ in key_columns(d, options.by)]
     none_keys = ", ".join(f"CASE WHEN touches = 0 THEN {d.quote(NONE_KEY)} ELSE {n} END AS {n}" for n in names)
     key_list = ", ".join(names)
+    rule_based = [(order, m) for order, m in enumerate(options.models) if m.kind not in DATA_DRIVEN_MODELS]
     weights = []
-    for order, model in enumerate(options.models):
+    for order, model in rule_based:
         # Participation: each distinct key counts once per conversion, however often it recurs.
         combine = "max" if model.kind == "participation" else "sum"
         weight = f"CASE WHEN touches = 0 THEN {ONE} ELSE {weight_sql(model)} END"
@@ -359,7 +364,7 @@ def per_conversion(d: Dialect, options: Options) -> str:
     unpivoted = "\nUNION ALL\n".join(
         f"SELECT {order} AS model_order, {d.quote(model.name)} AS model, conversion, insert_id, person, "
         f"conversion_time, {key_list}, w{order} AS credit, revenue AS conversion_revenue FROM credited"
-        for order, model in enumerate(options.models)
+        for order, model in rule_based
     )
     return f"""
 WITH credited AS (
@@ -423,4 +428,46 @@ JOIN touchpoints AS t ON t.person = c.person
 LEFT JOIN attributable AS a ON a.conversion = c.conversion AND a.touch_seq = t.seq
 WHERE c.person = {d.quote(person)}
 ORDER BY c.time, c.conversion, t.time, t.seq
+"""
+
+
+PATH_SEPARATOR = "chr(30)"
+
+
+def journeys(d: Dialect, options: Options) -> str:
+    """Every journey with its path (DESIGN §3 Journeys): one per conversion — its attributable
+    touchpoints after the person's previous conversion — and the touchpoints after the last
+    conversion, per person (scope user) or per session (scope session), as one lost journey."""
+    path = d.ordered_join.format(value="key", time="touch_time", seq="touch_seq", sep=PATH_SEPARATOR)
+    after_previous = (
+        "c.previous_time IS NULL OR a.touch_time > c.previous_time "
+        "OR (a.touch_time = c.previous_time AND a.touch_seq > c.previous_seq)"
+    )
+    per = "t.person, t.session" if options.scope == "session" else "t.person"
+    same = "AND l.session = t.session" if options.scope == "session" else ""
+    group = "person, session" if options.scope == "session" else "person"
+    return f"""
+WITH converting AS (
+  SELECT a.conversion, {path} AS path
+  FROM attributable AS a JOIN conversions AS c ON c.conversion = a.conversion
+  WHERE a.touch_seq IS NOT NULL AND ({after_previous})
+  GROUP BY a.conversion
+),
+last_conversion AS (
+  SELECT person, session, time, seq FROM (
+    SELECT person, session, time, seq,
+      row_number() OVER (PARTITION BY {group} ORDER BY time DESC, seq DESC) AS r
+    FROM sessions WHERE event = {d.quote(options.conversion)}
+  ) AS ranked WHERE r = 1
+),
+lost AS (
+  SELECT {per}, {d.ordered_join.format(value="t.key", time="t.time", seq="t.seq", sep=PATH_SEPARATOR)} AS path
+  FROM touchpoints AS t LEFT JOIN last_conversion AS l ON l.person = t.person {same}
+  WHERE l.time IS NULL OR t.time > l.time OR (t.time = l.time AND t.seq > l.seq)
+  GROUP BY {per}
+)
+SELECT TRUE AS converted, c.conversion, c.insert_id, c.person, c.time, c.revenue, j.path
+FROM conversions AS c LEFT JOIN converting AS j ON j.conversion = c.conversion
+UNION ALL
+SELECT FALSE, NULL, NULL, person, NULL, {ZERO}, path FROM lost
 """

@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 
 from utmost.engine import queries
 from utmost.engine.dialect import Dialect
-from utmost.engine.options import Options
+from utmost.engine.data_driven import credit_data_driven
+from utmost.engine.options import DATA_DRIVEN_MODELS, Options
 from utmost.errors import InputError
 
 #: Label propagation stops here even if ids are still merging (a chain this long is a bug).
@@ -77,21 +78,15 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     backend.create("touchpoints", queries.touchpoints(d, options, backend.source))
     backend.create("conversions", queries.conversions(d, options, backend.source))
     backend.create("attributable", queries.attributable(d, options))
-    backend.create("per_conversion", queries.per_conversion(d, options))
-    keys = ", ".join(f"k{i}" for i in range(len(options.by)))
-    credits = backend.arrow(
-        f"SELECT model_order, model, {keys}, credit, revenue FROM per_conversion ORDER BY model_order, {keys}"
-    )
-    rows = backend.arrow(
-        f"SELECT model, insert_id, person, conversion_time AS time, {keys}, credit, revenue FROM per_conversion "
-        f"ORDER BY model_order, conversion_time, conversion, {keys}"
-        + ("" if per_conversion else " LIMIT 0")
-    )
+    keys = [f"k{i}" for i in range(len(options.by))]
+    totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
+    more_totals, more_rows = credit_data_driven(backend, options, per_conversion)
+    totals = _ordered(totals.to_pylist() + more_totals, keys, ("model_order", "-conversions", *keys))
+    rows = _ordered(rows.to_pylist() + more_rows, keys, ("model_order", "time", "insert_id", *keys))
     count, bare = backend.arrow(
         "SELECT count(DISTINCT conversion), count(DISTINCT CASE WHEN touches = 0 THEN conversion END) FROM attributable"
     ).to_pylist()[0].values()
     rename = {f"k{i}": prop for i, prop in enumerate(options.by)}
-    totals = sum_credits(credits, [f"k{i}" for i in range(len(options.by))])
     return Result(
         totals.rename_columns([rename.get(c, c) for c in totals.column_names]),
         rows.rename_columns([rename.get(c, c) for c in rows.column_names]),
@@ -99,6 +94,49 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
         count,
         bare,
     )
+
+
+_TOTAL_COLUMNS = {"conversions": pa.float64(), "revenue": pa.float64()}
+_ROW_COLUMNS = {"insert_id": pa.string(), "person": pa.string(), "time": pa.timestamp("us")}
+
+
+def _credit_rule_based(backend: Backend, options: Options, keys: list[str], per_conversion: bool):
+    """Totals (with model_order) and per-conversion rows of the rule-based models, if any."""
+    key_list = ", ".join(keys)
+    if all(m.kind in DATA_DRIVEN_MODELS for m in options.models):
+        return _empty(keys, _TOTAL_COLUMNS), _empty(keys, {**_ROW_COLUMNS, "credit": pa.float64(), "revenue": pa.float64()})
+    backend.create("per_conversion", queries.per_conversion(backend.dialect, options))
+    credits = backend.arrow(
+        f"SELECT model_order, model, {key_list}, credit, revenue FROM per_conversion ORDER BY model_order, {key_list}"
+    )
+    rows = backend.arrow(
+        f"SELECT model_order, model, insert_id, person, conversion_time AS time, {key_list}, credit, revenue "
+        f"FROM per_conversion" + ("" if per_conversion else " LIMIT 0")
+    )
+    return sum_credits(credits, keys), rows
+
+
+def _empty(keys: list[str], columns: dict[str, pa.DataType]) -> pa.Table:
+    fields = [("model_order", pa.int64()), ("model", pa.string())]
+    fields += [(name, kind) for name, kind in columns.items() if name in ("insert_id", "person", "time")]
+    fields += [(k, pa.string()) for k in keys]
+    fields += [(name, kind) for name, kind in columns.items() if name not in ("insert_id", "person", "time")]
+    return pa.schema(fields).empty_table()
+
+
+def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...]) -> pa.Table:
+    """Rows sorted by ``order`` (a leading ``-`` sorts descending), without model_order."""
+
+    def sort_key(row: dict) -> tuple:
+        return tuple(-row[c[1:]] if c.startswith("-") else row[c] for c in order)
+
+    ordered = sorted(rows, key=sort_key)
+    is_totals = "conversions" in order[1]
+    columns = ["model", *(("insert_id", "person", "time") if not is_totals else ()), *keys,
+               *(("conversions", "revenue") if is_totals else ("credit", "revenue"))]
+    types = {"model": pa.string(), **_ROW_COLUMNS, **{k: pa.string() for k in keys},
+             "conversions": pa.float64(), "credit": pa.float64(), "revenue": pa.float64()}
+    return pa.table({c: pa.array([r[c] for r in ordered], types[c]) for c in columns})
 
 
 def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
@@ -123,11 +161,10 @@ def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
         (*label.values(), math.fsum(credit[a:b]), math.fsum(revenue[a:b]))
         for label, a, b in zip(labels, starts, ends)
     ]
-    summed.sort(key=lambda g: (g[0], -g[-2], *g[2:-2]))
-    names = ["model", *keys, "conversions", "revenue"]
-    schema = pa.schema([("model", pa.string()), *((k, pa.string()) for k in keys),
+    names = ["model_order", "model", *keys, "conversions", "revenue"]
+    schema = pa.schema([("model_order", pa.int64()), ("model", pa.string()), *((k, pa.string()) for k in keys),
                         ("conversions", pa.float64()), ("revenue", pa.float64())])
-    return pa.table({name: [g[i + 1] for g in summed] for i, name in enumerate(names)}, schema=schema)
+    return pa.table({name: [g[i] for g in summed] for i, name in enumerate(names)}, schema=schema)
 
 
 def _changes(column: pa.ChunkedArray) -> pa.Array:

@@ -1,0 +1,84 @@
+"""Markov and Shapley credit on the engine's journeys (DESIGN §3).
+
+The backend builds every journey and aggregates them to one row per distinct path; only those
+rows reach the models (:mod:`utmost.models`). Conversions whose journey is empty go to
+``(none)``. Per-conversion rows explain each credit: Markov splits a conversion over its own
+path's keys by their removal effects (the totals stay the global ones), Shapley by its set.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from utmost.engine import queries
+from utmost.engine.options import Options
+from utmost.models import Journeys, markov, shapley
+
+KEY_SEPARATOR = "\x1f"
+PATH_SEPARATOR = "\x1e"
+
+Row = dict[str, Any]
+
+
+def credit_data_driven(backend: Any, options: Options, per_conversion: bool) -> tuple[list[Row], list[Row]]:
+    """Totals and per-conversion rows for the data-driven models among ``options.models``."""
+    models = [(order, m) for order, m in enumerate(options.models) if m.kind in ("markov", "shapley")]
+    if not models:
+        return [], []
+    backend.create("journeys", queries.journeys(backend.dialect, options))
+    paths = backend.arrow(
+        "SELECT path, count(CASE WHEN converted THEN 1 END) AS conversions, "
+        "sum(CASE WHEN converted THEN revenue ELSE 0 END) AS revenue, "
+        "count(CASE WHEN NOT converted THEN 1 END) AS lost FROM journeys WHERE path IS NOT NULL GROUP BY path"
+    ).to_pylist()
+    journeys = Journeys.from_rows([(_path(p["path"]), p["conversions"], p["revenue"], p["lost"]) for p in paths])
+    conversions = backend.arrow(
+        "SELECT insert_id, person, time, revenue, path FROM journeys WHERE converted ORDER BY time, conversion"
+    ).to_pylist()
+    totals, rows = [], []
+    fitted = markov(journeys, options.markov_order) if any(m.kind == "markov" for _, m in models) else None
+    by_set = shapley(journeys) if any(m.kind == "shapley" for _, m in models) else {}
+    for order, model in models:
+        if model.kind == "markov":
+            split = fitted.split
+        else:
+            split = lambda path: by_set.get(frozenset(path)) or _equal(path)  # noqa: E731
+        credit: dict[str, list[float]] = {}
+        for c in conversions:
+            path = _path(c["path"]) if c["path"] else ()
+            shares = split(path) if path else {queries.NONE_KEY: 1.0}
+            for key, share in shares.items():
+                sums = credit.setdefault(key, [[], []])
+                sums[0].append(share)
+                sums[1].append(share * c["revenue"])
+                if per_conversion:
+                    rows.append({"model_order": order, "model": model.name, "insert_id": c["insert_id"],
+                                 "person": c["person"], "time": c["time"], **_fields(key, options),
+                                 "credit": share, "revenue": share * c["revenue"]})
+        summed = {k: (math.fsum(v[0]), math.fsum(v[1])) for k, v in credit.items()}
+        if model.kind == "markov":
+            # The totals are the chain's own (DESIGN §3); the splits above only explain them.
+            none = summed.get(queries.NONE_KEY)
+            summed = {k: (fitted.credit[k], fitted.revenue[k]) for k in fitted.credit}
+            if none:
+                summed[queries.NONE_KEY] = none
+        totals += [{"model_order": order, "model": model.name, **_fields(k, options), "conversions": c, "revenue": r}
+                   for k, (c, r) in summed.items() if c]
+    return totals, rows
+
+
+def _equal(path: tuple[str, ...]) -> dict[str, float]:
+    """A set no converting journey had (cannot happen for a conversion's own): equal shares."""
+    return {k: 1 / len(set(path)) for k in set(path)}
+
+
+def _path(text: str | None) -> tuple[str, ...]:
+    return tuple(text.split(PATH_SEPARATOR)) if text else ()
+
+
+def _fields(key: str, options: Options) -> dict[str, str]:
+    """A combined key back into one field per ``--by`` property; (none) fills every field."""
+    if key == queries.NONE_KEY:
+        return {f"k{i}": queries.NONE_KEY for i in range(len(options.by))}
+    return {f"k{i}": part for i, part in enumerate(key.split(KEY_SEPARATOR))}
