@@ -182,6 +182,9 @@ def project_list(db: str | None) -> None:
               help="Also start a session at a touchpoint whose key differs from the session's first.")
 @click.option("--markov-order", default=1, show_default=True, type=click.IntRange(1, 4),
               help="markov's order: how many previous keys a state remembers.")
+@click.option("--ci", type=float, help="Add bootstrap intervals at this level (e.g. 0.95) to every row.")
+@click.option("--bootstrap", default=200, show_default=True, help="Bootstrap rounds (persons resampled).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--revenue-property", default="amount", show_default=True, help="Property holding the revenue.")
 @click.option("--from", "start", help="First conversion date (YYYY-MM-DD, inclusive).")
 @click.option("--to", "end", help="Last conversion date (YYYY-MM-DD, inclusive).")

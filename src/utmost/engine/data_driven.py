@@ -32,7 +32,7 @@ def credit_data_driven(backend: Any, options: Options, per_conversion: bool) -> 
         "sum(CASE WHEN converted THEN revenue ELSE 0 END) AS revenue, "
         "count(CASE WHEN NOT converted THEN 1 END) AS lost FROM journeys WHERE path IS NOT NULL GROUP BY path"
     ).to_pylist()
-    journeys = Journeys.from_rows([(_path(p["path"]), p["conversions"], p["revenue"], p["lost"]) for p in paths])
+    journeys = Journeys.from_rows([(split_path(p["path"]), p["conversions"], p["revenue"], p["lost"]) for p in paths])
     conversions = backend.arrow(
         "SELECT insert_id, person, time, revenue, path FROM journeys WHERE converted ORDER BY time, conversion"
     ).to_pylist()
@@ -46,7 +46,7 @@ def credit_data_driven(backend: Any, options: Options, per_conversion: bool) -> 
             split = lambda path: by_set.get(frozenset(path)) or _equal(path)  # noqa: E731
         credit: dict[str, list[float]] = {}
         for c in conversions:
-            path = _path(c["path"]) if c["path"] else ()
+            path = split_path(c["path"]) if c["path"] else ()
             shares = split(path) if path else {queries.NONE_KEY: 1.0}
             for key, share in shares.items():
                 sums = credit.setdefault(key, [[], []])
@@ -54,7 +54,7 @@ def credit_data_driven(backend: Any, options: Options, per_conversion: bool) -> 
                 sums[1].append(share * c["revenue"])
                 if per_conversion:
                     rows.append({"model_order": order, "model": model.name, "insert_id": c["insert_id"],
-                                 "person": c["person"], "time": c["time"], **_fields(key, options),
+                                 "person": c["person"], "time": c["time"], **key_fields(key, options),
                                  "credit": share, "revenue": share * c["revenue"]})
         summed = {k: (math.fsum(v[0]), math.fsum(v[1])) for k, v in credit.items()}
         if model.kind == "markov":
@@ -63,7 +63,7 @@ def credit_data_driven(backend: Any, options: Options, per_conversion: bool) -> 
             summed = {k: (fitted.credit[k], fitted.revenue[k]) for k in fitted.credit}
             if none:
                 summed[queries.NONE_KEY] = none
-        totals += [{"model_order": order, "model": model.name, **_fields(k, options), "conversions": c, "revenue": r}
+        totals += [{"model_order": order, "model": model.name, **key_fields(k, options), "conversions": c, "revenue": r}
                    for k, (c, r) in summed.items() if c]
     return totals, rows
 
@@ -73,11 +73,11 @@ def _equal(path: tuple[str, ...]) -> dict[str, float]:
     return {k: 1 / len(set(path)) for k in set(path)}
 
 
-def _path(text: str | None) -> tuple[str, ...]:
+def split_path(text: str | None) -> tuple[str, ...]:
     return tuple(text.split(PATH_SEPARATOR)) if text else ()
 
 
-def _fields(key: str, options: Options) -> dict[str, str]:
+def key_fields(key: str, options: Options) -> dict[str, str]:
     """A combined key back into one field per ``--by`` property; (none) fills every field."""
     if key == queries.NONE_KEY:
         return {f"k{i}": queries.NONE_KEY for i in range(len(options.by))}

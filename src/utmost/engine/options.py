@@ -119,6 +119,9 @@ class Options:
     revenue_property: str = "amount"
     split_on_key: bool = False  # a touchpoint with a new key also starts a session
     markov_order: int = 1
+    ci: float | None = None  # bootstrap interval level, e.g. 0.95
+    bootstrap: int = 200
+    seed: int = 0
     start: dt.datetime | None = None  # conversions at or after
     end: dt.datetime | None = None  # conversions strictly before
     project: str = "default"
@@ -135,6 +138,10 @@ class Options:
                 raise InputError(f"{name} must be positive")
         if self.lookback < dt.timedelta(0):
             raise InputError("lookback must not be negative")
+        if self.ci is not None and not 0 < self.ci < 1:
+            raise InputError(f"ci: {self.ci} is not a level between 0 and 1 (e.g. 0.95)")
+        if self.bootstrap < 1:
+            raise InputError("bootstrap: at least one round")
         if not 1 <= self.markov_order <= 4:
             raise InputError(f"markov order must be 1, 2, 3 or 4, not {self.markov_order}")
 
@@ -151,6 +158,9 @@ def make_options(
     revenue_property: str = "amount",
     split_on_key: bool = False,
     markov_order: int = 1,
+    ci: float | str | None = None,
+    bootstrap: int = 200,
+    seed: int = 0,
     start: str | dt.datetime | dt.date | None = None,
     end: str | dt.datetime | dt.date | None = None,
     project: str = "default",
@@ -171,6 +181,9 @@ def make_options(
         revenue_property=revenue_property,
         split_on_key=split_on_key,
         markov_order=int(markov_order),
+        ci=None if ci in (None, "") else float(ci),
+        bootstrap=int(bootstrap),
+        seed=int(seed),
         start=parse_date(start, "from"),
         end=_after(end),
         project=project,

@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 
 from utmost.engine import queries
 from utmost.engine.dialect import Dialect
-from utmost.engine.data_driven import credit_data_driven
+from utmost.engine import uncertainty
+from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.options import DATA_DRIVEN_MODELS, Options
 from utmost.errors import InputError
 
@@ -81,7 +82,10 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     keys = [f"k{i}" for i in range(len(options.by))]
     totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
     more_totals, more_rows = credit_data_driven(backend, options, per_conversion)
-    totals = _ordered(totals.to_pylist() + more_totals, keys, ("model_order", "-conversions", *keys))
+    totals = totals.to_pylist() + more_totals
+    if options.ci is not None:
+        _add_intervals(backend, options, keys, totals)
+    totals = _ordered(totals, keys, ("model_order", "-conversions", *keys))
     rows = _ordered(rows.to_pylist() + more_rows, keys, ("model_order", "time", "insert_id", *keys))
     count, bare = backend.arrow(
         "SELECT count(DISTINCT conversion), count(DISTINCT CASE WHEN touches = 0 THEN conversion END) FROM attributable"
@@ -97,6 +101,42 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
 
 
 _TOTAL_COLUMNS = {"conversions": pa.float64(), "revenue": pa.float64()}
+_INTERVALS = ("conversions_low", "conversions_high", "revenue_low", "revenue_high")
+
+
+def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: list[dict]) -> None:
+    """Bootstrap every total (persons resampled), adding the interval columns in place."""
+    key_list = ", ".join(keys)
+    rule_rows = []
+    if any(m.kind not in DATA_DRIVEN_MODELS for m in options.models):
+        rule_rows = backend.arrow(
+            f"SELECT person, model_order, model, {key_list}, sum(credit) AS credit, sum(revenue) AS revenue "
+            f"FROM per_conversion GROUP BY person, model_order, model, {key_list}"
+        ).to_pylist()
+    driven = [(i, m.name, m.kind) for i, m in enumerate(options.models) if m.kind in DATA_DRIVEN_MODELS]
+    journeys = []
+    if driven:
+        journeys = backend.arrow(
+            "SELECT person, path, count(CASE WHEN converted THEN 1 END) AS conversions, "
+            "sum(CASE WHEN converted THEN revenue ELSE 0 END) AS revenue, "
+            "count(CASE WHEN NOT converted THEN 1 END) AS lost FROM journeys GROUP BY person, path"
+        ).to_pylist()
+        for j in journeys:
+            j["path"] = split_path(j["path"])
+    persons = {p: i for i, p in enumerate(sorted({r["person"] for r in rule_rows} | {j["person"] for j in journeys}))}
+    if not persons:
+        return
+    weights = uncertainty.resample(len(persons), options.bootstrap, options.seed)
+    rounds = uncertainty.rule_based_rounds(weights, persons, rule_rows, keys) if rule_rows else {}
+    if driven:
+        def fields(key: str) -> tuple:
+            return tuple(key_fields(key, options)[k] for k in keys)
+
+        rounds.update(uncertainty.data_driven_rounds(weights, persons, journeys, driven, options.markov_order, fields))
+    bounds = uncertainty.intervals(rounds, options.ci)
+    for row in totals:
+        found = bounds.get((row["model_order"], row["model"], *(row[k] for k in keys)), (0.0, 0.0, 0.0, 0.0))
+        row.update(zip(_INTERVALS, found))
 _ROW_COLUMNS = {"insert_id": pa.string(), "person": pa.string(), "time": pa.timestamp("us")}
 
 
@@ -132,10 +172,12 @@ def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...]) -> pa.Ta
 
     ordered = sorted(rows, key=sort_key)
     is_totals = "conversions" in order[1]
+    intervals = _INTERVALS if is_totals and ordered and _INTERVALS[0] in ordered[0] else ()
     columns = ["model", *(("insert_id", "person", "time") if not is_totals else ()), *keys,
-               *(("conversions", "revenue") if is_totals else ("credit", "revenue"))]
+               *(("conversions", "revenue") if is_totals else ("credit", "revenue")), *intervals]
     types = {"model": pa.string(), **_ROW_COLUMNS, **{k: pa.string() for k in keys},
-             "conversions": pa.float64(), "credit": pa.float64(), "revenue": pa.float64()}
+             "conversions": pa.float64(), "credit": pa.float64(), "revenue": pa.float64(),
+             **{c: pa.float64() for c in _INTERVALS}}
     return pa.table({c: pa.array([r[c] for r in ordered], types[c]) for c in columns})
 
 
