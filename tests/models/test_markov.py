@@ -79,7 +79,7 @@ def _chain(data: Journeys) -> dict:
         for end, k in (("conv", c), ("null", n)):
             counts.setdefault(chain[-1], {}).setdefault(end, 0)
             counts[chain[-1]][end] += k
-    return {a: {b: Fraction(k, sum(outs.values())) for b, k in outs.items()} for a, outs in counts.items()}
+    return {a: {b: Fraction(int(k), int(sum(outs.values()))) for b, k in outs.items()} for a, outs in counts.items()}
 
 
 def _absorb(chain: dict, start, target) -> Fraction:

@@ -27,15 +27,17 @@ def credit_data_driven(backend: Any, options: Options, per_conversion: bool) -> 
     if not models:
         return [], []
     backend.create("journeys", queries.journeys(backend.dialect, options))
-    paths = backend.arrow(
-        "SELECT path, count(CASE WHEN converted THEN 1 END) AS conversions, "
-        "sum(CASE WHEN converted THEN revenue ELSE 0 END) AS revenue, "
-        "count(CASE WHEN NOT converted THEN 1 END) AS lost FROM journeys WHERE path IS NOT NULL GROUP BY path"
+    lost = backend.arrow(
+        "SELECT path, count(*) AS lost FROM journeys WHERE NOT converted AND path IS NOT NULL GROUP BY path"
     ).to_pylist()
-    journeys = Journeys.from_rows([(split_path(p["path"]), p["conversions"], p["revenue"], p["lost"]) for p in paths])
     conversions = backend.arrow(
         "SELECT insert_id, person, time, revenue, path FROM journeys WHERE converted ORDER BY time, conversion"
     ).to_pylist()
+    # Revenue is summed here, exactly, not by the backend: a parallel sum's last bits vary.
+    journeys = Journeys.from_rows(
+        [(split_path(c["path"]), 1, c["revenue"], 0) for c in conversions]
+        + [(split_path(p["path"]), 0, 0.0, p["lost"]) for p in lost]
+    )
     totals, rows = [], []
     fitted = markov(journeys, options.markov_order) if any(m.kind == "markov" for _, m in models) else None
     by_set = shapley(journeys) if any(m.kind == "shapley" for _, m in models) else {}

@@ -117,9 +117,8 @@ def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: 
     journeys = []
     if driven:
         journeys = backend.arrow(
-            "SELECT person, path, count(CASE WHEN converted THEN 1 END) AS conversions, "
-            "sum(CASE WHEN converted THEN revenue ELSE 0 END) AS revenue, "
-            "count(CASE WHEN NOT converted THEN 1 END) AS lost FROM journeys GROUP BY person, path"
+            "SELECT person, path, CASE WHEN converted THEN 1 ELSE 0 END AS conversions, revenue, "
+            "CASE WHEN converted THEN 0 ELSE 1 END AS lost FROM journeys ORDER BY person, path, conversion"
         ).to_pylist()
         for j in journeys:
             j["path"] = split_path(j["path"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 Path = tuple[str, ...]
@@ -14,21 +15,27 @@ class Journeys:
     reproducible to the last bit whatever order the engine produced them in."""
 
     paths: tuple[Path, ...]
-    conversions: tuple[int, ...]
+    conversions: tuple[float, ...]  # counts; fractional once bootstrap weights apply
     revenue: tuple[float, ...]
-    non_conversions: tuple[int, ...]
+    non_conversions: tuple[float, ...]
 
     @classmethod
-    def from_rows(cls, rows: list[tuple[Path, int, float, int]]) -> Journeys:
-        merged: dict[Path, list] = {}
+    def from_rows(cls, rows: list[tuple[Path, float, float, float]]) -> Journeys:
+        """Merge rows of (path, conversions, revenue, non-conversions), in any order.
+
+        Sums are exact (``math.fsum``), so the merged journeys — and every model fitted on
+        them — do not depend on the order the rows came in.
+        """
+        merged: dict[Path, tuple[list, list, list]] = {}
         for path, converted, revenue, lost in rows:
             if not path:
                 continue
-            entry = merged.setdefault(tuple(path), [0, 0.0, 0])
-            entry[0] += converted
-            entry[1] += revenue
-            entry[2] += lost
-        ordered = sorted((p, v) for p, v in merged.items() if v[0] or v[2])
+            entry = merged.setdefault(tuple(path), ([], [], []))
+            entry[0].append(converted)
+            entry[1].append(revenue)
+            entry[2].append(lost)
+        summed = {p: tuple(math.fsum(values) for values in entry) for p, entry in merged.items()}
+        ordered = sorted((p, v) for p, v in summed.items() if v[0] or v[2])
         return cls(
             tuple(p for p, _ in ordered),
             tuple(v[0] for _, v in ordered),
