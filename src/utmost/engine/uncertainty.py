@@ -56,29 +56,31 @@ def data_driven_rounds(
     """Per (model, key) and round: Markov and Shapley refitted on the resampled journeys.
 
     ``journeys`` rows: person, path (tuple, empty for a conversion without touchpoints),
-    conversions, revenue, lost. ``fields`` turns a key into its ``--by`` values.
+    conversions, revenue, lost. ``fields`` turns a key into its ``--by`` values. Each round's
+    weighted path counts are one sparse product (persons × paths), not a pass over the rows.
     """
+    paths = sorted({j["path"] for j in journeys})
+    column = {p: i for i, p in enumerate(paths)}
+    rows = [person_index[j["person"]] for j in journeys]
+    cols = [column[j["path"]] for j in journeys]
+    shape = (len(person_index), len(paths))
+    per_path = [sparse.csr_matrix(([j[name] for j in journeys], (rows, cols)), shape=shape)
+                for name in ("conversions", "revenue", "lost")]
+    counts = [np.asarray((m.T @ weights.T).T) for m in per_path]  # rounds × paths, each
+    empty = column.get(())
     rounds = weights.shape[0]
     out: dict[Group, np.ndarray] = {}
     for b in range(rounds):
-        w = weights[b]
-        weighted: dict[tuple, list[float]] = {}
-        for j in journeys:
-            share = w[person_index[j["person"]]]
-            if share:
-                entry = weighted.setdefault(j["path"], [0.0, 0.0, 0.0])
-                entry[0] += share * j["conversions"]
-                entry[1] += share * j["revenue"]
-                entry[2] += share * j["lost"]
-        none = weighted.pop((), [0.0, 0.0, 0.0])
-        data = Journeys.from_rows([(p, v[0], v[1], v[2]) for p, v in weighted.items()])
+        converted, revenue, lost = (c[b] for c in counts)
+        keep = [i for i, p in enumerate(paths) if p and (converted[i] or lost[i])]
+        data = Journeys(tuple(paths[i] for i in keep), tuple(converted[keep]), tuple(revenue[keep]), tuple(lost[keep]))
         for model_order, name, kind in models:
             totals = _fit(kind, data, order)
-            if none[0]:
-                totals["(none)"] = (none[0], none[1])
-            for key, (credit, revenue) in totals.items():
+            if empty is not None and converted[empty]:
+                totals["(none)"] = (float(converted[empty]), float(revenue[empty]))
+            for key, (credit, money) in totals.items():
                 group = (model_order, name, *fields(key))
-                out.setdefault(group, np.zeros((2, rounds)))[:, b] = (credit, revenue)
+                out.setdefault(group, np.zeros((2, rounds)))[:, b] = (credit, money)
     return out
 
 

@@ -1,0 +1,76 @@
+"""Data-driven models on aggregated journeys: Markov orders 1–3, Shapley, and bootstrap.
+
+    python benchmarks/models_bench.py [--journeys 1000000] [--rounds 200]
+
+Synthetic journeys (paths of 1–6 keys, channel popularity power-law distributed, conversion
+more likely for some channels) over 12 and over 40 channels are aggregated to distinct paths
+— what the engine hands the models — and each model is timed on them. The bootstrap is timed
+against one fit of the same model in the same run (its target is a ratio).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from utmost.engine import uncertainty
+from utmost.models import Journeys, markov, shapley
+
+
+def synthetic(journeys: int, channels: int, seed: int = 1) -> tuple[Journeys, list[dict]]:
+    """Distinct paths with counts, and per-journey rows (one "person" each) for the bootstrap."""
+    rng = np.random.default_rng(seed)
+    popularity = 1 / np.arange(1, channels + 1) ** 1.1
+    popularity /= popularity.sum()
+    lift = rng.uniform(0.5, 2.0, channels)
+    lengths = rng.choice(6, size=journeys, p=[0.35, 0.25, 0.17, 0.11, 0.07, 0.05]) + 1
+    names = [f"c{i:02d}" for i in range(channels)]
+    rows = []
+    keys = rng.choice(channels, size=lengths.sum(), p=popularity)
+    start = 0
+    for person, length in enumerate(lengths):
+        path = keys[start:start + length]
+        start += length
+        converted = rng.random() < min(0.9, 0.03 * lift[path].mean() * length)
+        rows.append({"person": person, "path": tuple(names[k] for k in path), "conversions": int(converted),
+                     "revenue": 100.0 * converted, "lost": int(not converted)})
+    data = Journeys.from_rows([(r["path"], r["conversions"], r["revenue"], r["lost"]) for r in rows])
+    return data, rows
+
+
+def timed(work) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--journeys", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=200)
+    args = parser.parse_args()
+    table = Table(title=f"models on {args.journeys:,} synthetic journeys")
+    for column in ("channels", "distinct paths", "what", "seconds"):
+        table.add_column(column, justify="right")
+    for channels in (12, 40):
+        data, rows = synthetic(args.journeys, channels)
+        paths = f"{len(data.paths):,}"
+        for order in (1, 2, 3):
+            table.add_row(str(channels), paths, f"markov order {order}", f"{timed(lambda: markov(data, order)):.2f}")
+        table.add_row(str(channels), paths, "shapley", f"{timed(lambda: shapley(data)):.2f}")
+        one = timed(lambda: markov(data, 1))
+        persons = {r["person"]: r["person"] for r in rows}
+        weights = uncertainty.resample(len(persons), args.rounds, 0)
+        boot = timed(lambda: uncertainty.data_driven_rounds(weights, persons, rows, [(0, "markov", "markov")], 1,
+                                                              lambda k: (k,)))
+        table.add_row(str(channels), paths, f"bootstrap {args.rounds} rounds (markov 1)",
+                      f"{boot:.2f} ({boot / one:.1f}× one fit)")
+    Console(width=140).print(table)
+
+
+if __name__ == "__main__":
+    main()
