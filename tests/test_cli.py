@@ -165,3 +165,25 @@ def test_export_then_attribute_on_spark_equals_duckdb(demo_db, tmp_path):
     assert orjson.loads(spark.stdout) == on_duckdb  # exact: totals are fsum-rounded on both
     missing = utmost("attribute", "--engine", "spark", *question, cwd=demo_db)
     assert missing.returncode == 2 and "--engine spark needs --events DIR" in missing.stderr
+
+
+def test_markov_shapley_and_the_explained_chain(demo_db):
+    result = utmost("attribute", "--db", "d.duckdb", "--conversion", "Reservation Completed", "--models",
+                    "markov,shapley", "--markov-order", "2", "--format", "json", "--explain-model", cwd=demo_db)
+    assert result.returncode == 0, result.stderr
+    document = orjson.loads(result.stdout)
+    assert {r["model"] for r in document["rows"]} == {"markov", "shapley"}
+    chain = document["markov"]
+    assert chain["order"] == 2 and 0 < chain["conversion_probability"] < 1
+    assert all(0 <= e <= 1 for e in chain["removal_effects"].values())
+    leaving = {}
+    for t in chain["transitions"]:
+        leaving[str(t["from"])] = leaving.get(str(t["from"]), 0) + t["probability"]
+    assert all(abs(total - 1) < 1e-9 for total in leaving.values())
+    for model in ("markov", "shapley"):
+        total = sum(r["conversions"] for r in document["rows"] if r["model"] == model)
+        assert abs(total - round(total)) < 1e-9
+    with_ci = orjson.loads(utmost("attribute", "--db", "d.duckdb", "--conversion", "Reservation Completed",
+                                  "--models", "linear", "--format", "json", "--ci", "0.95", "--bootstrap", "30",
+                                  cwd=demo_db).stdout)
+    assert {"conversions_low", "conversions_high", "revenue_low", "revenue_high"} <= set(with_ci[0])

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import orjson
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -190,6 +191,8 @@ def project_list(db: str | None) -> None:
 @click.option("--to", "end", help="Last conversion date (YYYY-MM-DD, inclusive).")
 @click.option("--format", "output", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--per-conversion", is_flag=True, help="One row per conversion, model and key instead of totals.")
+@click.option("--explain-model", is_flag=True,
+              help="With --format json: print {rows, markov: removal effects and transitions}.")
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
               help="duckdb: the --db file; spark: Parquet from `utmost export` (--events).")
 @click.option("--events", "events_dir", type=click.Path(), help="Parquet folder of events (with --engine spark).")
@@ -198,8 +201,8 @@ def project_list(db: str | None) -> None:
 @project_option
 @reports_errors
 def attribute_command(
-    db: str | None, project: str, output: str, per_conversion: bool, engine: str, events_dir: str | None,
-    spark_master: str, **question: Any,
+    db: str | None, project: str, output: str, per_conversion: bool, explain_model: bool, engine: str,
+    events_dir: str | None, spark_master: str, **question: Any,
 ) -> None:
     """Credit each conversion to the campaigns that brought it, under one or more models."""
     options = make_options(project=project, **question)
@@ -211,6 +214,12 @@ def attribute_command(
         with Store(db) as store:
             store.project(project)
             result = answer(store, options, per_conversion)
+    if explain_model:
+        if output != "json":
+            raise InputError("--explain-model needs --format json")
+        rows = orjson.loads(formats.to_json(result.per_conversion if per_conversion else result.totals))
+        click.echo(orjson.dumps({"rows": rows, **result.explanation}).decode())
+        return
     _print_result(result, output, per_conversion)
 
 

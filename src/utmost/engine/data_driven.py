@@ -21,11 +21,14 @@ PATH_SEPARATOR = "\x1e"
 Row = dict[str, Any]
 
 
-def credit_data_driven(backend: Any, options: Options, per_conversion: bool) -> tuple[list[Row], list[Row]]:
-    """Totals and per-conversion rows for the data-driven models among ``options.models``."""
+def credit_data_driven(
+    backend: Any, options: Options, per_conversion: bool
+) -> tuple[list[Row], list[Row], dict[str, Any]]:
+    """Totals, per-conversion rows and the fitted chain's explanation (for ``--explain-model``)
+    of the data-driven models among ``options.models``."""
     models = [(order, m) for order, m in enumerate(options.models) if m.kind in ("markov", "shapley")]
     if not models:
-        return [], []
+        return [], [], {}
     backend.create("journeys", queries.journeys(backend.dialect, options))
     lost = backend.arrow(
         "SELECT path, count(*) AS lost FROM journeys WHERE NOT converted AND path IS NOT NULL GROUP BY path"
@@ -67,7 +70,23 @@ def credit_data_driven(backend: Any, options: Options, per_conversion: bool) -> 
                 summed[queries.NONE_KEY] = none
         totals += [{"model_order": order, "model": model.name, **key_fields(k, options), "conversions": c, "revenue": r}
                    for k, (c, r) in summed.items() if c]
-    return totals, rows
+    return totals, rows, explain(fitted, options) if fitted else {}
+
+
+def explain(fitted: Any, options: Options) -> dict[str, Any]:
+    """The Markov chain behind the credit: P, removal effects, every counted transition."""
+    def state(s: Any) -> Any:
+        return "start" if s == () else s if isinstance(s, str) else list(s)
+
+    leaving: dict[Any, float] = {}
+    for (a, _), n in fitted.transitions.items():
+        leaving[a] = leaving.get(a, 0) + n
+    transitions = [
+        {"from": state(a), "to": state(b), "count": n, "probability": n / leaving[a]}
+        for (a, b), n in sorted(fitted.transitions.items(), key=lambda item: (str(item[0][0]), str(item[0][1])))
+    ]
+    return {"markov": {"order": options.markov_order, "conversion_probability": fitted.probability,
+                       "removal_effects": dict(sorted(fitted.removal_effects.items())), "transitions": transitions}}
 
 
 def _equal(path: tuple[str, ...]) -> dict[str, float]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pyarrow as pa
@@ -49,6 +49,7 @@ class Result:
     options: Options
     conversions: int
     converted_without_touchpoints: int
+    explanation: dict = field(default_factory=dict)  # the fitted Markov chain, when markov ran
 
 
 def resolve_people(backend: Backend, project: str, landing: tuple[str, ...] = ("utm_source",)) -> None:
@@ -81,7 +82,7 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     backend.create("attributable", queries.attributable(d, options))
     keys = [f"k{i}" for i in range(len(options.by))]
     totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
-    more_totals, more_rows = credit_data_driven(backend, options, per_conversion)
+    more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion)
     totals = totals.to_pylist() + more_totals
     if options.ci is not None:
         _add_intervals(backend, options, keys, totals)
@@ -97,6 +98,7 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
         options,
         count,
         bare,
+        explanation,
     )
 
 
