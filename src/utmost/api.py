@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -26,26 +27,28 @@ from utmost.engine.options import MODELS
 from utmost.store import Store
 
 
-def answer(store: Store, options: Options, per_conversion: bool = True) -> Result:
-    """Check the question against the data, then answer it on the store's DuckDB backend."""
-    backend = store.backend()
+T = TypeVar("T")
+
+
+def _checked(backend: Any, options: Options, work: Callable[[Any], T]) -> T:
+    """Check the question against the data, then do ``work`` on the backend, and close it."""
     try:
         check_question(backend, options)
-        return run_attribute(backend, options, per_conversion)
+        return work(backend)
     finally:
         backend.close()
+
+
+def answer(store: Store, options: Options, per_conversion: bool = True) -> Result:
+    """Answer a question on the store's DuckDB backend."""
+    return _checked(store.backend(), options, lambda b: run_attribute(b, options, per_conversion))
 
 
 def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]") -> Result:
     """The same question on Spark, over Parquet written by ``utmost export --parquet``."""
     from utmost.store.spark import SparkBackend, spark_session
 
-    backend = SparkBackend(spark_session(master), str(events))
-    try:
-        check_question(backend, options)
-        return run_attribute(backend, options)
-    finally:
-        backend.close()
+    return _checked(SparkBackend(spark_session(master), str(events)), options, lambda b: run_attribute(b, options))
 
 
 def attribute(
@@ -69,12 +72,7 @@ def attribute(
 
 def follow(store: Store, options: Options, any_id: str) -> Journey:
     """One person's journey, on the store's DuckDB backend."""
-    backend = store.backend()
-    try:
-        check_question(backend, options)
-        return run_journey(backend, options, any_id)
-    finally:
-        backend.close()
+    return _checked(store.backend(), options, lambda b: run_journey(b, options, any_id))
 
 
 def journey(any_id: str, conversion: str, *, db: str | os.PathLike[str] | None = None, **options: Any) -> Journey:
