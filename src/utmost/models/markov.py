@@ -111,13 +111,29 @@ def _keep_columns(q: sparse.csr_matrix, keep: np.ndarray) -> sparse.csr_matrix:
     return q @ sparse.diags(keep.astype(float))
 
 
+#: Chains with more states than this are solved by fixed-point iteration (below).
+DIRECT_UP_TO = 4000
+MAX_ITERATIONS = 20_000
+
+
 def _absorb(q: sparse.csr_matrix, r: np.ndarray) -> float:
     """P(absorbed in conversion | start) = [(I − Q)⁻¹ r]₀.
 
     I − Q is non-singular: every state seen has a way out (each path ends), and removing
-    states only sends more mass to null.
+    states only sends more mass to null. Small chains are factorised (SuperLU). Large ones —
+    order 3 over dozens of channels has tens of thousands of states, and a factorisation per
+    removed key took seconds each — iterate x ← r + Qx from x = r until x stops changing to
+    the last bit: journeys are short, so it converges in tens of sparse products to the same
+    solution, and the same input always takes the same steps.
     """
     size = q.shape[0]
+    if size > DIRECT_UP_TO:
+        x = r.copy()
+        for _ in range(MAX_ITERATIONS):
+            following = r + q @ x
+            if np.array_equal(following, x):
+                return float(x[0])
+            x = following
     system = (sparse.identity(size, format="csc") - q.tocsc()).tocsc()
     solution = sparse_linalg.spsolve(system, r)
     return float(np.atleast_1d(solution)[0])
