@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sparse
 
 from utmost.models import Journeys, markov, shapley
+from utmost.models.markov import Chain
 
 Group = tuple  # (model_order, model, *keys)
 
@@ -68,14 +69,17 @@ def data_driven_rounds(
                 for name in ("conversions", "revenue", "lost")]
     counts = [np.asarray((m.T @ weights.T).T) for m in per_path]  # rounds × paths, each
     empty = column.get(())
+    nonempty = [i for i, p in enumerate(paths) if p]
+    # The chain's structure depends on the paths only: built once, refitted every round.
+    chain = Chain(tuple(paths[i] for i in nonempty), order) if any(k == "markov" for _, _, k in models) else None
     rounds = weights.shape[0]
     out: dict[Group, np.ndarray] = {}
     for b in range(rounds):
         converted, revenue, lost = (c[b] for c in counts)
-        keep = [i for i, p in enumerate(paths) if p and (converted[i] or lost[i])]
-        data = Journeys(tuple(paths[i] for i in keep), tuple(converted[keep]), tuple(revenue[keep]), tuple(lost[keep]))
+        every = Journeys(tuple(paths[i] for i in nonempty), tuple(converted[nonempty]), tuple(revenue[nonempty]),
+                         tuple(lost[nonempty]))
         for model_order, name, kind in models:
-            totals = _fit(kind, data, order)
+            totals = _fit(kind, every, chain)
             if empty is not None and converted[empty]:
                 totals["(none)"] = (float(converted[empty]), float(revenue[empty]))
             for key, (credit, money) in totals.items():
@@ -84,11 +88,11 @@ def data_driven_rounds(
     return out
 
 
-def _fit(kind: str, data: Journeys, order: int) -> dict[str, tuple[float, float]]:
+def _fit(kind: str, data: Journeys, chain: Chain | None) -> dict[str, tuple[float, float]]:
     if not data.paths:
         return {}
     if kind == "markov":
-        fitted = markov(data, order)
+        fitted = markov(data, chain=chain)
         return {k: (fitted.credit[k], fitted.revenue[k]) for k in fitted.credit}
     totals: dict[str, list[float]] = {}
     splits = shapley(data)

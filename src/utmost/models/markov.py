@@ -9,6 +9,7 @@ a state holding c to ``null``; RE_c = 1 − P₋c / P (DESIGN §3).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,24 +46,73 @@ def states_of(path: Path, order: int) -> list[Path]:
     return [tuple(path[max(0, i + 1 - order): i + 1]) for i in range(len(path))]
 
 
-def markov(journeys: Journeys, order: int = 1) -> Markov:
-    """Fit the chain and credit each key (DESIGN §3 ``markov``)."""
-    if not 1 <= order <= MAX_ORDER:
-        raise ValueError(f"markov order must be 1 to {MAX_ORDER}, not {order}")
-    transitions = _count(journeys, order)
-    states = sorted({s for s, _ in transitions if s != START} | {t for _, t in transitions if isinstance(t, tuple)})
-    index = {s: i + 1 for i, s in enumerate(states)}  # 0 is start
-    q, r = _matrices(transitions, index)
-    probability = _absorb(q, r)
-    keys = journeys.keys
-    effects = {}
-    for key in keys:
-        holding = np.array([False] + [key in s for s in states])
-        removed = _absorb(_keep_columns(q, ~holding), r)
-        effects[key] = max(0.0, 1 - removed / probability) if probability > 0 else 0.0
+class Chain:
+    """The structure of an order-k chain over fixed paths: the states and transitions each
+    path makes. Fitting it to counts is then a few sparse products and solves, so the
+    bootstrap refits it hundreds of times without walking the paths again."""
+
+    def __init__(self, paths: tuple[Path, ...], order: int) -> None:
+        if not 1 <= order <= MAX_ORDER:
+            raise ValueError(f"markov order must be 1 to {MAX_ORDER}, not {order}")
+        self.paths = paths
+        index: dict[Path, int] = {START: 0}
+        edges: dict[tuple[int, int], int] = {}
+        rows, cols, ends = [], [], []
+        for number, path in enumerate(paths):
+            chain = [0, *(index.setdefault(state, len(index)) for state in states_of(path, order))]
+            for step in zip(chain, chain[1:]):
+                rows.append(number)
+                cols.append(edges.setdefault(step, len(edges)))
+            ends.append(chain[-1])
+        self.states = list(index)
+        self.size = len(index)
+        self.incidence = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(paths), len(edges)))
+        self.edge_from = np.array([a for a, _ in edges], dtype=np.int64)
+        self.edge_to = np.array([b for _, b in edges], dtype=np.int64)
+        self.ends = np.array(ends, dtype=np.int64)
+
+    def fit(self, conversions: np.ndarray, lost: np.ndarray) -> tuple[float, dict[str, float], dict]:
+        """P(conversion), the removal effect of every key, and the transition counts."""
+        along = self.incidence.T @ (conversions + lost)
+        converted = np.bincount(self.ends, weights=conversions, minlength=self.size)
+        nulls = np.bincount(self.ends, weights=lost, minlength=self.size)
+        leaving = np.bincount(self.edge_from, weights=along, minlength=self.size) + converted + nulls
+        safe = np.where(leaving > 0, leaving, 1.0)
+        q = sparse.csr_matrix((along / safe[self.edge_from], (self.edge_from, self.edge_to)),
+                              shape=(self.size, self.size))
+        r = converted / safe
+        probability = _absorb(q, r)
+        effects = {}
+        for key in sorted({k for path in self.paths for k in path}):
+            holding = np.array([key in state for state in self.states])
+            removed = _absorb(_keep_columns(q, ~holding), r)
+            effects[key] = max(0.0, 1 - removed / probability) if probability > 0 else 0.0
+        counts = self._counts(along, converted, nulls)
+        return probability, effects, counts
+
+    def _counts(self, along, converted, nulls) -> dict[tuple[Path, Path | str], float]:
+        counts: dict[tuple[Path, Path | str], float] = {}
+        for a, b, n in zip(self.edge_from, self.edge_to, along):
+            if n:
+                counts[(self.states[a], self.states[b])] = float(n)
+        for end, column in (("conversion", converted), ("null", nulls)):
+            for state in np.flatnonzero(column):
+                counts[(self.states[state], end)] = float(column[state])
+        return counts
+
+
+def markov(journeys: Journeys, order: int = 1, chain: Chain | None = None) -> Markov:
+    """Fit the chain and credit each key (DESIGN §3 ``markov``).
+
+    ``chain``: a :class:`Chain` built over these very paths, reused (the bootstrap's rounds).
+    """
+    chain = chain or Chain(journeys.paths, order)
+    conversions = np.asarray(journeys.conversions, dtype=float)
+    lost = np.asarray(journeys.non_conversions, dtype=float)
+    probability, effects, transitions = chain.fit(conversions, lost)
     total = sum(effects.values())
-    converted = sum(c for p, c in zip(journeys.paths, journeys.conversions) if p)
-    money = sum(m for p, m in zip(journeys.paths, journeys.revenue) if p)
+    converted = math.fsum(journeys.conversions)
+    money = math.fsum(journeys.revenue)
     if total > 0:
         credit = {k: e / total * converted for k, e in effects.items() if e > 0}
         revenue = {k: e / total * money for k, e in effects.items() if e > 0}
@@ -71,48 +121,13 @@ def markov(journeys: Journeys, order: int = 1) -> Markov:
     return Markov(probability, effects, credit, revenue, transitions)
 
 
-def _count(journeys: Journeys, order: int) -> dict[tuple[Path, Path | str], int]:
-    counts: dict[tuple[Path, Path | str], int] = {}
-    for path, converted, lost in zip(journeys.paths, journeys.conversions, journeys.non_conversions):
-        weight = converted + lost
-        if not path or not weight:
-            continue
-        chain = [START, *states_of(path, order)]
-        for a, b in zip(chain, chain[1:]):
-            counts[(a, b)] = counts.get((a, b), 0) + weight
-        for end, n in (("conversion", converted), ("null", lost)):
-            if n:
-                counts[(chain[-1], end)] = counts.get((chain[-1], end), 0) + n
-    return counts
-
-
-def _matrices(transitions, index) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Q (transient → transient probabilities) and r (→ conversion), start at row 0."""
-    size = len(index) + 1
-    out = np.zeros(size)
-    for (a, _), n in transitions.items():
-        out[0 if a == START else index[a]] += n
-    rows, cols, values = [], [], []
-    r = np.zeros(size)
-    for (a, b), n in sorted(transitions.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))):
-        i = 0 if a == START else index[a]
-        if b == "conversion":
-            r[i] += n / out[i]
-        elif b != "null":
-            rows.append(i)
-            cols.append(index[b])
-            values.append(n / out[i])
-    q = sparse.csr_matrix((values, (rows, cols)), shape=(size, size))
-    return q, r
-
-
 def _keep_columns(q: sparse.csr_matrix, keep: np.ndarray) -> sparse.csr_matrix:
     """Q with the columns of removed states zeroed: their probability now goes to null."""
     return q @ sparse.diags(keep.astype(float))
 
 
 #: Chains with more states than this are solved by fixed-point iteration (below).
-DIRECT_UP_TO = 4000
+DIRECT_UP_TO = 500
 MAX_ITERATIONS = 20_000
 
 
