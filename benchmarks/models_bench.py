@@ -64,9 +64,12 @@ def main() -> None:
         table.add_row(str(channels), paths, "shapley", f"{timed(lambda: shapley(data)):.2f}")
         one = timed(lambda: markov(data, 1))
         persons = {r["person"]: r["person"] for r in rows}
-        weights = uncertainty.resample(len(persons), args.rounds, 0)
-        boot = timed(lambda: uncertainty.data_driven_rounds(weights, persons, rows, [(0, "markov", "markov")], 1,
-                                                              lambda k: (k,)))
+
+        def resampled() -> None:
+            estimator = uncertainty.DataDriven(persons, rows, [(0, "markov", "markov")], 1, lambda k: (k,))
+            uncertainty.bootstrap([estimator], len(persons), args.rounds, 0)
+
+        boot = timed(resampled)
         table.add_row(str(channels), paths, f"bootstrap {args.rounds} rounds (markov 1)",
                       f"{boot:.2f} ({boot / one:.1f}× one fit)")
     Console(width=140).print(table)

@@ -168,23 +168,29 @@ def test_order_one_removal_effect_is_the_chance_a_converting_walk_visits_the_key
     assert sum(fitted.credit.values()) == pytest.approx(data.converted, abs=1e-9)
 
 
-@settings(max_examples=30, deadline=None)
+SOLVERS = {"dense": (10**9, 10**9), "sparse LU": (0, 10**9), "fixed point": (0, 0)}
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@settings(max_examples=25, deadline=None)
 @given(rows=paths)
-def test_the_iterative_solve_for_large_chains_equals_exact_rationals(rows):
-    """Large chains iterate instead of factorising: forced here on small ones, checked exactly."""
+def test_every_solver_equals_exact_rationals(solver, rows):
+    """Small chains solve densely, middling ones by sparse LU, large ones by fixed-point
+    iteration: each is forced here on small chains and checked against exact fractions."""
     import importlib
 
     module = importlib.import_module("utmost.models.markov")
     data = journeys(*[(p, c, c * 10, n) for p, c, n in rows])
     if not data.paths:
         return
-    saved = module.DIRECT_UP_TO
-    module.DIRECT_UP_TO = 0
+    saved = module.DENSE_UP_TO, module.DIRECT_UP_TO
+    module.DENSE_UP_TO, module.DIRECT_UP_TO = SOLVERS[solver]
     try:
         fitted = markov(data)
     finally:
-        module.DIRECT_UP_TO = saved
-    assert fitted.probability == pytest.approx(float(_exact(data)), abs=1e-12)
+        module.DENSE_UP_TO, module.DIRECT_UP_TO = saved
+    exact = _exact(data)
+    assert fitted.probability == pytest.approx(float(exact), abs=1e-12)
     for key in data.keys:
-        expected = 1 - _exact(data, removed=key) / _exact(data) if _exact(data) else 0
+        expected = 1 - _exact(data, removed=key) / exact if exact else 0
         assert fitted.removal_effects[key] == pytest.approx(float(expected), abs=1e-12)

@@ -127,13 +127,13 @@ def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: 
     persons = {p: i for i, p in enumerate(sorted({r["person"] for r in rule_rows} | {j["person"] for j in journeys}))}
     if not persons:
         return
-    weights = uncertainty.resample(len(persons), options.bootstrap, options.seed)
-    rounds = uncertainty.rule_based_rounds(weights, persons, rule_rows, keys) if rule_rows else {}
+    estimators = [uncertainty.RuleBased(persons, rule_rows, keys)] if rule_rows else []
     if driven:
         def fields(key: str) -> tuple:
             return tuple(key_fields(key, options)[k] for k in keys)
 
-        rounds.update(uncertainty.data_driven_rounds(weights, persons, journeys, driven, options.markov_order, fields))
+        estimators.append(uncertainty.DataDriven(persons, journeys, driven, options.markov_order, fields))
+    rounds = uncertainty.bootstrap(estimators, len(persons), options.bootstrap, options.seed)
     bounds = uncertainty.intervals(rounds, options.ci)
     for row in totals:
         found = bounds.get((row["model_order"], row["model"], *(row[k] for k in keys)), (0.0, 0.0, 0.0, 0.0))

@@ -9,7 +9,7 @@ Reproducible for a seed (DESIGN §3 Uncertainty).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import scipy.sparse as sparse
@@ -20,72 +20,85 @@ from utmost.models.markov import Chain
 Group = tuple  # (model_order, model, *keys)
 
 
-def resample(persons: int, rounds: int, seed: int) -> np.ndarray:
-    """rounds × persons multinomial weights: each round draws ``persons`` persons with replacement."""
+#: Rounds drawn at once: 16 × a million persons of weights is 128 MB.
+BATCH = 16
+
+
+def resample(persons: int, rounds: int, seed: int) -> Iterator[np.ndarray]:
+    """Batches of rounds × persons multinomial weights: each round draws ``persons`` persons
+    with replacement. One generator for all batches, so a seed fixes every round."""
     rng = np.random.default_rng(seed)
-    return rng.multinomial(persons, np.full(persons, 1 / persons), size=rounds).astype(float)
+    for start in range(0, rounds, BATCH):
+        size = min(BATCH, rounds - start)
+        # Drawing the persons and counting them is the multinomial, without its per-category cost.
+        yield np.stack([np.bincount(rng.integers(0, persons, persons), minlength=persons) for _ in range(size)]).astype(float)
 
 
-def rule_based_rounds(
-    weights: np.ndarray, person_index: dict, rows: list[dict], keys: list[str]
-) -> dict[Group, np.ndarray]:
-    """Per (model, key): credit and revenue in each round, from each person's contribution."""
-    groups: dict[Group, int] = {}
-    r, c, credit, revenue = [], [], [], []
-    for row in rows:
-        group = (row["model_order"], row["model"], *(row[k] for k in keys))
-        c.append(groups.setdefault(group, len(groups)))
-        r.append(person_index[row["person"]])
-        credit.append(row["credit"])
-        revenue.append(row["revenue"])
-    shape = (len(person_index), len(groups))
-    by_credit = sparse.csr_matrix((credit, (r, c)), shape=shape)
-    by_revenue = sparse.csr_matrix((revenue, (r, c)), shape=shape)
-    credits = (by_credit.T @ weights.T).T  # rounds × groups
-    revenues = (by_revenue.T @ weights.T).T
-    return {g: np.stack([credits[:, i], revenues[:, i]]) for g, i in groups.items()}
+class RuleBased:
+    """Each person's credit per (model, key), as a sparse persons × groups matrix."""
+
+    def __init__(self, person_index: dict, rows: list[dict], keys: list[str]) -> None:
+        groups: dict[Group, int] = {}
+        r, c, credit, revenue = [], [], [], []
+        for row in rows:
+            group = (row["model_order"], row["model"], *(row[k] for k in keys))
+            c.append(groups.setdefault(group, len(groups)))
+            r.append(person_index[row["person"]])
+            credit.append(row["credit"])
+            revenue.append(row["revenue"])
+        shape = (len(person_index), len(groups))
+        self.groups = groups
+        self.credit = sparse.csr_matrix((credit, (r, c)), shape=shape)
+        self.revenue = sparse.csr_matrix((revenue, (r, c)), shape=shape)
+
+    def rounds(self, weights: np.ndarray) -> dict[Group, np.ndarray]:
+        """Per group: [credit, revenue] × the rounds of this batch."""
+        credits = (self.credit.T @ weights.T).T
+        revenues = (self.revenue.T @ weights.T).T
+        return {g: np.stack([credits[:, i], revenues[:, i]]) for g, i in self.groups.items()}
 
 
-def data_driven_rounds(
-    weights: np.ndarray,
-    person_index: dict,
-    journeys: list[dict],
-    models: list[tuple[int, str, str]],
-    order: int,
-    fields: Callable[[str], tuple],
-) -> dict[Group, np.ndarray]:
-    """Per (model, key) and round: Markov and Shapley refitted on the resampled journeys.
+class DataDriven:
+    """Markov and Shapley refitted on resampled journeys: persons × paths matrices, built once.
 
     ``journeys`` rows: person, path (tuple, empty for a conversion without touchpoints),
     conversions, revenue, lost. ``fields`` turns a key into its ``--by`` values. Each round's
-    weighted path counts are one sparse product (persons × paths), not a pass over the rows.
+    weighted path counts are one sparse product, not a pass over the rows; Markov reuses one
+    :class:`Chain`.
     """
-    paths = sorted({j["path"] for j in journeys})
-    column = {p: i for i, p in enumerate(paths)}
-    rows = [person_index[j["person"]] for j in journeys]
-    cols = [column[j["path"]] for j in journeys]
-    shape = (len(person_index), len(paths))
-    per_path = [sparse.csr_matrix(([j[name] for j in journeys], (rows, cols)), shape=shape)
-                for name in ("conversions", "revenue", "lost")]
-    counts = [np.asarray((m.T @ weights.T).T) for m in per_path]  # rounds × paths, each
-    empty = column.get(())
-    nonempty = [i for i, p in enumerate(paths) if p]
-    # The chain's structure depends on the paths only: built once, refitted every round.
-    chain = Chain(tuple(paths[i] for i in nonempty), order) if any(k == "markov" for _, _, k in models) else None
-    rounds = weights.shape[0]
-    out: dict[Group, np.ndarray] = {}
-    for b in range(rounds):
-        converted, revenue, lost = (c[b] for c in counts)
-        every = Journeys(tuple(paths[i] for i in nonempty), tuple(converted[nonempty]), tuple(revenue[nonempty]),
-                         tuple(lost[nonempty]))
-        for model_order, name, kind in models:
-            totals = _fit(kind, every, chain)
-            if empty is not None and converted[empty]:
-                totals["(none)"] = (float(converted[empty]), float(revenue[empty]))
-            for key, (credit, money) in totals.items():
-                group = (model_order, name, *fields(key))
-                out.setdefault(group, np.zeros((2, rounds)))[:, b] = (credit, money)
-    return out
+
+    def __init__(self, person_index: dict, journeys: list[dict], models: list[tuple[int, str, str]], order: int,
+                 fields: Callable[[str], tuple]) -> None:
+        self.paths = sorted({j["path"] for j in journeys})
+        column = {p: i for i, p in enumerate(self.paths)}
+        rows = [person_index[j["person"]] for j in journeys]
+        cols = [column[j["path"]] for j in journeys]
+        shape = (len(person_index), len(self.paths))
+        self.per_path = [sparse.csr_matrix(([j[name] for j in journeys], (rows, cols)), shape=shape)
+                         for name in ("conversions", "revenue", "lost")]
+        self.empty = column.get(())
+        self.nonempty = [i for i, p in enumerate(self.paths) if p]
+        self.nonempty_paths = tuple(self.paths[i] for i in self.nonempty)
+        self.models, self.fields = models, fields
+        wanted = any(kind == "markov" for _, _, kind in models)
+        self.chain = Chain(tuple(self.paths[i] for i in self.nonempty), order) if wanted else None
+
+    def rounds(self, weights: np.ndarray) -> dict[Group, np.ndarray]:
+        counts = [np.asarray((m.T @ weights.T).T) for m in self.per_path]  # rounds × paths, each
+        out: dict[Group, np.ndarray] = {}
+        size = weights.shape[0]
+        for b in range(size):
+            converted, revenue, lost = (c[b] for c in counts)
+            keep = self.nonempty
+            every = Journeys(self.nonempty_paths, converted[keep], revenue[keep], lost[keep])
+            for model_order, name, kind in self.models:
+                totals = _fit(kind, every, self.chain)
+                if self.empty is not None and converted[self.empty]:
+                    totals["(none)"] = (float(converted[self.empty]), float(revenue[self.empty]))
+                for key, (credit, money) in totals.items():
+                    group = (model_order, name, *self.fields(key))
+                    out.setdefault(group, np.zeros((2, size)))[:, b] = (credit, money)
+        return out
 
 
 def _fit(kind: str, data: Journeys, chain: Chain | None) -> dict[str, tuple[float, float]]:
@@ -102,6 +115,18 @@ def _fit(kind: str, data: Journeys, chain: Chain | None) -> dict[str, tuple[floa
             entry[0] += share * converted
             entry[1] += share * revenue
     return {k: (v[0], v[1]) for k, v in totals.items()}
+
+
+def bootstrap(estimators: list, persons: int, rounds: int, seed: int) -> dict[Group, np.ndarray]:
+    """Every group's [credit, revenue] in each of ``rounds`` rounds, batch by batch."""
+    out: dict[Group, np.ndarray] = {}
+    done = 0
+    for weights in resample(persons, rounds, seed):
+        for estimator in estimators:
+            for group, values in estimator.rounds(weights).items():
+                out.setdefault(group, np.zeros((2, rounds)))[:, done:done + weights.shape[0]] = values
+        done += weights.shape[0]
+    return out
 
 
 def intervals(rounds: dict[Group, np.ndarray], level: float) -> dict[Group, tuple[float, float, float, float]]:

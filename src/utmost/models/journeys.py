@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 Path = tuple[str, ...]
@@ -15,9 +16,9 @@ class Journeys:
     reproducible to the last bit whatever order the engine produced them in."""
 
     paths: tuple[Path, ...]
-    conversions: tuple[float, ...]  # counts; fractional once bootstrap weights apply
-    revenue: tuple[float, ...]
-    non_conversions: tuple[float, ...]
+    conversions: Sequence[float]  # counts (fractional once bootstrap weights apply)
+    revenue: Sequence[float]
+    non_conversions: Sequence[float]
 
     @classmethod
     def from_rows(cls, rows: list[tuple[Path, float, float, float]]) -> Journeys:

@@ -10,7 +10,8 @@ a state holding c to ``null``; RE_c = 1 − P₋c / P (DESIGN §3).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sparse
@@ -30,7 +31,12 @@ class Markov:
     removal_effects: dict[str, float]
     credit: dict[str, float]
     revenue: dict[str, float]
-    transitions: dict[tuple[Path, Path | str], int]
+    counted: Callable[[], dict[tuple[Path, Path | str], float]] = field(compare=False, repr=False)
+
+    @property
+    def transitions(self) -> dict[tuple[Path, Path | str], float]:
+        """Every counted transition (start is ``()``, ends are "conversion" and "null")."""
+        return self.counted()
 
     def split(self, path: Path) -> dict[str, float]:
         """One conversion's 1 over the keys of its own path, in proportion to their effects."""
@@ -66,29 +72,43 @@ class Chain:
             ends.append(chain[-1])
         self.states = list(index)
         self.size = len(index)
+        self.keys = sorted({key for path in paths for key in path})
+        # For each key, the states holding it: those its removal sends to null.
+        self.holding = {key: np.array([key in state for state in self.states]) for key in self.keys}
         self.incidence = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(paths), len(edges)))
         self.edge_from = np.array([a for a, _ in edges], dtype=np.int64)
         self.edge_to = np.array([b for _, b in edges], dtype=np.int64)
         self.ends = np.array(ends, dtype=np.int64)
 
-    def fit(self, conversions: np.ndarray, lost: np.ndarray) -> tuple[float, dict[str, float], dict]:
-        """P(conversion), the removal effect of every key, and the transition counts."""
+    def fit(self, conversions: np.ndarray, lost: np.ndarray) -> tuple[float, dict[str, float], Callable[[], dict]]:
+        """P(conversion), the removal effect of every key, and a function giving the counts."""
         along = self.incidence.T @ (conversions + lost)
         converted = np.bincount(self.ends, weights=conversions, minlength=self.size)
         nulls = np.bincount(self.ends, weights=lost, minlength=self.size)
         leaving = np.bincount(self.edge_from, weights=along, minlength=self.size) + converted + nulls
         safe = np.where(leaving > 0, leaving, 1.0)
-        q = sparse.csr_matrix((along / safe[self.edge_from], (self.edge_from, self.edge_to)),
-                              shape=(self.size, self.size))
+        moves = along / safe[self.edge_from]
         r = converted / safe
-        probability = _absorb(q, r)
+        if self.size <= DENSE_UP_TO:  # a few channels: LAPACK on a dense matrix beats sparse set-up
+            q = np.zeros((self.size, self.size))
+            np.add.at(q, (self.edge_from, self.edge_to), moves)
+            system = np.identity(self.size) - q
+
+            def absorb(keep: np.ndarray | None = None) -> float:
+                matrix = system if keep is None else np.identity(self.size) - q * keep
+                return float(np.linalg.solve(matrix, r)[0])
+        else:
+            sparse_q = sparse.csr_matrix((moves, (self.edge_from, self.edge_to)), shape=(self.size, self.size))
+
+            def absorb(keep: np.ndarray | None = None) -> float:
+                return _absorb(sparse_q if keep is None else _keep_columns(sparse_q, keep), r)
+
+        probability = absorb()
         effects = {}
-        for key in sorted({k for path in self.paths for k in path}):
-            holding = np.array([key in state for state in self.states])
-            removed = _absorb(_keep_columns(q, ~holding), r)
+        for key in self.keys:
+            removed = absorb(~self.holding[key])
             effects[key] = max(0.0, 1 - removed / probability) if probability > 0 else 0.0
-        counts = self._counts(along, converted, nulls)
-        return probability, effects, counts
+        return probability, effects, lambda: self._counts(along, converted, nulls)
 
     def _counts(self, along, converted, nulls) -> dict[tuple[Path, Path | str], float]:
         counts: dict[tuple[Path, Path | str], float] = {}
@@ -109,7 +129,7 @@ def markov(journeys: Journeys, order: int = 1, chain: Chain | None = None) -> Ma
     chain = chain or Chain(journeys.paths, order)
     conversions = np.asarray(journeys.conversions, dtype=float)
     lost = np.asarray(journeys.non_conversions, dtype=float)
-    probability, effects, transitions = chain.fit(conversions, lost)
+    probability, effects, counted = chain.fit(conversions, lost)
     total = sum(effects.values())
     converted = math.fsum(journeys.conversions)
     money = math.fsum(journeys.revenue)
@@ -118,7 +138,7 @@ def markov(journeys: Journeys, order: int = 1, chain: Chain | None = None) -> Ma
         revenue = {k: e / total * money for k, e in effects.items() if e > 0}
     else:  # no key changes anything (e.g. nothing converts): nothing to hand out
         credit, revenue = {}, {}
-    return Markov(probability, effects, credit, revenue, transitions)
+    return Markov(probability, effects, credit, revenue, counted)
 
 
 def _keep_columns(q: sparse.csr_matrix, keep: np.ndarray) -> sparse.csr_matrix:
@@ -126,7 +146,9 @@ def _keep_columns(q: sparse.csr_matrix, keep: np.ndarray) -> sparse.csr_matrix:
     return q @ sparse.diags(keep.astype(float))
 
 
-#: Chains with more states than this are solved by fixed-point iteration (below).
+#: Chains up to this many states are solved densely, up to DIRECT_UP_TO by a sparse
+#: factorisation, larger ones by fixed-point iteration (see _absorb).
+DENSE_UP_TO = 256
 DIRECT_UP_TO = 500
 MAX_ITERATIONS = 20_000
 
