@@ -302,7 +302,7 @@ def demo_command(db: str, seed: int, visitors: int) -> None:
             _print_comparison(store, name)
 
 
-DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(RULE_MODELS))
+DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(MODELS))
 
 
 def _print_comparison(store: Store, project: str) -> None:

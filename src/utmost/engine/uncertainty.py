@@ -30,8 +30,11 @@ def resample(persons: int, rounds: int, seed: int) -> Iterator[np.ndarray]:
     rng = np.random.default_rng(seed)
     for start in range(0, rounds, BATCH):
         size = min(BATCH, rounds - start)
-        # Drawing the persons and counting them is the multinomial, without its per-category cost.
-        yield np.stack([np.bincount(rng.integers(0, persons, persons), minlength=persons) for _ in range(size)]).astype(float)
+        weights = np.empty((size, persons))
+        for row in weights:
+            # Drawing the persons and counting them is the multinomial, without its per-category cost.
+            row[:] = np.bincount(rng.integers(0, persons, persons), minlength=persons)
+        yield weights
 
 
 class RuleBased:

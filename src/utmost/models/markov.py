@@ -9,7 +9,6 @@ a state holding c to ``null``; RE_c = 1 − P₋c / P (DESIGN §3).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -131,8 +130,9 @@ def markov(journeys: Journeys, order: int = 1, chain: Chain | None = None) -> Ma
     lost = np.asarray(journeys.non_conversions, dtype=float)
     probability, effects, counted = chain.fit(conversions, lost)
     total = sum(effects.values())
-    converted = math.fsum(journeys.conversions)
-    money = math.fsum(journeys.revenue)
+    # Journeys come sorted by path, so these sums run in one order: the same bits every time.
+    converted = float(np.sum(conversions))
+    money = float(np.sum(np.asarray(journeys.revenue, dtype=float)))
     if total > 0:
         credit = {k: e / total * converted for k, e in effects.items() if e > 0}
         revenue = {k: e / total * money for k, e in effects.items() if e > 0}
