@@ -86,8 +86,8 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     totals = totals.to_pylist() + more_totals
     if options.ci is not None:
         _add_intervals(backend, options, keys, totals)
-    totals = _ordered(totals, keys, ("model_order", "-conversions", *keys))
-    rows = _ordered(rows.to_pylist() + more_rows, keys, ("model_order", "time", "insert_id", *keys))
+    totals = _ordered(totals, keys, ("model_order", "-conversions", *keys), totals=True)
+    rows = _ordered(rows.to_pylist() + more_rows, keys, ("model_order", "time", "insert_id", *keys), totals=False)
     count, bare = backend.arrow(
         "SELECT count(DISTINCT conversion), count(DISTINCT CASE WHEN touches = 0 THEN conversion END) FROM attributable"
     ).to_pylist()[0].values()
@@ -165,17 +165,17 @@ def _empty(keys: list[str], columns: dict[str, pa.DataType]) -> pa.Table:
     return pa.schema(fields).empty_table()
 
 
-def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...]) -> pa.Table:
-    """Rows sorted by ``order`` (a leading ``-`` sorts descending), without model_order."""
+def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...], totals: bool) -> pa.Table:
+    """Totals or per-conversion rows, sorted by ``order`` (a leading ``-`` sorts descending),
+    without model_order."""
 
     def sort_key(row: dict) -> tuple:
         return tuple(-row[c[1:]] if c.startswith("-") else row[c] for c in order)
 
     ordered = sorted(rows, key=sort_key)
-    is_totals = "conversions" in order[1]
-    intervals = _INTERVALS if is_totals and ordered and _INTERVALS[0] in ordered[0] else ()
-    columns = ["model", *(("insert_id", "person", "time") if not is_totals else ()), *keys,
-               *(("conversions", "revenue") if is_totals else ("credit", "revenue")), *intervals]
+    intervals = _INTERVALS if totals and ordered and _INTERVALS[0] in ordered[0] else ()
+    columns = ["model", *(("insert_id", "person", "time") if not totals else ()), *keys,
+               *(("conversions", "revenue") if totals else ("credit", "revenue")), *intervals]
     types = {"model": pa.string(), **_ROW_COLUMNS, **{k: pa.string() for k in keys},
              "conversions": pa.float64(), "credit": pa.float64(), "revenue": pa.float64(),
              **{c: pa.float64() for c in _INTERVALS}}
