@@ -25,8 +25,8 @@ BATCH = 16
 
 
 def resample(persons: int, rounds: int, seed: int) -> Iterator[np.ndarray]:
-    """Batches of rounds × persons multinomial weights: each round draws ``persons`` persons
-    with replacement. One generator for all batches, so a seed fixes every round."""
+    """Batches of rounds × persons multinomial weights: each round (a row) draws ``persons``
+    persons with replacement. One generator for all batches, so a seed fixes every round."""
     rng = np.random.default_rng(seed)
     for start in range(0, rounds, BATCH):
         size = min(BATCH, rounds - start)
@@ -49,16 +49,17 @@ class RuleBased:
             r.append(person_index[row["person"]])
             credit.append(row["credit"])
             revenue.append(row["revenue"])
-        shape = (len(person_index), len(groups))
+        shape = (len(groups), len(person_index))
         self.groups = groups
-        self.credit = sparse.csr_matrix((credit, (r, c)), shape=shape)
-        self.revenue = sparse.csr_matrix((revenue, (r, c)), shape=shape)
+        self.credit = sparse.csr_matrix((credit, (c, r)), shape=shape)
+        self.revenue = sparse.csr_matrix((revenue, (c, r)), shape=shape)
 
     def rounds(self, weights: np.ndarray) -> dict[Group, np.ndarray]:
         """Per group: [credit, revenue] × the rounds of this batch."""
-        credits = (self.credit.T @ weights.T).T
-        revenues = (self.revenue.T @ weights.T).T
-        return {g: np.stack([credits[:, i], revenues[:, i]]) for g, i in self.groups.items()}
+        # One sparse matrix-vector product a round: a (… × persons) matrix times a row, uncopied.
+        credits = np.stack([self.credit @ w for w in weights], axis=1)  # groups × rounds
+        revenues = np.stack([self.revenue @ w for w in weights], axis=1)
+        return {g: np.stack([credits[i], revenues[i]]) for g, i in self.groups.items()}
 
 
 class DataDriven:
@@ -76,9 +77,11 @@ class DataDriven:
         column = {p: i for i, p in enumerate(self.paths)}
         rows = [person_index[j["person"]] for j in journeys]
         cols = [column[j["path"]] for j in journeys]
-        shape = (len(person_index), len(self.paths))
-        self.per_path = [sparse.csr_matrix(([j[name] for j in journeys], (rows, cols)), shape=shape)
+        shape = (len(self.paths), len(person_index))
+        self.per_path = [sparse.csr_matrix(([j[name] for j in journeys], (cols, rows)), shape=shape)
                          for name in ("conversions", "revenue", "lost")]
+        for matrix in self.per_path:
+            matrix.eliminate_zeros()  # a lost journey is no conversion: half the work per round
         self.empty = column.get(())
         self.nonempty = [i for i, p in enumerate(self.paths) if p]
         self.nonempty_paths = tuple(self.paths[i] for i in self.nonempty)
@@ -87,11 +90,10 @@ class DataDriven:
         self.chain = Chain(tuple(self.paths[i] for i in self.nonempty), order) if wanted else None
 
     def rounds(self, weights: np.ndarray) -> dict[Group, np.ndarray]:
-        counts = [np.asarray((m.T @ weights.T).T) for m in self.per_path]  # rounds × paths, each
         out: dict[Group, np.ndarray] = {}
         size = weights.shape[0]
         for b in range(size):
-            converted, revenue, lost = (c[b] for c in counts)
+            converted, revenue, lost = (m @ weights[b] for m in self.per_path)
             keep = self.nonempty
             every = Journeys(self.nonempty_paths, converted[keep], revenue[keep], lost[keep])
             for model_order, name, kind in self.models:
