@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -217,8 +216,8 @@ def attribute_command(
     if explain_model:
         if output != "json":
             raise InputError("--explain-model needs --format json")
-        rows = orjson.loads(formats.to_json(result.per_conversion if per_conversion else result.totals))
-        click.echo(orjson.dumps({"rows": rows, **result.explanation}).decode())
+        rows = formats.rows(result.per_conversion if per_conversion else result.totals)
+        click.echo(formats.dumps({"rows": rows, **result.explanation}))
         return
     _print_result(result, output, per_conversion)
 

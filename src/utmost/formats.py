@@ -22,8 +22,13 @@ def rows(table: pa.Table) -> list[dict]:
     return table.to_pylist()
 
 
+def dumps(value: object) -> str:
+    """JSON for machines: exact floats, timestamps as UTC ISO 8601."""
+    return orjson.dumps(value, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z).decode()
+
+
 def to_json(table: pa.Table) -> str:
-    return orjson.dumps(rows(table), option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z).decode()
+    return dumps(rows(table))
 
 
 def to_csv(table: pa.Table) -> str:
@@ -111,7 +116,7 @@ def journey_json(journey: Journey) -> str:
         "touchpoints": rows(journey.touches),
         "credits": rows(journey.credits),
     }
-    return orjson.dumps(document, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z).decode()
+    return dumps(document)
 
 
 def journey_tables(journey: Journey, by: Sequence[str]) -> list[Table | str]:

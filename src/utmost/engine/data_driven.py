@@ -12,11 +12,9 @@ import math
 from typing import Any
 
 from utmost.engine import queries
-from utmost.engine.options import Options
+from utmost.engine.options import DATA_DRIVEN_MODELS, Options
+from utmost.engine.queries import KEY_SEPARATOR, PATH_SEPARATOR
 from utmost.models import Journeys, markov, shapley
-
-KEY_SEPARATOR = "\x1f"
-PATH_SEPARATOR = "\x1e"
 
 Row = dict[str, Any]
 
@@ -26,7 +24,7 @@ def credit_data_driven(
 ) -> tuple[list[Row], list[Row], dict[str, Any]]:
     """Totals, per-conversion rows and the fitted chain's explanation (for ``--explain-model``)
     of the data-driven models among ``options.models``."""
-    models = [(order, m) for order, m in enumerate(options.models) if m.kind in ("markov", "shapley")]
+    models = [(order, m) for order, m in enumerate(options.models) if m.kind in DATA_DRIVEN_MODELS]
     if not models:
         return [], [], {}
     backend.create("journeys", queries.journeys(backend.dialect, options))
@@ -51,7 +49,7 @@ def credit_data_driven(
             split = lambda path: by_set.get(frozenset(path)) or _equal(path)  # noqa: E731
         credit: dict[str, list[float]] = {}
         for c in conversions:
-            path = split_path(c["path"]) if c["path"] else ()
+            path = split_path(c["path"])
             shares = split(path) if path else {queries.NONE_KEY: 1.0}
             for key, share in shares.items():
                 sums = credit.setdefault(key, [[], []])

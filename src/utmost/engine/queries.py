@@ -16,7 +16,12 @@ from utmost.engine.options import DATA_DRIVEN_MODELS, Model, Options
 DEVICE_PREFIX = "$device:"
 NOT_SET = "(not set)"
 NONE_KEY = "(none)"
-_SEPARATOR = "chr(31)"
+#: Separators of a combined ``--by`` key and of a journey's path: control characters no key
+#: holds, defined once here and read back by the data-driven models.
+KEY_SEPARATOR = "\x1f"
+PATH_SEPARATOR = "\x1e"
+_KEY_SQL = f"chr({ord(KEY_SEPARATOR)})"
+_PATH_SQL = f"chr({ord(PATH_SEPARATOR)})"
 
 
 def _nonempty(column: str) -> str:
@@ -199,7 +204,7 @@ def _numbered(d: Dialect, options: Options, marked: str, source: str) -> str:
     if not options.split_on_key:
         return f"SELECT *, CAST(sum(starts) {_RUNNING} AS BIGINT) AS session FROM ({marked}) AS marked"
     keys = [sql for _, sql in key_columns(d, options.by)]
-    key = f"concat_ws({_SEPARATOR}, {', '.join(keys)})" if len(keys) > 1 else keys[0]
+    key = f"concat_ws({_KEY_SQL}, {', '.join(keys)})" if len(keys) > 1 else keys[0]
     join = with_properties(source, options.project, d, any(p not in LANDING_PARAMS for p in options.by))
     previous_touch = "lag(touch_key) OVER (PARTITION BY person, time_session, touch_key IS NULL ORDER BY time, seq)"
     return f"""
@@ -252,7 +257,7 @@ def touchpoints(d: Dialect, options: Options, source: str) -> str:
     keys = key_columns(d, options.by)
     selected = ", ".join(f"{sql} AS {name}" for name, sql in keys)
     names = ", ".join(name for name, _ in keys)
-    combined = f"concat_ws({_SEPARATOR}, {names})" if len(keys) > 1 else keys[0][0]
+    combined = f"concat_ws({_KEY_SQL}, {names})" if len(keys) > 1 else keys[0][0]
     window = "OVER (PARTITION BY person ORDER BY time, seq)"
     join = with_properties(source, options.project, d, any(p not in LANDING_PARAMS for p in options.by))
     return f"""
@@ -431,14 +436,12 @@ ORDER BY c.time, c.conversion, t.time, t.seq
 """
 
 
-PATH_SEPARATOR = "chr(30)"
-
 
 def journeys(d: Dialect, options: Options) -> str:
     """Every journey with its path (DESIGN §3 Journeys): one per conversion — its attributable
     touchpoints after the person's previous conversion — and the touchpoints after the last
     conversion, per person (scope user) or per session (scope session), as one lost journey."""
-    path = d.ordered_join.format(value="key", time="touch_time", seq="touch_seq", sep=PATH_SEPARATOR)
+    path = d.ordered_join.format(value="key", time="touch_time", seq="touch_seq", sep=_PATH_SQL)
     after_previous = (
         "c.previous_time IS NULL OR a.touch_time > c.previous_time "
         "OR (a.touch_time = c.previous_time AND a.touch_seq > c.previous_seq)"
@@ -461,7 +464,7 @@ last_conversion AS (
   ) AS ranked WHERE r = 1
 ),
 lost AS (
-  SELECT {per}, {d.ordered_join.format(value="t.key", time="t.time", seq="t.seq", sep=PATH_SEPARATOR)} AS path
+  SELECT {per}, {d.ordered_join.format(value="t.key", time="t.time", seq="t.seq", sep=_PATH_SQL)} AS path
   FROM touchpoints AS t LEFT JOIN last_conversion AS l ON l.person = t.person {same}
   WHERE l.time IS NULL OR t.time > l.time OR (t.time = l.time AND t.seq > l.seq)
   GROUP BY {per}

@@ -14,9 +14,8 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.engine import queries
+from utmost.engine import queries, uncertainty
 from utmost.engine.dialect import Dialect
-from utmost.engine import uncertainty
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.options import DATA_DRIVEN_MODELS, Options
 from utmost.errors import InputError
@@ -83,26 +82,23 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     keys = [f"k{i}" for i in range(len(options.by))]
     totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
     more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion)
-    totals = totals.to_pylist() + more_totals
+    totals += more_totals
     if options.ci is not None:
         _add_intervals(backend, options, keys, totals)
-    totals = _ordered(totals, keys, ("model_order", "-conversions", *keys), totals=True)
-    rows = _ordered(rows.to_pylist() + more_rows, keys, ("model_order", "time", "insert_id", *keys), totals=False)
+    ordered_totals = _ordered(totals, keys, ("model_order", "-conversions", *keys), totals=True)
+    ordered_rows = _ordered(rows + more_rows, keys, ("model_order", "time", "insert_id", *keys), totals=False)
     count, bare = backend.arrow(
         "SELECT count(DISTINCT conversion), count(DISTINCT CASE WHEN touches = 0 THEN conversion END) FROM attributable"
     ).to_pylist()[0].values()
-    rename = {f"k{i}": prop for i, prop in enumerate(options.by)}
-    return Result(
-        totals.rename_columns([rename.get(c, c) for c in totals.column_names]),
-        rows.rename_columns([rename.get(c, c) for c in rows.column_names]),
-        options,
-        count,
-        bare,
-        explanation,
-    )
+    return Result(_named(ordered_totals, options), _named(ordered_rows, options), options, count, bare, explanation)
 
 
-_TOTAL_COLUMNS = {"conversions": pa.float64(), "revenue": pa.float64()}
+def _named(table: pa.Table, options: Options) -> pa.Table:
+    """Key columns k0, k1, … renamed to the ``--by`` properties they hold."""
+    names = {f"k{i}": prop for i, prop in enumerate(options.by)}
+    return table.rename_columns([names.get(c, c) for c in table.column_names])
+
+
 _INTERVALS = ("conversions_low", "conversions_high", "revenue_low", "revenue_high")
 
 
@@ -138,14 +134,18 @@ def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: 
     for row in totals:
         found = bounds.get((row["model_order"], row["model"], *(row[k] for k in keys)), (0.0, 0.0, 0.0, 0.0))
         row.update(zip(_INTERVALS, found))
+
+
 _ROW_COLUMNS = {"insert_id": pa.string(), "person": pa.string(), "time": pa.timestamp("us")}
 
 
-def _credit_rule_based(backend: Backend, options: Options, keys: list[str], per_conversion: bool):
+def _credit_rule_based(
+    backend: Backend, options: Options, keys: list[str], per_conversion: bool
+) -> tuple[list[dict], list[dict]]:
     """Totals (with model_order) and per-conversion rows of the rule-based models, if any."""
     key_list = ", ".join(keys)
     if all(m.kind in DATA_DRIVEN_MODELS for m in options.models):
-        return _empty(keys, _TOTAL_COLUMNS), _empty(keys, {**_ROW_COLUMNS, "credit": pa.float64(), "revenue": pa.float64()})
+        return [], []
     backend.create("per_conversion", queries.per_conversion(backend.dialect, options))
     credits = backend.arrow(
         f"SELECT model_order, model, {key_list}, credit, revenue FROM per_conversion ORDER BY model_order, {key_list}"
@@ -154,15 +154,7 @@ def _credit_rule_based(backend: Backend, options: Options, keys: list[str], per_
         f"SELECT model_order, model, insert_id, person, conversion_time AS time, {key_list}, credit, revenue "
         f"FROM per_conversion" + ("" if per_conversion else " LIMIT 0")
     )
-    return sum_credits(credits, keys), rows
-
-
-def _empty(keys: list[str], columns: dict[str, pa.DataType]) -> pa.Table:
-    fields = [("model_order", pa.int64()), ("model", pa.string())]
-    fields += [(name, kind) for name, kind in columns.items() if name in ("insert_id", "person", "time")]
-    fields += [(k, pa.string()) for k in keys]
-    fields += [(name, kind) for name, kind in columns.items() if name not in ("insert_id", "person", "time")]
-    return pa.schema(fields).empty_table()
+    return sum_credits(credits, keys).to_pylist(), rows.to_pylist()
 
 
 def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...], totals: bool) -> pa.Table:
@@ -192,14 +184,13 @@ def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
     in which a parallel engine met the rows, so DuckDB, Spark and every rerun print the same bits.
     """
     group = ["model_order", "model", *keys]
-    ordered = per_conversion  # sorted by the backend
     starts = [0]
-    if ordered.num_rows:
-        changed = functools.reduce(pc.or_, (_changes(ordered.column(c)) for c in group))
+    if per_conversion.num_rows:
+        changed = functools.reduce(pc.or_, (_changes(per_conversion.column(c)) for c in group))
         starts += [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
-    ends = [*starts[1:], ordered.num_rows] if ordered.num_rows else []
-    credit, revenue = (ordered.column(c).to_numpy() for c in ("credit", "revenue"))
-    labels = ordered.select(group).take(starts[: len(ends)]).to_pylist()
+    ends = [*starts[1:], per_conversion.num_rows] if per_conversion.num_rows else []
+    credit, revenue = (per_conversion.column(c).to_numpy() for c in ("credit", "revenue"))
+    labels = per_conversion.select(group).take(starts[: len(ends)]).to_pylist()
     summed = [
         (*label.values(), math.fsum(credit[a:b]), math.fsum(revenue[a:b]))
         for label, a, b in zip(labels, starts, ends)
@@ -249,8 +240,7 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
     )
     events = backend.arrow(queries.journey_events(d, options, str(person), backend.source))
     touches = backend.arrow(queries.journey_touches(d, options, str(person)))
-    rename = {f"k{i}": prop for i, prop in enumerate(options.by)}
-    touches = touches.rename_columns([rename.get(c, c) for c in touches.column_names])
+    touches = _named(touches, options)
     credits = result.per_conversion.filter(pc.equal(result.per_conversion.column("person"), person))
     return Journey(str(person), ids, sessions, events, touches, credits)
 

@@ -38,7 +38,7 @@ def resample(persons: int, rounds: int, seed: int) -> Iterator[np.ndarray]:
 
 
 class RuleBased:
-    """Each person's credit per (model, key), as a sparse persons × groups matrix."""
+    """Each person's credit per (model, key), as a sparse groups × persons matrix."""
 
     def __init__(self, person_index: dict, rows: list[dict], keys: list[str]) -> None:
         groups: dict[Group, int] = {}
