@@ -154,6 +154,20 @@ def project_create(name: str, token: str | None, secret: str | None, db: str | N
     out.print(f"  secret {created.secret}   (keep it safe: it authorises /import and the query API)")
 
 
+@project.command("service-account")
+@click.argument("name")
+@click.option("--username", help="The account's user name (default: NAME.<random>).")
+@click.option("--secret", help="Keep a secret your importers already use.")
+@db_option()
+@reports_errors
+def project_service_account(name: str, username: str | None, secret: str | None, db: str | None) -> None:
+    """Add a service account to project NAME: /import by Basic USER:SECRET with ?project_id=NAME."""
+    with Store(db) as store:
+        account = store.create_service_account(store.project(name).name, username, secret)
+    out.print(f"service account {account.username} for project {account.project}")
+    out.print(f"  secret {account.secret}   (printed once; send ?project_id={account.project} with it)")
+
+
 @project.command("list")
 @db_option()
 @reports_errors
@@ -299,6 +313,27 @@ def demo_command(db: str, seed: int, visitors: int) -> None:
             _print_import_report(report, time.perf_counter() - started)
             _print_summary(store, name, path)
             _print_comparison(store, name)
+
+
+@cli.command("serve")
+@db_option()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, help="TCP port.")
+@reports_errors
+def serve_command(db: str | None, host: str, port: int) -> None:
+    """Serve Mixpanel's ingestion API (/track /engage /groups /import) until interrupted.
+
+    Point an SDK at it: mixpanel.init(TOKEN, {api_host: "http://HOST:PORT"}).
+    """
+    import uvicorn
+
+    from utmost.collector import create_app
+
+    with Store(db) as store:
+        store.project()  # `default` exists from first use, as everywhere else
+        out.print(f"utmost collector on http://{host}:{port} — {store.path}")
+        config = uvicorn.Config(create_app(store), host=host, port=port, log_level="warning", lifespan="off")
+        uvicorn.Server(config).run()
 
 
 DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(MODELS))

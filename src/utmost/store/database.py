@@ -19,8 +19,9 @@ import pyarrow as pa
 from utmost.errors import ProjectError, UtmostError
 from utmost.people import Profile
 from utmost.store import ingest, profiles, projects
+from utmost.store.appender import Appender
 from utmost.store.backend import DuckDBBackend
-from utmost.store.projects import DEFAULT_PROJECT, Project
+from utmost.store.projects import DEFAULT_PROJECT, Project, ServiceAccount
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
 from utmost.store.writer import Writer
 
@@ -45,6 +46,7 @@ class Store:
             raise UtmostError(f"cannot open {self.path}: {error}") from None
         _migrate(self._con, self.path)
         self._writer = Writer(self._con.cursor())
+        self._appender = Appender(self._writer)
 
     def __enter__(self) -> Store:
         return self
@@ -86,6 +88,18 @@ class Store:
     def projects(self) -> list[Project]:
         return projects.list_projects(self.reader())
 
+    def project_by(self, credential: str, value: str) -> Project | None:
+        """The project whose ``token`` or ``secret`` is ``value``, if any."""
+        return projects.find_project_by(self.reader(), credential, value)
+
+    def create_service_account(
+        self, project: str, username: str | None = None, secret: str | None = None
+    ) -> ServiceAccount:
+        return self._writer.run(lambda con: projects.insert_service_account(con, project, username, secret))
+
+    def service_account(self, username: str) -> ServiceAccount | None:
+        return projects.find_service_account(self.reader(), username)
+
     # Events
 
     def insert_lines(self, project: str, lines: pa.Table) -> Future[ingest.IngestResult]:
@@ -94,6 +108,17 @@ class Store:
         The future resolves once they are committed to the file.
         """
         return self._writer.submit(lambda con: ingest.insert_lines(con, project, lines))
+
+    def stage(self, project: str, lines: pa.Table) -> pa.Table:
+        """Validate and normalise raw ``lines(lineno, line)`` on a reader (no write)."""
+        return ingest.stage(self.reader(), project, lines)
+
+    def append(self, project: str, staged: pa.Table) -> Future[None]:
+        """Store the valid, new rows of a :meth:`stage` result; resolves after the commit.
+
+        Concurrent calls share one insert and one commit (:mod:`utmost.store.appender`).
+        """
+        return self._appender.append(project, staged)
 
     def bulk(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run a bulk load on the writer thread; ``job`` begins and commits its own transactions."""
@@ -108,6 +133,10 @@ class Store:
     def update_profiles(self, kind: str, project: str, updates: Iterable[profiles.Update]) -> int:
         updates = list(updates)
         return self._writer.run(lambda con: profiles.update_profiles(con, kind, project, updates))
+
+    def submit_profiles(self, kind: str, project: str, updates: list[profiles.Update]) -> Future[int]:
+        """:meth:`update_profiles` without waiting: the future resolves after the commit."""
+        return self._writer.submit(lambda con: profiles.update_profiles(con, kind, project, updates))
 
     def profile(self, kind: str, project: str, *profile_id: str) -> Profile | None:
         return profiles.read_profile(self.reader(), kind, project, profile_id)

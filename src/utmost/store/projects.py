@@ -50,3 +50,42 @@ def insert_project(
         [project.name, project.token, project.secret],
     )
     return project
+
+
+def find_project_by(con: duckdb.DuckDBPyConnection, credential: str, value: str) -> Project | None:
+    """The project whose ``token`` or ``secret`` is ``value``."""
+    if credential not in ("token", "secret"):
+        raise ValueError(credential)
+    row = con.execute(f"SELECT name, token, secret FROM projects WHERE {credential} = ?", [value]).fetchone()
+    return Project(*row) if row else None
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """Mixpanel's other /import credential: a user name and secret tied to one project."""
+
+    username: str
+    secret: str
+    project: str
+
+
+def insert_service_account(
+    con: duckdb.DuckDBPyConnection, project: str, username: str | None = None, secret: str | None = None
+) -> ServiceAccount:
+    if not find_project(con, project):
+        raise ProjectError(f"no project {project!r} (see `utmost project list`)")
+    account = ServiceAccount(username or f"{project}.{new_credential()[:8]}", secret or new_credential(), project)
+    if con.execute("SELECT 1 FROM service_accounts WHERE username = ?", [account.username]).fetchone():
+        raise ProjectError(f"service account {account.username!r} already exists")
+    con.execute(
+        "INSERT INTO service_accounts (username, secret, project) VALUES (?, ?, ?)",
+        [account.username, account.secret, account.project],
+    )
+    return account
+
+
+def find_service_account(con: duckdb.DuckDBPyConnection, username: str) -> ServiceAccount | None:
+    row = con.execute(
+        "SELECT username, secret, project FROM service_accounts WHERE username = ?", [username]
+    ).fetchone()
+    return ServiceAccount(*row) if row else None

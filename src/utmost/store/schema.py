@@ -37,5 +37,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
   PRIMARY KEY (project, group_key, group_id)
 )""",
     ),
+    # 2: service accounts, the other way to authorise /import (Basic user:secret + project_id).
+    (
+        """CREATE TABLE service_accounts (
+  username VARCHAR PRIMARY KEY,
+  secret VARCHAR NOT NULL,
+  project VARCHAR NOT NULL,
+  created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,248 @@
+"""The collector: Mixpanel's ingestion API over the store, as an ASGI app.
+
+``/track``, ``/engage`` and ``/groups`` are authorised by the project token inside each record;
+``/import`` by the project secret (HTTP Basic ``secret:``) or a service account (``user:secret``
+with ``?project_id=``). A request is answered only after its rows are committed to the DuckDB
+file: events go through :meth:`Store.append`, which lets concurrent requests share one insert
+and one commit. Bad records are named by index and field in a 4xx answer while the valid
+records beside them are stored; see :mod:`utmost.collector.answers` for the shapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pyarrow as pa
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from utmost.collector.answers import Outcome, answer
+from utmost.collector.records import EventLine, Failure, event_lines, field_of, insert_id_of, profile_updates
+from utmost.collector.wire import MAX_REQUEST_BYTES, Payload, RequestError, decode
+from utmost.store import Store
+from utmost.store.projects import Project
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Collector:
+    """The endpoints, bound to one open store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._tokens: dict[str, Project] = {}
+
+    # Endpoints
+
+    async def track(self, request: Request) -> Response:
+        return await self._handle(request, "track", self._store_events_by_token)
+
+    async def engage(self, request: Request) -> Response:
+        return await self._handle(request, "track", lambda payload: self._store_profiles("people", payload))
+
+    async def groups(self, request: Request) -> Response:
+        return await self._handle(request, "track", lambda payload: self._store_profiles("groups", payload))
+
+    async def import_(self, request: Request) -> Response:
+        try:
+            project = await run_in_threadpool(self._import_project, request)
+        except RequestError as error:
+            return _answer(request, "import", None, Outcome(0, error=str(error), status=error.status))
+        return await self._handle(request, "import", lambda payload: self._store_events(project, payload))
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def side_call(self, request: Request) -> Response:
+        """Session recordings (/record), remote settings (/decide, /flags): acknowledged, not kept."""
+        return JSONResponse({"code": 200, "status": "OK"})
+
+    # The shared path: read, decode, store, answer
+
+    async def _handle(self, request: Request, endpoint: str, store: Callable[[Payload], Awaitable[Outcome]]) -> Response:
+        payload = None
+        try:
+            body = await _body(request)
+            payload = decode(body, request.url.query, request.headers.get("content-encoding", ""))
+            outcome = await store(payload)
+        except RequestError as error:
+            outcome = Outcome(0, error=str(error), status=error.status)
+        return _answer(request, endpoint, payload, outcome)
+
+    async def _store_events_by_token(self, payload: Payload) -> Outcome:
+        lines, failures = event_lines(payload.records, time.time(), require_time=False)
+        by_project: dict[str, list[EventLine]] = {}
+        for line in lines:
+            project = await self._project_of_token(line.token)
+            if project is None:
+                failures.append(_token_failure(line, payload.records))
+            else:
+                by_project.setdefault(project.name, []).append(line)
+        if lines and not by_project:
+            return Outcome(0, failures, status=401)
+        return await self._store_lines(by_project, payload, failures)
+
+    async def _store_events(self, project: Project, payload: Payload) -> Outcome:
+        lines, failures = event_lines(payload.records, time.time(), require_time=True)
+        return await self._store_lines({project.name: lines}, payload, failures)
+
+    async def _store_lines(
+        self, by_project: dict[str, list[EventLine]], payload: Payload, failures: list[Failure]
+    ) -> Outcome:
+        commits = []
+        for project, lines in by_project.items():
+            staged = await run_in_threadpool(self.store.stage, project, _lines_table(lines))
+            failures.extend(_rejections(staged, payload.records))
+            commits.append(asyncio.wrap_future(self.store.append(project, staged)))
+        await asyncio.gather(*commits)
+        return Outcome(len(payload.records) - len(failures), failures)
+
+    async def _store_profiles(self, kind: str, payload: Payload) -> Outcome:
+        good, failures = profile_updates(kind, payload.records)
+        by_project: dict[str, list[Any]] = {}
+        for record in good:
+            project = await self._project_of_token(record.token)
+            if project is None:
+                failures.append(Failure(record.index, None, "$token", _unknown_token(record.token)))
+            else:
+                by_project.setdefault(project.name, []).extend(record.updates)
+        if good and not by_project:
+            return Outcome(0, failures, status=401)
+        await asyncio.gather(
+            *(asyncio.wrap_future(self.store.submit_profiles(kind, p, u)) for p, u in by_project.items())
+        )
+        return Outcome(len(payload.records) - len(failures), failures)
+
+    # Credentials
+
+    async def _project_of_token(self, token: Any) -> Project | None:
+        if not isinstance(token, str) or not token:
+            return None
+        if token not in self._tokens:
+            found = await run_in_threadpool(self.store.project_by, "token", token)
+            if found is None:
+                return None  # not cached: a project created later is found then
+            self._tokens[token] = found
+        return self._tokens[token]
+
+    def _import_project(self, request: Request) -> Project:
+        user, password = _basic_auth(request.headers.get("authorization"))
+        wanted = request.query_params.get("project_id")
+        if user and password:
+            account = self.store.service_account(user)
+            if account is None or not hmac.compare_digest(account.secret, password):
+                raise RequestError("invalid service account user name or secret", 401)
+            if wanted is None:
+                raise RequestError("a service account must name the project: add ?project_id=", 400)
+            if wanted != account.project:
+                raise RequestError(f"service account {user!r} has no access to project {wanted!r}", 403)
+            return self.store.project(account.project)
+        project = self.store.project_by("secret", user or password)
+        if project is None:
+            raise RequestError("invalid project secret", 401)
+        if wanted is not None and wanted != project.name:
+            raise RequestError(f"this secret belongs to another project than {wanted!r}", 403)
+        return project
+
+
+def create_app(store: Store) -> Starlette:
+    """The ASGI app; endpoints answer with and without a trailing slash, by GET and POST."""
+    collector = Collector(store)
+    endpoints: dict[str, Handler] = {
+        "track": collector.track,
+        "engage": collector.engage,
+        "groups": collector.groups,
+        "import": collector.import_,
+        "record": collector.side_call,
+        "decide": collector.side_call,
+        "flags": collector.side_call,
+    }
+    routes = [
+        Route(f"/{name}{slash}", handler, methods=["GET", "POST"])
+        for name, handler in endpoints.items()
+        for slash in ("", "/")
+    ]
+    routes.append(Route("/healthz", collector.healthz))
+    # Browsers send credentials with their XHRs: the origin must be echoed, not "*".
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origin_regex=".*",
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["*"],
+        max_age=86400,
+    )
+    return Starlette(routes=routes, middleware=[cors])
+
+
+async def _body(request: Request) -> bytes:
+    """The raw body, refused past the request limit before it is all read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+        raise RequestError(f"request is {int(declared):,} bytes (at most {MAX_REQUEST_BYTES:,})", 413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_REQUEST_BYTES:
+            raise RequestError(f"request is over {MAX_REQUEST_BYTES:,} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _basic_auth(header: str | None) -> tuple[str, str]:
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        raise RequestError("/import needs HTTP Basic auth: the project secret as user name", 401)
+    try:
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise RequestError("malformed HTTP Basic credentials", 401) from None
+    return user, password
+
+
+def _answer(request: Request, endpoint: str, payload: Payload | None, outcome: Outcome) -> Response:
+    """Answer in the shape the sender expects; a request that failed to decode is judged by its headers."""
+    if payload is not None:
+        return answer(endpoint, outcome, verbose=payload.verbose, form=payload.from_form)
+    content_type = request.headers.get("content-type", "")
+    form = "json" not in content_type or request.method == "GET"
+    return answer(endpoint, outcome, verbose=request.query_params.get("verbose") == "1", form=form)
+
+
+def _lines_table(lines: list[EventLine]) -> pa.Table:
+    """The store's raw-lines shape; line numbers are record indexes + 1."""
+    return pa.table(
+        {
+            "lineno": pa.array([line.index + 1 for line in lines], pa.int64()),
+            "line": pa.array([line.line for line in lines], pa.binary()),
+        }
+    )
+
+
+def _rejections(staged: pa.Table, records: list[Any]) -> list[Failure]:
+    rejected = staged.filter(staged.column("reason").is_valid()).select(["lineno", "reason"]).to_pylist()
+    return [
+        Failure(row["lineno"] - 1, insert_id_of(records[row["lineno"] - 1]), field_of(row["reason"]), row["reason"])
+        for row in rejected
+    ]
+
+
+def _unknown_token(token: Any) -> str:
+    if token in (None, ""):
+        return "missing project token"
+    return f"{token!r} is not a project token"
+
+
+def _token_failure(line: EventLine, records: list[Any]) -> Failure:
+    return Failure(line.index, insert_id_of(records[line.index]), "properties.token", _unknown_token(line.token))

@@ -1,0 +1,140 @@
+"""Checking a request's records before they reach the store, and naming each bad one. Pure.
+
+Events are only pre-sorted here (by project token, and with a receive time filled in for
+``/track``); their full validation is the importer's own query, so a collector batch and an
+export file are judged by the same rules (:func:`utmost.events.normalise_sql`). Profile
+operations are checked by dry-running them on an empty profile.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from utmost.collector.wire import Unparsed
+from utmost.errors import InputError
+from utmost.people import apply_operation, operations_of
+from utmost.store.profiles import Update
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One rejected record, in the terms of Mixpanel's ``failed_records``."""
+
+    index: int
+    insert_id: str | None
+    field: str
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"index": self.index, "$insert_id": self.insert_id, "field": self.field, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"record {self.index}: {self.message}"
+
+
+@dataclass
+class EventLine:
+    """An event record serialised as one JSON line, with its index in the request."""
+
+    index: int
+    token: Any
+    line: bytes
+
+
+def event_lines(
+    records: list[Any], receive_time: float, *, require_time: bool
+) -> tuple[list[EventLine], list[Failure]]:
+    """Serialise each event record as a line; records that are not objects fail here.
+
+    ``receive_time`` fills in a missing ``properties.time``, as Mixpanel does for events sent
+    live (``/track``: the Python SDK's ``alias`` sends none) and for ``$merge``, which the
+    Python SDK sends to ``/import`` without one; other ``/import`` events need their own
+    (``require_time``).
+    """
+    lines, failures = [], []
+    for index, record in enumerate(records):
+        if isinstance(record, Unparsed):
+            failures.append(Failure(index, None, "", record.reason))
+            continue
+        if not isinstance(record, dict):
+            failures.append(Failure(index, None, "", "not a JSON object"))
+            continue
+        properties = record.get("properties")
+        token = properties.get("token") if isinstance(properties, dict) else None
+        fill = not require_time or record.get("event") == "$merge"
+        if fill and isinstance(properties, dict) and "time" not in properties:
+            record = {**record, "properties": {**properties, "time": receive_time}}
+        lines.append(EventLine(index, token, orjson.dumps(record)))
+    return lines, failures
+
+
+def insert_id_of(record: Any) -> str | None:
+    properties = record.get("properties") if isinstance(record, dict) else None
+    value = properties.get("$insert_id") if isinstance(properties, dict) else None
+    return value if isinstance(value, str) else None
+
+
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+def field_of(reason: str) -> str:
+    """The field a rejection reason (from :mod:`utmost.events`) is about."""
+    if found := _QUOTED.search(reason):
+        return found.group(1)
+    return "properties" if "properties" in reason else ""
+
+
+#: The fields that name one profile, per endpoint.
+PROFILE_IDS = {"people": ("$distinct_id",), "groups": ("$group_key", "$group_id")}
+
+
+@dataclass
+class ProfileUpdates:
+    """A record's operations on one profile, checked, with the token that authorises them."""
+
+    index: int
+    token: Any
+    updates: list[Update]
+
+
+def profile_updates(kind: str, records: list[Any]) -> tuple[list[ProfileUpdates], list[Failure]]:
+    """Each ``/engage`` or ``/groups`` record as profile operations, or why it cannot be."""
+    good, failures = [], []
+    for index, record in enumerate(records):
+        try:
+            good.append(_profile_updates(kind, index, record))
+        except _FieldError as error:
+            failures.append(Failure(index, None, error.field, str(error)))
+    return good, failures
+
+
+class _FieldError(InputError):
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def _profile_updates(kind: str, index: int, record: Any) -> ProfileUpdates:
+    if isinstance(record, Unparsed):
+        raise _FieldError("", record.reason)
+    if not isinstance(record, dict):
+        raise _FieldError("", "not a JSON object")
+    profile_id = []
+    for name in PROFILE_IDS[kind]:
+        value = record.get(name)
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
+            raise _FieldError(name, f'missing "{name}"' if value in (None, "") else f'"{name}" is not a string')
+        profile_id.append(str(value))
+    try:
+        operations = operations_of(record)
+        for operation, value in operations:
+            apply_operation({}, operation, value)  # raises on a malformed value
+    except InputError as error:
+        field = field_of(str(error)) or "operation"
+        raise _FieldError(field, str(error)) from None
+    updates = [(tuple(profile_id), operation, value) for operation, value in operations]
+    return ProfileUpdates(index, record.get("$token"), updates)

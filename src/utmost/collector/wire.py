@@ -1,0 +1,151 @@
+"""What the Mixpanel SDKs put on the wire, decoded into a list of records. Pure: bytes in.
+
+One request carries its records in one of several shapes (``../shared/fixtures/mixpanel-wire``):
+a form field ``data=`` holding base64 or plain JSON (mixpanel-browser's default, and the Python
+SDK's), the same field in the query string (``api_method: 'GET'``), a form body sent as
+``text/plain`` (``navigator.sendBeacon``), or a raw JSON / NDJSON body (Mixpanel's modern
+``/import``); any of them gzipped, flagged by ``Content-Encoding`` or ``format=gzip``. The body
+decides, not the Content-Type: SDKs get the header wrong (beacons) and the answer must not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+from utmost.errors import InputError
+
+#: Mixpanel's per-request limits (DESIGN §2); bytes are counted uncompressed.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+MAX_RECORDS = 2000
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class RequestError(InputError):
+    """A request the collector refuses as a whole, with the HTTP status that says why."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class Unparsed:
+    """An NDJSON line that is not JSON: kept in its place so its index can be reported."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Payload:
+    """The records of one request, and the flags that shape its answer."""
+
+    records: list[Any]
+    params: dict[str, str]
+    #: The records came in a ``data=`` field (the form the SDKs use) rather than a raw body.
+    from_form: bool
+
+    @property
+    def verbose(self) -> bool:
+        return self.params.get("verbose") == "1"
+
+    @property
+    def strict(self) -> bool:
+        return self.params.get("strict") == "1"
+
+
+def decode(body: bytes, query_string: str, content_encoding: str = "") -> Payload:
+    """Every record of a request, from its raw body, query string and Content-Encoding."""
+    query = _fields(query_string)
+    if "gzip" in content_encoding.lower() or query.get("format") == "gzip" or body.startswith(_GZIP_MAGIC):
+        body = _gunzip(body)
+    if len(body) > MAX_REQUEST_BYTES:
+        raise _too_large(len(body))
+    stripped = body.lstrip()
+    if stripped[:1] in (b"[", b"{"):
+        return _checked(Payload(_json_body(stripped), query, from_form=False))
+    form = _fields(_text(body, "body"))
+    params = {**query, **form}
+    if "data" not in params:
+        raise RequestError('no records: expected a "data" field (body or query) or a JSON body')
+    return _checked(Payload(_data_field(params["data"]), params, from_form=True))
+
+
+def _checked(payload: Payload) -> Payload:
+    if len(payload.records) > MAX_RECORDS:
+        raise RequestError(f"{len(payload.records):,} records in one request (at most {MAX_RECORDS:,})", 413)
+    return payload
+
+
+def _too_large(size: int) -> RequestError:
+    return RequestError(f"request is {size:,} bytes (at most {MAX_REQUEST_BYTES:,})", 413)
+
+
+def _gunzip(body: bytes) -> bytes:
+    inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflate.decompress(body, MAX_REQUEST_BYTES + 1)
+    except zlib.error as error:
+        raise RequestError(f"body is not valid gzip: {error}") from None
+    if len(data) > MAX_REQUEST_BYTES:
+        raise _too_large(len(data))
+    return data
+
+
+def _text(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RequestError(f"{what} is not UTF-8 (byte {error.start})") from None
+
+
+def _fields(encoded: str) -> dict[str, str]:
+    """Form or query fields, the last value of each; ``+`` is a space, as browsers mean it."""
+    return {key: values[-1] for key, values in parse_qs(encoded, keep_blank_values=True).items()}
+
+
+def _data_field(value: str) -> list[Any]:
+    """``data=``: JSON as is (Python SDK, ``api_payload_format: 'json'``) or base64 of it."""
+    text = value.strip()
+    if text[:1] not in ("[", "{"):
+        # Standard base64; a '+' that arrived unescaped was read as a space by form decoding.
+        text = text.replace(" ", "+").replace("-", "+").replace("_", "/")
+        try:
+            decoded = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except binascii.Error:
+            raise RequestError('"data" is neither JSON nor base64') from None
+        text = _text(decoded, 'base64 "data"')
+    try:
+        return _records(orjson.loads(text), '"data"')
+    except orjson.JSONDecodeError as error:
+        raise RequestError(f'"data" is not valid JSON: {error}') from None
+
+
+def _json_body(body: bytes) -> list[Any]:
+    """A JSON array or object, else NDJSON: one record per non-blank line."""
+    try:
+        return _records(orjson.loads(body), "body")
+    except orjson.JSONDecodeError:
+        pass
+    records: list[Any] = []
+    for line in body.splitlines():
+        if line.strip():
+            try:
+                records.append(orjson.loads(line))
+            except orjson.JSONDecodeError as error:
+                records.append(Unparsed(f"invalid JSON: {error}"))
+    return records
+
+
+def _records(value: Any, where: str) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [value]
+    raise RequestError(f"{where} must be a JSON object or array of objects")

@@ -1,0 +1,65 @@
+"""A real collector on 127.0.0.1: uvicorn in a thread over a real DuckDB file."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from utmost.collector import create_app
+from utmost.store import Store
+
+TOKEN, SECRET = "test-token", "test-secret"
+#: The fixtures' service account and ``?project_id=``; utmost's project id is the project name.
+PROJECT = "123456"
+SA_USER, SA_SECRET = "test-sa.mp-service-account", "test-sa-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    store: Store
+    client: httpx.Client
+
+    def events(self, project: str = PROJECT, columns: str = "*") -> list[dict]:
+        cursor = self.store.reader().execute(
+            f"SELECT {columns} FROM events WHERE project = ? ORDER BY seq", [project]
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A collector with the fixtures' project (token, secret, service account) and ``other``."""
+    with Store(tmp_path / "collector.duckdb") as store:
+        store.create_project(PROJECT, TOKEN, SECRET)
+        store.create_service_account(PROJECT, SA_USER, SA_SECRET)
+        store.create_project("other", "other-token", "other-secret")
+        port = free_port()
+        config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        running = uvicorn.Server(config)
+        thread = threading.Thread(target=running.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not running.started:
+            assert time.monotonic() < deadline, "collector did not start"
+            time.sleep(0.01)
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, timeout=30) as client:
+            yield Server(url, store, client)
+        running.should_exit = True
+        thread.join()
