@@ -12,6 +12,8 @@ import pytest
 
 from utmost.store import Store
 
+from collector.live import Server, running_server
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
@@ -48,3 +50,9 @@ def spark():
     session = spark_session("local[2]")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A collector on 127.0.0.1 over a fresh file, with the wire fixtures' project and ``other``."""
+    yield from running_server(tmp_path)

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.collector.conftest import PROJECT
+from collector.live import PROJECT
 
 FIXTURES = Path(__file__).parents[3] / "shared" / "fixtures" / "mixpanel-wire"
 FILES = sorted(FIXTURES.glob("*.jsonl"))

@@ -1,4 +1,4 @@
-"""A real collector on 127.0.0.1: uvicorn in a thread over a real DuckDB file."""
+"""A real collector on 127.0.0.1: uvicorn in a thread over a real DuckDB file (the ``server`` fixture)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 import uvicorn
 
 from utmost.collector import create_app
@@ -42,8 +41,7 @@ class Server:
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def running_server(tmp_path: Path) -> Iterator[Server]:
     """A collector with the fixtures' project (token, secret, service account) and ``other``."""
     with Store(tmp_path / "collector.duckdb") as store:
         store.create_project(PROJECT, TOKEN, SECRET)
