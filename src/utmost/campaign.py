@@ -44,32 +44,45 @@ def query_string_sql(url: str) -> str:
     return f"'&' || regexp_extract({url}, '^[^#?]*\\?([^#]*)', 1)"
 
 
-def url_param_sql(query: str, key: str) -> str:
-    """SQL for the decoded value of ``key`` in a query from :func:`query_string_sql`.
+def query_params_sql(query: str) -> str:
+    """SQL for a STRUCT of each landing key's raw value in a query from :func:`query_string_sql`.
 
-    Read as a browser does: the first occurrence wins; ``+`` and ``%20`` are spaces; a value
-    that is not valid percent-encoded UTF-8 is kept as sent (DuckDB's ``url_decode`` raises
-    there); an empty value is missing (NULL). Keys match exactly, case included. Only values
-    holding a ``%`` are decoded: decoding (under ``try``) was the costliest step of an import.
+    Read as a browser does: the first occurrence wins, keys match exactly (case included) and
+    ``+`` is a space; NULL when the key is absent. Values are still percent-encoded
+    (:func:`decoded_sql`). Computed once per event, in its own step: repeating these look-ups
+    inside each later expression made DuckDB's planning of the ingest query several times
+    slower, and that planning is most of the time of a small collector request.
     """
-    spaced = f"replace(regexp_extract({query}, '&{key}=([^&]*)', 1), '+', ' ')"
+    return "{" + ", ".join(
+        f"'{k}': CASE WHEN contains({query}, '&{k}=') "
+        f"THEN replace(regexp_extract({query}, '&{k}=([^&]*)', 1), '+', ' ') END"
+        for k in LANDING_PARAMS
+    ) + "}"
+
+
+def decoded_sql(value: str) -> str:
+    """SQL for a raw query value, percent-decoded; an empty value is missing (NULL).
+
+    A value that is not valid percent-encoded UTF-8 is kept as sent (DuckDB's ``url_decode``
+    raises there). Only values holding a ``%`` are decoded: decoding (under ``try``) was the
+    costliest step of an import.
+    """
     return (
-        f"nullif(CASE WHEN contains({spaced}, '%') THEN coalesce(try(url_decode({spaced})), {spaced}) "
-        f"ELSE {spaced} END, '')"
+        f"nullif(CASE WHEN contains({value}, '%') THEN coalesce(try(url_decode({value})), {value}) "
+        f"ELSE {value} END, '')"
     )
 
 
-def landing_sql(url: str, query: str, property_text: Callable[[str], str]) -> str:
+def landing_sql(url: str, query: str, params: str, property_text: Callable[[str], str]) -> str:
     """SQL for a STRUCT of an event's landing parameters, one field per ``LANDING_PARAMS``.
 
     ``url`` is the event's ``$current_url`` (NULL when absent), ``query`` its query string
-    from :func:`query_string_sql`, and ``property_text(key)`` the SQL of the property ``key``
-    as text. Events with a URL read only the URL, so persisted echoes never count as clicks.
-    Most events have a URL without a query: they skip all fifteen look-ups at once.
+    from :func:`query_string_sql`, ``params`` the :func:`query_params_sql` of it, and
+    ``property_text(key)`` the SQL of the property ``key`` as text. Events with a URL read only
+    the URL, so persisted echoes never count as clicks. Most events have a URL without a
+    query: they skip all fifteen look-ups at once.
     """
-    from_url = ", ".join(
-        f"'{k}': CASE WHEN contains({query}, '&{k}=') THEN {url_param_sql(query, k)} END" for k in LANDING_PARAMS
-    )
+    from_url = ", ".join(f"'{k}': {decoded_sql(f'{params}.{k}')}" for k in LANDING_PARAMS)
     from_properties = ", ".join(f"'{k}': nullif({property_text(k)}, '')" for k in LANDING_PARAMS)
     return (
         f"CASE WHEN {url} IS NULL THEN {{{from_properties}}} "

@@ -7,15 +7,18 @@ and exit with status 2; nothing prints a traceback for bad input.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
+import uvicorn
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -23,6 +26,7 @@ from rich.table import Table
 
 from utmost import __version__, demo, formats
 from utmost.api import answer, answer_on_spark, follow
+from utmost.collector import create_app
 from utmost.engine import Result, make_options
 from utmost.engine.options import FORMATS, MODELS, RULE_MODELS, SCOPES
 from utmost.errors import InputError, UtmostError
@@ -325,15 +329,28 @@ def serve_command(db: str | None, host: str, port: int) -> None:
 
     Point an SDK at it: mixpanel.init(TOKEN, {api_host: "http://HOST:PORT"}).
     """
-    import uvicorn
-
-    from utmost.collector import create_app
-
     with Store(db) as store:
         store.project()  # `default` exists from first use, as everywhere else
         out.print(f"utmost collector on http://{host}:{port} — {store.path}")
         config = uvicorn.Config(create_app(store), host=host, port=port, log_level="warning", lifespan="off")
-        uvicorn.Server(config).run()
+        _Server(config).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but a SIGTERM or Ctrl-C returns instead of re-raising once the server stops.
+
+    uvicorn re-raises the signal after shutting down, which would kill the process before the
+    store is closed; returning lets ``Store.close`` finish the writer and checkpoint the file.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(MODELS))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from utmost.campaign import LANDING_PARAMS, landing_sql, query_string_sql
+from utmost.campaign import LANDING_PARAMS, landing_sql, query_params_sql, query_string_sql
 
 #: Mixpanel's limits (DESIGN §2).
 MAX_EVENT_BYTES = 1024 * 1024
@@ -81,8 +81,16 @@ def _type(prop: str) -> str:
 
 
 def _text(prop: str) -> str:
-    """SQL for ``prop`` as text (strings unquoted, numbers as written); NULL unless a scalar."""
-    return f"CASE WHEN {_type(prop)} NOT IN ('NULL', 'OBJECT', 'ARRAY') THEN texts[{_position(prop)}] END"
+    """SQL for ``prop`` as text (strings unquoted, numbers as written); NULL unless a scalar.
+
+    A column of the query's ``fielded`` step, so each is computed once and later steps refer
+    to it by name (inlining the expression everywhere it is used made planning far slower).
+    """
+    return f'"text {prop}"'
+
+
+def _text_column(prop: str) -> str:
+    return f"CASE WHEN {_type(prop)} NOT IN ('NULL', 'OBJECT', 'ARRAY') THEN texts[{_position(prop)}] END AS {_text(prop)}"
 
 
 def _absent(prop: str) -> str:
@@ -91,7 +99,7 @@ def _absent(prop: str) -> str:
 
 _EVENT, _PROPERTIES = "$.event", "$.properties"
 _NUMBER = "('BIGINT', 'UBIGINT', 'DOUBLE')"
-_TIME = "texts[3]::DOUBLE"
+_TIME = "time_number"
 _SECONDS_FACTOR = f"CASE WHEN {_TIME} > {MILLISECONDS_ABOVE} THEN 1 ELSE 1000 END"
 #: The shortest JSON object with more than MAX_PROPERTIES keys is longer than this, so the
 #: keys are only counted (a second parse) on lines that could have too many.
@@ -162,6 +170,7 @@ def normalise_sql(raw: str, project_param: str = "?") -> str:
     JSON parsing is most of the cost of an import.
     """
     url = _text("$current_url")
+    texts = ", ".join(_text_column(prop) for prop in (_EVENT, *_EXTRACTED))
     landing = ", ".join(f"landing.{k} AS {k}" for k in LANDING_PARAMS)
     micros = f"CAST(round({_TIME} * {_SECONDS_FACTOR} * 1000) AS BIGINT)"
     distinct_id = _text("distinct_id")
@@ -187,15 +196,20 @@ extracted AS (
     CASE WHEN {_type(_PROPERTIES)} = 'OBJECT' THEN json_extract(text, '$.properties') END AS properties
   FROM typed
 ),
-judged AS (SELECT *, {_reason_sql()} AS reason FROM extracted),
+fielded AS (SELECT *, {texts}, TRY_CAST(texts[3] AS DOUBLE) AS {_TIME} FROM extracted),
+judged AS (SELECT *, {_reason_sql()} AS reason FROM fielded),
 valid AS (
   SELECT *, nullif({url}, '') AS current_url, {query_string_sql(url)} AS query,
     CASE WHEN reason IS NULL THEN {micros} END AS micros
   FROM judged
 ),
-landed AS (
-  SELECT *, CASE WHEN reason IS NULL THEN {landing_sql("current_url", "query", _text)} END AS landing
+paramed AS (
+  SELECT *, CASE WHEN reason IS NULL AND query <> '&' THEN {query_params_sql("query")} END AS params
   FROM valid
+),
+landed AS (
+  SELECT *, CASE WHEN reason IS NULL THEN {landing_sql("current_url", "query", "params", _text)} END AS landing
+  FROM paramed
 )
 SELECT lineno, reason,
   {project_param} AS project,

@@ -100,12 +100,9 @@ class Collector:
     async def _store_lines(
         self, by_project: dict[str, list[EventLine]], payload: Payload, failures: list[Failure]
     ) -> Outcome:
-        commits = []
-        for project, lines in by_project.items():
-            staged = await run_in_threadpool(self.store.stage, project, _lines_table(lines))
-            failures.extend(_rejections(staged, payload.records))
-            commits.append(asyncio.wrap_future(self.store.append(project, staged)))
-        await asyncio.gather(*commits)
+        appended = [self.store.append(project, _lines_table(lines)) for project, lines in by_project.items()]
+        for judged in await asyncio.gather(*map(asyncio.wrap_future, appended)):
+            failures.extend(_rejections(judged, payload.records))
         return Outcome(len(payload.records) - len(failures), failures)
 
     async def _store_profiles(self, kind: str, payload: Payload) -> Outcome:
@@ -230,8 +227,8 @@ def _lines_table(lines: list[EventLine]) -> pa.Table:
     )
 
 
-def _rejections(staged: pa.Table, records: list[Any]) -> list[Failure]:
-    rejected = staged.filter(staged.column("reason").is_valid()).select(["lineno", "reason"]).to_pylist()
+def _rejections(judged: pa.Table, records: list[Any]) -> list[Failure]:
+    rejected = judged.filter(judged.column("reason").is_valid()).to_pylist()
     return [
         Failure(row["lineno"] - 1, insert_id_of(records[row["lineno"] - 1]), field_of(row["reason"]), row["reason"])
         for row in rejected

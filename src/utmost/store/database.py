@@ -46,7 +46,7 @@ class Store:
             raise UtmostError(f"cannot open {self.path}: {error}") from None
         _migrate(self._con, self.path)
         self._writer = Writer(self._con.cursor())
-        self._appender = Appender(self._writer)
+        self._appender = Appender(self._writer, self.reader)
 
     def __enter__(self) -> Store:
         return self
@@ -55,6 +55,7 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        self._appender.close()
         self._writer.close()
         self._con.close()
 
@@ -109,16 +110,14 @@ class Store:
         """
         return self._writer.submit(lambda con: ingest.insert_lines(con, project, lines))
 
-    def stage(self, project: str, lines: pa.Table) -> pa.Table:
-        """Validate and normalise raw ``lines(lineno, line)`` on a reader (no write)."""
-        return ingest.stage(self.reader(), project, lines)
+    def append(self, project: str, lines: pa.Table) -> Future[pa.Table]:
+        """Judge and store raw ``lines(lineno, line)``; resolves after the commit.
 
-    def append(self, project: str, staged: pa.Table) -> Future[None]:
-        """Store the valid, new rows of a :meth:`stage` result; resolves after the commit.
-
-        Concurrent calls share one insert and one commit (:mod:`utmost.store.appender`).
+        The result holds each line's ``lineno`` and ``reason`` (NULL when it was valid, whether
+        new or a duplicate). Concurrent calls share one query and one commit
+        (:mod:`utmost.store.appender`).
         """
-        return self._appender.append(project, staged)
+        return self._appender.append(project, lines)
 
     def bulk(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run a bulk load on the writer thread; ``job`` begins and commits its own transactions."""

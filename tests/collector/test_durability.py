@@ -1,0 +1,97 @@
+"""An acknowledged event survives the server being killed: ``utmost serve`` under SIGKILL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from utmost.store import Store
+
+from collector.live import TOKEN, free_port
+
+SENDERS, BATCH = 4, 20
+
+
+def start_server(db: Path, port: int) -> subprocess.Popen:
+    log = db.with_suffix(".log")
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "utmost", "serve", "--db", str(db), "--port", str(port)],
+            stdout=output, stderr=output,
+        )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "utmost serve did not start"
+        time.sleep(0.05)
+
+
+def batch(sender: int, number: int) -> tuple[list[str], str]:
+    ids = [f"s{sender}-b{number}-e{n}" for n in range(BATCH)]
+    events = [
+        {"event": "Page View", "properties": {"token": TOKEN, "distinct_id": f"d{sender}", "time": 1_795_000_000 + number,
+                                              "$insert_id": insert_id}}
+        for insert_id in ids
+    ]
+    return ids, "data=" + quote(base64.b64encode(json.dumps(events).encode()).decode(), safe="")
+
+
+def send_until_refused(port: int, sender: int, acknowledged: list[str], stop: threading.Event) -> None:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        number = 0
+        while not stop.is_set():
+            ids, body = batch(sender, number)
+            try:
+                response = client.post("/track/?verbose=1", content=body,
+                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+            except httpx.TransportError:
+                return  # the server is gone
+            if response.status_code == 200 and response.json()["status"] == 1:
+                acknowledged.extend(ids)
+            number += 1
+
+
+def test_every_acknowledged_event_survives_sigkill(tmp_path):
+    db = tmp_path / "durable.duckdb"
+    with Store(db) as store:
+        store.create_project("site", TOKEN, "site-secret")
+    port = free_port()
+    server = start_server(db, port)
+    acknowledged: list[str] = []
+    stop = threading.Event()
+    senders = [threading.Thread(target=send_until_refused, args=(port, n, acknowledged, stop)) for n in range(SENDERS)]
+    for sender in senders:
+        sender.start()
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < 100 * BATCH and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(server.pid, signal.SIGKILL)  # mid-stream: requests are in flight
+    server.wait()
+    stop.set()
+    for sender in senders:
+        sender.join()
+    assert len(acknowledged) >= 100 * BATCH, "too few acknowledged batches for a meaningful test"
+
+    # Restart on the same file: it opens, serves, and holds every acknowledged event.
+    server = start_server(db, port)
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=30) == 0
+    with Store(db) as store:
+        stored = {row[0] for row in store.reader().execute("SELECT insert_id FROM events").fetchall()}
+    missing = set(acknowledged) - stored
+    assert not missing, f"{len(missing)} acknowledged events lost, e.g. {sorted(missing)[:3]}"
