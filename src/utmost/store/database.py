@@ -44,6 +44,7 @@ class Store:
             self._con = duckdb.connect(str(self.path))
         except duckdb.Error as error:
             raise UtmostError(f"cannot open {self.path}: {error}") from None
+        ingest.register_functions(self._con)
         _migrate(self._con, self.path)
         self._writer = Writer(self._con.cursor())
         self._appender = Appender(self._writer, self.reader)
@@ -179,7 +180,7 @@ class Store:
 
 def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    (current,) = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    ((current,),) = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()
     if current > SCHEMA_VERSION:
         raise UtmostError(
             f"{path} has schema version {current}; this utmost knows up to {SCHEMA_VERSION}: upgrade utmost"
