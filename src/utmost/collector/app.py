@@ -227,12 +227,8 @@ def _lines_table(lines: list[EventLine]) -> pa.Table:
     )
 
 
-def _rejections(judged: pa.Table, records: list[Any]) -> list[Failure]:
-    rejected = judged.filter(judged.column("reason").is_valid()).to_pylist()
-    return [
-        Failure(row["lineno"] - 1, insert_id_of(records[row["lineno"] - 1]), field_of(row["reason"]), row["reason"])
-        for row in rejected
-    ]
+def _rejections(rejected: list[tuple[int, str]], records: list[Any]) -> list[Failure]:
+    return [Failure(line - 1, insert_id_of(records[line - 1]), field_of(why), why) for line, why in rejected]
 
 
 def _unknown_token(token: Any) -> str:

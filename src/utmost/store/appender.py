@@ -1,18 +1,16 @@
 """Many small event batches, one query: how concurrent collector requests share the store.
 
-A browser batch holds 1–50 events, but the normalising query costs ~20 ms to plan whatever
-its size, and each insert has its own fixed cost too. So batches are not judged one by one:
-every batch that arrives while the previous group is being normalised waits in a list, and
-the next group is normalised in one query (on a reader cursor) and inserted in one statement
-(on the writer, inside its group commit). Normalising group k+1 overlaps inserting group k.
-Groups are inserted in arrival order, so the first copy of a duplicate wins across requests
-too. Each caller's future resolves only after the commit that holds its rows.
+A browser batch holds 1–50 events, but judging a batch costs ~10 ms of planning whatever its
+size, and every insert and commit has a fixed cost too. So batches are not stored one by one:
+every batch that arrives while the writer is busy waits in a list, and the next writer round
+takes the whole list, judges and inserts it per project in one go (in arrival order, so the
+first copy of a duplicate wins across requests too) inside the writer's group commit. Each
+caller's future resolves only after the commit that holds its rows.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -20,70 +18,74 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.store.ingest import insert_staged, stage
+from utmost.store.ingest import insert_lines
 from utmost.store.writer import Writer
+
+#: Rejected lines are reported per request, all of them (a request holds at most 2,000).
+_ALL = 2**31
 
 
 @dataclass
 class _Batch:
     project: str
     lines: pa.Table
-    #: Resolves to the batch's ``lineno, reason`` rows (its own line numbers) after the commit.
-    future: Future[pa.Table] = field(default_factory=Future)
+    #: Resolves to the batch's rejected lines, ``[(lineno, reason)]`` in its own numbering.
+    future: Future[list[tuple[int, str]]] = field(default_factory=Future)
 
 
 class Appender:
-    """Judges and stores raw-line batches in groups; one stager thread, the store's writer."""
+    """Queues raw-line batches for the writer's next round."""
 
-    def __init__(self, writer: Writer, reader: Callable[[], duckdb.DuckDBPyConnection]) -> None:
+    def __init__(self, writer: Writer) -> None:
         self._writer = writer
-        self._reader = reader
-        self._ready = threading.Condition()
+        self._lock = threading.Lock()
         self._waiting: list[_Batch] = []
-        self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="utmost-stager", daemon=True)
-        self._thread.start()
 
-    def append(self, project: str, lines: pa.Table) -> Future[pa.Table]:
-        """Store the batch's valid, new events; the future gives each line's rejection reason."""
+    def append(self, project: str, lines: pa.Table) -> Future[list[tuple[int, str]]]:
+        """Store the batch's valid, new events; the future gives its rejected lines."""
         batch = _Batch(project, lines)
-        with self._ready:
-            if self._closed:
-                raise RuntimeError("the store is closed")
+        with self._lock:
             self._waiting.append(batch)
-            self._ready.notify()
+            first = len(self._waiting) == 1
+        if first:  # later arrivals ride on the round this one schedules
+            round_ = _Round(self)
+            self._writer.submit(round_).add_done_callback(round_.settle)
         return batch.future
 
-    def close(self) -> None:
-        """Finish the waiting batches, then stop."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify()
-        self._thread.join()
+    def take(self) -> list[_Batch]:
+        with self._lock:
+            taken, self._waiting = self._waiting, []
+        return taken
 
-    def _loop(self) -> None:
-        cursor = self._reader()
-        while True:
-            with self._ready:
-                while not self._waiting and not self._closed:
-                    self._ready.wait()
-                group, self._waiting = self._waiting, []
-            if not group:
-                return
-            try:
-                self._store(cursor, group)
-            except Exception as error:  # handed to every caller of the group
-                for batch in group:
-                    batch.future.set_exception(error)
 
-    def _store(self, cursor: duckdb.DuckDBPyConnection, group: list[_Batch]) -> None:
-        for project in dict.fromkeys(batch.project for batch in group):
-            batches = [batch for batch in group if batch.project == project]
-            ranges, lines = _concatenated([batch.lines for batch in batches])
-            staged = stage(cursor, project, lines)
-            judged = [_own_lines(staged, after, last) for after, last in ranges]
-            done = self._writer.submit(lambda con, staged=staged, project=project: insert_staged(con, project, staged))
-            done.add_done_callback(lambda done, batches=batches, judged=judged: _settle(done, batches, judged))
+class _Round:
+    """One writer job storing everything that waited; settles the callers after the commit."""
+
+    def __init__(self, appender: Appender) -> None:
+        self._appender = appender
+        self._batches: list[_Batch] | None = None
+        self._rejected: list[list[tuple[int, str]]] = []
+
+    def __call__(self, con: duckdb.DuckDBPyConnection) -> None:
+        # The writer may run a job twice (alone, after its group failed): take the batches once.
+        if self._batches is None:
+            self._batches = self._appender.take()
+        rejected: dict[int, list[tuple[int, str]]] = {}
+        for project in dict.fromkeys(batch.project for batch in self._batches):
+            mine = [(n, batch) for n, batch in enumerate(self._batches) if batch.project == project]
+            ranges, lines = _concatenated([batch.lines for _, batch in mine])
+            result = insert_lines(con, project, lines, reported=_ALL)
+            for (n, _), (after, last) in zip(mine, ranges):
+                rejected[n] = [(line - after, why) for line, why in result.rejections if after < line <= last]
+        self._rejected = [rejected[n] for n in range(len(self._batches))]
+
+    def settle(self, done: Future[None]) -> None:
+        error = done.exception()
+        for batch, rejected in zip(self._batches or [], self._rejected or [[]] * len(self._batches or [])):
+            if error is None:
+                batch.future.set_result(rejected)
+            else:
+                batch.future.set_exception(error)
 
 
 def _concatenated(tables: list[pa.Table]) -> tuple[list[tuple[int, int]], pa.Table]:
@@ -96,19 +98,3 @@ def _concatenated(tables: list[pa.Table]) -> tuple[list[tuple[int, int]], pa.Tab
         ranges.append((offset, last))
         offset = last
     return ranges, pa.concat_tables(renumbered)
-
-
-def _own_lines(staged: pa.Table, after: int, last: int) -> pa.Table:
-    """A batch's ``lineno, reason`` rows, numbered as the batch numbered them."""
-    lineno = staged.column("lineno")
-    mine = staged.filter(pc.and_(pc.greater(lineno, after), pc.less_equal(lineno, last))).select(["lineno", "reason"])
-    return mine.set_column(0, "lineno", pc.subtract(mine.column("lineno"), pa.scalar(after, pa.int64())))
-
-
-def _settle(done: Future[object], batches: list[_Batch], judged: list[pa.Table]) -> None:
-    error = done.exception()
-    for batch, rows in zip(batches, judged):
-        if error is None:
-            batch.future.set_result(rows)
-        else:
-            batch.future.set_exception(error)

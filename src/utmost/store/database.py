@@ -47,7 +47,7 @@ class Store:
         ingest.register_functions(self._con)
         _migrate(self._con, self.path)
         self._writer = Writer(self._con.cursor())
-        self._appender = Appender(self._writer, self.reader)
+        self._appender = Appender(self._writer)
 
     def __enter__(self) -> Store:
         return self
@@ -56,7 +56,6 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self._appender.close()
         self._writer.close()
         self._con.close()
 
@@ -111,12 +110,11 @@ class Store:
         """
         return self._writer.submit(lambda con: ingest.insert_lines(con, project, lines))
 
-    def append(self, project: str, lines: pa.Table) -> Future[pa.Table]:
+    def append(self, project: str, lines: pa.Table) -> Future[list[tuple[int, str]]]:
         """Judge and store raw ``lines(lineno, line)``; resolves after the commit.
 
-        The result holds each line's ``lineno`` and ``reason`` (NULL when it was valid, whether
-        new or a duplicate). Concurrent calls share one query and one commit
-        (:mod:`utmost.store.appender`).
+        The result lists the rejected lines as ``(lineno, reason)``. Concurrent calls share
+        one query and one commit (:mod:`utmost.store.appender`).
         """
         return self._appender.append(project, lines)
 

@@ -86,9 +86,33 @@ def check_lines(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -
     return _judge(stage(con, project, lines))
 
 
-def insert_lines(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -> IngestResult:
-    """Store a chunk's valid, new events; call inside the writer's transaction."""
-    return insert_staged(con, project, stage(con, project, lines))
+def insert_lines(
+    con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table, reported: int = REPORTED_REJECTIONS
+) -> IngestResult:
+    """Store a batch's valid, new events; call inside the writer's transaction.
+
+    The normalised rows stay inside DuckDB (a temporary table) instead of travelling out as
+    Arrow and back: for the collector's small batches that round trip cost as much as the
+    query. ``reported`` is how many rejected lines are listed in full.
+    """
+    con.register("raw_lines", lines)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {normalise_sql('raw_lines')}", [project])
+    finally:
+        con.unregister("raw_lines")
+    try:
+        rejections = con.execute(
+            f"SELECT lineno, reason FROM {_STAGED} WHERE reason IS NOT NULL ORDER BY lineno"
+        ).fetchall()
+        inserted, valid = _insert_new(con, project, _STAGED)
+    finally:
+        con.execute(f"DROP TABLE {_STAGED}")
+    rejected = len(rejections)
+    rejections = rejections[:reported]
+    return IngestResult(valid, inserted, rejected, rejections)
+
+
+_STAGED = "staged_rows"
 
 
 def insert_staged(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table) -> IngestResult:
@@ -98,30 +122,34 @@ def insert_staged(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table
     if judged.valid:
         con.register("staged", staged)
         try:
-            inserted = _insert_new(con, project)
+            inserted, _ = _insert_new(con, project, "staged")
         finally:
             con.unregister("staged")
     return IngestResult(judged.valid, inserted, judged.rejected, judged.rejections)
 
 
-def _insert_new(con: duckdb.DuckDBPyConnection, project: str) -> int:
-    """Insert the staged valid rows that are not duplicates; returns how many.
+def _insert_new(con: duckdb.DuckDBPyConnection, project: str, staged: str) -> tuple[int, int]:
+    """Insert the valid rows of relation ``staged`` that are not duplicates.
+
+    Returns (rows inserted, valid rows).
 
     Duplicates are found on the narrow key columns only (the first line of each key that is
     not already stored survives), then the full rows of the survivors are copied: grouping or
     windowing the whole rows, JSON included, cost twice as much. ``seq`` continues from the
     stored maximum in line order; the lines that were dropped leave gaps.
     """
-    first, last, first_line, next_seq = con.execute(
-        "SELECT min(time), max(time), min(lineno), (SELECT coalesce(max(seq), 0) + 1 FROM events)"
-        " FROM staged WHERE reason IS NULL"
-    ).fetchone()
-    return con.execute(
+    ((valid, first, last, first_line, next_seq),) = con.execute(
+        "SELECT count(*), min(time), max(time), min(lineno), (SELECT coalesce(max(seq), 0) + 1 FROM events)"
+        f" FROM {staged} WHERE reason IS NULL"
+    ).fetchall()
+    if not valid:
+        return 0, 0
+    ((inserted,),) = con.execute(
         f"""
 INSERT INTO events
-SELECT {_STORED}, ? + lineno FROM staged
+SELECT {_STORED}, ? + lineno FROM {staged}
 WHERE lineno IN (
-  SELECT min(lineno) FROM staged AS s
+  SELECT min(lineno) FROM {staged} AS s
   WHERE reason IS NULL AND NOT EXISTS (
     SELECT 1 FROM events AS e WHERE e.project = ? AND e.time BETWEEN ? AND ? AND {_SAME_EVENT}
   )
@@ -129,4 +157,5 @@ WHERE lineno IN (
 )
 """,
         [next_seq - first_line, project, first, last],
-    ).fetchone()[0]
+    ).fetchall()
+    return inserted, valid
