@@ -56,3 +56,26 @@ def spark():
 def server(tmp_path: Path) -> Iterator[Server]:
     """A collector on 127.0.0.1 over a fresh file, with the wire fixtures' project and ``other``."""
     yield from running_server(tmp_path)
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps calling Google's services, which on a
+# closed network means a flood of failing requests.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole run; each test opens its own context.
+
+    Playwright's own browser downloads are never used (no ``playwright install``):
+    ``scripts/test`` installs Debian's chromium.
+    """
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: scripts/test installs Debian's chromium"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -26,7 +26,7 @@ from rich.table import Table
 
 from utmost import __version__, demo, formats
 from utmost.api import answer, answer_on_spark, follow
-from utmost.collector import create_app
+from utmost.web import create_app
 from utmost.engine import Result, make_options
 from utmost.engine.options import FORMATS, MODELS, RULE_MODELS, SCOPES
 from utmost.errors import InputError, UtmostError
@@ -325,13 +325,14 @@ def demo_command(db: str, seed: int, visitors: int) -> None:
 @click.option("--port", default=8000, show_default=True, help="TCP port.")
 @reports_errors
 def serve_command(db: str | None, host: str, port: int) -> None:
-    """Serve Mixpanel's ingestion API (/track /engage /groups /import) until interrupted.
+    """Serve the collector, the query API and the dashboard until interrupted.
 
-    Point an SDK at it: mixpanel.init(TOKEN, {api_host: "http://HOST:PORT"}).
+    Point an SDK at it: mixpanel.init(TOKEN, {api_host: "http://HOST:PORT"}); open
+    http://HOST:PORT/ and sign in with a project secret; API docs at /docs.
     """
     with Store(db) as store:
         store.project()  # `default` exists from first use, as everywhere else
-        out.print(f"utmost collector on http://{host}:{port} — {store.path}")
+        out.print(f"utmost on http://{host}:{port} — {store.path}")
         config = uvicorn.Config(create_app(store), host=host, port=port, log_level="warning", lifespan="off")
         _Server(config).run()
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response
 
 from utmost.store import Store
 
@@ -33,11 +33,6 @@ from collector.live import free_port
 
 BROWSER_DIR = Path(__file__).parent / "browser"
 SDK = BROWSER_DIR / "node_modules" / "mixpanel-browser" / "dist" / "mixpanel.umd.js"
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps calling Google's services, which on a
-# closed network means a flood of failing requests.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 PROJECT, TOKEN, SECRET = "hotel", "browser-token", "browser-secret"
 LANDING = "/?utm_source=newsletter&utm_medium=email&utm_campaign=spring"
@@ -62,20 +57,6 @@ SITE = {
 QUEUED = f"""() => ['_ev', '_pp', '_gr']
     .map(suffix => JSON.parse(localStorage.getItem('__mpq_{TOKEN}' + suffix) || '[]').length)
     .reduce((a, b) => a + b, 0)"""
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """One headless Debian Chromium for the whole run; each test opens its own context.
-
-    Shared by every browser test, so it belongs in ``tests/conftest.py``. Playwright's own
-    browser downloads are never used (no ``playwright install``): CI installs Debian's chromium.
-    """
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: scripts/test installs Debian's chromium"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class _SiteHandler(http.server.BaseHTTPRequestHandler):

@@ -34,3 +34,42 @@ class DuckDBBackend:
 
     def close(self) -> None:
         self._cursor.close()
+
+
+class ReusingBackend(DuckDBBackend):
+    """A backend that keeps its intermediate tables between questions and reuses them.
+
+    A step is skipped when it would be built from the same SQL as the table it left last time
+    and every step before it in this run was skipped too: each step reads only the events and
+    the steps before it, so an unchanged prefix means unchanged tables. Asking the same
+    question with another model, scope or lookback then redoes only the last steps. The caller
+    calls :meth:`begin` before each question and drops the backend when the events change.
+    """
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        super().__init__(cursor)
+        self._made: dict[str, str] = {}
+        self._reusing = True
+
+    def begin(self) -> None:
+        self._reusing = True
+
+    def create(self, name: str, sql: str) -> None:
+        if not self._reuse(name, sql):
+            super().create(name, sql)
+            self._made[name] = sql
+
+    def view(self, name: str, sql: str) -> None:
+        if not self._reuse(name, sql):
+            super().view(name, sql)
+            self._made[name] = sql
+
+    def _reuse(self, name: str, sql: str) -> bool:
+        self._reusing = self._reusing and self._made.get(name) == sql
+        return self._reusing
+
+    def close(self) -> None:
+        """Kept open for the next question; :meth:`discard` ends it."""
+
+    def discard(self) -> None:
+        super().close()

@@ -1,0 +1,105 @@
+"""``utmost serve``: the collector, the query API and the dashboard in one ASGI app.
+
+The collector keeps its own CORS rules (any origin, as the SDKs need) by living in its own
+sub-application, mounted last; the API and the dashboard are same-origin only, so a page on
+another site can never read a signed-in marketer's data.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+import swagger_ui_bundle
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from utmost import __version__
+from utmost.collector import create_app as create_collector
+from utmost.errors import InputError, ProjectError
+from utmost.store import Store
+from utmost.web import api
+from utmost.web.auth import AuthError, SignInLinks
+from utmost.web.service import Service
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(store: Store, session_secret: str | None = None) -> FastAPI:
+    """The whole server over an open store; ``session_secret`` signs session cookies."""
+    app = FastAPI(
+        title="utmost",
+        version=__version__,
+        summary="Which campaign brought this customer: attribution over Mixpanel-compatible events.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.store = store
+    app.state.service = Service(store)
+    app.state.sign_in_links = SignInLinks()
+    app.add_middleware(
+        SessionMiddleware, secret_key=session_secret or secrets.token_hex(32), same_site="lax", max_age=14 * 86400
+    )
+    app.include_router(api.router)
+    _add_error_handlers(app)
+    _add_docs(app)
+    from utmost.web import pages  # the dashboard
+
+    app.include_router(pages.router)
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/", create_collector(store))
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AuthError)
+    async def unauthorised(request: Request, error: AuthError) -> Response:
+        if _is_api(request):
+            return api.error_response(401, str(error), {"WWW-Authenticate": 'Basic realm="utmost"'})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/signin?next={quote(target, safe='')}", 303)
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, error: InputError) -> Response:
+        return api.error_response(400, str(error))
+
+    @app.exception_handler(ProjectError)
+    async def not_found(request: Request, error: ProjectError) -> Response:
+        return api.error_response(404, str(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in error.errors()
+        )
+        return api.error_response(400, problems)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        return api.error_response(error.status_code, str(error.detail), getattr(error, "headers", None))
+
+
+def _add_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the swagger-ui-bundle package: nothing loaded from a CDN."""
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="utmost query API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
