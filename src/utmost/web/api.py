@@ -134,3 +134,9 @@ async def person(person_id: str, project: Asker, service: Answering) -> Response
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The one error shape of the query API."""
     return JSONResponse({"error": {"status": status, "message": message}}, status, headers=headers)
+
+
+@router.get("/{path:path}", include_in_schema=False)
+async def unknown(path: str) -> Response:
+    """Unknown API paths answer in the API's error shape, not the collector's."""
+    return error_response(404, f"no API endpoint /api/{path} (see /docs)")

@@ -80,14 +80,18 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in error.errors()
-        )
-        return api.error_response(400, problems)
+        return api.error_response(400, "; ".join(_problem(e) for e in error.errors()))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
         return api.error_response(error.status_code, str(error.detail), getattr(error, "headers", None))
+
+
+def _problem(error: dict) -> str:
+    name = ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0])
+    if error["type"] == "missing":
+        return f"parameter {name!r} is required"
+    return f"parameter {name!r}: {error['msg']}"
 
 
 def _add_docs(app: FastAPI) -> None:
