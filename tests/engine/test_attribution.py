@@ -287,3 +287,10 @@ def test_journeys_start_after_the_previous_conversion(tmp_path):
     got, _, _ = run(tmp_path, events, models="last_touch,shapley,markov")
     assert got["last_touch"] == {"A": 2.0}
     assert got["shapley"] == {"A": 1.0, "(none)": 1.0} and got["markov"] == {"A": 1.0, "(none)": 1.0}
+
+
+def test_a_date_range_without_conversions_gives_no_rows(tmp_path):
+    """Nothing converted between --from and --to: an empty answer, not an error."""
+    events = [land(0, "newsletter"), book(3600, amount=100)]
+    got, result, _ = run(tmp_path, events, models="linear,markov", start="2030-01-01", end="2030-01-31")
+    assert got == {} and result.totals.num_rows == 0 and result.conversions == 0

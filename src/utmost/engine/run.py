@@ -190,7 +190,7 @@ def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
         starts += [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
     ends = [*starts[1:], per_conversion.num_rows] if per_conversion.num_rows else []
     credit, revenue = (per_conversion.column(c).to_numpy() for c in ("credit", "revenue"))
-    labels = per_conversion.select(group).take(starts[: len(ends)]).to_pylist()
+    labels = per_conversion.select(group).take(pa.array(starts[: len(ends)], pa.int64())).to_pylist()
     summed = [
         (*label.values(), math.fsum(credit[a:b]), math.fsum(revenue[a:b]))
         for label, a, b in zip(labels, starts, ends)
