@@ -14,6 +14,7 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from utmost.campaign import LANDING_PARAMS
 from utmost.engine import queries, uncertainty
 from utmost.engine.dialect import Dialect
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
@@ -51,12 +52,14 @@ class Result:
     explanation: dict = field(default_factory=dict)  # the fitted Markov chain, when markov ran
 
 
-def resolve_people(backend: Backend, project: str, landing: tuple[str, ...] = ("utm_source",)) -> None:
+def resolve_people(backend: Backend, project: str) -> None:
     """Materialise ``identified``, ``links`` and ``persons`` (id → person) for ``project``."""
     d = backend.dialect
     backend.create("devices", queries.devices(d, backend.source, project))
-    # A view: scanning the events again where it is read is cheaper than storing a copy.
-    backend.view("identified", queries.identified(d, backend.source, project, landing))
+    # A view: scanning the events again where it is read is cheaper than storing a copy. It
+    # carries every landing column whatever the question (only those read are scanned), so
+    # its text, and the identity steps after it, are the same for every question.
+    backend.view("identified", queries.identified(d, backend.source, project, LANDING_PARAMS))
     backend.create("identity_events", queries.identity_events(d, backend.source, project))
     backend.create("links", queries.links(d))
     backend.create("labels_0", queries.first_labels())
@@ -74,7 +77,7 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     per-conversion rows cost more to hand over than everything else to compute.
     """
     d = backend.dialect
-    resolve_people(backend, options.project, queries.landing_columns(options))
+    resolve_people(backend, options.project)
     backend.create("sessions", queries.sessions(d, options, backend.source))
     backend.create("touchpoints", queries.touchpoints(d, options, backend.source))
     backend.create("conversions", queries.conversions(d, options, backend.source))
