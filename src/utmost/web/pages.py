@@ -1,5 +1,425 @@
-"""The dashboard's pages (placeholder until the dashboard lands)."""
+"""The dashboard: server-rendered pages over the same service and options as the query API.
 
-from fastapi import APIRouter
+A question page takes exactly the query API's parameters, so its address and its answer in
+JSON differ only by ``/api``: ``/attribution?conversion=…&models=first_touch,linear`` shows
+what ``/api/attribution?conversion=…&models=first_touch,linear`` returns. A form submit
+(repeated ``models=`` for each ticked box, empty fields) is redirected once to that canonical
+address: multiple values joined with commas, empty fields and the API's own defaults left
+out. With no question at all the page asks the demo's: the booking event, under first touch,
+last touch and linear.
 
-router = APIRouter()
+Nothing on a page comes from another origin: pygal's charts are inlined without its CDN
+script, the page's own script and style sheet are served from ``/static``, and every page
+says so in its ``Content-Security-Policy``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from utmost.engine import Journey, Options, Result, make_options
+from utmost.engine.options import MODELS
+from utmost.engine.queries import DEVICE_PREFIX
+from utmost.errors import InputError
+from utmost.store.projects import Project
+from utmost.web import charts
+from utmost.web.api import QUESTION, options_of
+from utmost.web.auth import request_project, sign_in, sign_out
+
+router = APIRouter(include_in_schema=False)
+
+templates = Jinja2Templates(env=Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, undefined=StrictUndefined,
+    trim_blocks=True, lstrip_blocks=True,
+))
+templates.env.filters["exact"] = repr  # a float's every digit, for sorting and for tests
+templates.env.filters["when"] = lambda time: f"{time:%Y-%m-%d %H:%M:%S} UTC"
+templates.env.tests["devicelike"] = lambda any_id: str(any_id).startswith(DEVICE_PREFIX)
+
+#: The question asked when none is given (``conversion`` is picked from the data).
+PREFERRED_CONVERSION = "Reservation Completed"
+DEFAULT_MODELS = "first_touch,last_touch,linear"
+LOOKBACKS = ("1d", "7d", "14d", "30d", "60d", "90d")
+
+
+def _api_defaults() -> dict[str, str]:
+    """The API's default for each parameter, as text: a canonical address leaves these out."""
+    keywords = inspect.signature(make_options).parameters
+    return {name: str(keywords[keyword].default) for name, keyword in QUESTION.items()
+            if keyword in keywords and not isinstance(keywords[keyword].default, bool | None)
+            and keywords[keyword].default is not inspect.Parameter.empty}
+
+
+API_DEFAULTS = _api_defaults()
+#: Pages may only load from here: no CDN, no inline script (pygal's SVG keeps inline styles).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "same-origin",
+}
+SIGN_IN_ERRORS = {
+    "secret": "That is not the secret of any project on this server.",
+    "link": "That sign-in link is invalid or was already used. Sign in with the project secret.",
+}
+#: Why a touchpoint did or did not count, in words for the journey page.
+TOUCH_STATUS = {
+    "counted": "counted",
+    "after the conversion": "not counted: after the conversion",
+    "outside the lookback window": "not counted: before the lookback window",
+    "another session than the conversion's": "not counted: another session (scope session)",
+}
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    """A page from its template, with what every page needs (nav, project, error)."""
+    context = {"project": None, "error": None, "active": name.removesuffix(".html"), **context}
+    return templates.TemplateResponse(request, name, context, status_code=status, headers=SECURITY_HEADERS)
+
+
+# --- signing in and out ----------------------------------------------------------------------
+
+def _local(target: str) -> str:
+    """``target`` when it is a path on this server, else the attribution page (no open redirect)."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/attribution"
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/attribution", 303)
+
+
+@router.get("/signin")
+def signin_form(request: Request, next: str = "/attribution", error: str = "") -> Response:
+    return render(request, "signin.html", next=_local(next), error=SIGN_IN_ERRORS.get(error))
+
+
+@router.post("/signin")
+def signin(request: Request, secret: Annotated[str, Form()] = "",
+           next_: Annotated[str, Form(alias="next")] = "/attribution") -> Response:
+    if sign_in(request, secret) is None:
+        return render(request, "signin.html", 401, next=_local(next_), error=SIGN_IN_ERRORS["secret"])
+    return RedirectResponse(_local(next_), 303)
+
+
+@router.get("/signin/{code}")
+def signin_link(request: Request, code: str) -> Response:
+    """A one-time link (``utmost demo`` prints one): signs in and forgets the code."""
+    if request.app.state.sign_in_links.redeem(request, code) is None:
+        return RedirectResponse("/signin?error=link", 303)
+    return RedirectResponse("/attribution", 303)
+
+
+@router.post("/signout")
+def signout(request: Request) -> Response:
+    sign_out(request)
+    return RedirectResponse("/signin", 303)
+
+
+# --- the question in the address ----------------------------------------------------------
+
+def question_of(request: Request) -> dict[str, str]:
+    """The query parameters, repeated ones joined with commas, empty ones dropped."""
+    names = dict.fromkeys(request.query_params.keys())
+    joined = {n: ",".join(v.strip() for v in request.query_params.getlist(n) if v.strip()) for n in names}
+    return {n: v for n, v in joined.items() if v}
+
+
+def canonical(params: dict[str, str], keep: tuple[str, ...] = ("conversion",)) -> str:
+    """The query string the API takes: known parameters in the API's order, defaults left out."""
+    order = {name: n for n, name in enumerate(("id", *QUESTION))}
+    kept = {k: v for k, v in params.items() if k in keep or API_DEFAULTS.get(k) != v}
+    return urlencode(sorted(kept.items(), key=lambda kv: order.get(kv[0], len(order))), quote_via=quote, safe=",")
+
+
+def default_conversion(names: list[dict[str, Any]]) -> str | None:
+    """The booking event if there is one, else the rarest event that is not Mixpanel's own ($…)."""
+    events = [n["event"] for n in names]
+    if PREFERRED_CONVERSION in events:
+        return PREFERRED_CONVERSION
+    own = [e for e in events if not e.startswith("$")]
+    return own[-1] if own else (events[-1] if events else None)
+
+
+@dataclass
+class Pickers:
+    """What the question form offers, and what is chosen in it (the parameters as text)."""
+
+    chosen: dict[str, str]
+    conversions: list[dict[str, Any]]
+    properties: list[str]
+    models: list[str] = field(default_factory=list)
+    lookbacks: list[str] = field(default_factory=list)
+
+    def value(self, name: str) -> str:
+        return self.chosen.get(name) or API_DEFAULTS.get(name, "")
+
+    def many(self, name: str) -> list[str]:
+        return [v for v in self.value(name).split(",") if v]
+
+
+def pickers(service: Any, project: Project, chosen: dict[str, str]) -> Pickers:
+    offered = Pickers(chosen, service.event_names(project.name), service.properties(project.name))
+    offered.models = [*MODELS, *(m for m in offered.many("models") if m not in MODELS)]
+    offered.lookbacks = [*LOOKBACKS, *([offered.value("lookback")] if offered.value("lookback") not in LOOKBACKS else [])]
+    offered.properties += [p for p in offered.many("by") if p not in offered.properties]
+    return offered
+
+
+# --- attribution ---------------------------------------------------------------------------
+
+@dataclass
+class CreditRow:
+    """One key of the table: each model's numbers (conversions, revenue, share, intervals)."""
+
+    key: tuple[str, ...]
+    cells: dict[str, dict[str, float]]
+
+
+#: The table's columns per model, and their headings.
+METRICS = {"conversions": "Credit", "share": "Share", "revenue": "Revenue"}
+INTERVAL_METRICS = {"conversions_ci": "Credit interval", "revenue_ci": "Revenue interval"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One number of the table as shown (``text``) and as sorted (``value``, exact)."""
+
+    model: str
+    metric: str
+    text: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass
+class Credit:
+    """A result shaped for the page: keys in the CLI's order, models side by side."""
+
+    models: list[str]
+    by: tuple[str, ...]
+    rows: list[CreditRow]
+    totals: dict[str, dict[str, float]]
+    intervals: bool
+    result: Result
+
+    @property
+    def labels(self) -> list[str]:
+        return [key_label(row.key) for row in self.rows]
+
+    @property
+    def metrics(self) -> dict[str, str]:
+        return {**METRICS, **(INTERVAL_METRICS if self.intervals else {})}
+
+    def cells(self, numbers: dict[str, dict[str, float]]) -> list[Cell]:
+        """Every model's cells for one row (``numbers``: model → metric → value; 0 when absent)."""
+        shown = []
+        for model in self.models:
+            got = numbers.get(model, {})
+            for metric in self.metrics:
+                base = metric.removesuffix("_ci")
+                if metric.endswith("_ci"):
+                    low, high = got.get(f"{base}_low", 0.0), got.get(f"{base}_high", 0.0)
+                    shown.append(Cell(model, metric, f"{low:,.2f} – {high:,.2f}", low, low, high))
+                else:
+                    value = got.get(metric, 0.0)
+                    text = f"{value:.1%}" if metric == "share" else f"{value:,.2f}"
+                    shown.append(Cell(model, metric, text, value))
+        return shown
+
+
+def key_label(key: tuple[str, ...]) -> str:
+    return " · ".join(key)
+
+
+def credit_of(result: Result) -> Credit:
+    """Rows per key; share = credit ÷ the question's conversions (above 100% in total only
+    under participation, which credits every key a conversion touched with 1)."""
+    by, models = result.options.by, [m.name for m in result.options.models]
+    cells: dict[tuple[str, ...], dict[str, dict[str, float]]] = {}
+    for row in result.totals.to_pylist():
+        numbers = {k: v for k, v in row.items() if k != "model" and k not in by}
+        numbers["share"] = row["conversions"] / result.conversions if result.conversions else 0.0
+        cells.setdefault(tuple(row[p] for p in by), {})[row["model"]] = numbers
+    first = models[0]
+    order = sorted(cells, key=lambda k: (-cells[k].get(first, {}).get("conversions", 0.0), k))
+    totals = {m: {metric: sum(cells[k][m][metric] for k in cells if m in cells[k])
+                  for metric in ("conversions", "revenue", "share")} for m in models}
+    intervals = "conversions_low" in result.totals.column_names
+    return Credit(models, by, [CreditRow(k, cells[k]) for k in order], totals, intervals, result)
+
+
+def credit_chart(credit: Credit) -> Markup:
+    def column(model: str, metric: str) -> list[float]:
+        return [row.cells.get(model, {}).get(metric, 0.0) for row in credit.rows]
+
+    values = {m: column(m, "conversions") for m in credit.models}
+    bounds = None
+    if credit.intervals:
+        bounds = {m: list(zip(column(m, "conversions_low"), column(m, "conversions_high"))) for m in credit.models}
+    title = f"Conversions credited per {', '.join(credit.by)}, one bar per model"
+    return Markup(charts.credit_chart(credit.labels, values, bounds, title))
+
+
+@router.get("/attribution")
+def attribution(request: Request) -> Response:
+    project = request_project(request)
+    service = request.app.state.service
+    chosen = question_of(request)
+    offered = pickers(service, project, chosen)
+    conversion = default_conversion(offered.conversions)
+    if conversion is None:
+        return render(request, "attribution.html", project=project, pickers=offered, credit=None, api=None)
+    if not chosen:
+        chosen = {"conversion": conversion, "models": DEFAULT_MODELS}
+    chosen.setdefault("conversion", conversion)
+    query = canonical(chosen)
+    if parse_qsl(request.url.query, keep_blank_values=True) != parse_qsl(query):  # not only spelt otherwise
+        return RedirectResponse(f"/attribution?{query}", 303)
+    offered.chosen = chosen
+    page = {"project": project, "pickers": offered, "api": f"/api/attribution?{query}", "query": query}
+    try:
+        result = service.attribution(options_of(chosen, project.name))
+    except InputError as error:
+        return render(request, "attribution.html", 400, error=str(error), credit=None, **page)
+    credit = credit_of(result)
+    return render(request, "attribution.html", credit=credit, chart=credit_chart(credit), **page)
+
+
+# --- journey ---------------------------------------------------------------------------------
+
+@dataclass
+class Conversion:
+    """One conversion of the person: its touchpoints (counted or why not) and credit per model."""
+
+    insert_id: str
+    time: Any
+    device: str
+    revenue: float
+    touches: list[dict[str, Any]]
+    keys: list[str]
+    credit: dict[str, dict[str, float]]  # model → key label → credit
+
+
+def id_label(any_id: str) -> str:
+    if any_id.startswith(DEVICE_PREFIX):
+        return f"device {any_id.removeprefix(DEVICE_PREFIX)[:8]}…"
+    return any_id
+
+
+def _mark_kind(event: dict[str, Any]) -> str | None:
+    touch = event["touch"] or ""
+    if event["conversion"]:
+        return "conversion"
+    for prefix, kind in (("touchpoint", "touchpoint"), ("dropped", "dropped")):
+        if touch.startswith(prefix):
+            return kind
+    if event["event"] in ("$identify", "$create_alias", "$merge"):
+        return "sign-in"
+    return "ignored" if touch.startswith("ignored") else None
+
+
+@dataclass
+class JourneyView:
+    """The journey as the page shows it: ids, a timeline, each conversion explained, the events."""
+
+    ids: list[str]
+    labels: dict[str, str]
+    timeline: Markup
+    conversions: list[Conversion]
+    events: list[dict[str, Any]]
+
+
+def journey_view(found: Journey, by: tuple[str, ...]) -> JourneyView:
+    events = found.events.to_pylist()
+    device_at = {(e["time"], e["session"]): e["id"] for e in events if (e["touch"] or "").startswith("touchpoint")}
+    converted_on = {e["time"]: e["id"] for e in events if e["conversion"]}
+    sources = list(dict.fromkeys(e["landing_source"] for e in events if e["landing_source"]))
+    colors = {s: charts.PALETTE[n % len(charts.PALETTE)] for n, s in enumerate(sources)}
+    ids = sorted(found.ids, key=lambda i: (i.startswith(DEVICE_PREFIX), i))
+    labels = {i: id_label(i) for i in ids}
+    marks = [charts.Mark(e["time"], e["session"], e["id"], kind, _event_words(e), e["landing_source"])
+             for e in events if (kind := _mark_kind(e))]
+    timeline = Markup(charts.journey_timeline(ids, found.sessions.to_pylist(), marks, colors, labels))
+    conversions: dict[str, Conversion] = {}
+    for row in found.credits.to_pylist():
+        conversion = conversions.setdefault(row["insert_id"], Conversion(
+            row["insert_id"], row["time"], id_label(converted_on.get(row["time"], "")), 0.0, [], [], {}))
+        key = key_label(tuple(row[p] for p in by))
+        conversion.keys += [key] if key not in conversion.keys else []
+        conversion.credit.setdefault(row["model"], {})[key] = row["credit"]
+        if row["credit"]:  # every row's revenue is its credit times the conversion's
+            conversion.revenue = row["revenue"] / row["credit"]
+    for touch in found.touches.to_pylist():
+        if touch["conversion"] in conversions:
+            touch["device"] = id_label(device_at.get((touch["time"], touch["session"]), ""))
+            touch["why"] = TOUCH_STATUS.get(touch["status"], touch["status"])
+            conversions[touch["conversion"]].touches.append(touch)
+    return JourneyView(ids, labels, timeline, sorted(conversions.values(), key=lambda c: c.time), events)
+
+
+def _event_words(event: dict[str, Any]) -> str:
+    words = event["event"] + (f" from {event['landing_source']}" if event["landing_source"] else "")
+    return f"{words} — {event['touch']}" if event["touch"] else words
+
+
+def latest_converters(service: Any, options: Options, count: int = 12) -> list[dict[str, Any]]:
+    """Who converted last: a starting point when no id was asked for."""
+    first = dataclasses.replace(options, models=options.models[:1])
+    rows = service.attribution(first, per_conversion=True).per_conversion.to_pylist()
+    latest = sorted(rows, key=lambda r: r["time"], reverse=True)
+    people: dict[str, Any] = {}
+    for row in latest:
+        people.setdefault(row["person"], row["time"])
+    return [{"person": p, "time": t} for p, t in list(people.items())[:count]]
+
+
+@router.get("/journey")
+def journey(request: Request) -> Response:
+    project = request_project(request)
+    service = request.app.state.service
+    chosen = question_of(request)
+    any_id = chosen.pop("id", "")
+    offered = pickers(service, project, chosen)
+    chosen.setdefault("conversion", default_conversion(offered.conversions) or "")
+    chosen.setdefault("models", ",".join(MODELS))  # as /api/journey: every model
+    query = canonical({"id": any_id, **chosen} if any_id else chosen, keep=("conversion", "models"))
+    page = {"project": project, "pickers": offered, "any_id": any_id, "query": query, "view": None,
+            "api": f"/api/journey?{query}" if any_id else None, "people": [],
+            "hidden": {k: v for k, v in chosen.items() if k not in ("conversion", "scope", "lookback")}}
+    if not chosen["conversion"]:
+        return render(request, "journey.html", **page)
+    try:
+        options = options_of(chosen, project.name)
+        if not any_id:
+            return render(request, "journey.html", **{**page, "people": latest_converters(service, options)})
+        found = service.journey(options, any_id)
+    except InputError as error:
+        return render(request, "journey.html", 400, error=str(error), **page)
+    models = [m.name for m in options.models]
+    return render(request, "journey.html", **{**page, "view": journey_view(found, options.by), "person": found.person,
+                                               "models": models, "by": options.by})
+
+
+# --- sending data ----------------------------------------------------------------------------
+
+@router.get("/send")
+def send(request: Request) -> Response:
+    """How to point the SDKs and ``/import`` at this server (the secret is never printed)."""
+    project = request_project(request)
+    origin = str(request.base_url).rstrip("/")
+    return render(request, "send.html", project=project, origin=origin)
+

@@ -1,0 +1,37 @@
+// utmost dashboard: sortable tables. Everything else on the pages works without script.
+//
+// A table marked data-sortable has a button in each sortable heading (data-column = the
+// index of the cell it sorts by in each body row). Cells sort by their data-value: as
+// numbers when every value is one, else as text. The first click sorts numbers largest
+// first and text A to Z; the next click reverses. aria-sort tells assistive technology.
+"use strict";
+
+function cellValue(row, column) {
+  const cell = row.cells[column];
+  return cell ? (cell.dataset.value ?? cell.textContent.trim()) : "";
+}
+
+function sortTable(table, button) {
+  const column = Number(button.dataset.column);
+  const heading = button.closest("th");
+  const body = table.tBodies[0];
+  const rows = Array.from(body.rows);
+  const numeric = rows.every((row) => cellValue(row, column) !== "" && !Number.isNaN(Number(cellValue(row, column))));
+  const current = heading.getAttribute("aria-sort");
+  const firstWay = numeric ? "descending" : "ascending";
+  const way = current === firstWay ? (firstWay === "ascending" ? "descending" : "ascending") : firstWay;
+  const sign = way === "ascending" ? 1 : -1;
+  const compare = numeric
+    ? (a, b) => Number(cellValue(a, column)) - Number(cellValue(b, column))
+    : (a, b) => cellValue(a, column).localeCompare(cellValue(b, column));
+  rows.sort((a, b) => sign * compare(a, b));  // stable: ties keep their order
+  body.append(...rows);
+  table.querySelectorAll("thead th[aria-sort]").forEach((th) => th.setAttribute("aria-sort", "none"));
+  heading.setAttribute("aria-sort", way);
+}
+
+document.querySelectorAll("table[data-sortable]").forEach((table) => {
+  table.querySelectorAll("thead button[data-column]").forEach((button) => {
+    button.addEventListener("click", () => sortTable(table, button));
+  });
+});
