@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import subprocess
 import sys
 
+import httpx
 import orjson
 import pytest
 
@@ -24,7 +26,7 @@ def utmost(*args: str, cwd, env: dict | None = None) -> subprocess.CompletedProc
 
 def test_help_on_every_command(tmp_path):
     for command in ([], ["import"], ["project"], ["project", "create"], ["project", "list"], ["demo"],
-                    ["attribute"], ["export"]):
+                    ["attribute"], ["export"], ["serve"], ["project", "service-account"], ["journey"]):
         result = utmost(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Usage: utmost" in result.stdout
 
@@ -81,20 +83,20 @@ def test_errors_are_one_line_without_traceback(tmp_path, args, message):
 
 
 def test_demo_builds_a_fresh_database_through_import(tmp_path):
-    result = utmost("demo", "--visitors", "300", cwd=tmp_path)
+    result = utmost("demo", "--visitors", "300", "--no-serve", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     with Store(tmp_path / "utmost-demo.duckdb") as store:
         summary = store.summary("default")
     assert f"{summary['events']:,} events" in result.stdout and "Reservation Completed" in result.stdout
     assert f"imported {summary['events']:,} · duplicates 0 · rejected 0" in result.stdout
-    again = utmost("demo", "--visitors", "300", cwd=tmp_path)
+    again = utmost("demo", "--visitors", "300", "--no-serve", cwd=tmp_path)
     assert f"imported {summary['events']:,} · duplicates 0" in again.stdout  # fresh, not appended
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
-    assert utmost("demo", "--visitors", "400", "--db", "d.duckdb", cwd=folder).returncode == 0
+    assert utmost("demo", "--visitors", "400", "--db", "d.duckdb", "--no-serve", cwd=folder).returncode == 0
     return folder
 
 
@@ -146,10 +148,30 @@ def test_attribute_names_the_events_that_do_occur(demo_db, tmp_path):
     assert empty.returncode == 2 and empty.stderr.strip() == "error: project 'default' has no events yet (see `utmost import`)"
 
 
-def test_demo_prints_the_model_comparison(demo_db):
-    result = utmost("demo", "--visitors", "300", cwd=demo_db)
-    assert "Which campaign brought each reservation?" in result.stdout
-    assert "scope user" in result.stdout and "scope session" in result.stdout and "u_shaped" in result.stdout
+def test_demo_prints_the_comparison_then_serves_the_dashboard(tmp_path):
+    """`utmost demo` as the README runs it: data, the model comparison, then a sign-in link."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "utmost", "demo", "--visitors", "300"], cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
+    )
+    printed = []
+    try:
+        for line in process.stdout:
+            printed.append(line)
+            if "dashboard: " in line:
+                break
+        output = "".join(printed)
+        assert "Which campaign brought each reservation?" in output
+        assert "scope user" in output and "scope session" in output and "u_shaped" in output
+        link = output.split("dashboard: ")[1].split()[0]
+        with httpx.Client(follow_redirects=True, timeout=60) as browser:
+            landed = browser.get(link)
+            assert (landed.status_code, landed.url.path) == (200, "/attribution")
+            assert browser.get(link).url.path == "/signin"  # a sign-in link works once
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        process.stdout.close()
 
 
 def test_export_then_attribute_on_spark_equals_duckdb(demo_db, tmp_path):

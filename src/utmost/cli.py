@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import signal
+import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,12 +28,13 @@ from rich.table import Table
 
 from utmost import __version__, demo, formats
 from utmost.api import answer, answer_on_spark, follow
-from utmost.web import create_app
 from utmost.engine import Result, make_options
 from utmost.engine.options import FORMATS, MODELS, RULE_MODELS, SCOPES
 from utmost.errors import InputError, UtmostError
 from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store
+from utmost.store.projects import Project
 from utmost.store.importer import ImportReport, import_files
+from utmost.web import create_app
 
 DEMO_DB = "utmost-demo.duckdb"
 # Wide when piped: tables and messages are read whole, not folded at 80 columns.
@@ -300,9 +303,11 @@ def _print_result(result: Result, output: str, per_conversion: bool) -> None:
 @db_option(DEMO_DB)
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated traffic.")
 @click.option("--visitors", default=2_000, show_default=True, help="Anonymous visitors to simulate.")
+@click.option("--serve/--no-serve", default=True, show_default=True,
+              help="Then serve the dashboard on a free local port until interrupted.")
 @reports_errors
-def demo_command(db: str, seed: int, visitors: int) -> None:
-    """Generate hotel-booking traffic into a fresh demo database and show what it holds."""
+def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
+    """Generate hotel-booking traffic into a fresh demo database, show what it holds, serve it."""
     path = Path(db)
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
@@ -311,18 +316,20 @@ def demo_command(db: str, seed: int, visitors: int) -> None:
         with open(export, "wb") as file:
             file.writelines(demo.generate_lines(seed=seed, visitors=visitors))
         with Store(path) as store:
-            name = store.project().name
+            project = store.project()
             started = time.perf_counter()
-            report = _import_with_progress(store, name, (str(export),), strict=True)
+            report = _import_with_progress(store, project.name, (str(export),), strict=True)
             _print_import_report(report, time.perf_counter() - started)
-            _print_summary(store, name, path)
-            _print_comparison(store, name)
+            _print_summary(store, project.name, path)
+            _print_comparison(store, project.name)
+            if serve:
+                _serve(store, "127.0.0.1", 0, sign_in=project)
 
 
 @cli.command("serve")
 @db_option()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, help="TCP port.")
+@click.option("--port", default=8000, show_default=True, help="TCP port (0: any free port).")
 @reports_errors
 def serve_command(db: str | None, host: str, port: int) -> None:
     """Serve the collector, the query API and the dashboard until interrupted.
@@ -332,9 +339,24 @@ def serve_command(db: str | None, host: str, port: int) -> None:
     """
     with Store(db) as store:
         store.project()  # `default` exists from first use, as everywhere else
-        out.print(f"utmost on http://{host}:{port} — {store.path}")
-        config = uvicorn.Config(create_app(store), host=host, port=port, log_level="warning", lifespan="off")
-        _Server(config).run()
+        _serve(store, host, port)
+
+
+def _serve(store: Store, host: str, port: int, sign_in: Project | None = None) -> None:
+    """Run the app on ``host:port`` until SIGTERM or Ctrl-C; print where, and a sign-in link."""
+    listening = socket.create_server((host, port))
+    port = listening.getsockname()[1]
+    app = create_app(store)
+    url = f"http://{host}:{port}"
+    out.print(f"\n[bold]utmost[/] on {url} — {store.path}  (Ctrl-C stops)")
+    if sign_in is not None:
+        code = app.state.sign_in_links.make(sign_in)
+        out.print(f"  dashboard: {url}/signin/{code}   (signs you in to project {escape(sign_in.name)})")
+    out.print(f"  API docs:  {url}/docs · collector: mixpanel.init(TOKEN, {{api_host: \"{url}\"}})", markup=False)
+    # The dashboard's first question, answered before anyone asks: its steps are then kept.
+    threading.Thread(target=app.state.service.warm, name="utmost-warm", daemon=True).start()
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    _Server(config).run(sockets=[listening])
 
 
 class _Server(uvicorn.Server):

@@ -162,3 +162,22 @@ def test_openapi_and_docs_are_served_locally(site):
     docs = site["client"].get("/docs").text
     assert "/docs/static/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert site["client"].get("/docs/static/swagger-ui-bundle.js").status_code == 200
+
+
+def test_repeated_list_parameters_are_joined_and_other_repeats_refused(site):
+    joined = get(site, "/api/attribution", {"conversion": CONVERSION, "models": "first_touch,linear"}).json()
+    repeated = get(site, "/api/attribution", [("conversion", CONVERSION), ("models", "first_touch"), ("models", "linear")])
+    assert repeated.json() == joined
+    twice = get(site, "/api/attribution", [("conversion", CONVERSION), ("lookback", "7d"), ("lookback", "30d")])
+    assert twice.status_code == 400 and twice.json()["error"]["message"] == "parameter 'lookback' given more than once"
+
+
+def test_a_persons_first_and_last_touch_are_touchpoints_the_engine_counts(site):
+    """Not the raw landing events: a reload of the landing page is no second touch."""
+    journey = orjson.loads(site["journey"])
+    counted = [e for e in journey["events"] if e["touch"] == "touchpoint"]
+    person = get(site, "/api/people/user-000012").json()
+    assert counted, "pick a person with touchpoints"
+    assert person["first_touch"]["time"] == counted[0]["time"]
+    assert person["last_touch"]["time"] == counted[-1]["time"]
+    assert person["last_touch"]["utm_source"] == counted[-1]["landing_source"]

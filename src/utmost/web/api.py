@@ -32,6 +32,18 @@ QUESTION = {
     "seed": "seed", "from": "start", "to": "end",
 }
 _FLAGS = ("split_on_key",)
+#: Parameters that take several values: repeated (``models=a&models=b``) or comma-separated.
+_LISTS = ("models", "by")
+
+
+def query_of(request: Request) -> dict[str, str]:
+    """The query parameters, each once: lists joined with commas, any other repeat an error."""
+    params: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name in params and name not in _LISTS:
+            raise InputError(f"parameter {name!r} given more than once")
+        params[name] = f"{params[name]},{value}" if name in params else value
+    return params
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -90,7 +102,7 @@ async def attribution(
     to: Annotated[str | None, Query(description="Last day of conversions (inclusive)")] = None,
     per_conversion: Annotated[bool, Query(description="One row per (conversion, model, key)")] = False,
 ) -> Response:
-    params = dict(request.query_params)
+    params = query_of(request)
     per = str(params.pop("per_conversion", "")).lower() in _TRUE
     options = options_of(params, project.name)
     result = await run_in_threadpool(service.attribution, options, per)
@@ -108,7 +120,7 @@ async def journey(
 ) -> Response:
     from utmost.engine.options import MODELS
 
-    params = dict(request.query_params)
+    params = query_of(request)
     any_id = params.pop("id")
     params["models"] = params.get("models") or ",".join(MODELS)
     options = options_of(params, project.name)
@@ -126,9 +138,14 @@ async def properties(project: Asker, service: Answering) -> list[str]:
     return await run_in_threadpool(service.properties, project.name)
 
 
-@router.get("/people/{person_id}", summary="A person: merged ids, profile, first and last touch")
-async def person(person_id: str, project: Asker, service: Answering) -> Response:
-    return _json(formats.dumps(await run_in_threadpool(service.person, project.name, person_id)))
+@router.get("/people/{person_id}", summary="A person: merged ids, profile, first and last touchpoint")
+async def person(
+    person_id: str,
+    project: Asker,
+    service: Answering,
+    conversion: Annotated[str | None, Query(description="Whose journey's touchpoints (default: the dashboard's)")] = None,
+) -> Response:
+    return _json(formats.dumps(await run_in_threadpool(service.person, project.name, person_id, conversion)))
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -47,9 +47,6 @@ templates.env.filters["exact"] = repr  # a float's every digit, for sorting and 
 templates.env.filters["when"] = lambda time: f"{time:%Y-%m-%d %H:%M:%S} UTC"
 templates.env.tests["devicelike"] = lambda any_id: str(any_id).startswith(DEVICE_PREFIX)
 
-#: The question asked when none is given (``conversion`` is picked from the data).
-PREFERRED_CONVERSION = "Reservation Completed"
-DEFAULT_MODELS = "first_touch,last_touch,linear"
 LOOKBACKS = ("1d", "7d", "14d", "30d", "60d", "90d")
 
 
@@ -142,15 +139,6 @@ def canonical(params: dict[str, str], keep: tuple[str, ...] = ("conversion",)) -
     order = {name: n for n, name in enumerate(("id", *QUESTION))}
     kept = {k: v for k, v in params.items() if k in keep or API_DEFAULTS.get(k) != v}
     return urlencode(sorted(kept.items(), key=lambda kv: order.get(kv[0], len(order))), quote_via=quote, safe=",")
-
-
-def default_conversion(names: list[dict[str, Any]]) -> str | None:
-    """The booking event if there is one, else the rarest event that is not Mixpanel's own ($…)."""
-    events = [n["event"] for n in names]
-    if PREFERRED_CONVERSION in events:
-        return PREFERRED_CONVERSION
-    own = [e for e in events if not e.startswith("$")]
-    return own[-1] if own else (events[-1] if events else None)
 
 
 @dataclass
@@ -280,12 +268,12 @@ def attribution(request: Request) -> Response:
     service = request.app.state.service
     chosen = question_of(request)
     offered = pickers(service, project, chosen)
-    conversion = default_conversion(offered.conversions)
-    if conversion is None:
+    first = service.default_question(project.name)
+    if not first["conversion"]:
         return render(request, "attribution.html", project=project, pickers=offered, credit=None, api=None)
     if not chosen:
-        chosen = {"conversion": conversion, "models": DEFAULT_MODELS}
-    chosen.setdefault("conversion", conversion)
+        chosen = dict(first)
+    chosen.setdefault("conversion", first["conversion"])
     query = canonical(chosen)
     if parse_qsl(request.url.query, keep_blank_values=True) != parse_qsl(query):  # not only spelt otherwise
         return RedirectResponse(f"/attribution?{query}", 303)
@@ -394,7 +382,7 @@ def journey(request: Request) -> Response:
     chosen = question_of(request)
     any_id = chosen.pop("id", "")
     offered = pickers(service, project, chosen)
-    chosen.setdefault("conversion", default_conversion(offered.conversions) or "")
+    chosen.setdefault("conversion", service.default_question(project.name)["conversion"])
     chosen.setdefault("models", ",".join(MODELS))  # as /api/journey: every model
     query = canonical({"id": any_id, **chosen} if any_id else chosen, keep=("conversion", "models"))
     page = {"project": project, "pickers": offered, "any_id": any_id, "query": query, "view": None,

@@ -27,6 +27,9 @@ from utmost.store import Store
 from utmost.store.backend import ReusingBackend
 
 
+#: The dashboard's first question: this conversion when it occurs, under these models.
+PREFERRED_CONVERSION = "Reservation Completed"
+DEFAULT_MODELS = "first_touch,last_touch,linear"
 #: How many recent questions a fresh backend is warmed with.
 WARM_QUESTIONS = 4
 
@@ -50,6 +53,7 @@ class Service:
         self.refresh_every = refresh_every
         self._kept: dict[str, _Kept] = {}
         self._lock = threading.Lock()
+        self._pickers: dict[tuple[str, str, int], Any] = {}
 
     def version(self) -> int:
         """The data version: the newest event's ``seq`` (0 when empty)."""
@@ -112,55 +116,71 @@ class Service:
             kept.discarded = True
             kept.backend.discard()
 
-    def warm(self, project: str, options: Options) -> None:
-        """Answer ``options`` once so its steps are ready (the dashboard's default question)."""
-        self.attribution(options)
-
-    def person(self, project: str, any_id: str) -> dict[str, Any]:
-        """One person: merged ids, profile (merged over the ids), first and last landing."""
-        from utmost.campaign import LANDING_PARAMS
-        from utmost.engine import queries
-        from utmost.engine.run import resolve_people
+    def warm(self) -> None:
+        """Ask every project's first dashboard question once, so its steps are ready."""
+        from utmost.engine import make_options
         from utmost.errors import InputError
 
-        def found(kept: _Kept) -> tuple[str, list[str], list[dict[str, Any]]]:
-            backend = kept.backend
-            backend.begin()
-            resolve_people(backend, project)  # as the default question does: its steps are reused
-            quote = backend.dialect.quote
-            candidates = ", ".join(quote(i) for i in (any_id, queries.DEVICE_PREFIX + any_id))
-            person = backend.scalar(
-                f"SELECT min({queries.person_of()}) FROM (SELECT DISTINCT id FROM identified WHERE id IN ({candidates})) "
-                "AS i LEFT JOIN persons AS p ON p.id = i.id"
-            )
-            if person is None:
-                raise InputError(f"no person has the id {any_id!r} in project {project!r}")
-            linked = backend.arrow(f"SELECT id FROM persons WHERE person = {quote(person)} ORDER BY id")
-            ids = linked.column("id").to_pylist() or [person]
-            touches = backend.arrow(
-                f"SELECT e.time, e.event, {', '.join('e.' + k for k in LANDING_PARAMS)} FROM events AS e "
-                f"JOIN identified AS i ON i.seq = e.seq WHERE e.project = {quote(project)} "
-                f"AND i.id IN ({', '.join(quote(i) for i in ids)}) AND e.utm_source IS NOT NULL ORDER BY e.time, e.seq"
-            ).to_pylist()
-            return person, ids, touches
+        for project in self.store.projects():
+            question = self.default_question(project.name)
+            if question["conversion"]:
+                try:
+                    self.attribution(make_options(project=project.name, **question))
+                except InputError:
+                    pass  # asked again, the page shows why
 
-        person, ids, touches = self._using(project, found)
-        touch = [{k: v for k, v in row.items() if v is not None} for row in touches]
+    def person(self, project: str, any_id: str, conversion: str | None = None) -> dict[str, Any]:
+        """One person: merged ids, profile (merged over the ids), first and last touchpoint.
+
+        Touchpoints as the engine counts them (reloads and UTM echoes are not touches), found
+        through the journey for ``conversion`` (default: the dashboard's conversion).
+        """
+        from utmost.engine import make_options, queries
+
+        question = self.default_question(project)
+        options = make_options(conversion or question["conversion"], project=project)
+        found = self.journey(options, any_id)
+        touches = [
+            {"time": e["time"], "event": e["event"], "utm_source": e["landing_source"], "session": e["session"]}
+            for e in found.events.to_pylist() if e["touch"] == "touchpoint"
+        ]
         profile: dict[str, Any] = {}
-        for profile_id in ids:
+        for profile_id in found.ids:
             raw = profile_id.removeprefix(queries.DEVICE_PREFIX)
-            found = self.store.profile("people", project, profile_id) or self.store.profile("people", project, raw)
-            profile.update(found or {})
+            profile.update(self.store.profile("people", project, profile_id)
+                           or self.store.profile("people", project, raw) or {})
         return {
-            "person": person,
-            "ids": ids,
+            "person": found.person,
+            "ids": found.ids,
             "profile": profile,
-            "first_touch": touch[0] if touch else None,
-            "last_touch": touch[-1] if touch else None,
+            "first_touch": touches[0] if touches else None,
+            "last_touch": touches[-1] if touches else None,
         }
+
+    def _picker(self, kind: str, project: str, read: Any) -> Any:
+        """A picker's contents, read once per data version."""
+        key = (kind, project, self.version())
+        if key not in self._pickers:
+            self._pickers = {k: v for k, v in self._pickers.items() if k[:2] != key[:2]}
+            self._pickers[key] = read()
+        return self._pickers[key]
+
+    def default_question(self, project: str) -> dict[str, str]:
+        """The question the dashboard asks first: the booking (or the rarest own event) under
+        first_touch, last_touch and linear."""
+        events = [n["event"] for n in self.event_names(project)]
+        own = [e for e in events if not e.startswith("$")]
+        if PREFERRED_CONVERSION in events:
+            conversion = PREFERRED_CONVERSION
+        else:
+            conversion = own[-1] if own else (events[-1] if events else "")
+        return {"conversion": conversion, "models": DEFAULT_MODELS}
 
     def event_names(self, project: str) -> list[dict[str, Any]]:
         """Every event name with its count, most frequent first (the conversion picker)."""
+        return self._picker("events", project, lambda: self._event_names(project))
+
+    def _event_names(self, project: str) -> list[dict[str, Any]]:
         cursor = self.store.reader().execute(
             "SELECT event, count(*) AS events FROM events WHERE project = ? GROUP BY event ORDER BY events DESC, event",
             [project],
@@ -169,6 +189,9 @@ class Service:
 
     def properties(self, project: str, sample: int = 100_000) -> list[str]:
         """Property names seen on the newest ``sample`` events, landing columns first (the --by picker)."""
+        return self._picker("properties", project, lambda: self._properties(project, sample))
+
+    def _properties(self, project: str, sample: int) -> list[str]:
         from utmost.campaign import LANDING_PARAMS
 
         cursor = self.store.reader().execute(
