@@ -1,4 +1,4 @@
-"""Every request the official SDKs sent (``../shared/fixtures/mixpanel-wire``), replayed byte for byte.
+"""Every request the official SDKs sent (``tests/fixtures/mixpanel-wire``), replayed byte for byte.
 
 The recorder that captured them answered like Mixpanel; utmost must give the same answers,
 except where it is deliberately stricter (an ``/import`` without credentials is refused) or
@@ -17,7 +17,8 @@ import pytest
 
 from collector.live import PROJECT
 
-FIXTURES = Path(__file__).parents[3] / "shared" / "fixtures" / "mixpanel-wire"
+#: A copy of ``../shared/fixtures/mixpanel-wire`` (the capture, unedited), so a clone tests alone.
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "mixpanel-wire"
 FILES = sorted(FIXTURES.glob("*.jsonl"))
 _NOT_RESENT = {"host", "content-length", "connection"}
 
