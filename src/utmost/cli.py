@@ -354,9 +354,14 @@ def _serve(store: Store, host: str, port: int, sign_in: Project | None = None) -
         out.print(f"  dashboard: {url}/signin/{code}   (signs you in to project {escape(sign_in.name)})")
     out.print(f"  API docs:  {url}/docs · collector: mixpanel.init(TOKEN, {{api_host: \"{url}\"}})", markup=False)
     # The dashboard's first question, answered before anyone asks: its steps are then kept.
-    threading.Thread(target=app.state.service.warm, name="utmost-warm", daemon=True).start()
+    warming = threading.Thread(target=app.state.service.warm, name="utmost-warm", daemon=True)
+    warming.start()
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    _Server(config).run(sockets=[listening])
+    try:
+        _Server(config).run(sockets=[listening])
+    finally:
+        app.state.service.close()  # interrupts the warm-up: no query may outlive the store
+        warming.join()
 
 
 class _Server(uvicorn.Server):

@@ -73,3 +73,7 @@ class ReusingBackend(DuckDBBackend):
 
     def discard(self) -> None:
         super().close()
+
+    def interrupt(self) -> None:
+        """Stop the query running on this backend now (from any thread): the store is closing."""
+        self._cursor.interrupt()

@@ -57,6 +57,10 @@ class Store:
 
     def close(self) -> None:
         self._writer.close()
+        # Drop the Python function from the database before Python shuts down: a reader cursor
+        # that outlives the store would otherwise free it during interpreter finalisation,
+        # which aborts the process (seen as SIGABRT after SIGTERM).
+        ingest.unregister_functions(self._con)
         self._con.close()
 
     def reader(self) -> duckdb.DuckDBPyConnection:

@@ -41,6 +41,10 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def unregister_functions(con: duckdb.DuckDBPyConnection) -> None:
+    con.remove_function(LANDING_FUNCTION)
+
+
 def _landing_values(urls: pa.Array) -> pa.Array:
     return pa.array([landing_values(url) for url in urls.to_pylist()], pa.list_(pa.string()))
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from utmost.engine import Journey, Options, Result, attribute, check_question, journey
+from utmost.errors import UtmostError
 from utmost.store import Store
 from utmost.store.backend import ReusingBackend
 
@@ -54,6 +55,8 @@ class Service:
         self._kept: dict[str, _Kept] = {}
         self._lock = threading.Lock()
         self._pickers: dict[tuple[str, str, int], Any] = {}
+        self._closing = False
+        self._builds: dict[int, _Kept] = {}
 
     def version(self) -> int:
         """The data version: the newest event's ``seq`` (0 when empty)."""
@@ -84,6 +87,8 @@ class Service:
     def _backend(self, project: str) -> _Kept:
         version = self.version()
         with self._lock:
+            if self._closing:
+                raise UtmostError("the server is stopping")
             kept = self._kept.get(project)
             if kept is None or (kept.version != version and (self.refresh_every <= 0 or not kept.recent)):
                 if kept is not None:
@@ -97,7 +102,11 @@ class Service:
 
     def _refresh(self, project: str, old: _Kept, version: int) -> None:
         """Build and warm a backend on the newest events, then let it take over from ``old``."""
-        fresh = _Kept(version, self.store.backend(reusing=True))
+        with self._lock:
+            if self._closing:
+                return
+            fresh = _Kept(version, self.store.backend(reusing=True))
+            self._builds[id(fresh)] = fresh  # close() interrupts it too
         with old.lock:
             questions = list(old.recent)
         try:
@@ -107,14 +116,19 @@ class Service:
             pass
         fresh.recent.extend(questions)
         with self._lock:
+            self._builds.pop(id(fresh), None)
+            if self._closing:
+                self._discard(fresh)
+                return
             self._kept[project] = fresh
         self._discard(old)
 
     @staticmethod
     def _discard(kept: _Kept) -> None:
         with kept.lock:
-            kept.discarded = True
-            kept.backend.discard()
+            if not kept.discarded:
+                kept.discarded = True
+                kept.backend.discard()
 
     def warm(self) -> None:
         """Ask every project's first dashboard question once, so its steps are ready."""
@@ -122,12 +136,18 @@ class Service:
         from utmost.errors import InputError
 
         for project in self.store.projects():
+            if self._closing:
+                return
             question = self.default_question(project.name)
             if question["conversion"]:
                 try:
                     self.attribution(make_options(project=project.name, **question))
                 except InputError:
                     pass  # asked again, the page shows why
+                except Exception:
+                    if not self._closing:
+                        raise
+                    return  # interrupted by close()
 
     def person(self, project: str, any_id: str, conversion: str | None = None) -> dict[str, Any]:
         """One person: merged ids, profile (merged over the ids), first and last touchpoint.
@@ -203,10 +223,15 @@ class Service:
         return list(LANDING_PARAMS) + [name for name in seen if name not in LANDING_PARAMS]
 
     def close(self) -> None:
+        """Stop what is running (a warm-up, a refresh) and drop every kept backend."""
         with self._lock:
-            for kept in self._kept.values():
-                kept.backend.discard()
+            self._closing = True
+            kept = [*self._kept.values(), *self._builds.values()]
             self._kept.clear()
+        for one in kept:
+            one.backend.interrupt()
+        for one in kept:
+            self._discard(one)
 
 
 def _answer(backend: ReusingBackend, options: Options, work: Any) -> Any:
