@@ -9,7 +9,6 @@ chunks of the same file are committed first, so duplicates across chunks are cau
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import duckdb
@@ -19,10 +18,6 @@ from duckdb.sqltypes import VARCHAR
 
 from utmost.campaign import LANDING_FUNCTION, landing_values
 from utmost.events import COLUMN_NAMES, normalise_sql
-
-# `execute` rather than `sql` for the ingest query: a relation binds it twice, and planning is
-# most of the time of a small batch (~5 ms of ~15). The copy DuckDB warns about is cheap here.
-warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning, r"utmost\.store\.ingest")
 
 #: How many rejected lines a chunk reports in full; the rest are only counted.
 REPORTED_REJECTIONS = 20
@@ -71,7 +66,7 @@ def stage(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -> pa.T
     """
     con.register("raw_lines", lines)
     try:
-        return con.execute(normalise_sql("raw_lines"), [project]).to_arrow_table()
+        return con.sql(normalise_sql("raw_lines"), params=[project]).to_arrow_table()
     finally:
         con.unregister("raw_lines")
 
