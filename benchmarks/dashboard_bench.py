@@ -34,7 +34,7 @@ from utmost.web import create_app  # noqa: E402
 CONVERSION = "Reservation Completed"
 FIRST = {"conversion": CONVERSION, "models": "first_touch,last_touch,linear"}
 CLICKS = [
-    ("first question after start", {}),
+    ("first question, cold (`utmost serve` asks it at start-up)", {}),
     ("the same again", {}),
     ("+ u_shaped, time_decay, participation", {"models": "first_touch,last_touch,linear,u_shaped,time_decay,participation"}),
     ("scope session", {"scope": "session"}),

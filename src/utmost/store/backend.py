@@ -6,6 +6,8 @@ questions asked at once (two web requests) never see each other's steps.
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 import pyarrow as pa
 
@@ -37,36 +39,54 @@ class DuckDBBackend:
 
 
 class ReusingBackend(DuckDBBackend):
-    """A backend that keeps its intermediate tables between questions and reuses them.
+    """A backend that keeps the intermediate tables of recent questions and reuses them.
 
-    A step is skipped when it would be built from the same SQL as the table it left last time
-    and every step before it in this run was skipped too: each step reads only the events and
-    the steps before it, so an unchanged prefix means unchanged tables. Asking the same
-    question with another model, scope or lookback then redoes only the last steps. The caller
-    calls :meth:`begin` before each question and drops the backend when the events change.
+    Each step's result is kept under a name of its own, keyed by its SQL *and* the key of the
+    step before it in the same question: each step reads only the events and the steps before
+    it, so an equal key means an equal table. The step's usual name is then a view on the kept
+    table. Asking again with another model, scope or lookback redoes only the last steps, and
+    going back to an earlier question (``by`` utm_source again after utm_medium) redoes
+    nothing. The last three results of each step are kept. The caller calls
+    :meth:`begin` before each question and drops the backend when the events change.
     """
+
+    VARIANTS = 3
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         super().__init__(cursor)
-        self._made: dict[str, str] = {}
-        self._reusing = True
+        self._kept: dict[str, str] = {}  # key → kept table or view
+        self._recent: dict[str, list[str]] = {}  # step name → its kept keys, oldest first
+        self._previous = ""
 
     def begin(self) -> None:
-        self._reusing = True
+        self._previous = ""
 
     def create(self, name: str, sql: str) -> None:
-        if not self._reuse(name, sql):
-            super().create(name, sql)
-            self._made[name] = sql
+        self._step(name, sql, "TABLE")
 
     def view(self, name: str, sql: str) -> None:
-        if not self._reuse(name, sql):
-            super().view(name, sql)
-            self._made[name] = sql
+        self._step(name, sql, "VIEW")
 
-    def _reuse(self, name: str, sql: str) -> bool:
-        self._reusing = self._reusing and self._made.get(name) == sql
-        return self._reusing
+    def _step(self, name: str, sql: str, kind: str) -> None:
+        key = hashlib.sha1(f"{self._previous}\x00{name}\x00{sql}".encode()).hexdigest()[:16]
+        kept = f"{name}__{key}"
+        if key not in self._kept:
+            self._cursor.execute(f"CREATE OR REPLACE TEMP {kind} {kept} AS {sql}")
+            self._kept[key] = f"{kind} {kept}"
+            self._forget_old(name, key)
+        recent = self._recent.setdefault(name, [])
+        if key in recent:
+            recent.remove(key)
+        recent.append(key)
+        self._cursor.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {kept}")
+        self._previous = key
+
+    def _forget_old(self, name: str, key: str) -> None:
+        recent = self._recent.setdefault(name, [])
+        while len(recent) >= self.VARIANTS:
+            old = recent.pop(0)
+            kind, table = self._kept.pop(old).split(" ")
+            self._cursor.execute(f"DROP {kind} IF EXISTS {table}")
 
     def close(self) -> None:
         """Kept open for the next question; :meth:`discard` ends it."""
