@@ -40,3 +40,26 @@ def test_new_events_are_picked_up_by_a_background_refresh(tmp_path):
         while credited(service) != {"newsletter": 1.0, "google": 1.0}:
             assert time.monotonic() < deadline, "the refresh never took over"
             time.sleep(0.05)
+
+
+def test_steps_are_reused_and_answers_equal_a_fresh_backend(tmp_path):
+    """Going back to an earlier question builds nothing new, and every answer is the fresh one."""
+    from utmost.api import answer
+    from utmost.engine import attribute
+
+    events = [land(0, "newsletter", utm_medium="email"), book(60),
+              land(DAY, "google", dev="d2", utm_medium="cpc"), book(DAY + 60, dev="d2")]
+    questions = [make_options("Reservation Completed", models="linear"),
+                 make_options("Reservation Completed", models="linear", by="utm_medium"),
+                 make_options("Reservation Completed", models="linear", scope="session")]
+    with Store(tmp_path / "s.duckdb") as store:
+        store.insert_lines("default", raw_lines(events)).result()
+        backend = store.backend(reusing=True)
+        built = []
+        for options in (*questions, *questions):
+            backend.begin()
+            got = attribute(backend, options, per_conversion=False).totals
+            assert got == answer(store, options, per_conversion=False).totals
+            built.append(len(backend._kept))
+        assert built[0] < built[1] < built[2] and built[3:] == [built[2]] * 3
+        backend.discard()
