@@ -15,7 +15,6 @@ import itertools
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from rich.console import Console

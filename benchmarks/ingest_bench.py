@@ -29,7 +29,6 @@ do-nothing Starlette app, it costs ~1.4 ms of CPU a /track request and adds p50 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import signal
@@ -43,8 +42,10 @@ import duckdb
 import httpx
 import psutil
 from rich.console import Console
-from rich.progress import track
 from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).parent))
+from import_bench import make_file  # noqa: E402  the same cached demo files as the import benchmark
 
 SERVE = [sys.executable, "-m", "utmost", "serve"]
 LOAD = Path(__file__).with_name("ingest_load.py")
@@ -88,20 +89,6 @@ cuts = statistics.quantiles(latencies, n=100, method="inclusive")
 print(json.dumps({"requests": len(tables), "events": events, "seconds": seconds, "server_cpu_s": cpu,
                   "p50": cuts[49], "p99": cuts[98], "failed": 0, "failures": []}))
 """
-
-
-def make_file(folder: Path, events: int) -> Path:
-    """The demo's events as JSONL, named and generated as import_bench.py does, so it is shared."""
-    from utmost import demo
-
-    path = folder / f"demo-{events}.jsonl"
-    if not path.exists():
-        visitors = events // 8  # the generator yields ~12-19 events a visitor; islice cuts it exact
-        lines = itertools.islice(demo.generate_lines(seed=1, visitors=visitors, days=90), events)
-        with open(path.with_suffix(".tmp"), "wb") as file:
-            file.writelines(track(lines, total=events, description=f"generating {events:,} events"))
-        path.with_suffix(".tmp").rename(path)
-    return path
 
 
 def fresh(db: Path) -> Path:

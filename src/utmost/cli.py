@@ -29,7 +29,7 @@ from rich.table import Table
 from utmost import __version__, demo, formats
 from utmost.api import answer, answer_on_spark, follow
 from utmost.engine import Result, make_options
-from utmost.engine.options import FORMATS, MODELS, RULE_MODELS, SCOPES
+from utmost.engine.options import FORMATS, MODELS, SCOPES
 from utmost.errors import InputError, UtmostError
 from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store
 from utmost.store.projects import Project

@@ -6,11 +6,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from utmost.collector import create_app
 from utmost.store import Store
@@ -41,23 +43,29 @@ class Server:
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """``app`` under uvicorn in a thread on a free port of 127.0.0.1; yields its URL."""
+    port = free_port()
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join()
+
+
 def running_server(tmp_path: Path) -> Iterator[Server]:
     """A collector with the fixtures' project (token, secret, service account) and ``other``."""
     with Store(tmp_path / "collector.duckdb") as store:
         store.create_project(PROJECT, TOKEN, SECRET)
         store.create_service_account(PROJECT, SA_USER, SA_SECRET)
         store.create_project("other", "other-token", "other-secret")
-        port = free_port()
-        config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-        running = uvicorn.Server(config)
-        thread = threading.Thread(target=running.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not running.started:
-            assert time.monotonic() < deadline, "collector did not start"
-            time.sleep(0.01)
-        url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with serving(create_app(store)) as url, httpx.Client(base_url=url, timeout=30) as client:
             yield Server(url, store, client)
-        running.should_exit = True
-        thread.join()

@@ -15,7 +15,7 @@ from utmost.store import Store
 
 from conftest import raw_lines, stored
 from engine import reference
-from engine.journeys import DAY, HOUR, MINUTE, T0
+from engine.journeys import DAY, MINUTE, T0
 
 MODELS = "first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,position:30/40/30,time_decay,participation"
 SOURCES = ["newsletter", "google", "facebook"]

@@ -5,21 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-import uvicorn
 
 from utmost import demo
 from utmost.store import Store
 from utmost.store.importer import import_files
 from utmost.web import create_app
 
-from collector.live import free_port
+from collector.live import serving
 
 CONVERSION = "Reservation Completed"
 #: Questions asked both of the CLI and of the API: (CLI flags, API query).
@@ -58,18 +55,9 @@ def site(tmp_path_factory):
     answers = [cli("attribute", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "json", *flags, cwd=folder)
                for flags, _ in QUESTIONS]
     journey = cli("journey", "user-000012", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "json", cwd=folder)
-    with Store(folder / "api.duckdb") as store:
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="off"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.01)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+    with Store(folder / "api.duckdb") as store, serving(create_app(store)) as url:
+        with httpx.Client(base_url=url, timeout=120) as client:
             yield {"client": client, "secret": mine.secret, "answers": answers, "journey": journey}
-        server.should_exit = True
-        thread.join()
 
 
 def get(site, path, params=None, secret=None):

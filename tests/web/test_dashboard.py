@@ -9,8 +9,6 @@ error, an uncaught exception or a request to another origin fails the test that 
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +16,6 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request
 
@@ -27,7 +24,7 @@ from utmost.store import Store
 from utmost.store.importer import import_files
 from utmost.web import create_app
 
-from collector.live import free_port
+from collector.live import serving
 
 CONVERSION = "Reservation Completed"
 DEFAULT_QUERY = f"conversion={quote(CONVERSION)}&models=first_touch,last_touch,linear"
@@ -60,20 +57,9 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     with Store(folder / "dashboard.duckdb") as store:
         import_files(store, store.project().name, [export], strict=True)
         app = create_app(store)
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.01)
-        url = f"http://127.0.0.1:{port}"
         secret = store.project().secret
-        with httpx.Client(base_url=url, auth=(secret, ""), timeout=60) as api:
+        with serving(app) as url, httpx.Client(base_url=url, auth=(secret, ""), timeout=60) as api:
             yield Dashboard(url, app, store, secret, api)
-        server.should_exit = True
-        thread.join()
 
 
 @dataclass
