@@ -80,10 +80,11 @@ class _Round:
         self._rejected = [rejected[n] for n in range(len(self._batches))]
 
     def settle(self, done: Future[None]) -> None:
+        """Called once the writer committed (or gave up on) this round."""
         error = done.exception()
-        for batch, rejected in zip(self._batches or [], self._rejected or [[]] * len(self._batches or [])):
+        for n, batch in enumerate(self._batches or []):
             if error is None:
-                batch.future.set_result(rejected)
+                batch.future.set_result(self._rejected[n])
             else:
                 batch.future.set_exception(error)
 
