@@ -11,8 +11,6 @@ records beside them are stored; see :mod:`utmost.collector.answers` for the shap
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hmac
 import time
 from collections.abc import Awaitable, Callable
@@ -29,7 +27,7 @@ from starlette.routing import Route
 
 from utmost.collector.answers import Outcome, answer
 from utmost.collector.records import EventLine, Failure, event_lines, field_of, insert_id_of, profile_updates
-from utmost.collector.wire import MAX_REQUEST_BYTES, Payload, RequestError, decode
+from utmost.collector.wire import MAX_REQUEST_BYTES, Payload, RequestError, basic_credentials, decode
 from utmost.store import Store
 from utmost.store.projects import Project
 
@@ -198,14 +196,13 @@ async def _body(request: Request) -> bytes:
 
 
 def _basic_auth(header: str | None) -> tuple[str, str]:
-    scheme, _, encoded = (header or "").partition(" ")
-    if scheme.lower() != "basic":
-        raise RequestError("/import needs HTTP Basic auth: the project secret as user name", 401)
     try:
-        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise RequestError("malformed HTTP Basic credentials", 401) from None
-    return user, password
+        credentials = basic_credentials(header)
+    except ValueError as error:
+        raise RequestError(str(error), 401) from None
+    if credentials is None:
+        raise RequestError("/import needs HTTP Basic auth: the project secret as user name", 401)
+    return credentials
 
 
 def _answer(request: Request, endpoint: str, payload: Payload | None, outcome: Outcome) -> Response:

@@ -77,6 +77,21 @@ def decode(body: bytes, query_string: str, content_encoding: str = "") -> Payloa
     return _checked(Payload(_data_field(params["data"]), params, from_form=True))
 
 
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """``(user, password)`` of an HTTP Basic ``Authorization`` header; None without one.
+
+    Raises ValueError when it says Basic but its credentials do not decode.
+    """
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError("malformed HTTP Basic credentials") from None
+    return user, password
+
+
 def _checked(payload: Payload) -> Payload:
     if len(payload.records) > MAX_RECORDS:
         raise RequestError(f"{len(payload.records):,} records in one request (at most {MAX_RECORDS:,})", 413)

@@ -9,13 +9,11 @@ ones, is a 401; one project's secret never reads another project's data.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import secrets
 
 from starlette.requests import Request
 
+from utmost.collector.wire import basic_credentials
 from utmost.errors import UtmostError
 from utmost.store import Store
 from utmost.store.projects import Project
@@ -27,26 +25,19 @@ class AuthError(UtmostError):
     """No valid credentials: a 401 for the API, a trip to the sign-in page for the dashboard."""
 
 
-def project_from_secret(store: Store, secret: str) -> Project | None:
-    if not secret:
-        return None
-    found = store.project_by("secret", secret)
-    return found if found is not None and hmac.compare_digest(found.secret, secret) else None
-
-
 def request_project(request: Request) -> Project:
     """The project a request may read: its Basic credentials, else its signed-in session."""
     store: Store = request.app.state.store
     header = request.headers.get("authorization")
     if header:
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic":
-            raise AuthError("use HTTP Basic auth with the project secret as user name")
         try:
-            user, _, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            raise AuthError("malformed HTTP Basic credentials") from None
-        project = project_from_secret(store, user or password)
+            credentials = basic_credentials(header)
+        except ValueError as error:
+            raise AuthError(str(error)) from None
+        if credentials is None:
+            raise AuthError("use HTTP Basic auth with the project secret as user name")
+        user, password = credentials
+        project = store.project_by("secret", user or password)
         if project is None:
             raise AuthError("invalid project secret")
         return project
@@ -60,7 +51,7 @@ def request_project(request: Request) -> Project:
 
 def sign_in(request: Request, secret: str) -> Project | None:
     """Start a session for the project whose secret this is; None when it is no project's."""
-    project = project_from_secret(request.app.state.store, secret.strip())
+    project = request.app.state.store.project_by("secret", secret.strip())
     if project is not None:
         request.session.clear()
         request.session[SESSION_KEY] = project.name
