@@ -98,7 +98,7 @@ class Collector:
     async def _store_lines(
         self, by_project: dict[str, list[EventLine]], payload: Payload, failures: list[Failure]
     ) -> Outcome:
-        appended = [self.store.append(project, _lines_table(lines)) for project, lines in by_project.items()]
+        appended = [self.store.append(project, _numbered(lines)) for project, lines in by_project.items()]
         for judged in await asyncio.gather(*map(asyncio.wrap_future, appended)):
             failures.extend(_rejections(judged, payload.records))
         return Outcome(len(payload.records) - len(failures), failures)
@@ -154,6 +154,8 @@ class Collector:
 def create_app(store: Store) -> Starlette:
     """The ASGI app; endpoints answer with and without a trailing slash, by GET and POST."""
     collector = Collector(store)
+    # pyarrow imports pandas on its first array, ~0.3 s: pay it now rather than in a request.
+    pa.array([0])
     endpoints: dict[str, Handler] = {
         "track": collector.track,
         "engage": collector.engage,
@@ -214,14 +216,9 @@ def _answer(request: Request, endpoint: str, payload: Payload | None, outcome: O
     return answer(endpoint, outcome, verbose=request.query_params.get("verbose") == "1", form=form)
 
 
-def _lines_table(lines: list[EventLine]) -> pa.Table:
-    """The store's raw-lines shape; line numbers are record indexes + 1."""
-    return pa.table(
-        {
-            "lineno": pa.array([line.index + 1 for line in lines], pa.int64()),
-            "line": pa.array([line.line for line in lines], pa.binary()),
-        }
-    )
+def _numbered(lines: list[EventLine]) -> list[tuple[int, dict[str, Any]]]:
+    """The store's numbered records; line numbers are record indexes + 1."""
+    return [(line.index + 1, line.record) for line in lines]
 
 
 def _rejections(rejected: list[tuple[int, str]], records: list[Any]) -> list[Failure]:

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 
 from utmost.collector.wire import Unparsed
 from utmost.errors import InputError
@@ -38,17 +37,17 @@ class Failure:
 
 @dataclass
 class EventLine:
-    """An event record serialised as one JSON line, with its index in the request."""
+    """An event record (its time filled in where due), with its index in the request."""
 
     index: int
     token: Any
-    line: bytes
+    record: dict[str, Any]
 
 
 def event_lines(
     records: list[Any], receive_time: float, *, require_time: bool
 ) -> tuple[list[EventLine], list[Failure]]:
-    """Serialise each event record as a line; records that are not objects fail here.
+    """Each event record with its token; records that are not objects fail here.
 
     ``receive_time`` fills in a missing ``properties.time``, as Mixpanel does for events sent
     live (``/track``: the Python SDK's ``alias`` sends none) and for ``$merge``, which the
@@ -68,7 +67,7 @@ def event_lines(
         fill = not require_time or record.get("event") == "$merge"
         if fill and isinstance(properties, dict) and "time" not in properties:
             record = {**record, "properties": {**properties, "time": receive_time}}
-        lines.append(EventLine(index, token, orjson.dumps(record)))
+        lines.append(EventLine(index, token, record))
     return lines, failures
 
 

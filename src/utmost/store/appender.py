@@ -6,6 +6,10 @@ every batch that arrives while the writer is busy waits in a list, and the next 
 takes the whole list, judges and inserts it per project in one go (in arrival order, so the
 first copy of a duplicate wins across requests too) inside the writer's group commit. Each
 caller's future resolves only after the commit that holds its rows.
+
+A batch is raw lines (``lineno``, ``line``) or records the collector parsed already, numbered;
+ordinary records skip the ingest query altogether (:func:`utmost.store.ingest.split_records`),
+so a round of them costs an insert and a commit.
 """
 
 from __future__ import annotations
@@ -13,24 +17,37 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.store.ingest import insert_lines
+from utmost.store.ingest import insert_lines, split_records
 from utmost.store.writer import Writer
 
 #: Rejected lines are reported per request, all of them (a request holds at most 2,000).
 _ALL = 2**31
 
 
+_RAW_SCHEMA = pa.schema([("lineno", pa.int64()), ("line", pa.large_binary())])
+#: Parsed records, each with its line number (1-based) in the caller's batch.
+Records = list[tuple[int, Any]]
+
+
 @dataclass
 class _Batch:
     project: str
-    lines: pa.Table
+    lines: pa.Table | Records
     #: Resolves to the batch's rejected lines, ``[(lineno, reason)]`` in its own numbering.
     future: Future[list[tuple[int, str]]] = field(default_factory=Future)
+
+    @property
+    def size(self) -> int:
+        """The highest line number: later batches of a round are numbered after it."""
+        if isinstance(self.lines, pa.Table):
+            return pc.max(self.lines.column("lineno")).as_py() or 0
+        return max((n for n, _ in self.lines), default=0)
 
 
 class Appender:
@@ -41,7 +58,7 @@ class Appender:
         self._lock = threading.Lock()
         self._waiting: list[_Batch] = []
 
-    def append(self, project: str, lines: pa.Table) -> Future[list[tuple[int, str]]]:
+    def append(self, project: str, lines: pa.Table | Records) -> Future[list[tuple[int, str]]]:
         """Store the batch's valid, new events; the future gives its rejected lines."""
         batch = _Batch(project, lines)
         with self._lock:
@@ -73,8 +90,8 @@ class _Round:
         rejected: dict[int, list[tuple[int, str]]] = {}
         for project in dict.fromkeys(batch.project for batch in self._batches):
             mine = [(n, batch) for n, batch in enumerate(self._batches) if batch.project == project]
-            ranges, lines = _concatenated([batch.lines for _, batch in mine])
-            result = insert_lines(con, project, lines, reported=_ALL)
+            ranges, lines, plain = _concatenated(project, [batch for _, batch in mine])
+            result = insert_lines(con, project, lines, reported=_ALL, plain=plain)
             for (n, _), (after, last) in zip(mine, ranges):
                 rejected[n] = [(line - after, why) for line, why in result.rejections if after < line <= last]
         self._rejected = [rejected[n] for n in range(len(self._batches))]
@@ -89,13 +106,17 @@ class _Round:
                 batch.future.set_exception(error)
 
 
-def _concatenated(tables: list[pa.Table]) -> tuple[list[tuple[int, int]], pa.Table]:
-    """One table of lines, renumbered to run on across batches; each batch's (after, last) range."""
-    ranges, renumbered, offset = [], [], 0
-    for table in tables:
-        lineno = pc.add(table.column("lineno"), pa.scalar(offset, pa.int64()))
-        renumbered.append(table.set_column(table.schema.get_field_index("lineno"), "lineno", lineno))
-        last = pc.max(lineno).as_py() or offset
-        ranges.append((offset, last))
-        offset = last
-    return ranges, pa.concat_tables(renumbered)
+def _concatenated(project: str, batches: list[_Batch]) -> tuple[list[tuple[int, int]], pa.Table, pa.Table]:
+    """One table of lines and one of plain rows, numbered on across batches; each batch's range."""
+    ranges, tables, records, offset = [], [], [], 0
+    for batch in batches:
+        if isinstance(batch.lines, pa.Table):
+            lineno = pc.add(batch.lines.column("lineno"), pa.scalar(offset, pa.int64()))
+            renumbered = batch.lines.set_column(batch.lines.schema.get_field_index("lineno"), "lineno", lineno)
+            tables.append(renumbered.select(["lineno", "line"]).cast(_RAW_SCHEMA))
+        else:
+            records.extend((n + offset, record) for n, record in batch.lines)
+        ranges.append((offset, offset + batch.size))
+        offset += batch.size
+    lines, plain = split_records(project, records)
+    return ranges, pa.concat_tables([*tables, lines.cast(_RAW_SCHEMA)]), plain

@@ -19,7 +19,7 @@ import pyarrow as pa
 from utmost.errors import ProjectError, UtmostError
 from utmost.people import Profile
 from utmost.store import ingest, profiles, projects
-from utmost.store.appender import Appender
+from utmost.store.appender import Appender, Records
 from utmost.store.backend import DuckDBBackend, ReusingBackend
 from utmost.store.projects import DEFAULT_PROJECT, Project, ServiceAccount
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -117,11 +117,11 @@ class Store:
         """
         return self._writer.submit(lambda con: ingest.insert_lines(con, project, lines))
 
-    def append(self, project: str, lines: pa.Table) -> Future[list[tuple[int, str]]]:
-        """Judge and store raw ``lines(lineno, line)``; resolves after the commit.
+    def append(self, project: str, lines: pa.Table | Records) -> Future[list[tuple[int, str]]]:
+        """Judge and store raw ``lines(lineno, line)``, or parsed records ``[(lineno, record)]``.
 
-        The result lists the rejected lines as ``(lineno, reason)``. Concurrent calls share
-        one query and one commit (:mod:`utmost.store.appender`).
+        Resolves after the commit, to the rejected lines as ``(lineno, reason)``. Concurrent
+        calls share one query and one commit (:mod:`utmost.store.appender`).
         """
         return self._appender.append(project, lines)
 

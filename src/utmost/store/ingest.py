@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from duckdb.sqltypes import VARCHAR
 
 from utmost.campaign import LANDING_FUNCTION, landing_values
-from utmost.events import COLUMN_NAMES, normalise_sql
+from utmost.events import COLUMN_NAMES, normalise_sql, plain_event
 
 #: How many rejected lines a chunk reports in full; the rest are only counted.
 REPORTED_REJECTIONS = 20
@@ -86,20 +87,34 @@ def check_lines(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -
 
 
 def insert_lines(
-    con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table, reported: int = REPORTED_REJECTIONS
+    con: duckdb.DuckDBPyConnection,
+    project: str,
+    lines: pa.Table,
+    reported: int = REPORTED_REJECTIONS,
+    plain: pa.Table | None = None,
 ) -> IngestResult:
     """Store a batch's valid, new events; call inside the writer's transaction.
 
     The normalised rows stay inside DuckDB (a temporary table) instead of travelling out as
     Arrow and back: for the collector's small batches that round trip cost as much as the
-    query. ``reported`` is how many rejected lines are listed in full.
+    query. ``reported`` is how many rejected lines are listed in full. ``plain`` holds rows
+    judged already (:func:`plain_rows`), numbered among the lines: they join the staged rows,
+    so duplicates and ``seq`` order span both, and without lines the query is not run at all.
     """
+    if not lines.num_rows:
+        return _insert_plain(con, project, plain)
     con.register("raw_lines", lines)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {normalise_sql('raw_lines')}", [project])
     finally:
         con.unregister("raw_lines")
     try:
+        if plain is not None and plain.num_rows:
+            con.register("plain_rows", plain)
+            try:
+                con.execute(f"INSERT INTO {_STAGED} BY NAME SELECT * FROM plain_rows")
+            finally:
+                con.unregister("plain_rows")
         rejections = con.execute(
             f"SELECT lineno, reason FROM {_STAGED} WHERE reason IS NOT NULL ORDER BY lineno"
         ).fetchall()
@@ -112,6 +127,72 @@ def insert_lines(
 
 
 _STAGED = "staged_rows"
+
+
+def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table | None) -> IngestResult:
+    """Store rows judged already: the same rule as :func:`_insert_new`, in one cheaper query.
+
+    A collector round of ordinary records needs no more than this; its planning is most of
+    its cost, so the copies within the batch are dropped here first and the stored ones by
+    one anti-join.
+    """
+    if plain is None or not plain.num_rows:
+        return IngestResult(0, 0, 0)
+    valid = plain.num_rows
+    keys = zip(*(plain.column(name).to_pylist() for name in ("event", "distinct_id", "time", "insert_id")))
+    firsts = list({key: n for n, key in reversed(list(enumerate(keys)))}.values())
+    if len(firsts) < valid:
+        plain = plain.take(sorted(firsts))
+    first, last = pc.min_max(plain.column("time")).values()
+    first_line = pc.min(plain.column("lineno")).as_py()
+    con.register("plain_rows", plain)
+    try:
+        ((inserted,),) = con.execute(
+            f"""
+INSERT INTO events
+SELECT {_STORED}, (SELECT coalesce(max(seq), 0) + 1 FROM events) - ? + lineno
+FROM plain_rows AS s ANTI JOIN (
+  SELECT event, distinct_id, time, insert_id FROM events WHERE project = ? AND time BETWEEN ? AND ?
+) AS e ON {_SAME_EVENT}
+""",
+            [first_line, project, first.as_py(), last.as_py()],
+        ).fetchall()
+    finally:
+        con.unregister("plain_rows")
+    return IngestResult(valid, inserted, 0)
+
+
+#: The staged relation's shape (``lineno``, ``reason``, then the canonical columns but
+#: ``seq``), for rows the collector judged itself.
+_PLAIN_SCHEMA = pa.schema(
+    [("lineno", pa.int64()), ("reason", pa.string())]
+    + [(name, pa.timestamp("us") if name == "time" else pa.string()) for name in COLUMN_NAMES if name != "seq"]
+)
+
+
+def split_records(project: str, numbered: list[tuple[int, object]]) -> tuple[pa.Table, pa.Table]:
+    """Parsed event records, numbered, as (raw lines for the query, rows judged already).
+
+    Ordinary records become rows here (:func:`utmost.events.plain_event`); the others are
+    serialised back to lines for the ingest query to judge.
+    """
+    rows: list[tuple[object, ...]] = []
+    lines: list[tuple[int, bytes]] = []
+    for number, record in numbered:
+        row = plain_event(record)
+        if row is None:
+            lines.append((number, orjson.dumps(record)))
+        else:
+            rows.append((number, None, project, *row))
+    columns = list(zip(*rows)) or [()] * len(_PLAIN_SCHEMA)
+    plain = pa.table([pa.array(c, f.type) for c, f in zip(columns, _PLAIN_SCHEMA)], schema=_PLAIN_SCHEMA)
+    raw = pa.table(
+        {
+            "lineno": pa.array([n for n, _ in lines], pa.int64()),
+            "line": pa.array([line for _, line in lines], pa.binary()),
+        }
+    )
+    return raw, plain
 
 
 def insert_staged(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table) -> IngestResult:

@@ -21,6 +21,11 @@ Job = Callable[[duckdb.DuckDBPyConnection], T]
 
 #: At most this many queued jobs share one transaction.
 MAX_GROUP = 64
+#: Write-ahead log size at which DuckDB checkpoints during a commit (its default is 16 MB).
+#: A checkpoint stalls every writer for 50–300 ms, so while requests keep coming the log may
+#: grow this far; the writer checkpoints itself once it has been idle for ``IDLE_SECONDS``.
+CHECKPOINT_THRESHOLD = "256MB"
+IDLE_SECONDS = 1.0
 _STOP = object()
 
 
@@ -29,6 +34,9 @@ class Writer:
 
     def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
         self._con = connection
+        self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+        #: Whether anything was committed since the last checkpoint.
+        self._dirty = False
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="utmost-writer", daemon=True)
         self._thread.start()
@@ -62,7 +70,11 @@ class Writer:
 
     def _loop(self) -> None:
         while True:
-            group = [self._queue.get()]
+            try:
+                group = [self._queue.get(timeout=IDLE_SECONDS if self._dirty else None)]
+            except queue.Empty:
+                self._checkpoint()
+                continue
             while len(group) < MAX_GROUP and not self._queue.empty():
                 group.append(self._queue.get_nowait())
             stop = any(item is _STOP for item in group)
@@ -95,8 +107,17 @@ class Writer:
             _, future = group[0]
             future.set_exception(error)
             return
+        self._dirty = True
         for (_, future), result in zip(group, results):
             future.set_result(result)
+
+    def _checkpoint(self) -> None:
+        """Move the write-ahead log into the file while nothing waits."""
+        self._dirty = False
+        try:
+            self._con.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass  # another connection holds a transaction open: the next idle moment will do
 
 
 
