@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from utmost.campaign import CLICK_IDS, LANDING_PARAMS, UTM_KEYS
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from utmost.campaign import CLICK_IDS, LANDING_HINT, LANDING_PARAMS, UTM_KEYS, landing_values
 
 from conftest import event, raw_lines, stored
 
@@ -78,3 +82,24 @@ def test_empty_current_url_counts_as_absent(store):
 def test_param_lists_match_the_contract():
     assert UTM_KEYS == ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "utm_id")
     assert set(CLICK_IDS) == {"gclid", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "ttclid", "li_fat_id", "twclid"}
+
+
+_url_parts = st.lists(
+    st.tuples(
+        st.sampled_from(["?", "&", "#", "", "%3F", ";"]),
+        st.one_of(st.sampled_from([*LANDING_PARAMS, "UTM_SOURCE", "utm_", "page"]), st.text(max_size=3)),
+        st.sampled_from(["=", ""]),
+        st.sampled_from(["spring", "", "a+b", "%20"]),
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=300)
+@given(_url_parts)
+def test_every_url_that_lands_with_a_parameter_matches_the_hint(parts):
+    # The ingest query calls landing_values only when LANDING_HINT matches: it must never
+    # skip a URL that has something to give.
+    url = "https://hotel.example/rooms" + "".join("".join(part) for part in parts)
+    if any(landing_values(url) or []):
+        assert re.search(LANDING_HINT, url), url

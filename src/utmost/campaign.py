@@ -40,6 +40,10 @@ LANDING_PARAMS: tuple[str, ...] = UTM_KEYS + CLICK_IDS
 
 #: The SQL name under which the store registers :func:`landing_values` for its ingest query.
 LANDING_FUNCTION = "utmost_landing_params"
+#: A regular expression every URL that lands with a parameter matches: a key can only follow
+#: the ``?`` or an ``&``. The ingest query calls :func:`landing_values` only for these URLs;
+#: calling it for every URL with a query was a quarter of an import's parsing time.
+LANDING_HINT = "[?&](utm_|" + "|".join(CLICK_IDS) + ")"
 
 
 def landing_values(url: str | None) -> list[str | None] | None:

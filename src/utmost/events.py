@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from utmost.campaign import LANDING_FUNCTION, LANDING_PARAMS, landing_sql, landing_values
+from utmost.campaign import LANDING_FUNCTION, LANDING_HINT, LANDING_PARAMS, landing_sql, landing_values
 
 #: Mixpanel's limits (DESIGN §2).
 MAX_EVENT_BYTES = 1024 * 1024
@@ -208,7 +208,7 @@ valid AS (
   FROM judged
 ),
 paramed AS (
-  SELECT *, CASE WHEN reason IS NULL AND contains(current_url, '?') THEN {LANDING_FUNCTION}(current_url) END AS params
+  SELECT *, CASE WHEN reason IS NULL AND regexp_matches(current_url, '{LANDING_HINT}') THEN {LANDING_FUNCTION}(current_url) END AS params
   FROM valid
 ),
 landed AS (
