@@ -24,6 +24,8 @@ from utmost.events import COLUMN_NAMES, normalise_sql, plain_event
 REPORTED_REJECTIONS = 20
 
 _STORED = ", ".join(name for name in COLUMN_NAMES if name != "seq")
+#: The duplicate rule's columns within one project (DESIGN §2).
+_KEY = ("event", "distinct_id", "time", "insert_id")
 _SAME_EVENT = (
     "s.event = e.event AND s.distinct_id IS NOT DISTINCT FROM e.distinct_id "
     "AND s.time = e.time AND s.insert_id = e.insert_id"
@@ -98,7 +100,7 @@ def insert_lines(
     The normalised rows stay inside DuckDB (a temporary table) instead of travelling out as
     Arrow and back: for the collector's small batches that round trip cost as much as the
     query. ``reported`` is how many rejected lines are listed in full. ``plain`` holds rows
-    judged already (:func:`plain_rows`), numbered among the lines: they join the staged rows,
+    judged already (:func:`split_records`), numbered among the lines: they join the staged rows,
     so duplicates and ``seq`` order span both, and without lines the query is not run at all.
     """
     if not lines.num_rows:
@@ -139,10 +141,11 @@ def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table 
     if plain is None or not plain.num_rows:
         return IngestResult(0, 0, 0)
     valid = plain.num_rows
-    keys = zip(*(plain.column(name).to_pylist() for name in ("event", "distinct_id", "time", "insert_id")))
-    firsts = list({key: n for n, key in reversed(list(enumerate(keys)))}.values())
+    firsts: dict[tuple[object, ...], int] = {}
+    for n, key in enumerate(zip(*(plain.column(name).to_pylist() for name in _KEY))):
+        firsts.setdefault(key, n)
     if len(firsts) < valid:
-        plain = plain.take(sorted(firsts))
+        plain = plain.take(list(firsts.values()))
     first, last = pc.min_max(plain.column("time")).values()
     first_line = pc.min(plain.column("lineno")).as_py()
     con.register("plain_rows", plain)
@@ -233,7 +236,7 @@ WHERE lineno IN (
   WHERE reason IS NULL AND NOT EXISTS (
     SELECT 1 FROM events AS e WHERE e.project = ? AND e.time BETWEEN ? AND ? AND {_SAME_EVENT}
   )
-  GROUP BY event, distinct_id, time, insert_id
+  GROUP BY {", ".join(_KEY)}
 )
 """,
         [next_seq - first_line, project, first, last],
