@@ -5,6 +5,8 @@ handed to the store as raw JSON lines numbered from 1; :func:`normalise_sql` is 
 that validates each line with a precise reason and maps the valid ones to the canonical
 columns of DESIGN §2. Writing the mapping once, in SQL, keeps importer and collector identical
 and lets DuckDB parse JSON vectorised on every core instead of one Python object at a time.
+The collector, which holds its records parsed already, maps the ordinary ones itself with
+:func:`plain_event`, a shortcut held to the query's exact answer by a differential test.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Checking a request's records before they reach the store, and naming each bad one. Pure.
 
 Events are only pre-sorted here (by project token, and with a receive time filled in for
-``/track``); their full validation is the importer's own query, so a collector batch and an
-export file are judged by the same rules (:func:`utmost.events.normalise_sql`). Profile
-operations are checked by dry-running them on an empty profile.
+``/track``); the store judges them by the importer's rules, so a collector batch and an export
+file are judged alike (:func:`utmost.events.plain_event` for ordinary records, else
+:func:`utmost.events.normalise_sql`). Profile operations are checked by dry-running them on
+an empty profile.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-
 
 from utmost.collector.wire import Unparsed
 from utmost.errors import InputError
