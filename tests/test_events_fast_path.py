@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from utmost.campaign import LANDING_PARAMS
-from utmost.events import COLUMN_NAMES, MAX_PROPERTIES, normalise_sql, plain_event
+from utmost.events import COLUMN_NAMES, MAX_EVENT_BYTES, MAX_PROPERTIES, normalise_sql, plain_event
 from utmost.store.ingest import register_functions
 
 from conftest import event, stored
@@ -118,7 +118,10 @@ def records(draw) -> dict:
         if draw(st.integers(0, 9)) < 8 or key in ("time", "distinct_id", "$insert_id"):
             properties[key] = draw(strategy)
     name = draw(mostly(st.sampled_from(["Page View", "Page View", "Reservation Completed", "$merge", ""])))
-    return {"event": name, "properties": properties}
+    record = {"event": name, "properties": properties}
+    if draw(st.integers(0, 9)) == 0:
+        record["ip"] = draw(_value)  # the Python SDK's /import records carry one
+    return record
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -158,6 +161,17 @@ def test_the_sdks_events_all_take_the_fast_path(con):
 )
 def test_unusual_records_are_left_to_the_query(record):
     assert plain_event(record) is None
+
+
+def test_a_line_over_the_size_limit_is_left_to_the_query(con):
+    # The Python SDK sends "ip" beside event and properties: other keys count towards a line.
+    properties = {"distinct_id": "d", "time": 1_700_000_000, "$insert_id": "i", "big": "x" * (MAX_EVENT_BYTES - 200)}
+    near = {"event": "Page View", "properties": properties, "ip": 0}
+    over = {**near, "padding": "y" * 300}
+    assert len(orjson.dumps(near)) <= MAX_EVENT_BYTES < len(orjson.dumps(over))
+    assert plain_event(near) is not None and plain_event(over) is None
+    reasons = [row["reason"] for row in judged_by_query(con, [near, over])]
+    assert reasons == [None, f"event is {len(orjson.dumps(over))} bytes (at most {MAX_EVENT_BYTES})"]
 
 
 def test_rounding_is_half_away_from_zero_as_the_query_rounds(con):

@@ -282,7 +282,7 @@ def plain_event(record: Any) -> tuple[Any, ...] | None:
     else:
         landing = ("?" in url and landing_values(url)) or [None] * len(LANDING_PARAMS)
     properties_json = orjson.dumps(properties)
-    if len(properties_json) + len(orjson.dumps(event)) + _ENVELOPE_BYTES > MAX_EVENT_BYTES:
+    if _line_bytes_at_most(record, event, properties_json) > MAX_EVENT_BYTES:
         return None
     return (
         event, micros, distinct_id, device_id, user_id, insert_id,
@@ -290,6 +290,13 @@ def plain_event(record: Any) -> tuple[Any, ...] | None:
     )
 
 
+def _line_bytes_at_most(record: dict[str, Any], event: str, properties_json: bytes) -> int:
+    """An upper bound of the record's length as one JSON line, as the query measures it."""
+    others = sum(len(orjson.dumps(k)) + len(orjson.dumps(v)) + 2 for k, v in record.items() if k not in _ENVELOPE)
+    return len(properties_json) + len(orjson.dumps(event)) + _ENVELOPE_BYTES + others
+
+
+_ENVELOPE = ("event", "properties")
 _PLAIN_TEXTS = ("$device_id", "$user_id", "$current_url", "$referrer", "$referring_domain")
 
 
