@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 import duckdb
 import orjson
-import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,7 +22,7 @@ from utmost.campaign import LANDING_PARAMS
 from utmost.events import COLUMN_NAMES, MAX_EVENT_BYTES, MAX_PROPERTIES, normalise_sql, plain_event
 from utmost.store.ingest import register_functions
 
-from conftest import event, stored
+from conftest import event, raw_lines, stored
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mixpanel-wire"
 EPOCH = dt.datetime(1970, 1, 1)
@@ -40,11 +39,7 @@ def con():
 
 
 def judged_by_query(con, records: list) -> list[dict]:
-    lines = pa.table({
-        "lineno": pa.array(range(1, len(records) + 1), pa.int64()),
-        "line": pa.array([orjson.dumps(r) for r in records], pa.binary()),
-    })
-    con.register("raw_lines", lines)
+    con.register("raw_lines", raw_lines(records))
     try:
         cursor = con.execute(normalise_sql("raw_lines") + " ORDER BY lineno", ["p"])
         names = [d[0] for d in cursor.description]

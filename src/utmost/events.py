@@ -297,7 +297,8 @@ def _line_bytes_at_most(record: dict[str, Any], event: str, properties_json: byt
 
 
 _ENVELOPE = ("event", "properties")
-_PLAIN_TEXTS = ("$device_id", "$user_id", "$current_url", "$referrer", "$referring_domain")
+#: The text properties the fast path reads besides ``distinct_id``, in its columns' order.
+_PLAIN_TEXTS = tuple(_PROPERTY_COLUMNS[c] for c in ("device_id", "user_id", "current_url", "referrer", "referring_domain"))
 
 
 def _plain_micros(value: Any) -> int | None:

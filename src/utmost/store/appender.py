@@ -116,7 +116,8 @@ def _concatenated(project: str, batches: list[_Batch]) -> tuple[list[tuple[int, 
             tables.append(renumbered.select(["lineno", "line"]).cast(_RAW_SCHEMA))
         else:
             records.extend((n + offset, record) for n, record in batch.lines)
-        ranges.append((offset, offset + batch.size))
-        offset += batch.size
+        size = batch.size
+        ranges.append((offset, offset + size))
+        offset += size
     lines, plain = split_records(project, records)
-    return ranges, pa.concat_tables([*tables, lines.cast(_RAW_SCHEMA)]), plain
+    return ranges, pa.concat_tables([*tables, lines]), plain

@@ -9,6 +9,8 @@ chunks of the same file are committed first, so duplicates across chunks are cau
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import duckdb
@@ -67,11 +69,18 @@ def stage(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -> pa.T
     Reads only, so it can run on any cursor: a bulk import stages the next chunk on its
     reader thread while the writer inserts the previous one.
     """
-    con.register("raw_lines", lines)
-    try:
+    with _registered(con, "raw_lines", lines):
         return con.sql(normalise_sql("raw_lines"), params=[project]).to_arrow_table()
+
+
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """``table`` readable as relation ``name`` on ``con`` for the length of the block."""
+    con.register(name, table)
+    try:
+        yield
     finally:
-        con.unregister("raw_lines")
+        con.unregister(name)
 
 
 def _judge(staged: pa.Table) -> IngestResult:
@@ -105,18 +114,12 @@ def insert_lines(
     """
     if not lines.num_rows:
         return _insert_plain(con, project, plain)
-    con.register("raw_lines", lines)
-    try:
+    with _registered(con, "raw_lines", lines):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {normalise_sql('raw_lines')}", [project])
-    finally:
-        con.unregister("raw_lines")
     try:
         if plain is not None and plain.num_rows:
-            con.register("plain_rows", plain)
-            try:
+            with _registered(con, "plain_rows", plain):
                 con.execute(f"INSERT INTO {_STAGED} BY NAME SELECT * FROM plain_rows")
-            finally:
-                con.unregister("plain_rows")
         rejections = con.execute(
             f"SELECT lineno, reason FROM {_STAGED} WHERE reason IS NOT NULL ORDER BY lineno"
         ).fetchall()
@@ -148,20 +151,17 @@ def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table 
         plain = plain.take(list(firsts.values()))
     first, last = pc.min_max(plain.column("time")).values()
     first_line = pc.min(plain.column("lineno")).as_py()
-    con.register("plain_rows", plain)
-    try:
+    with _registered(con, "plain_rows", plain):
         ((inserted,),) = con.execute(
             f"""
 INSERT INTO events
 SELECT {_STORED}, (SELECT coalesce(max(seq), 0) + 1 FROM events) - ? + lineno
 FROM plain_rows AS s ANTI JOIN (
-  SELECT event, distinct_id, time, insert_id FROM events WHERE project = ? AND time BETWEEN ? AND ?
+  SELECT {", ".join(_KEY)} FROM events WHERE project = ? AND time BETWEEN ? AND ?
 ) AS e ON {_SAME_EVENT}
 """,
             [first_line, project, first.as_py(), last.as_py()],
         ).fetchall()
-    finally:
-        con.unregister("plain_rows")
     return IngestResult(valid, inserted, 0)
 
 
@@ -192,7 +192,7 @@ def split_records(project: str, numbered: list[tuple[int, object]]) -> tuple[pa.
     raw = pa.table(
         {
             "lineno": pa.array([n for n, _ in lines], pa.int64()),
-            "line": pa.array([line for _, line in lines], pa.binary()),
+            "line": pa.array([line for _, line in lines], pa.large_binary()),
         }
     )
     return raw, plain
@@ -203,11 +203,8 @@ def insert_staged(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table
     judged = _judge(staged)
     inserted = 0
     if judged.valid:
-        con.register("staged", staged)
-        try:
+        with _registered(con, "staged", staged):
             inserted, _ = _insert_new(con, project, "staged")
-        finally:
-            con.unregister("staged")
     return IngestResult(judged.valid, inserted, judged.rejected, judged.rejections)
 
 
