@@ -28,11 +28,8 @@ from utmost.store.sources import Chunk, Source, open_source
 COMMIT_ROWS = 262_144
 #: Chunks read and normalised ahead of the one being stored.
 PREFETCH = 1
-#: DuckDB's settings while importing. The memory limit keeps its buffer pool from caching the
-#: whole table; the checkpoint threshold is DuckDB's default again (the writer raises it for
-#: the collector's small commits): without a checkpoint after each large commit, a 5M-event
-#: import held 4 GiB instead of 1.
-IMPORT_SETTINGS = {"memory_limit": "256MB", "checkpoint_threshold": "16MB"}
+#: DuckDB's memory limit while importing: keeps its buffer pool from caching the whole table.
+IMPORT_MEMORY_LIMIT = "256MB"
 
 #: Called after each chunk with (bytes read since the last call, events in that chunk).
 Progress = Callable[[int, int], None]
@@ -87,14 +84,12 @@ def _import_source(store: Store, project: str, source: Source, report: ImportRep
     """Stream one file into the store on the writer thread, committing every ``COMMIT_ROWS``."""
 
     def load(con: duckdb.DuckDBPyConnection) -> None:
-        before = {name: _setting(con, name) for name in IMPORT_SETTINGS}
-        for name, value in IMPORT_SETTINGS.items():
-            con.execute(f"SET {name} = '{value}'")
+        (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
         try:
             load_chunks(con)
         finally:
-            for name, value in before.items():
-                con.execute(f"SET {name} = '{value}'")
+            con.execute(f"SET memory_limit = '{limit}'")
 
     def load_chunks(con: duckdb.DuckDBPyConnection) -> None:
         rows = 0
@@ -113,11 +108,6 @@ def _import_source(store: Store, project: str, source: Source, report: ImportRep
         con.commit()
 
     store.bulk(load)
-
-
-def _setting(con: duckdb.DuckDBPyConnection, name: str) -> str:
-    (value,) = con.execute("SELECT current_setting(?)", [name]).fetchone()
-    return value
 
 
 def _check(store: Store, project: str, sources: list[Source], progress: Progress | None) -> ImportReport:
