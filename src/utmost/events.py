@@ -5,20 +5,15 @@ handed to the store as raw JSON lines numbered from 1; :func:`normalise_sql` is 
 that validates each line with a precise reason and maps the valid ones to the canonical
 columns of DESIGN §2. Writing the mapping once, in SQL, keeps importer and collector identical
 and lets DuckDB parse JSON vectorised on every core instead of one Python object at a time.
-The collector, which holds its records parsed already, maps the ordinary ones itself with
-:func:`plain_event`, a shortcut held to the query's exact answer by a differential test.
+Ordinary lines take a shortcut (:mod:`utmost.plain`), held to this query's exact answer by a
+differential test.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
-
-from utmost.campaign import LANDING_FUNCTION, LANDING_HINT, LANDING_PARAMS, landing_sql, landing_values
+from utmost.campaign import LANDING_FUNCTION, LANDING_HINT, LANDING_PARAMS, landing_sql
 
 #: Mixpanel's limits (DESIGN §2).
 MAX_EVENT_BYTES = 1024 * 1024
@@ -58,8 +53,8 @@ COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in CANONICAL_COLUMNS)
 #: Two events with equal values here are one event (Mixpanel's rule); the later is dropped.
 DEDUP_KEY: tuple[str, ...] = ("project", "event", "distinct_id", "time", "insert_id")
 
-# Properties read into their own columns; JSON paths are quoted so `$` names are safe.
-_PROPERTY_COLUMNS = {
+#: Properties read into their own columns; JSON paths are quoted so `$` names are safe.
+PROPERTY_COLUMNS = {
     "distinct_id": "distinct_id",
     "device_id": "$device_id",
     "user_id": "$user_id",
@@ -67,7 +62,7 @@ _PROPERTY_COLUMNS = {
     "referrer": "$referrer",
     "referring_domain": "$referring_domain",
 }
-_EXTRACTED = ("time", "$insert_id", *_PROPERTY_COLUMNS.values(), *LANDING_PARAMS)
+_EXTRACTED = ("time", "$insert_id", *PROPERTY_COLUMNS.values(), *LANDING_PARAMS)
 
 
 #: JSON paths read from every line; their JSON types are read for the whole document too.
@@ -232,83 +227,3 @@ SELECT lineno, reason,
   properties
 FROM landed
 """
-
-
-#: ``$insert_id`` values the fast path takes as they are; the query also accepts an empty one.
-_PLAIN_INSERT_ID = re.compile(rf"[A-Za-z0-9-]{{1,{MAX_INSERT_ID_LENGTH}}}")
-#: Bytes of a line around its event name and properties: ``{"event":,"properties":}``.
-_ENVELOPE_BYTES = 32
-_NUMBER_TYPES = (int, float)
-
-
-def plain_event(record: Any) -> tuple[Any, ...] | None:
-    """The canonical columns of an ordinary event record, or None to leave it to the query.
-
-    The collector has every record parsed already; judging the common ones here spares them
-    the ingest query, whose planning costs ~15 ms however small the batch (the fixed cost of a
-    collector round). "Ordinary" is what the SDKs send: an event name, a valid numeric time, a
-    string ``distinct_id`` and ``$insert_id``, and strings (or nothing) wherever a column is
-    read. For those the answer is exactly what :func:`normalise_sql` gives (a differential
-    property test holds the two together); anything else — a bad or unusual record, a
-    missing ``$insert_id`` to derive, ``$merge`` — returns None and goes through the query,
-    which stays the one definition of the rules.
-
-    Columns are ``COLUMN_NAMES`` minus ``project`` and ``seq``, with ``time`` in µs since the
-    epoch and ``properties`` as JSON text.
-    """
-    if type(record) is not dict:
-        return None
-    event, properties = record.get("event"), record.get("properties")
-    if type(event) is not str or not event or event == "$merge" or type(properties) is not dict:
-        return None
-    if len(properties) > MAX_PROPERTIES:
-        return None
-    micros = _plain_micros(properties.get("time"))
-    distinct_id, insert_id = properties.get("distinct_id"), properties.get("$insert_id")
-    if micros is None or type(distinct_id) is not str or not distinct_id:
-        return None
-    if type(insert_id) is not str or not _PLAIN_INSERT_ID.fullmatch(insert_id):
-        return None
-    texts = [properties.get(key) for key in _PLAIN_TEXTS]
-    if any(value is not None and type(value) is not str for value in texts):
-        return None
-    device_id, user_id, url, referrer, referring_domain = texts
-    url = url or None
-    if url is None:
-        landing = [properties.get(key) for key in LANDING_PARAMS]
-        if any(value is not None and type(value) is not str for value in landing):
-            return None
-        landing = [value or None for value in landing]
-    else:
-        landing = ("?" in url and landing_values(url)) or [None] * len(LANDING_PARAMS)
-    properties_json = orjson.dumps(properties)
-    if _line_bytes_at_most(record, event, properties_json) > MAX_EVENT_BYTES:
-        return None
-    return (
-        event, micros, distinct_id, device_id, user_id, insert_id,
-        *landing, url, referrer, referring_domain, properties_json.decode(),
-    )
-
-
-def _line_bytes_at_most(record: dict[str, Any], event: str, properties_json: bytes) -> int:
-    """An upper bound of the record's length as one JSON line, as the query measures it."""
-    others = sum(len(orjson.dumps(k)) + len(orjson.dumps(v)) + 2 for k, v in record.items() if k not in _ENVELOPE)
-    return len(properties_json) + len(orjson.dumps(event)) + _ENVELOPE_BYTES + others
-
-
-_ENVELOPE = ("event", "properties")
-#: The text properties the fast path reads besides ``distinct_id``, in its columns' order.
-_PLAIN_TEXTS = tuple(_PROPERTY_COLUMNS[c] for c in ("device_id", "user_id", "current_url", "referrer", "referring_domain"))
-
-
-def _plain_micros(value: Any) -> int | None:
-    """µs of a valid ``properties.time``, rounded half away from zero as the query's ``round``."""
-    if type(value) not in _NUMBER_TYPES:
-        return None
-    number = float(value)
-    factor = 1 if number > MILLISECONDS_ABOVE else 1000
-    if not (number >= 0 and number * factor < MAX_TIME_MS):
-        return None
-    scaled = number * factor * 1000
-    whole = math.floor(scaled)
-    return whole + 1 if scaled - whole >= 0.5 else whole

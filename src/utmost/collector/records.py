@@ -2,7 +2,7 @@
 
 Events are only pre-sorted here (by project token, and with a receive time filled in for
 ``/track``); the store judges them by the importer's rules, so a collector batch and an export
-file are judged alike (:func:`utmost.events.plain_event` for ordinary records, else
+file are judged alike (:func:`utmost.plain.decode_lines` for ordinary records, else
 :func:`utmost.events.normalise_sql`). Profile operations are checked by dry-running them on
 an empty profile.
 """

@@ -14,13 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from duckdb.sqltypes import VARCHAR
 
 from utmost.campaign import LANDING_FUNCTION, landing_values
-from utmost.events import COLUMN_NAMES, normalise_sql, plain_event
+from utmost.events import COLUMN_NAMES, normalise_sql
+from utmost.plain import PLAIN_SCHEMA, decode_lines
 
 #: How many rejected lines a chunk reports in full; the rest are only counted.
 REPORTED_REJECTIONS = 20
@@ -66,11 +68,15 @@ class IngestResult:
 def stage(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -> pa.Table:
     """Normalise raw lines into canonical rows with their ``reason``, as an Arrow table.
 
-    Reads only, so it can run on any cursor: a bulk import stages the next chunk on its
+    Plain lines are decoded in Python, the others judged by the query. Reads only, so it can run on any cursor: a bulk import stages the next chunk on its
     reader thread while the writer inserts the previous one.
     """
-    with _registered(con, "raw_lines", lines):
-        return con.sql(normalise_sql("raw_lines"), params=[project]).to_arrow_table()
+    rest, plain = split_lines(project, lines)
+    if not rest.num_rows:
+        return plain
+    with _registered(con, "raw_lines", rest):
+        judged = con.sql(normalise_sql("raw_lines"), params=[project]).to_arrow_table()
+    return pa.concat_tables([plain, judged.cast(_PLAIN_SCHEMA)])
 
 
 @contextlib.contextmanager
@@ -166,36 +172,42 @@ FROM plain_rows AS s ANTI JOIN (
 
 
 #: The staged relation's shape (``lineno``, ``reason``, then the canonical columns but
-#: ``seq``), for rows the collector judged itself.
-_PLAIN_SCHEMA = pa.schema(
-    [("lineno", pa.int64()), ("reason", pa.string())]
-    + [(name, pa.timestamp("us") if name == "time" else pa.string()) for name in COLUMN_NAMES if name != "seq"]
-)
+#: ``seq``), for rows judged before the query.
+_PLAIN_SCHEMA = pa.schema([("lineno", pa.int64()), ("reason", pa.large_string()), ("project", pa.large_string()), *PLAIN_SCHEMA])
+
+
+def split_lines(project: str, lines: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Numbered raw lines as (the lines left for the query, the rows judged already).
+
+    Plain lines become rows here (:func:`utmost.plain.decode_lines`) with their numbers, so
+    duplicates and ``seq`` order still span the whole batch once both are stored.
+    """
+    rows, taken = decode_lines(lines.column("line"))
+    plain = pa.table(
+        [
+            lines.column("lineno").take(taken),
+            pa.nulls(len(taken), pa.large_string()),
+            pa.repeat(pa.scalar(project, pa.large_string()), len(taken)),
+            *rows.columns,
+        ],
+        schema=_PLAIN_SCHEMA,
+    )
+    if len(taken) == lines.num_rows:
+        return lines.slice(0, 0), plain
+    rest = np.ones(lines.num_rows, bool)
+    rest[taken] = False
+    return lines.filter(pa.array(rest)), plain
 
 
 def split_records(project: str, numbered: list[tuple[int, object]]) -> tuple[pa.Table, pa.Table]:
-    """Parsed event records, numbered, as (raw lines for the query, rows judged already).
-
-    Ordinary records become rows here (:func:`utmost.events.plain_event`); the others are
-    serialised back to lines for the ingest query to judge.
-    """
-    rows: list[tuple[object, ...]] = []
-    lines: list[tuple[int, bytes]] = []
-    for number, record in numbered:
-        row = plain_event(record)
-        if row is None:
-            lines.append((number, orjson.dumps(record)))
-        else:
-            rows.append((number, None, project, *row))
-    columns = list(zip(*rows)) or [()] * len(_PLAIN_SCHEMA)
-    plain = pa.table([pa.array(c, f.type) for c, f in zip(columns, _PLAIN_SCHEMA)], schema=_PLAIN_SCHEMA)
-    raw = pa.table(
+    """Parsed event records, numbered, as (lines for the query, rows judged already)."""
+    lines = pa.table(
         {
-            "lineno": pa.array([n for n, _ in lines], pa.int64()),
-            "line": pa.array([line for _, line in lines], pa.large_binary()),
+            "lineno": pa.array([n for n, _ in numbered], pa.int64()),
+            "line": pa.array([orjson.dumps(record) for _, record in numbered], pa.large_binary()),
         }
     )
-    return raw, plain
+    return split_lines(project, lines)
 
 
 def insert_staged(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table) -> IngestResult:

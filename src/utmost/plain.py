@@ -1,0 +1,255 @@
+"""Plain events: the ordinary lines the SDKs send, decoded to canonical columns in one pass.
+
+Pure, no I/O. :func:`utmost.events.normalise_sql` is the one definition of how a line is
+judged, and it is exact about every odd line, but it parses each line three times in SQL:
+most of an import's time. Nearly every real line is *plain* — an event name, a numeric time,
+string ids and ``$insert_id``, strings (or nothing) wherever a column is read — and for those
+the answer is simple. :func:`decode_lines` reads them with msgspec's compiled decoder into
+typed fields, checks the rest a column at a time, and hands every other line back for the
+query to judge. A differential property test holds the two to the same answer.
+
+The properties are kept as sent (the bytes of the object in the line), where the query
+re-serialises them: the same JSON, possibly spelt differently. When a property name appears
+twice in one object the decoder reads the last, the query the first; RFC 8259 leaves that
+undefined, and no SDK or export writes it.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from utmost.campaign import LANDING_HINT, LANDING_PARAMS, landing_values
+from utmost.events import (
+    COLUMN_NAMES,
+    MAX_EVENT_BYTES,
+    MAX_INSERT_ID_LENGTH,
+    MAX_PROPERTIES,
+    MAX_TIME_MS,
+    MILLISECONDS_ABOVE,
+    PROPERTY_COLUMNS,
+)
+
+_TYPES = {"time": pa.timestamp("us"), "properties": pa.json_(pa.large_string())}
+#: The columns :func:`decode_lines` gives: the canonical ones but ``project`` and ``seq``.
+PLAIN_COLUMNS: tuple[str, ...] = tuple(name for name in COLUMN_NAMES if name not in ("project", "seq"))
+#: ``properties`` is marked as JSON (Arrow's extension type), which DuckDB stores as it is:
+#: as plain text it would parse every object again to check it, half the time of an insert.
+PLAIN_SCHEMA = pa.schema(
+    [(name, _TYPES.get(name, pa.large_string())) for name in PLAIN_COLUMNS]
+)
+
+#: Text columns read from a property of the same meaning, besides the landing parameters.
+_TEXTS = ("device_id", "user_id", "current_url", "referrer", "referring_domain")
+
+
+class _Line(msgspec.Struct, gc=False):
+    event: str
+    properties: msgspec.Raw
+
+
+# Fields of the properties the columns come from. A wrong type (a number where text is read, a
+# string time) fails the decode, which sends the line to the query.
+_Properties = msgspec.defstruct(
+    "_Properties",
+    [
+        ("time", float),
+        ("distinct_id", str),
+        ("insert_id", str, msgspec.field(name="$insert_id")),
+        *((column, str | None, msgspec.field(default=None, name=PROPERTY_COLUMNS[column])) for column in _TEXTS),
+    ],
+    gc=False,  # hundreds of thousands of them, holding no containers: not the collector's
+)
+# The landing parameters sent as properties, read only for events without a URL (the query
+# ignores them when there is one): browser events carry them all as super properties.
+_Landing = msgspec.defstruct("_Landing", [(key, str | None, None) for key in LANDING_PARAMS], gc=False)
+_DECODE_LINE = msgspec.json.Decoder(_Line).decode
+_DECODE_PROPERTIES = msgspec.json.Decoder(_Properties).decode
+_DECODE_LANDING = msgspec.json.Decoder(_Landing).decode
+_GETTERS = {name: operator.attrgetter(name) for name in _Properties.__struct_fields__}
+_EVENT_OF, _PROPERTIES_OF = operator.attrgetter("event"), operator.attrgetter("properties")
+
+#: ``$insert_id`` values taken as they are; the query alone handles an empty one.
+_INSERT_ID = f"^[A-Za-z0-9-]{{1,{MAX_INSERT_ID_LENGTH}}}$"
+#: Lines longer than this could hold more than MAX_PROPERTIES keys (see events).
+_MIN_BYTES_FOR_TOO_MANY = 5 * MAX_PROPERTIES
+
+
+def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarray]:
+    """The plain lines of ``lines`` (binary) as canonical rows, and which lines they were.
+
+    Returns ``(rows, taken)``: ``rows`` has ``PLAIN_SCHEMA`` (``time`` in µs since the epoch,
+    ``properties`` as the JSON text sent), one row per index in ``taken``, in order. Lines
+    not taken — bad, unusual, or ``$merge`` — are for :func:`utmost.events.normalise_sql`.
+    """
+    views, sizes = _line_views(lines)
+    if views is None:
+        return PLAIN_SCHEMA.empty_table(), np.empty(0, np.int64)
+    try:  # all at once, in C, when every line is plain
+        parsed = list(map(_DECODE_LINE, views))
+        raws = list(map(_PROPERTIES_OF, parsed))
+        fields = list(map(_DECODE_PROPERTIES, raws))
+        taken = np.arange(len(views))
+    except ValueError:  # not plain: malformed, a wrong type, invalid text
+        parsed, raws, fields, taken = _each_line(views)
+    if not len(taken):
+        return PLAIN_SCHEMA.empty_table(), taken
+    events = list(map(_EVENT_OF, parsed))
+    columns = {name: list(map(getter, fields)) for name, getter in _GETTERS.items()}
+    event = pa.array(events, pa.large_string())
+    micros, timely = _micros(np.array(columns["time"], np.float64))
+    distinct_id = pa.array(columns["distinct_id"], pa.large_string())
+    insert_id = pa.array(columns["insert_id"], pa.large_string())
+    plain = (
+        timely
+        & (sizes[taken] <= MAX_EVENT_BYTES)
+        & _fewer_keys_than_limit(views, sizes, taken)
+        & _true(pc.and_(pc.not_equal(event, ""), pc.not_equal(event, "$merge")))
+        & _true(pc.not_equal(distinct_id, ""))
+        & _true(pc.match_substring_regex(insert_id, _INSERT_ID))
+    )
+    texts = {name: pa.array(columns[name], pa.large_string()) for name in _TEXTS}
+    url = texts["current_url"] = _null_if_empty(texts["current_url"])
+    landing, landed = _landing(url, raws)
+    plain &= landed
+    rows = pa.table(
+        {
+            "event": event,
+            "time": pa.array(micros, pa.timestamp("us")),
+            "distinct_id": distinct_id,
+            "device_id": texts["device_id"],
+            "user_id": texts["user_id"],
+            "insert_id": insert_id,
+            **landing,
+            "current_url": url,
+            "referrer": texts["referrer"],
+            "referring_domain": texts["referring_domain"],
+            "properties": _joined(raws),
+        },
+        schema=PLAIN_SCHEMA,
+    )
+    if plain.all():
+        return rows, taken
+    return rows.filter(pa.array(plain)), taken[plain]
+
+
+def _each_line(views: list[memoryview]) -> tuple[list[_Line], list[msgspec.Raw], list[Any], np.ndarray]:
+    """Decode line by line, keeping the plain ones: for a batch with a line that is not."""
+    index, parsed, fields = [], [], []
+    for n, view in enumerate(views):
+        try:
+            line = _DECODE_LINE(view)
+            fields.append(_DECODE_PROPERTIES(line.properties))
+        except ValueError:
+            continue
+        index.append(n)
+        parsed.append(line)
+    return parsed, list(map(_PROPERTIES_OF, parsed)), fields, np.array(index, np.int64)
+
+
+def _line_views(lines: pa.Array | pa.ChunkedArray) -> tuple[list[memoryview] | None, np.ndarray]:
+    """A view of each line's bytes and the line sizes; None if any line is not UTF-8.
+
+    msgspec checks the text it decodes, not the properties it skips, so the whole batch is
+    checked first (Arrow's cast validates without copying); a batch with invalid text is left
+    to the query, which names the line.
+    """
+    chunks = lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]
+    views: list[memoryview] = []
+    sizes = []
+    for chunk in chunks:
+        chunk = chunk.cast(pa.large_binary())
+        try:
+            chunk.cast(pa.large_string())
+        except pa.ArrowInvalid:
+            return None, np.empty(0, np.int64)
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        offsets = np.frombuffer(offsets_buffer, np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+        data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
+        views.extend(map(data.__getitem__, map(slice, offsets[:-1].tolist(), offsets[1:].tolist())))
+        sizes.append(np.diff(offsets))
+    return views, np.concatenate(sizes) if sizes else np.empty(0, np.int64)
+
+
+def _micros(number: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """µs since the epoch of valid times, rounded half away from zero as the query's ``round``."""
+    factor = np.where(number > MILLISECONDS_ABOVE, 1.0, 1000.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        valid = (number >= 0) & (number * factor < MAX_TIME_MS)
+        scaled = np.where(valid, number * factor * 1000, 0.0)
+    whole = np.floor(scaled)
+    return (whole + (scaled - whole >= 0.5)).astype(np.int64), valid
+
+
+def _fewer_keys_than_limit(views: list[memoryview], sizes: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """False where a line might hold more than MAX_PROPERTIES properties.
+
+    Every key is followed by a ``:``, so a line with few colons has few keys; only long lines
+    are counted at all.
+    """
+    ok = np.ones(len(taken), bool)
+    for n in np.flatnonzero(sizes[taken] > _MIN_BYTES_FOR_TOO_MANY).tolist():
+        ok[n] = views[taken[n]].tobytes().count(b":") <= MAX_PROPERTIES
+    return ok
+
+
+def _true(mask: pa.Array) -> np.ndarray:
+    return mask.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _null_if_empty(texts: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(texts, ""), pa.scalar(None, texts.type), texts)
+
+
+def _landing(url: pa.Array, raws: list[msgspec.Raw]) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """The landing columns, and False where an event without a URL sent a non-text one.
+
+    From the URL when there is one, else from the properties. Only URLs that can hold a
+    landing parameter are parsed, each distinct one once (a page view and its autotracked
+    twin share one).
+    """
+    landed = np.ones(len(url), bool)
+    rows: list[int] = []
+    found: list[list[str | None]] = []
+    hinted = np.flatnonzero(_true(pc.match_substring_regex(url, LANDING_HINT)))
+    parsed: dict[str, list[str | None] | None] = {}
+    for row, address in zip(hinted.tolist(), url.take(hinted).to_pylist()):
+        if address not in parsed:
+            parsed[address] = landing_values(address)
+        if values := parsed[address]:
+            rows.append(row)
+            found.append(values)
+    for row in np.flatnonzero(_true(pc.is_null(url))).tolist():
+        try:
+            sent = _DECODE_LANDING(raws[row])
+        except ValueError:
+            landed[row] = False
+            continue
+        values = [value or None for value in msgspec.structs.astuple(sent)]
+        if any(values):
+            rows.append(row)
+            found.append(values)
+    # Row n of each column is found[position[n]], or null.
+    position = np.full(len(url), -1, np.int64)
+    position[rows] = np.arange(len(rows))
+    take = pa.array(position, mask=position < 0)
+    columns = list(zip(*found)) or [()] * len(LANDING_PARAMS)
+    nulls = pa.nulls(len(url), pa.large_string())
+    landing = {
+        key: pa.array(values, pa.large_string()).take(take) if any(values) else nulls
+        for key, values in zip(LANDING_PARAMS, columns)
+    }
+    return landing, landed
+
+
+def _joined(raws: list[msgspec.Raw]) -> pa.Array:
+    """The properties objects as one string array, copied once."""
+    sizes = np.fromiter(map(len, raws), np.int64, len(raws))
+    offsets = np.concatenate(([0], np.cumsum(sizes)))
+    text = pa.LargeStringArray.from_buffers(len(raws), pa.py_buffer(offsets), pa.py_buffer(b"".join(raws)))
+    return pa.ExtensionArray.from_storage(_TYPES["properties"], text)
