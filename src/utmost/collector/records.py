@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from utmost.collector.wire import Unparsed
+from utmost.collector.wire import RawRecords, Unparsed
 from utmost.errors import InputError
 from utmost.people import apply_operation, operations_of
 from utmost.store.profiles import Update
@@ -64,11 +64,30 @@ def event_lines(
             continue
         properties = record.get("properties")
         token = properties.get("token") if isinstance(properties, dict) else None
-        fill = not require_time or record.get("event") == "$merge"
-        if fill and isinstance(properties, dict) and "time" not in properties:
-            record = {**record, "properties": {**properties, "time": receive_time}}
-        lines.append(EventLine(index, token, record))
+        lines.append(EventLine(index, token, _timed(record, receive_time, require_time)))
     return lines, failures
+
+
+def _timed(record: dict[str, Any], receive_time: float, require_time: bool) -> dict[str, Any]:
+    """The record, with ``receive_time`` as its time where it has none and one is due."""
+    properties = record.get("properties")
+    fill = not require_time or record.get("event") == "$merge"
+    if fill and isinstance(properties, dict) and "time" not in properties:
+        return {**record, "properties": {**properties, "time": receive_time}}
+    return record
+
+
+def import_lines(records: RawRecords, receive_time: float) -> list[tuple[int, Any]]:
+    """``/import``'s records, numbered from 1, as the store takes them: as the text they came in.
+
+    The store judges them all, "not a JSON object" included. Only a ``$merge`` is parsed, to
+    be given the receive time when it has none, as :func:`event_lines` does.
+    """
+    numbered: list[tuple[int, Any]] = []
+    for index, line in enumerate(records.lines):
+        record = records[index] if b"$merge" in line else None
+        numbered.append((index + 1, _timed(record, receive_time, True) if isinstance(record, dict) else line))
+    return numbered
 
 
 def insert_id_of(record: Any) -> str | None:

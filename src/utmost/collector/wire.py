@@ -13,10 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+import msgspec
 import orjson
 
 from utmost.errors import InputError
@@ -42,11 +44,32 @@ class Unparsed:
         self.reason = reason
 
 
+class RawRecords(Sequence[Any]):
+    """Records kept as the JSON text each came in, parsed one at a time only when asked for.
+
+    ``/import`` hands its events to the store as text (``lines``): the store decodes plain
+    ones straight into columns, so a Python object per record and property would be pure
+    cost. A record is parsed only to be named in an answer.
+    """
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, index: int) -> Any:  # type: ignore[override]
+        try:
+            return orjson.loads(self.lines[index])
+        except orjson.JSONDecodeError as error:
+            return Unparsed(f"invalid JSON: {error}")
+
+
 @dataclass(frozen=True)
 class Payload:
     """The records of one request, and the flags that shape its answer."""
 
-    records: list[Any]
+    records: Sequence[Any]
     params: dict[str, str]
     #: The records came in a ``data=`` field (the form the SDKs use) rather than a raw body.
     from_form: bool
@@ -60,8 +83,11 @@ class Payload:
         return self.params.get("strict") == "1"
 
 
-def decode(body: bytes, query_string: str, content_encoding: str = "") -> Payload:
-    """Every record of a request, from its raw body, query string and Content-Encoding."""
+def decode(body: bytes, query_string: str, content_encoding: str = "", *, raw: bool = False) -> Payload:
+    """Every record of a request, from its raw body, query string and Content-Encoding.
+
+    With ``raw``, records are kept as text (:class:`RawRecords`) instead of parsed.
+    """
     query = _fields(query_string)
     if "gzip" in content_encoding.lower() or query.get("format") == "gzip" or body.startswith(_GZIP_MAGIC):
         body = _gunzip(body)
@@ -69,12 +95,12 @@ def decode(body: bytes, query_string: str, content_encoding: str = "") -> Payloa
         raise _too_large(len(body))
     stripped = body.lstrip()
     if stripped[:1] in (b"[", b"{"):
-        return _checked(Payload(_json_body(stripped), query, from_form=False))
+        return _checked(Payload((_raw_json_body if raw else _json_body)(stripped), query, from_form=False))
     form = _fields(_text(body, "body"))
     params = {**query, **form}
     if "data" not in params:
         raise RequestError('no records: expected a "data" field (body or query) or a JSON body')
-    return _checked(Payload(_data_field(params["data"]), params, from_form=True))
+    return _checked(Payload(_data_field(params["data"], raw), params, from_form=True))
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -125,7 +151,7 @@ def _fields(encoded: str) -> dict[str, str]:
     return {key: values[-1] for key, values in parse_qs(encoded, keep_blank_values=True).items()}
 
 
-def _data_field(value: str) -> list[Any]:
+def _data_field(value: str, raw: bool = False) -> Sequence[Any]:
     """``data=``: JSON as is (Python SDK, ``api_payload_format: 'json'``) or base64 of it."""
     text = value.strip()
     if text[:1] not in ("[", "{"):
@@ -136,6 +162,8 @@ def _data_field(value: str) -> list[Any]:
         except binascii.Error:
             raise RequestError('"data" is neither JSON nor base64') from None
         text = _text(decoded, 'base64 "data"')
+    if raw:
+        return _raw_records(text.encode(), '"data"')
     try:
         return _records(orjson.loads(text), '"data"')
     except orjson.JSONDecodeError as error:
@@ -156,6 +184,31 @@ def _json_body(body: bytes) -> list[Any]:
             except orjson.JSONDecodeError as error:
                 records.append(Unparsed(f"invalid JSON: {error}"))
     return records
+
+
+def _raw_json_body(body: bytes) -> RawRecords:
+    """:func:`_json_body`, each record kept as its text."""
+    try:
+        return _raw_records(body, "body")
+    except RequestError:
+        pass
+    return RawRecords([line for line in body.splitlines() if line.strip()])
+
+
+_SPANS = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, msgspec.Raw])
+
+
+def _raw_records(text: bytes, where: str) -> RawRecords:
+    """A JSON array's elements (or one object) as the text of each, split by msgspec."""
+    try:
+        value = _SPANS.decode(text)
+    except msgspec.ValidationError:
+        raise RequestError(f"{where} must be a JSON object or array of objects") from None
+    except msgspec.DecodeError as error:
+        raise RequestError(f"{where} is not valid JSON: {error}") from None
+    if isinstance(value, dict):
+        return RawRecords([text.strip()])
+    return RawRecords([bytes(element) for element in value])
 
 
 def _records(value: Any, where: str) -> list[Any]:

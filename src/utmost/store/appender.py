@@ -7,8 +7,8 @@ takes the whole list, judges and inserts it per project in one go (in arrival or
 first copy of a duplicate wins across requests too) inside the writer's group commit. Each
 caller's future resolves only after the commit that holds its rows.
 
-A batch is raw lines (``lineno``, ``line``) or records the collector parsed already, numbered;
-ordinary records skip the ingest query altogether (:func:`utmost.store.ingest.split_records`),
+A batch is raw lines (``lineno``, ``line``) or numbered records (parsed, or the JSON text they
+came in); plain ones skip the ingest query altogether (:func:`utmost.store.ingest.split_lines`),
 so a round of them costs an insert and a commit.
 """
 
@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.store.ingest import insert_lines, split_records
+from utmost.store.ingest import insert_lines, record_lines, split_lines
 from utmost.store.writer import Writer
 
 #: Rejected lines are reported per request, all of them (a request holds at most 2,000).
@@ -31,7 +31,7 @@ _ALL = 2**31
 
 
 _RAW_SCHEMA = pa.schema([("lineno", pa.int64()), ("line", pa.large_binary())])
-#: Parsed records, each with its line number (1-based) in the caller's batch.
+#: Records, parsed or as JSON text (bytes), each with its line number (1-based) in the batch.
 Records = list[tuple[int, Any]]
 
 
@@ -107,17 +107,15 @@ class _Round:
 
 
 def _concatenated(project: str, batches: list[_Batch]) -> tuple[list[tuple[int, int]], pa.Table, pa.Table]:
-    """One table of lines and one of plain rows, numbered on across batches; each batch's range."""
-    ranges, tables, records, offset = [], [], [], 0
+    """One table of lines for the query and one of plain rows, numbered on across batches;
+    each batch's range."""
+    ranges, tables, offset = [], [], 0
     for batch in batches:
-        if isinstance(batch.lines, pa.Table):
-            lineno = pc.add(batch.lines.column("lineno"), pa.scalar(offset, pa.int64()))
-            renumbered = batch.lines.set_column(batch.lines.schema.get_field_index("lineno"), "lineno", lineno)
-            tables.append(renumbered.select(["lineno", "line"]).cast(_RAW_SCHEMA))
-        else:
-            records.extend((n + offset, record) for n, record in batch.lines)
+        lines = batch.lines if isinstance(batch.lines, pa.Table) else record_lines(batch.lines)
+        lineno = pc.add(lines.column("lineno"), pa.scalar(offset, pa.int64()))
+        renumbered = lines.set_column(lines.schema.get_field_index("lineno"), "lineno", lineno)
+        tables.append(renumbered.select(["lineno", "line"]).cast(_RAW_SCHEMA))
         size = batch.size
         ranges.append((offset, offset + size))
         offset += size
-    lines, plain = split_records(project, records)
-    return ranges, pa.concat_tables([*tables, lines]), plain
+    return ranges, *split_lines(project, pa.concat_tables(tables))

@@ -115,7 +115,7 @@ def insert_lines(
     The normalised rows stay inside DuckDB (a temporary table) instead of travelling out as
     Arrow and back: for the collector's small batches that round trip cost as much as the
     query. ``reported`` is how many rejected lines are listed in full. ``plain`` holds rows
-    judged already (:func:`split_records`), numbered among the lines: they join the staged rows,
+    judged already (:func:`split_lines`), numbered among the lines: they join the staged rows,
     so duplicates and ``seq`` order span both, and without lines the query is not run at all.
     """
     if not lines.num_rows:
@@ -144,17 +144,15 @@ def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table 
     """Store rows judged already: the same rule as :func:`_insert_new`, in one cheaper query.
 
     A collector round of ordinary records needs no more than this; its planning is most of
-    its cost, so the copies within the batch are dropped here first and the stored ones by
-    one anti-join.
+    its cost, so the copies within the batch are dropped here first (by Arrow) and the
+    stored ones by one anti-join.
     """
     if plain is None or not plain.num_rows:
         return IngestResult(0, 0, 0)
     valid = plain.num_rows
-    firsts: dict[tuple[object, ...], int] = {}
-    for n, key in enumerate(zip(*(plain.column(name).to_pylist() for name in _KEY))):
-        firsts.setdefault(key, n)
-    if len(firsts) < valid:
-        plain = plain.take(list(firsts.values()))
+    firsts = plain.group_by(list(_KEY), use_threads=False).aggregate([("lineno", "min")])
+    if firsts.num_rows < valid:
+        plain = plain.filter(pc.is_in(plain.column("lineno"), value_set=firsts.column("lineno_min")))
     first, last = pc.min_max(plain.column("time")).values()
     first_line = pc.min(plain.column("lineno")).as_py()
     with _registered(con, "plain_rows", plain):
@@ -199,15 +197,16 @@ def split_lines(project: str, lines: pa.Table) -> tuple[pa.Table, pa.Table]:
     return lines.filter(pa.array(rest)), plain
 
 
-def split_records(project: str, numbered: list[tuple[int, object]]) -> tuple[pa.Table, pa.Table]:
-    """Parsed event records, numbered, as (lines for the query, rows judged already)."""
-    lines = pa.table(
+def record_lines(numbered: list[tuple[int, object]]) -> pa.Table:
+    """Numbered records as raw lines: parsed ones serialised, bytes kept as they came."""
+    return pa.table(
         {
             "lineno": pa.array([n for n, _ in numbered], pa.int64()),
-            "line": pa.array([orjson.dumps(record) for _, record in numbered], pa.large_binary()),
+            "line": pa.array(
+                [record if isinstance(record, bytes) else orjson.dumps(record) for _, record in numbered], pa.large_binary()
+            ),
         }
     )
-    return split_lines(project, lines)
 
 
 def insert_staged(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table) -> IngestResult:

@@ -1,0 +1,54 @@
+"""Request bodies decoded: ``/import``'s records kept as text read the same as parsed ones."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from utmost.collector.wire import RawRecords, RequestError, Unparsed, decode
+
+_json = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=5)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=8,
+)
+_records = st.lists(st.one_of(st.dictionaries(st.text(max_size=5), _json, max_size=4), _json), min_size=1, max_size=6)
+
+
+def bodies(records: list) -> dict[str, bytes]:
+    array = orjson.dumps(records)
+    return {
+        "json array": array,
+        "ndjson": b"\n".join(orjson.dumps(r) for r in records) + b"\n",
+        "data= base64": b"data=" + quote(base64.b64encode(array)).encode(),
+        "data= json": b"data=" + quote(array).encode(),
+    }
+
+
+@given(_records)
+def test_records_kept_as_text_read_as_the_parsed_ones(records):
+    for shape, body in bodies(records).items():
+        try:
+            parsed = decode(body, "").records
+        except RequestError as error:
+            with pytest.raises(RequestError, match=str(error).split(":")[0]):
+                decode(body, "", raw=True)
+            continue
+        raw = decode(body, "", raw=True).records
+        assert isinstance(raw, RawRecords), shape
+        assert [raw[n] for n in range(len(raw))] == parsed, shape
+
+
+def test_an_ndjson_line_that_is_not_json_keeps_its_place():
+    raw = decode(b'{"a": 1}\n\n{broken\n{"b": 2}\n', "", raw=True).records
+    assert raw.lines == [b'{"a": 1}', b"{broken", b'{"b": 2}']
+    assert isinstance(raw[1], Unparsed) and raw[1].reason.startswith("invalid JSON")
+
+
+def test_one_object_is_one_record():
+    assert decode(b'  {"event": "x"}\n', "", raw=True).records.lines == [b'{"event": "x"}']
