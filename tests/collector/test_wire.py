@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from utmost.collector.records import event_lines
 from utmost.collector.wire import RawRecords, RequestError, Unparsed, decode
 
 _json = st.recursive(
@@ -52,3 +53,29 @@ def test_an_ndjson_line_that_is_not_json_keeps_its_place():
 
 def test_one_object_is_one_record():
     assert decode(b'  {"event": "x"}\n', "", raw=True).records.lines == [b'{"event": "x"}']
+
+
+_properties = st.one_of(
+    st.none(),
+    st.just([1]),
+    st.fixed_dictionaries({}, optional={"token": st.one_of(st.just("t"), _json), "time": st.one_of(st.just(1.5), _json), "x": _json}),
+)
+_events = st.lists(
+    st.one_of(
+        st.fixed_dictionaries({}, optional={"event": st.sampled_from(["Page View", "$merge"]), "properties": _properties}),
+        _json,
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(_events, st.booleans())
+def test_event_lines_read_text_as_they_read_parsed_records(records, require_time):
+    texts = RawRecords([orjson.dumps(r) for r in records])
+    parsed_lines, parsed_failures = event_lines(records, 99.0, require_time=require_time)
+    text_lines, text_failures = event_lines(texts, 99.0, require_time=require_time)
+    assert text_failures == parsed_failures
+    assert [(line.index, line.token) for line in text_lines] == [(line.index, line.token) for line in parsed_lines]
+    for text, parsed in zip(text_lines, parsed_lines):
+        assert (orjson.loads(text.record) if isinstance(text.record, bytes) else text.record) == parsed.record

@@ -45,7 +45,7 @@ class Collector:
     # Endpoints
 
     async def track(self, request: Request) -> Response:
-        return await self._handle(request, "track", self._store_events_by_token)
+        return await self._handle(request, "track", self._store_events_by_token, raw=True)
 
     async def engage(self, request: Request) -> Response:
         return await self._handle(request, "track", lambda payload: self._store_profiles("people", payload))
@@ -76,7 +76,7 @@ class Collector:
     async def _handle(
         self, request: Request, endpoint: str, store: Callable[[Payload], Awaitable[Outcome]], raw: bool = False
     ) -> Response:
-        """``raw``: keep the records as text (``/import``, whose events need no token read)."""
+        """``raw``: keep the records as text for the store (events; profiles are parsed)."""
         payload = None
         try:
             body = await _body(request)
@@ -228,7 +228,7 @@ def _answer(request: Request, endpoint: str, payload: Payload | None, outcome: O
     return answer(endpoint, outcome, verbose=request.query_params.get("verbose") == "1", form=form)
 
 
-def _numbered(lines: list[EventLine]) -> list[tuple[int, dict[str, Any]]]:
+def _numbered(lines: list[EventLine]) -> list[tuple[int, dict[str, Any] | bytes]]:
     """The store's numbered records; line numbers are record indexes + 1."""
     return [(line.index + 1, line.record) for line in lines]
 

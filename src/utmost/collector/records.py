@@ -10,8 +10,11 @@ an empty profile.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from utmost.collector.wire import RawRecords, Unparsed
 from utmost.errors import InputError
@@ -37,25 +40,41 @@ class Failure:
 
 @dataclass
 class EventLine:
-    """An event record (its time filled in where due), with its index in the request."""
+    """An event record (its time filled in where due), with its index in the request.
+
+    ``record`` is parsed, or the JSON text it came in (the store takes either).
+    """
 
     index: int
     token: Any
-    record: dict[str, Any]
+    record: dict[str, Any] | bytes
 
 
 def event_lines(
-    records: list[Any], receive_time: float, *, require_time: bool
+    records: Sequence[Any], receive_time: float, *, require_time: bool
 ) -> tuple[list[EventLine], list[Failure]]:
     """Each event record with its token; records that are not objects fail here.
 
     ``receive_time`` fills in a missing ``properties.time``, as Mixpanel does for events sent
     live (``/track``: the Python SDK's ``alias`` sends none) and for ``$merge``, which the
     Python SDK sends to ``/import`` without one; other ``/import`` events need their own
-    (``require_time``).
+    (``require_time``). Records kept as text (:class:`RawRecords`) stay text unless a time is
+    to be filled in: only their token is read.
     """
     lines, failures = [], []
-    for index, record in enumerate(records):
+    texts = records.lines if isinstance(records, RawRecords) else None
+    for index in range(len(records)):
+        if texts is not None:
+            try:
+                head = _HEAD(texts[index])
+            except ValueError:
+                pass  # not an object, or odd properties: judged below, parsed
+            else:
+                properties = head.properties
+                if properties is None or properties.time is not msgspec.UNSET:
+                    lines.append(EventLine(index, properties and properties.token, texts[index]))
+                    continue
+        record = records[index]
         if isinstance(record, Unparsed):
             failures.append(Failure(index, None, "", record.reason))
             continue
@@ -66,6 +85,20 @@ def event_lines(
         token = properties.get("token") if isinstance(properties, dict) else None
         lines.append(EventLine(index, token, _timed(record, receive_time, require_time)))
     return lines, failures
+
+
+class _HeadProperties(msgspec.Struct, gc=False):
+    token: Any = None
+    time: Any = msgspec.UNSET
+
+
+class _Head(msgspec.Struct, gc=False):
+    """What the collector reads of an event record before the store judges it."""
+
+    properties: _HeadProperties | None = None
+
+
+_HEAD = msgspec.json.Decoder(_Head).decode
 
 
 def _timed(record: dict[str, Any], receive_time: float, require_time: bool) -> dict[str, Any]:
