@@ -26,9 +26,13 @@ def test_small_commits_stay_in_the_log_until_the_writer_is_idle(store):
     assert wal_bytes(store) == 0
 
 
-def threshold(store: Store) -> str:
-    (value,) = store.reader().execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+def setting(store: Store, name: str) -> str:
+    (value,) = store.reader().execute(f"SELECT current_setting('{name}')::VARCHAR").fetchone()
     return value
+
+
+def threshold(store: Store) -> str:
+    return setting(store, "checkpoint_threshold")
 
 
 def test_an_import_leaves_the_writers_settings_as_they_were(store, tmp_path):
@@ -38,3 +42,17 @@ def test_an_import_leaves_the_writers_settings_as_they_were(store, tmp_path):
     path.write_bytes(b"\n".join(raw_lines([event(distinct_id=f"d{n}") for n in range(10)]).column("line").to_pylist()))
     assert import_files(store, "default", [path]).imported == 10
     assert threshold(store) == before
+
+
+def test_an_import_runs_duckdb_on_one_thread_and_gives_the_rest_back(store, tmp_path, monkeypatch):
+    import utmost.store.importer as importer
+
+    seen = []
+    real = importer.insert_staged
+    monkeypatch.setattr(importer, "insert_staged", lambda con, *a: seen.append(setting(store, "threads")) or real(con, *a))
+    before = {name: setting(store, name) for name in ("threads", "memory_limit")}
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(raw_lines([event(distinct_id=f"d{n}") for n in range(10)]).column("line").to_pylist()))
+    assert import_files(store, "default", [path]).imported == 10
+    assert seen == [str(importer.IMPORT_THREADS)]
+    assert {name: setting(store, name) for name in before} == before
