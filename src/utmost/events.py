@@ -106,7 +106,7 @@ _TIME = "time_number"
 _SECONDS_FACTOR = f"CASE WHEN {_TIME} > {MILLISECONDS_ABOVE} THEN 1 ELSE 1000 END"
 #: The shortest JSON object with more than MAX_PROPERTIES keys is longer than this, so the
 #: keys are only counted (a second parse) on lines that could have too many.
-_MIN_BYTES_FOR_TOO_MANY = 5 * MAX_PROPERTIES
+MIN_BYTES_FOR_TOO_MANY = 5 * MAX_PROPERTIES
 _BLANK_BYTES = 16
 
 # (condition, reason) checked in order; the first that holds rejects the line. Reasons are SQL
@@ -149,7 +149,7 @@ _REJECTIONS: tuple[tuple[str, str], ...] = (
         "'\"properties.$insert_id\" may hold only letters, digits and \"-\"'",
     ),
     (
-        f"nbytes > {_MIN_BYTES_FOR_TOO_MANY} AND json_array_length(json_keys(properties)) > {MAX_PROPERTIES}",
+        f"nbytes > {MIN_BYTES_FOR_TOO_MANY} AND json_array_length(json_keys(properties)) > {MAX_PROPERTIES}",
         f"json_array_length(json_keys(properties)) || ' properties (at most {MAX_PROPERTIES})'",
     ),
 )
