@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 import duckdb
 import orjson
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +23,7 @@ from hypothesis import strategies as st
 from utmost.campaign import LANDING_PARAMS
 from utmost.events import MAX_EVENT_BYTES, MAX_PROPERTIES, normalise_sql
 from utmost.plain import PLAIN_COLUMNS, decode_lines
+from utmost.store.sources import Source
 from utmost.store.ingest import register_functions
 
 from conftest import event, raw_lines, stored
@@ -37,8 +40,16 @@ def con():
     connection.close()
 
 
-def judged_by_query(con, lines: list) -> list[dict]:
-    con.register("raw_lines", raw_lines(lines))
+def file_lines(lines: list) -> pa.Table:
+    """``lines`` as an import reads them from a JSONL file: each with its newline."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lines.jsonl"
+        path.write_bytes(b"".join(line + b"\n" for line in raw_lines(lines).column("line").to_pylist()))
+        return pa.concat_tables(chunk.lines for chunk in Source(path, "line").chunks())
+
+
+def judged_by_query(con, lines: list | pa.Table) -> list[dict]:
+    con.register("raw_lines", lines if isinstance(lines, pa.Table) else raw_lines(lines))
     try:
         cursor = con.execute(normalise_sql("raw_lines") + " ORDER BY lineno", ["p"])
         names = [d[0] for d in cursor.description]
@@ -47,27 +58,35 @@ def judged_by_query(con, lines: list) -> list[dict]:
         con.unregister("raw_lines")
 
 
-def taken(lines: list) -> dict[int, dict]:
+def taken(lines: list | pa.Table) -> dict[int, dict]:
     """The rows the fast path gives, by the 0-based index of their line."""
-    rows, index = decode_lines(raw_lines(lines).column("line"))
+    table = lines if isinstance(lines, pa.Table) else raw_lines(lines)
+    rows, index = decode_lines(table.column("line"))
     return dict(zip(index.tolist(), rows.to_pylist()))
 
 
 def assert_same_as_query(con, lines: list) -> int:
-    """Check every line the fast path takes; returns how many it took."""
-    fast = taken(lines)
-    judged = {n: row for n, row in enumerate(judged_by_query(con, lines))} if fast else {}
-    blank = [n for n, line in enumerate(raw_lines(lines).column("line").to_pylist()) if not line.strip()]
-    assert not set(fast) & set(blank)
-    # The query skips blank lines; number its rows as the lines they came from.
-    judged = dict(zip([n for n in range(len(lines)) if n not in blank], judged.values()))
-    for n, row in fast.items():
-        assert judged[n]["reason"] is None, (lines[n], judged[n]["reason"])
-        expected = {name: judged[n][name] for name in PLAIN_COLUMNS}
-        expected["properties"] = json.loads(expected["properties"])
-        row["properties"] = json.loads(row["properties"])
-        assert row == expected, lines[n]
-    return len(fast)
+    """Check every line the fast path takes, as the collector and as a file hand it over.
+
+    Returns how many it took; both ways must take the same lines.
+    """
+    counts = []
+    for table in (raw_lines(lines), file_lines(lines)):
+        fast = taken(table)
+        judged = judged_by_query(con, table) if fast else []
+        blank = [n for n, line in enumerate(table.column("line").to_pylist()) if not line.strip()]
+        assert not set(fast) & set(blank)
+        # The query skips blank lines; number its rows as the lines they came from.
+        judged = dict(zip([n for n in range(len(lines)) if n not in blank], judged))
+        for n, row in fast.items():
+            assert judged[n]["reason"] is None, (lines[n], judged[n]["reason"])
+            expected = {name: judged[n][name] for name in PLAIN_COLUMNS}
+            expected["properties"] = json.loads(expected["properties"])
+            row["properties"] = json.loads(row["properties"])
+            assert row == expected, lines[n]
+        counts.append(sorted(fast))
+    assert counts[0] == counts[1]
+    return len(counts[0])
 
 
 # Records near the fast path's edges: mostly what it takes, sometimes the wrong type or value.
@@ -215,3 +234,23 @@ def test_a_repeated_property_name_is_read_last_by_the_fast_path(con):
     line = b'{"event":"Page View","properties":{"time":1700000000,"distinct_id":"first","distinct_id":"last","$insert_id":"i"}}'
     assert taken([line])[0]["distinct_id"] == "last"
     assert judged_by_query(con, [line])[0]["distinct_id"] == "first"
+
+
+def test_a_line_holding_two_objects_never_shifts_the_lines_after_it(con):
+    one, two = (orjson.dumps(event(distinct_id=d, **{"$insert_id": d})) for d in ("a", "b"))
+    lines = [one + two, two, one]  # the first is invalid JSON: two values on one line
+    assert sorted(taken(file_lines(lines))) == [1, 2]
+    assert assert_same_as_query(con, lines) == 2
+
+
+@pytest.mark.parametrize("cut", ["after the properties key", "before the last brace"])
+def test_an_object_across_two_lines_is_never_taken(con, cut):
+    # Two values on one line and one value over two lines: as many values as lines, but
+    # none of these three lines is an event on its own.
+    one = orjson.dumps(event(**{"$insert_id": "a"}))
+    at = one.index(b'"properties":') + len(b'"properties":') if cut == "after the properties key" else len(one) - 1
+    # The first tail starts with "{", the second ("}") is padded: the lines are not too short.
+    head, tail = one[:at], one[at:] if cut == "after the properties key" else b"  " + one[at:]
+    lines = [head, tail, one + one]
+    assert taken(file_lines(lines)) == {}
+    assert assert_same_as_query(con, lines) == 0
