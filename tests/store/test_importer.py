@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from utmost.errors import InputError
 from utmost.store import Store
-from utmost.store import sources
+from utmost.store import importer, sources
 from utmost.store.importer import import_files
 
 from conftest import event, stored
@@ -57,6 +57,26 @@ def test_duplicates_across_chunks(store, tmp_path, monkeypatch):
     path.write_bytes(lines_of(RECORDS + RECORDS))
     report = import_files(store, "default", [path])
     assert (report.imported, report.duplicates) == (10, 10)
+
+
+@pytest.mark.parametrize("bound", ["rows", "bytes"])
+def test_chunks_are_inserted_in_groups_bounded_by_rows_or_bytes(store, tmp_path, monkeypatch, bound):
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 300)  # chunks of 2-3 lines
+    monkeypatch.setattr(importer, "INSERT_ROWS", 5 if bound == "rows" else 10**9)
+    monkeypatch.setattr(importer, "INSERT_BYTES", 10**12 if bound == "rows" else 1)
+    inserted = []
+    real = importer.insert_staged
+    monkeypatch.setattr(importer, "insert_staged", lambda con, project, staged: inserted.append(staged.num_rows) or real(con, project, staged))
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(lines_of(RECORDS + RECORDS))
+    report = import_files(store, "default", [path])
+    assert (report.imported, report.duplicates) == (10, 10)  # copies in other inserts found too
+    chunks = [chunk.lines.num_rows for chunk in sources.open_source(path).chunks()]
+    assert sum(inserted) == 20
+    if bound == "rows":
+        assert all(5 <= rows < 5 + max(chunks) for rows in inserted[:-1]) and len(inserted) > 1
+    else:
+        assert inserted == chunks
 
 
 def test_bad_lines_are_reported_with_file_and_line(store, tmp_path):

@@ -30,6 +30,8 @@ COMMIT_ROWS = 262_144
 PREFETCH = 1
 #: Rows stored by one insert at least: 18k-row inserts took twice as long as 144k-row ones.
 INSERT_ROWS = 32_768
+#: ... unless they are this big already (large events): memory stays bounded by bytes too.
+INSERT_BYTES = 48 << 20
 #: DuckDB's memory limit while importing: keeps its buffer pool from caching the whole table.
 IMPORT_MEMORY_LIMIT = "256MB"
 #: DuckDB's threads while importing. The import is parallel already (Python decodes on one
@@ -145,7 +147,7 @@ def _staged_ahead(store: Store, project: str, chunks: Iterator[Chunk]) -> Iterat
 
     Normalising only reads, so it runs on its own cursor beside the writer: the two halves of
     an import overlap and both cores stay busy. Chunks are handed over in groups of at least
-    ``INSERT_ROWS``: an insert has a fixed cost.
+    ``INSERT_ROWS`` rows or ``INSERT_BYTES``: an insert has a fixed cost.
     """
     ahead: queue.Queue[pa.Table | BaseException | None] = queue.Queue(maxsize=PREFETCH)
 
@@ -156,7 +158,7 @@ def _staged_ahead(store: Store, project: str, chunks: Iterator[Chunk]) -> Iterat
         try:
             for chunk in chunks:
                 group.append(stage(cursor, project, chunk.lines))
-                if sum(staged.num_rows for staged in group) >= INSERT_ROWS:
+                if sum(t.num_rows for t in group) >= INSERT_ROWS or sum(t.nbytes for t in group) >= INSERT_BYTES:
                     ahead.put(pa.concat_tables(group))
                     group = []
         except BaseException as error:  # handed over to the consuming thread, after the rows before it
