@@ -211,34 +211,29 @@ def _landing(url: pa.Array, raws: list[msgspec.Raw]) -> tuple[dict[str, pa.Array
 
     From the URL when there is one, else from the properties. Only URLs that can hold a
     landing parameter are parsed, each distinct one once (a page view and its autotracked
-    twin share one).
+    twin share one, reloads too).
     """
     landed = np.ones(len(url), bool)
-    rows: list[int] = []
+    # Row n of each column is found[position[n]], or null.
+    position = np.full(len(url), -1, np.int64)
     found: list[list[str | None]] = []
     hinted = np.flatnonzero(_true(pc.match_substring_regex(url, LANDING_HINT)))
-    parsed: dict[str, list[str | None] | None] = {}
-    for row, address in zip(hinted.tolist(), url.take(hinted).to_pylist()):
-        if address not in parsed:
-            parsed[address] = landing_values(address)
-        if values := parsed[address]:
-            rows.append(row)
-            found.append(values)
+    if len(hinted):
+        addresses = url.take(hinted)
+        distinct = pc.unique(addresses)
+        found = [landing_values(address) or [] for address in distinct.to_pylist()]
+        position[hinted] = pc.index_in(addresses, value_set=distinct).to_numpy()
     for row in np.flatnonzero(_true(pc.is_null(url))).tolist():
         try:
             sent = _DECODE_LANDING(raws[row])
         except ValueError:
             landed[row] = False
             continue
-        values = [value or None for value in msgspec.structs.astuple(sent)]
-        if any(values):
-            rows.append(row)
-            found.append(values)
-    # Row n of each column is found[position[n]], or null.
-    position = np.full(len(url), -1, np.int64)
-    position[rows] = np.arange(len(rows))
+        position[row] = len(found)
+        found.append([value or None for value in msgspec.structs.astuple(sent)])
     take = pa.array(position, mask=position < 0)
-    columns = list(zip(*found)) or [()] * len(LANDING_PARAMS)
+    nothing = [None] * len(LANDING_PARAMS)
+    columns = list(zip(*(values or nothing for values in found))) or [()] * len(LANDING_PARAMS)
     nulls = pa.nulls(len(url), pa.large_string())
     landing = {
         key: pa.array(values, pa.large_string()).take(take) if any(values) else nulls
