@@ -1,7 +1,8 @@
 """Writing canonical events: validate, normalise, drop duplicates, insert — one chunk per job.
 
-Runs on the writer thread. Each chunk of raw lines goes through the one normalising query
-(:func:`utmost.events.normalise_sql`) into a temporary table; its valid rows are deduplicated
+Runs on the writer thread. Each chunk of raw lines is judged: plain lines by the compiled
+fast path (:mod:`utmost.plain`), the rest by the one normalising query
+(:func:`utmost.events.normalise_sql`); its valid rows are deduplicated
 within the chunk and against what is stored (DESIGN §2: same project, event, distinct_id,
 time and insert_id), and the survivors get the next ``seq`` numbers in line order. Earlier
 chunks of the same file are committed first, so duplicates across chunks are caught too.
@@ -68,7 +69,8 @@ class IngestResult:
 def stage(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -> pa.Table:
     """Normalise raw lines into canonical rows with their ``reason``, as an Arrow table.
 
-    Plain lines are decoded in Python, the others judged by the query. Reads only, so it can run on any cursor: a bulk import stages the next chunk on its
+    Plain lines are decoded in Python (:func:`split_lines`), the others judged by the query.
+    Reads only, so it can run on any cursor: a bulk import stages the next chunk on its
     reader thread while the writer inserts the previous one.
     """
     rest, plain = split_lines(project, lines)
