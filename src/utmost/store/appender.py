@@ -107,8 +107,11 @@ class _Round:
 
 
 def _concatenated(project: str, batches: list[_Batch]) -> tuple[list[tuple[int, int]], pa.Table, pa.Table]:
-    """One table of lines for the query and one of plain rows, numbered on across batches;
-    each batch's range."""
+    """Each batch's range, and the round's lines split for the query and into plain rows.
+
+    Lines are numbered on across batches, so one duplicate rule and one ``seq`` order span
+    the whole round.
+    """
     ranges, tables, offset = [], [], 0
     for batch in batches:
         lines = batch.lines if isinstance(batch.lines, pa.Table) else record_lines(batch.lines)
