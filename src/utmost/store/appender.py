@@ -42,13 +42,6 @@ class _Batch:
     #: Resolves to the batch's rejected lines, ``[(lineno, reason)]`` in its own numbering.
     future: Future[list[tuple[int, str]]] = field(default_factory=Future)
 
-    @property
-    def size(self) -> int:
-        """The highest line number: later batches of a round are numbered after it."""
-        if isinstance(self.lines, pa.Table):
-            return pc.max(self.lines.column("lineno")).as_py() or 0
-        return max((n for n, _ in self.lines), default=0)
-
 
 class Appender:
     """Queues raw-line batches for the writer's next round."""
@@ -118,7 +111,8 @@ def _concatenated(project: str, batches: list[_Batch]) -> tuple[list[tuple[int, 
         lineno = pc.add(lines.column("lineno"), pa.scalar(offset, pa.int64()))
         renumbered = lines.set_column(lines.schema.get_field_index("lineno"), "lineno", lineno)
         tables.append(renumbered.select(["lineno", "line"]).cast(_RAW_SCHEMA))
-        size = batch.size
+        # Later batches are numbered after this one's highest line number.
+        size = pc.max(lines.column("lineno")).as_py() or 0
         ranges.append((offset, offset + size))
         offset += size
     return ranges, *split_lines(project, pa.concat_tables(tables))
