@@ -65,8 +65,8 @@ def test_chunks_are_inserted_in_groups_bounded_by_rows_or_bytes(store, tmp_path,
     monkeypatch.setattr(importer, "INSERT_ROWS", 5 if bound == "rows" else 10**9)
     monkeypatch.setattr(importer, "INSERT_BYTES", 10**12 if bound == "rows" else 1)
     inserted = []
-    real = importer.insert_staged
-    monkeypatch.setattr(importer, "insert_staged", lambda con, project, staged: inserted.append(staged.num_rows) or real(con, project, staged))
+    real = importer.fresh_rows
+    monkeypatch.setattr(importer, "fresh_rows", lambda con, project, staged: inserted.append(staged.num_rows) or real(con, project, staged))
     path = tmp_path / "export.jsonl"
     path.write_bytes(lines_of(RECORDS + RECORDS))
     report = import_files(store, "default", [path])
@@ -77,6 +77,40 @@ def test_chunks_are_inserted_in_groups_bounded_by_rows_or_bytes(store, tmp_path,
         assert all(5 <= rows < 5 + max(chunks) for rows in inserted[:-1]) and len(inserted) > 1
     else:
         assert inserted == chunks
+
+
+def test_commits_hold_whole_row_groups_so_duckdb_keeps_what_it_wrote(store, tmp_path, monkeypatch):
+    """Every commit but the last stores exactly ``COMMIT_ROWS`` new rows, cut inside chunks.
+
+    Visible in the file before any checkpoint: every row group but the last is full. Commits
+    of other sizes leave part-filled row groups between full ones (and a checkpoint that
+    writes the table again).
+    """
+    monkeypatch.setattr(importer, "COMMIT_ROWS", importer.ROW_GROUP_ROWS)
+    events = 200_000
+    lines = []  # (line number, event number): every 7th event is sent twice; one line is bad
+    body = bytearray()
+    for n in range(events):
+        line = orjson.dumps({"event": "e", "properties": {"time": 1_700_000_000 + n, "distinct_id": "d", "$insert_id": f"i{n}"}})
+        for _ in range(2 if n % 7 == 0 else 1):
+            body += line + b"\n"
+            lines.append(n)
+        if n == 150_000:
+            body += b'{"event": "e"}\n'
+            lines.append(None)
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(bytes(body))
+    report = import_files(store, "default", [path])
+    assert (report.imported, report.duplicates, report.rejected) == (events, len(range(0, events, 7)), 1)
+    groups = store.reader().sql(
+        "SELECT row_group_id, max(count) FROM pragma_storage_info('events') WHERE column_name = 'seq' GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert [rows for _, rows in groups[:-1]] == [importer.ROW_GROUP_ROWS] * (events // importer.ROW_GROUP_ROWS)
+    first_line = {}
+    for lineno, n in enumerate(lines, 1):
+        first_line.setdefault(n, lineno)
+    stored_seq = store.reader().sql("SELECT insert_id, seq FROM events").fetchall()
+    assert len({seq - first_line[int(insert_id[1:])] for insert_id, seq in stored_seq}) == 1  # seq follows the lines
 
 
 def test_bad_lines_are_reported_with_file_and_line(store, tmp_path):

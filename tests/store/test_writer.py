@@ -48,8 +48,8 @@ def test_an_import_runs_duckdb_on_one_thread_and_gives_the_rest_back(store, tmp_
     import utmost.store.importer as importer
 
     seen = []
-    real = importer.insert_staged
-    monkeypatch.setattr(importer, "insert_staged", lambda con, *a: seen.append(setting(store, "threads")) or real(con, *a))
+    real = importer.fresh_rows
+    monkeypatch.setattr(importer, "fresh_rows", lambda con, *a: seen.append(setting(store, "threads")) or real(con, *a))
     before = {name: setting(store, name) for name in ("threads", "memory_limit")}
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\n".join(raw_lines([event(distinct_id=f"d{n}") for n in range(10)]).column("line").to_pylist()))

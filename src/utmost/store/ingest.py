@@ -213,42 +213,95 @@ def record_lines(numbered: list[tuple[int, object]]) -> pa.Table:
 
 def insert_staged(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table) -> IngestResult:
     """Store the valid, new rows of a :func:`stage` result; call inside a write transaction."""
+    fresh = fresh_rows(con, project, staged)
+    fresh.store(con)
+    return fresh.result
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """The rows of a staged chunk that are to be stored: judged, and found new.
+
+    They can be stored in parts (:meth:`store` with ``start``/``stop``) in separate
+    transactions: a bulk import commits at DuckDB row-group boundaries, which fall anywhere
+    inside a chunk. A later part's rows are new against the earlier parts too (each key keeps
+    only its first line), and their ``seq`` numbers do not depend on the cut.
+    """
+
+    staged: pa.Table
+    #: Line numbers of the rows to store, ascending.
+    lines: pa.Array
+    #: ``seq`` is this plus the line number.
+    seq_offset: int
+    result: IngestResult
+
+    def store(self, con: duckdb.DuckDBPyConnection, start: int = 0, stop: int | None = None) -> None:
+        part = self.lines[start:stop]
+        if len(part):
+            with _registered(con, "staged", self.staged):
+                _copy_rows(con, "staged", part, self.seq_offset)
+
+
+def fresh_rows(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table) -> Fresh:
+    """Judge a :func:`stage` result and find which of its valid rows are new; stores nothing."""
     judged = _judge(staged)
-    inserted = 0
+    lines, offset = _EMPTY_LINES, 0
     if judged.valid:
         with _registered(con, "staged", staged):
-            inserted, _ = _insert_new(con, project, "staged")
-    return IngestResult(judged.valid, inserted, judged.rejected, judged.rejections)
+            lines, _, offset = _new_lines(con, project, "staged")
+    return Fresh(staged, lines, offset, IngestResult(judged.valid, len(lines), judged.rejected, judged.rejections))
+
+
+_EMPTY_LINES = pa.array([], pa.int64())
 
 
 def _insert_new(con: duckdb.DuckDBPyConnection, project: str, staged: str) -> tuple[int, int]:
     """Insert the valid rows of relation ``staged`` that are not duplicates.
 
     Returns (rows inserted, valid rows).
+    """
+    lines, valid, offset = _new_lines(con, project, staged)
+    _copy_rows(con, staged, lines, offset)
+    return len(lines), valid
+
+
+def _new_lines(con: duckdb.DuckDBPyConnection, project: str, staged: str) -> tuple[pa.Array, int, int]:
+    """The line numbers of the valid rows of relation ``staged`` that are not duplicates.
+
+    Returns (those line numbers ascending, valid rows, ``seq`` offset).
 
     Duplicates are found on the narrow key columns only (the first line of each key that is
-    not already stored survives), then the full rows of the survivors are copied: grouping or
-    windowing the whole rows, JSON included, cost twice as much. ``seq`` continues from the
-    stored maximum in line order; the lines that were dropped leave gaps.
+    not already stored survives); :func:`_copy_rows` then copies the full rows of the
+    survivors: grouping or windowing the whole rows, JSON included, cost twice as much.
+    ``seq`` continues from the stored maximum in line order; the lines that were dropped
+    leave gaps.
     """
     ((valid, first, last, first_line, next_seq),) = con.execute(
         "SELECT count(*), min(time), max(time), min(lineno), (SELECT coalesce(max(seq), 0) + 1 FROM events)"
         f" FROM {staged} WHERE reason IS NULL"
     ).fetchall()
     if not valid:
-        return 0, 0
-    ((inserted,),) = con.execute(
+        return _EMPTY_LINES, 0, 0
+    lines = con.sql(
         f"""
-INSERT INTO events
-SELECT {_STORED}, ? + lineno FROM {staged}
-WHERE lineno IN (
-  SELECT min(lineno) FROM {staged} AS s
-  WHERE reason IS NULL AND NOT EXISTS (
-    SELECT 1 FROM events AS e WHERE e.project = ? AND e.time BETWEEN ? AND ? AND {_SAME_EVENT}
-  )
-  GROUP BY {", ".join(_KEY)}
+SELECT min(lineno) AS lineno FROM {staged} AS s
+WHERE reason IS NULL AND NOT EXISTS (
+  SELECT 1 FROM events AS e WHERE e.project = ? AND e.time BETWEEN ? AND ? AND {_SAME_EVENT}
 )
+GROUP BY {", ".join(_KEY)}
+ORDER BY lineno
 """,
-        [next_seq - first_line, project, first, last],
-    ).fetchall()
-    return inserted, valid
+        params=[project, first, last],
+    ).to_arrow_table()
+    return lines.column("lineno").combine_chunks(), valid, next_seq - first_line
+
+
+def _copy_rows(con: duckdb.DuckDBPyConnection, staged: str, lines: pa.Array, seq_offset: int) -> None:
+    """Insert the rows of relation ``staged`` numbered ``lines``, with ``seq`` = offset + line."""
+    if not len(lines):
+        return
+    with _registered(con, "kept_lines", pa.table({"lineno": lines})):
+        con.execute(
+            f"INSERT INTO events SELECT {_STORED}, ? + lineno FROM {staged} WHERE lineno IN (SELECT lineno FROM kept_lines)",
+            [seq_offset],
+        )
