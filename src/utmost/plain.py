@@ -71,6 +71,7 @@ _Properties = msgspec.defstruct(
 # ignores them when there is one): browser events carry them all as super properties.
 _Landing = msgspec.defstruct("_Landing", [(key, str | None, None) for key in LANDING_PARAMS], gc=False)
 _DECODE_LINE = msgspec.json.Decoder(_Line).decode
+_DECODE_LINES = msgspec.json.Decoder(_Line).decode_lines
 _DECODE_PROPERTIES = msgspec.json.Decoder(_Properties).decode
 _DECODE_LANDING = msgspec.json.Decoder(_Landing).decode
 _GETTERS = {name: operator.attrgetter(name) for name in _Properties.__struct_fields__}
@@ -87,16 +88,20 @@ def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarra
     ``properties`` as the JSON text sent), one row per index in ``taken``, in order. Lines
     not taken — bad, unusual, or ``$merge`` — are for :func:`utmost.events.normalise_sql`.
     """
-    views, sizes = _line_views(lines)
-    if views is None:
+    text = _text(lines)
+    if text is None:
         return PLAIN_SCHEMA.empty_table(), np.empty(0, np.int64)
+    data, offsets = text
+    sizes = np.diff(offsets)
     try:  # all at once, in C, when every line is plain
-        parsed = list(map(_DECODE_LINE, views))
+        parsed = _whole_lines(data, offsets)
+        if parsed is None:
+            parsed = list(map(_DECODE_LINE, _views(data, offsets)))
         raws = list(map(_PROPERTIES_OF, parsed))
         fields = list(map(_DECODE_PROPERTIES, raws))
-        taken = np.arange(len(views))
+        taken = np.arange(len(sizes))
     except ValueError:  # not plain: malformed, a wrong type, invalid text
-        parsed, raws, fields, taken = _each_line(views)
+        parsed, raws, fields, taken = _each_line(_views(data, offsets))
     if not len(taken):
         return PLAIN_SCHEMA.empty_table(), taken
     events = list(map(_EVENT_OF, parsed))
@@ -108,7 +113,7 @@ def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarra
     plain = (
         timely
         & (sizes[taken] <= MAX_EVENT_BYTES)
-        & _fewer_keys_than_limit(views, sizes, taken)
+        & _fewer_keys_than_limit(data, offsets, taken)
         & _true(pc.and_(pc.not_equal(event, ""), pc.not_equal(event, "$merge")))
         & _true(pc.not_equal(distinct_id, ""))
         & _true(pc.match_substring_regex(insert_id, _INSERT_ID))
@@ -152,28 +157,69 @@ def _each_line(views: list[memoryview]) -> tuple[list[_Line], list[msgspec.Raw],
     return parsed, list(map(_PROPERTIES_OF, parsed)), fields, np.array(index, np.int64)
 
 
-def _line_views(lines: pa.Array | pa.ChunkedArray) -> tuple[list[memoryview] | None, np.ndarray]:
-    """A view of each line's bytes and the line sizes; None if any line is not UTF-8.
+def _text(lines: pa.Array | pa.ChunkedArray) -> tuple[memoryview, np.ndarray] | None:
+    """The lines' bytes as one buffer and where each line starts (and the last ends) in it.
 
-    msgspec checks the text it decodes, not the properties it skips, so the whole batch is
-    checked first (Arrow's cast validates without copying); a batch with invalid text is left
-    to the query, which names the line.
+    None if any line is not UTF-8: msgspec checks the text it decodes, not the properties it
+    skips, so the whole batch is checked first (Arrow's cast validates without copying); a
+    batch with invalid text is left to the query, which names the line. An import's chunk is
+    one buffer already (batches of one block); other batches are copied into one.
     """
     chunks = lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]
-    views: list[memoryview] = []
-    sizes = []
-    for chunk in chunks:
-        chunk = chunk.cast(pa.large_binary())
-        try:
+    chunks = [chunk.cast(pa.large_binary()) for chunk in chunks]
+    spans = [_span(chunk) for chunk in chunks]
+    if len(chunks) != 1 and not all(
+        a[0].address == b[0].address and a[1][-1] == b[1][0] for a, b in zip(spans, spans[1:])
+    ):
+        chunks = [pa.concat_arrays(chunks)] if chunks else [pa.array([], pa.large_binary())]
+        spans = [_span(chunks[0])]
+    try:
+        for chunk in chunks:
             chunk.cast(pa.large_string())
-        except pa.ArrowInvalid:
-            return None, np.empty(0, np.int64)
-        _, offsets_buffer, data_buffer = chunk.buffers()
-        offsets = np.frombuffer(offsets_buffer, np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
-        data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
-        views.extend(map(data.__getitem__, map(slice, offsets[:-1].tolist(), offsets[1:].tolist())))
-        sizes.append(np.diff(offsets))
-    return views, np.concatenate(sizes) if sizes else np.empty(0, np.int64)
+    except pa.ArrowInvalid:
+        return None
+    if not spans:
+        return memoryview(b""), np.zeros(1, np.int64)
+    offsets = np.concatenate([spans[0][1], *(offsets[1:] for _, offsets in spans[1:])])
+    data = spans[0][0]
+    return (memoryview(data) if data is not None else memoryview(b"")), offsets
+
+
+def _span(chunk: pa.Array) -> tuple[pa.Buffer | None, np.ndarray]:
+    """A binary array's data buffer and its own offsets into it."""
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    return data_buffer, np.frombuffer(offsets_buffer, np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+
+
+def _whole_lines(data: memoryview, offsets: np.ndarray) -> list[_Line] | None:
+    """Every line decoded by one call over the whole buffer, or None where that is not sure.
+
+    One call saves a view and a call per line (a third of decoding an import's chunk), but
+    msgspec reads the buffer as values apart by any whitespace, so it is used only when the
+    lines are sure to be one value each: every line starts with ``{`` and ends with ``}``
+    before its newline. A value can then not run on past its line's end (``}`` then ``{``
+    is malformed inside any value), so n lines giving n values means one value a line.
+    """
+    starts, ends = offsets[:-1], offsets[1:]
+    if not len(starts) or not (ends > starts).all():
+        return None
+    byte = np.frombuffer(data, np.uint8)
+    last = ends - 1
+    newline = byte[last] == ord("\n")
+    if not newline[:-1].all() or not (byte[starts] == ord("{")).all():
+        return None
+    closing = last - newline
+    if not (closing > starts).all() or not (byte[closing] == ord("}")).all():
+        return None
+    try:
+        parsed = _DECODE_LINES(data[offsets[0] : offsets[-1]])
+    except ValueError:
+        return None
+    return parsed if len(parsed) == len(starts) else None
+
+
+def _views(data: memoryview, offsets: np.ndarray) -> list[memoryview]:
+    return list(map(data.__getitem__, map(slice, offsets[:-1].tolist(), offsets[1:].tolist())))
 
 
 def _micros(number: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,15 +232,16 @@ def _micros(number: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (whole + (scaled - whole >= 0.5)).astype(np.int64), valid
 
 
-def _fewer_keys_than_limit(views: list[memoryview], sizes: np.ndarray, taken: np.ndarray) -> np.ndarray:
+def _fewer_keys_than_limit(data: memoryview, offsets: np.ndarray, taken: np.ndarray) -> np.ndarray:
     """False where a line might hold more than MAX_PROPERTIES properties.
 
     Every key is followed by a ``:``, so a line with few colons has few keys; only long lines
     are counted at all.
     """
     ok = np.ones(len(taken), bool)
-    for n in np.flatnonzero(sizes[taken] > MIN_BYTES_FOR_TOO_MANY).tolist():
-        ok[n] = views[taken[n]].tobytes().count(b":") <= MAX_PROPERTIES
+    starts, ends = offsets[taken], offsets[taken + 1]
+    for n in np.flatnonzero(ends - starts > MIN_BYTES_FOR_TOO_MANY).tolist():
+        ok[n] = data[starts[n] : ends[n]].tobytes().count(b":") <= MAX_PROPERTIES
     return ok
 
 
