@@ -211,13 +211,6 @@ def record_lines(numbered: list[tuple[int, object]]) -> pa.Table:
     )
 
 
-def insert_staged(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table) -> IngestResult:
-    """Store the valid, new rows of a :func:`stage` result; call inside a write transaction."""
-    fresh = fresh_rows(con, project, staged)
-    fresh.store(con)
-    return fresh.result
-
-
 @dataclass(frozen=True)
 class Fresh:
     """The rows of a staged chunk that are to be stored: judged, and found new.
@@ -243,7 +236,10 @@ class Fresh:
 
 
 def fresh_rows(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table) -> Fresh:
-    """Judge a :func:`stage` result and find which of its valid rows are new; stores nothing."""
+    """Judge a :func:`stage` result and find which of its valid rows are new; stores nothing.
+
+    Call inside the write transaction that stores them (:meth:`Fresh.store`).
+    """
     judged = _judge(staged)
     lines, offset = _EMPTY_LINES, 0
     if judged.valid:
