@@ -168,10 +168,8 @@ def _text(lines: pa.Array | pa.ChunkedArray) -> tuple[memoryview, np.ndarray] | 
     chunks = lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]
     chunks = [chunk.cast(pa.large_binary()) for chunk in chunks]
     spans = [_span(chunk) for chunk in chunks]
-    if len(chunks) != 1 and not all(
-        a[0].address == b[0].address and a[1][-1] == b[1][0] for a, b in zip(spans, spans[1:])
-    ):
-        chunks = [pa.concat_arrays(chunks)] if chunks else [pa.array([], pa.large_binary())]
+    if not all(map(_continues, spans, spans[1:])):
+        chunks = [pa.concat_arrays(chunks)]
         spans = [_span(chunks[0])]
     try:
         for chunk in chunks:
@@ -183,6 +181,14 @@ def _text(lines: pa.Array | pa.ChunkedArray) -> tuple[memoryview, np.ndarray] | 
     offsets = np.concatenate([spans[0][1], *(offsets[1:] for _, offsets in spans[1:])])
     data = spans[0][0]
     return (memoryview(data) if data is not None else memoryview(b"")), offsets
+
+
+def _continues(before: tuple[pa.Buffer | None, np.ndarray], after: tuple[pa.Buffer | None, np.ndarray]) -> bool:
+    """Whether the ``after`` chunk's lines follow on from ``before``'s in the same buffer."""
+    (data, offsets), (next_data, next_offsets) = before, after
+    if data is None or next_data is None:
+        return False
+    return (data.address, data.size, offsets[-1]) == (next_data.address, next_data.size, next_offsets[0])
 
 
 def _span(chunk: pa.Array) -> tuple[pa.Buffer | None, np.ndarray]:
