@@ -29,6 +29,7 @@ from utmost.collector.answers import Outcome, answer
 from utmost.collector.records import EventLine, Failure, event_lines, field_of, import_lines, insert_id_of, profile_updates
 from utmost.collector.wire import MAX_REQUEST_BYTES, Payload, RawRecords, RequestError, basic_credentials, decode
 from utmost.store import Store
+from utmost.store.appender import SPLIT_AHEAD_LINES
 from utmost.store.projects import Project
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -101,7 +102,7 @@ class Collector:
 
     async def _store_events(self, project: Project, payload: Payload) -> Outcome:
         if isinstance(payload.records, RawRecords):
-            judged = await asyncio.wrap_future(self.store.append(project.name, import_lines(payload.records, time.time())))
+            judged = await self._append(project.name, import_lines, payload.records, time.time())
             failures = _rejections(judged, payload.records)
             return Outcome(len(payload.records) - len(failures), failures)
         lines, failures = event_lines(payload.records, time.time(), require_time=True)
@@ -110,10 +111,23 @@ class Collector:
     async def _store_lines(
         self, by_project: dict[str, list[EventLine]], payload: Payload, failures: list[Failure]
     ) -> Outcome:
-        appended = [self.store.append(project, _numbered(lines)) for project, lines in by_project.items()]
-        for judged in await asyncio.gather(*map(asyncio.wrap_future, appended)):
+        appended = [self._append(project, _numbered, lines) for project, lines in by_project.items()]
+        for judged in await asyncio.gather(*appended):
             failures.extend(_rejections(judged, payload.records))
         return Outcome(len(payload.records) - len(failures), failures)
+
+    async def _append(self, project: str, make_lines: Callable[..., Any], *args: Any) -> list[tuple[int, str]]:
+        """Make a batch's lines, hand them to the store and await the commit.
+
+        The store decodes a large batch as it takes it (:meth:`Store.append`): on a worker
+        thread, off the event loop, where that work overlaps with the writer's inserts.
+        """
+        lines = make_lines(*args)
+        if len(lines) >= SPLIT_AHEAD_LINES:
+            appended = await run_in_threadpool(self.store.append, project, lines)
+        else:  # small: the writer decodes it with the rest of its round
+            appended = self.store.append(project, lines)
+        return await asyncio.wrap_future(appended)
 
     async def _store_profiles(self, kind: str, payload: Payload) -> Outcome:
         good, failures = profile_updates(kind, payload.records)
