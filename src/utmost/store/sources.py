@@ -86,28 +86,45 @@ def _line_chunks(stream: BinaryIO, raw: BinaryIO) -> Iterator[Chunk]:
     first_line = 1
     tail = b""
     while True:
+        # Each block gets a buffer of its own (the chunk's arrays keep it), read into after
+        # the last block's unfinished line: no copy of the block to join them.
+        buffer = bytearray(len(tail) + BLOCK_BYTES)
+        buffer[: len(tail)] = tail
         try:
-            block = stream.read(BLOCK_BYTES)
+            got = _read_into(stream, memoryview(buffer)[len(tail) :])
         except (OSError, EOFError) as error:
             raise InputError(f"{getattr(raw, 'name', 'input')}: cannot read: {error}") from None
-        buffer = tail + block
-        if not buffer:
+        size = len(tail) + got
+        if not size:
             return
-        newlines = np.flatnonzero(np.frombuffer(buffer, dtype=np.uint8) == 10)
-        end = len(buffer) if not block else (int(newlines[-1]) + 1 if len(newlines) else 0)
-        tail = buffer[end:]
+        last = got < BLOCK_BYTES
+        data = memoryview(buffer)[:size]
+        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        end = size if last else (int(newlines[-1]) + 1 if len(newlines) else 0)
+        tail = bytes(data[end:])
         if end:
             ends = newlines[newlines < end] + 1
-            if not block and (not len(ends) or ends[-1] != end):
+            if last and (not len(ends) or ends[-1] != end):
                 ends = np.append(ends, end)  # a last line without a newline
-            table = _table(buffer[:end], ends, first_line)
+            table = _table(data[:end], ends, first_line)
             first_line += table.num_rows
             yield Chunk(table, raw.tell())
-        if not block:
+        if last:
             return
 
 
-def _table(data: bytes, ends: np.ndarray, first_line: int) -> pa.Table:
+def _read_into(stream: BinaryIO, into: memoryview) -> int:
+    """Fill ``into`` from ``stream`` as far as it goes; fewer bytes only at its end."""
+    filled = 0
+    while filled < len(into):
+        got = stream.readinto(into[filled:])
+        if not got:
+            break
+        filled += got
+    return filled
+
+
+def _table(data: bytes | memoryview, ends: np.ndarray, first_line: int) -> pa.Table:
     """Zero-copy Arrow table of the lines of ``data`` ending (exclusive) at ``ends``."""
     offsets = np.concatenate(([0], ends)).astype(np.int64)
     count = len(ends)
