@@ -93,15 +93,16 @@ def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarra
         return PLAIN_SCHEMA.empty_table(), np.empty(0, np.int64)
     data, offsets = text
     sizes = np.diff(offsets)
+    parsed, views = _whole_lines(data, offsets), None
     try:  # all at once, in C, when every line is plain
-        parsed = _whole_lines(data, offsets)
         if parsed is None:
-            parsed = list(map(_DECODE_LINE, _views(data, offsets)))
+            views = _views(data, offsets)
+            parsed = list(map(_DECODE_LINE, views))
         raws = list(map(_PROPERTIES_OF, parsed))
         fields = list(map(_DECODE_PROPERTIES, raws))
         taken = np.arange(len(sizes))
     except ValueError:  # not plain: malformed, a wrong type, invalid text
-        parsed, raws, fields, taken = _each_line(_views(data, offsets))
+        parsed, raws, fields, taken = _each_line(views if views is not None else _views(data, offsets))
     if not len(taken):
         return PLAIN_SCHEMA.empty_table(), taken
     events = list(map(_EVENT_OF, parsed))
