@@ -254,3 +254,39 @@ def test_an_object_across_two_lines_is_never_taken(con, cut):
     lines = [head, tail, one + one]
     assert taken(file_lines(lines)) == {}
     assert assert_same_as_query(con, lines) == 0
+
+
+def test_an_import_keeps_the_properties_where_they_were_read():
+    lines = file_lines([event(distinct_id=d, **{"$insert_id": d}) for d in ("a", "b", "c")])
+    rows, index = decode_lines(lines.column("line"))
+    properties = rows.column("properties").combine_chunks().storage
+    properties.validate(full=True)
+    assert index.tolist() == [0, 1, 2]
+    # A view of the block the lines were read into, not a copy of it.
+    assert properties.buffers()[2].address == lines.column("line").chunk(0).buffers()[2].address
+    assert [json.loads(p)["distinct_id"] for p in properties.to_pylist()] == ["a", "b", "c"]
+
+
+_PROPS = '{"time":1700000000,"distinct_id":"%s","$insert_id":"i%s"}'
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # The last of two "properties" members is the one read, and the one kept.
+        ('{"event":"E","properties":%s,"properties":%s}' % (_PROPS % ("a", 1), _PROPS % ("b", 2)), _PROPS % ("b", 2)),
+        ('{"event":"E","event":"F","properties":%s}' % (_PROPS % ("a", 1)), _PROPS % ("a", 1)),
+        ('{"properties":%s,"event":"E"}' % (_PROPS % ("a", 1)), _PROPS % ("a", 1)),
+        ('{"event":"E","properties":%s }' % (_PROPS % ("a", 1)), _PROPS % ("a", 1)),
+        ('{"event":"E","properties":%s,"ip":{}}' % (_PROPS % ("a", 1)), _PROPS % ("a", 1)),
+        ('{"event":"E","properties":%s,"ip":{"properties":{}}}' % (_PROPS % ("a", 1)), _PROPS % ("a", 1)),
+        ('{"event":"E", "properties":%s}' % (_PROPS % ("a", 1)), _PROPS % ("a", 1)),
+    ],
+)
+def test_the_properties_kept_are_exactly_the_object_read(line, expected):
+    # Each line twice, beside ordinary ones: a block is read whole or line by line.
+    ordinary = [orjson.dumps(event(distinct_id=d, **{"$insert_id": d})) for d in ("x", "y")]
+    for lines in ([line.encode()], [ordinary[0], line.encode(), ordinary[1]]):
+        kept = taken(file_lines(lines))
+        assert kept[lines.index(line.encode())]["properties"] == expected
+        assert [json.loads(row["properties"]) for row in kept.values()]  # every one is JSON

@@ -40,9 +40,12 @@ from utmost.events import (
 PLAIN_COLUMNS: tuple[str, ...] = tuple(name for name in COLUMN_NAMES if name not in ("project", "seq"))
 #: Every column is text but these. ``properties`` is marked as JSON (Arrow's extension type),
 #: which DuckDB stores as it is: as plain text it would parse every object again to check it,
-#: a quarter of the time of an insert.
-_TYPES = {"time": pa.timestamp("us"), "properties": pa.json_(pa.large_string())}
+#: a quarter of the time of an insert. Its text is held as string views, so that an import's
+#: properties can stay where they were read, in the block (:func:`_properties`).
+_TYPES = {"time": pa.timestamp("us"), "properties": pa.json_(pa.string_view())}
 PLAIN_SCHEMA = pa.schema([(name, _TYPES.get(name, pa.large_string())) for name in PLAIN_COLUMNS])
+#: All of them but ``properties``, the last.
+_SCALAR_SCHEMA = PLAIN_SCHEMA.remove(PLAIN_SCHEMA.get_field_index("properties"))
 
 #: Text columns read from a property of the same meaning, besides the landing parameters.
 _TEXTS = ("device_id", "user_id", "current_url", "referrer", "referring_domain")
@@ -53,6 +56,12 @@ class _Line(msgspec.Struct, gc=False):
 
     event: str
     properties: msgspec.Raw
+
+
+class _OnlyLine(_Line, forbid_unknown_fields=True):
+    """An envelope of these two members and no other: a whole block is decoded as these,
+    so that where each ``properties`` lies in its line can be told from its length alone
+    (:func:`_properties`)."""
 
 
 # Fields of the properties the columns come from. A wrong type (a number where text is read, a
@@ -71,7 +80,7 @@ _Properties = msgspec.defstruct(
 # ignores them when there is one): browser events carry them all as super properties.
 _Landing = msgspec.defstruct("_Landing", [(key, str | None, None) for key in LANDING_PARAMS], gc=False)
 _DECODE_LINE = msgspec.json.Decoder(_Line).decode
-_DECODE_LINES = msgspec.json.Decoder(_Line).decode_lines
+_DECODE_LINES = msgspec.json.Decoder(_OnlyLine).decode_lines
 _DECODE_PROPERTIES = msgspec.json.Decoder(_Properties).decode
 _DECODE_LANDING = msgspec.json.Decoder(_Landing).decode
 _GETTERS = {name: operator.attrgetter(name) for name in _Properties.__struct_fields__}
@@ -91,9 +100,11 @@ def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarra
     text = _text(lines)
     if text is None:
         return PLAIN_SCHEMA.empty_table(), np.empty(0, np.int64)
-    data, offsets = text
+    buffer, offsets = text
+    data = memoryview(buffer) if buffer is not None else memoryview(b"")
     sizes = np.diff(offsets)
     parsed, views = _whole_lines(data, offsets), None
+    whole = parsed is not None
     try:  # all at once, in C, when every line is plain
         if parsed is None:
             views = _views(data, offsets)
@@ -103,6 +114,7 @@ def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarra
         taken = np.arange(len(sizes))
     except ValueError:  # not plain: malformed, a wrong type, invalid text
         parsed, raws, fields, taken = _each_line(views if views is not None else _views(data, offsets))
+        whole = False
     if not len(taken):
         return PLAIN_SCHEMA.empty_table(), taken
     events = list(map(_EVENT_OF, parsed))
@@ -135,13 +147,17 @@ def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarra
             "current_url": url,
             "referrer": texts["referrer"],
             "referring_domain": texts["referring_domain"],
-            "properties": _joined(raws),
         },
-        schema=PLAIN_SCHEMA,
+        schema=_SCALAR_SCHEMA,
     )
-    if plain.all():
-        return rows, taken
-    return rows.filter(pa.array(plain)), taken[plain]
+    # Arrow cannot filter string views, so the properties are taken for the kept rows only.
+    kept = None if plain.all() else np.flatnonzero(plain)
+    if kept is not None:
+        rows = rows.filter(pa.array(plain))
+    properties = _properties(buffer, offsets, raws, kept) if whole else None
+    if properties is None:
+        properties = _joined(raws if kept is None else [raws[n] for n in kept.tolist()])
+    return rows.append_column(PLAIN_SCHEMA.field("properties"), properties), taken if kept is None else taken[kept]
 
 
 def _each_line(views: list[memoryview]) -> tuple[list[_Line], list[msgspec.Raw], list[Any], np.ndarray]:
@@ -158,7 +174,7 @@ def _each_line(views: list[memoryview]) -> tuple[list[_Line], list[msgspec.Raw],
     return parsed, list(map(_PROPERTIES_OF, parsed)), fields, np.array(index, np.int64)
 
 
-def _text(lines: pa.Array | pa.ChunkedArray) -> tuple[memoryview, np.ndarray] | None:
+def _text(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Buffer | None, np.ndarray] | None:
     """The lines' bytes as one buffer and where each line starts (and the last ends) in it.
 
     None if any line is not UTF-8: msgspec checks the text it decodes, not the properties it
@@ -178,10 +194,9 @@ def _text(lines: pa.Array | pa.ChunkedArray) -> tuple[memoryview, np.ndarray] | 
     except pa.ArrowInvalid:
         return None
     if not spans:
-        return memoryview(b""), np.zeros(1, np.int64)
+        return None, np.zeros(1, np.int64)
     offsets = np.concatenate([spans[0][1], *(offsets[1:] for _, offsets in spans[1:])])
-    data = spans[0][0]
-    return (memoryview(data) if data is not None else memoryview(b"")), offsets
+    return spans[0][0], offsets
 
 
 def _continues(before: tuple[pa.Buffer | None, np.ndarray], after: tuple[pa.Buffer | None, np.ndarray]) -> bool:
@@ -301,4 +316,36 @@ def _joined(raws: list[msgspec.Raw]) -> pa.Array:
     sizes = np.fromiter(map(len, raws), np.int64, len(raws))
     offsets = np.concatenate(([0], np.cumsum(sizes)))
     text = pa.LargeStringArray.from_buffers(len(raws), pa.py_buffer(offsets), pa.py_buffer(b"".join(raws)))
+    return pa.ExtensionArray.from_storage(_TYPES["properties"], text.cast(pa.string_view()))
+
+
+#: Arrow keeps a string of up to this many bytes inside its view; longer ones are pointed at.
+_INLINE_BYTES = 12
+
+
+def _properties(buffer: pa.Buffer, offsets: np.ndarray, raws: list[msgspec.Raw], kept: np.ndarray | None) -> pa.Array | None:
+    """The properties of a whole block's lines (those ``kept``, or all) as views of the block.
+
+    No copy: the objects stay where they were read. Only for lines decoded as
+    :class:`_OnlyLine`, every one ``{…}`` up to its newline (:func:`_whole_lines`). Each
+    object then ends just before its line's last ``}`` when the byte before that is a ``}``
+    too, and starts its length before that. Why that is sound: the members are only
+    ``event`` (a string, ending ``"``) and ``properties``, so a line ending ``}}`` ends with a
+    ``properties`` member, the last one, which is the one msgspec keeps; a space before the
+    final ``}`` fails the test. None where it does not hold (or the block is too big for
+    Arrow's 32-bit view offsets): the caller copies instead.
+    """
+    byte = np.frombuffer(buffer, np.uint8)
+    lines = offsets[1:] if kept is None else offsets[1:][kept]
+    ends = lines - (byte[lines - 1] == ord("\n"))  # each line's last "}" is at ends - 1
+    sizes = np.fromiter(map(len, raws if kept is None else map(raws.__getitem__, kept.tolist())), np.int64, len(ends))
+    starts = ends - 1 - sizes
+    if offsets[-1] >= 2**31 or not (byte[ends - 2] == ord("}")).all() or not (sizes > _INLINE_BYTES).all():
+        return None
+    views = np.empty((len(ends), 4), np.int32)  # length, first 4 bytes, buffer 0, offset
+    views[:, 0] = sizes
+    views[:, 1] = byte[starts[:, None] + np.arange(4)].view(np.int32)[:, 0]
+    views[:, 2] = 0
+    views[:, 3] = starts
+    text = pa.Array.from_buffers(pa.string_view(), len(ends), [None, pa.py_buffer(views), buffer])
     return pa.ExtensionArray.from_storage(_TYPES["properties"], text)

@@ -95,7 +95,7 @@ def _judge(staged: pa.Table) -> IngestResult:
     """Count valid and rejected lines, and list the first rejected ones."""
     reasons = staged.column("reason")
     rejected = len(reasons) - reasons.null_count
-    bad = staged.filter(pc.is_valid(reasons)).select(["lineno", "reason"]).slice(0, REPORTED_REJECTIONS)
+    bad = staged.select(["lineno", "reason"]).filter(pc.is_valid(reasons)).slice(0, REPORTED_REJECTIONS)
     rejections = list(zip(bad.column("lineno").to_pylist(), bad.column("reason").to_pylist()))
     return IngestResult(len(reasons) - rejected, 0, rejected, rejections)
 
@@ -152,9 +152,9 @@ def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table 
     if plain is None or not plain.num_rows:
         return IngestResult(0, 0, 0)
     valid = plain.num_rows
-    firsts = plain.group_by(list(_KEY), use_threads=False).aggregate([("lineno", "min")])
+    firsts = plain.select([*_KEY, "lineno"]).group_by(list(_KEY), use_threads=False).aggregate([("lineno", "min")])
     if firsts.num_rows < valid:
-        plain = plain.filter(pc.is_in(plain.column("lineno"), value_set=firsts.column("lineno_min")))
+        plain = _filtered(plain, pc.is_in(plain.column("lineno").combine_chunks(), value_set=firsts.column("lineno_min")))
     first, last = pc.min_max(plain.column("time")).values()
     first_line = pc.min(plain.column("lineno")).as_py()
     with _registered(con, "plain_rows", plain):
@@ -169,6 +169,16 @@ FROM plain_rows AS s ANTI JOIN (
             [first_line, project, first.as_py(), last.as_py()],
         ).fetchall()
     return IngestResult(valid, inserted, 0)
+
+
+def _filtered(table: pa.Table, mask: pa.Array) -> pa.Table:
+    """``table.filter(mask)`` for rows whose properties are string views, which Arrow cannot
+    filter: those are filtered as a copy (rows with copies in one batch are rare)."""
+    at = table.schema.get_field_index("properties")
+    column = table.column(at)
+    copied = pa.concat_arrays([chunk.storage.cast(pa.large_string()) for chunk in column.chunks]).filter(mask)
+    kept = table.remove_column(at).filter(mask)
+    return kept.add_column(at, table.field(at), [pa.ExtensionArray.from_storage(column.type, copied.cast(pa.string_view()))])
 
 
 #: The staged relation's shape (``lineno``, ``reason``, then the canonical columns but
