@@ -306,6 +306,13 @@ def _copy_rows(con: duckdb.DuckDBPyConnection, staged: str, lines: pa.Array, seq
     """Insert the rows of relation ``staged`` numbered ``lines``, with ``seq`` = offset + line."""
     if not len(lines):
         return
+    first, last = lines[0].as_py(), lines[-1].as_py()
+    if last - first + 1 == len(lines):  # every line between: no join (lines are ascending, unique)
+        con.execute(
+            f"INSERT INTO events SELECT {_STORED}, ? + lineno FROM {staged} WHERE lineno BETWEEN ? AND ?",
+            [seq_offset, first, last],
+        )
+        return
     with _registered(con, "kept_lines", pa.table({"lineno": lines})):
         con.execute(
             f"INSERT INTO events SELECT {_STORED}, ? + lineno FROM {staged} WHERE lineno IN (SELECT lineno FROM kept_lines)",
