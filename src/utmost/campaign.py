@@ -64,15 +64,19 @@ def landing_values(url: str | None) -> list[str | None] | None:
     query = (url or "").partition("#")[0].partition("?")[2]
     if not query:
         return None
-    found: dict[str, str] = {}
+    values: list[str | None] = [None] * len(LANDING_PARAMS)
+    seen: set[int] = set()
     for pair in query.split("&"):
         key, equals, value = pair.partition("=")
-        if equals and key in _LANDING_INDEX and key not in found:
-            found[key] = value
-    return [_decoded(found.get(key, "")) for key in LANDING_PARAMS]
+        at = _LANDING_INDEX.get(key) if equals else None
+        if at is not None and at not in seen:
+            seen.add(at)
+            values[at] = _decoded(value)
+    return values
 
 
-_LANDING_INDEX = frozenset(LANDING_PARAMS)
+#: Each landing parameter's position; only the keys a URL holds are decoded.
+_LANDING_INDEX = {key: n for n, key in enumerate(LANDING_PARAMS)}
 
 
 def _decoded(value: str) -> str | None:

@@ -278,20 +278,20 @@ def _null_if_empty(texts: pa.Array) -> pa.Array:
 def _landing(url: pa.Array, raws: list[msgspec.Raw]) -> tuple[dict[str, pa.Array], np.ndarray]:
     """The landing columns, and False where an event without a URL sent a non-text one.
 
-    From the URL when there is one, else from the properties. Only URLs that can hold a
-    landing parameter are parsed, each distinct one once (a page view and its autotracked
-    twin share one, reloads too).
+    From the URL when there is one, else from the properties. Each distinct URL is looked at
+    once (a page view and its autotracked twin share one, reloads too), and parsed only if
+    it can hold a landing parameter.
     """
     landed = np.ones(len(url), bool)
-    # Row n of each column is found[position[n]], or null.
-    position = np.full(len(url), -1, np.int64)
-    found: list[list[str | None]] = []
-    hinted = np.flatnonzero(_true(pc.match_substring_regex(url, LANDING_HINT)))
-    if len(hinted):
-        addresses = url.take(hinted)
-        distinct = pc.unique(addresses)
-        found = [landing_values(address) or [] for address in distinct.to_pylist()]
-        position[hinted] = pc.index_in(addresses, value_set=distinct).to_numpy()
+    encoded = url.dictionary_encode()
+    distinct = encoded.dictionary
+    hinted = np.flatnonzero(_true(pc.match_substring_regex(distinct, LANDING_HINT)))
+    found: list[list[str | None]] = [landing_values(address) or [] for address in distinct.take(hinted).to_pylist()]
+    # Row n of each column is found[position[n]], or null: each distinct URL's entry, or -1
+    # (and -1 in the extra last slot, for rows without a URL).
+    entry = np.full(len(distinct) + 1, -1, np.int64)
+    entry[hinted] = np.arange(len(hinted))
+    position = entry[pc.fill_null(encoded.indices, len(distinct)).to_numpy()]
     for row in np.flatnonzero(_true(pc.is_null(url))).tolist():
         try:
             sent = _DECODE_LANDING(raws[row])
