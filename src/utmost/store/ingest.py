@@ -288,12 +288,17 @@ def _new_lines(con: duckdb.DuckDBPyConnection, project: str, staged: str) -> tup
     ).fetchall()
     if not valid:
         return _EMPTY_LINES, 0, 0
+    # The stored copies are found by an inner join, which DuckDB builds on the (smaller)
+    # staged side: as NOT EXISTS it took 0.025 s against 0.015 s for 36,864 rows with
+    # 4.75M stored, and grew with the table.
     lines = con.sql(
         f"""
-SELECT min(lineno) AS lineno FROM {staged} AS s
-WHERE reason IS NULL AND NOT EXISTS (
-  SELECT 1 FROM events AS e WHERE e.project = ? AND e.time BETWEEN ? AND ? AND {_SAME_EVENT}
+WITH s AS (SELECT lineno, {", ".join(_KEY)} FROM {staged} WHERE reason IS NULL),
+stored AS (
+  SELECT s.lineno FROM s JOIN events AS e
+  ON e.project = ? AND e.time BETWEEN ? AND ? AND {_SAME_EVENT}
 )
+SELECT min(lineno) AS lineno FROM s ANTI JOIN stored USING (lineno)
 GROUP BY {", ".join(_KEY)}
 ORDER BY lineno
 """,
