@@ -236,15 +236,23 @@ def test_a_repeated_property_name_is_read_last_by_the_fast_path(con):
     assert judged_by_query(con, [line])[0]["distinct_id"] == "first"
 
 
-def test_a_line_holding_two_objects_never_shifts_the_lines_after_it(con):
+#: Ordinary lines put before the odd ones: none, or enough that they are in a later slice
+#: of the block than the first (the decoder takes a block a slice of lines at a time).
+_BEFORE = [0, 1500]
+
+
+@pytest.mark.parametrize("before", _BEFORE)
+def test_a_line_holding_two_objects_never_shifts_the_lines_after_it(con, before):
     one, two = (orjson.dumps(event(distinct_id=d, **{"$insert_id": d})) for d in ("a", "b"))
     lines = [one + two, two, one]  # the first is invalid JSON: two values on one line
-    assert sorted(taken(file_lines(lines))) == [1, 2]
+    ordinary = [orjson.dumps(event(distinct_id="o", **{"$insert_id": f"o{n}"})) for n in range(before)]
+    assert sorted(taken(file_lines(ordinary + lines))) == [*range(before), before + 1, before + 2]
     assert assert_same_as_query(con, lines) == 2
 
 
+@pytest.mark.parametrize("before", _BEFORE)
 @pytest.mark.parametrize("cut", ["after the properties key", "before the last brace"])
-def test_an_object_across_two_lines_is_never_taken(con, cut):
+def test_an_object_across_two_lines_is_never_taken(con, cut, before):
     # Two values on one line and one value over two lines: as many values as lines, but
     # none of these three lines is an event on its own.
     one = orjson.dumps(event(**{"$insert_id": "a"}))
@@ -252,7 +260,8 @@ def test_an_object_across_two_lines_is_never_taken(con, cut):
     # The first tail starts with "{", the second ("}") is padded: the lines are not too short.
     head, tail = one[:at], one[at:] if cut == "after the properties key" else b"  " + one[at:]
     lines = [head, tail, one + one]
-    assert taken(file_lines(lines)) == {}
+    ordinary = [orjson.dumps(event(distinct_id="o", **{"$insert_id": f"o{n}"})) for n in range(before)]
+    assert sorted(taken(file_lines(ordinary + lines))) == list(range(before))
     assert assert_same_as_query(con, lines) == 0
 
 

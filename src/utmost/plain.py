@@ -86,6 +86,10 @@ _DECODE_LANDING = msgspec.json.Decoder(_Landing).decode
 _GETTERS = {name: operator.attrgetter(name) for name in _Properties.__struct_fields__}
 _EVENT_OF, _PROPERTIES_OF = operator.attrgetter("event"), operator.attrgetter("properties")
 
+#: Lines decoded by one call. msgspec holds the interpreter lock while it runs, and an
+#: import's writer thread needs the lock between the tasks of each DuckDB query: one call
+#: for a whole 8 MB block kept it waiting ~5 ms a time (see ``IMPORT_SWITCH_INTERVAL``).
+_SLICE_LINES = 1024
 #: ``$insert_id`` values taken as they are; the query alone handles an empty one.
 _INSERT_ID = f"^[A-Za-z0-9-]{{1,{MAX_INSERT_ID_LENGTH}}}$"
 
@@ -110,7 +114,9 @@ def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarra
             views = _views(data, offsets)
             parsed = list(map(_DECODE_LINE, views))
         raws = list(map(_PROPERTIES_OF, parsed))
-        fields = list(map(_DECODE_PROPERTIES, raws))
+        fields = []
+        for first in range(0, len(raws), _SLICE_LINES):
+            fields += map(_DECODE_PROPERTIES, raws[first : first + _SLICE_LINES])
         taken = np.arange(len(sizes))
     except ValueError:  # not plain: malformed, a wrong type, invalid text
         parsed, raws, fields, taken = _each_line(views if views is not None else _views(data, offsets))
@@ -214,7 +220,8 @@ def _span(chunk: pa.Array) -> tuple[pa.Buffer | None, np.ndarray]:
 
 
 def _whole_lines(data: memoryview, offsets: np.ndarray) -> list[_Line] | None:
-    """Every line decoded by one call over the whole buffer, or None where that is not sure.
+    """Every line decoded by one call over the buffer (a slice of lines at a time), or None
+    where that is not sure.
 
     One call saves a view and a call per line (a third of decoding an import's chunk), but
     msgspec reads the buffer as values apart by any whitespace, so it is used only when the
@@ -233,11 +240,17 @@ def _whole_lines(data: memoryview, offsets: np.ndarray) -> list[_Line] | None:
     closing = last - newline
     if not (closing > starts).all() or not (byte[closing] == ord("}")).all():
         return None
-    try:
-        parsed = _DECODE_LINES(data[offsets[0] : offsets[-1]])
-    except ValueError:
-        return None
-    return parsed if len(parsed) == len(starts) else None
+    parsed: list[_Line] = []
+    for first in range(0, len(starts), _SLICE_LINES):
+        last = min(first + _SLICE_LINES, len(starts))
+        try:
+            part = _DECODE_LINES(data[offsets[first] : offsets[last]])
+        except ValueError:
+            return None
+        if len(part) != last - first:
+            return None
+        parsed += part
+    return parsed
 
 
 def _views(data: memoryview, offsets: np.ndarray) -> list[memoryview]:

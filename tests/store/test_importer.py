@@ -170,6 +170,19 @@ def test_progress_reports_every_byte_and_event(store, tmp_path, monkeypatch):
     assert sum(b for b, _ in seen) == path.stat().st_size and sum(n for _, n in seen) == 10
 
 
+@pytest.mark.parametrize("strict", [False, True])
+def test_the_switch_interval_is_short_while_importing_and_restored_after(store, tmp_path, strict):
+    import sys
+
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(lines_of(RECORDS) + b"{oops\n")  # strict: checked, then nothing imported
+    before = sys.getswitchinterval()
+    during = []
+    import_files(store, "default", [path], strict=strict, progress=lambda b, n: during.append(sys.getswitchinterval()))
+    assert during and set(during) == {importer.IMPORT_SWITCH_INTERVAL} != {before}
+    assert sys.getswitchinterval() == before
+
+
 MIXED = [event(time=1_700_000_000 + i % 4, distinct_id=f"d{i % 2}", **({"$insert_id": f"x{i % 5}"} if i % 3 else {}))
          for i in range(12)]
 
