@@ -349,11 +349,16 @@ def _properties(buffer: pa.Buffer, offsets: np.ndarray, raws: list[msgspec.Raw],
     Arrow's 32-bit view offsets): the caller copies instead.
     """
     byte = np.frombuffer(buffer, np.uint8)
-    lines = offsets[1:] if kept is None else offsets[1:][kept]
-    ends = lines - (byte[lines - 1] == ord("\n"))  # each line's last "}" is at ends - 1
+    lines, ends = (offsets[:-1], offsets[1:]) if kept is None else (offsets[:-1][kept], offsets[1:][kept])
+    ends = ends - (byte[ends - 1] == ord("\n"))  # each line's last "}" is at ends - 1
     sizes = np.fromiter(map(len, raws if kept is None else map(raws.__getitem__, kept.tolist())), np.int64, len(ends))
     starts = ends - 1 - sizes
-    if offsets[-1] >= 2**31 or not (byte[ends - 2] == ord("}")).all() or not (sizes > _INLINE_BYTES).all():
+    if (
+        offsets[-1] >= 2**31
+        or not (byte[ends - 2] == ord("}")).all()
+        or not (sizes > _INLINE_BYTES).all()
+        or not (starts > lines).all()  # implied by the above; a view never leaves its line
+    ):
         return None
     views = np.empty((len(ends), 4), np.int32)  # length, first 4 bytes, buffer 0, offset
     views[:, 0] = sizes
