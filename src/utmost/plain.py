@@ -160,10 +160,22 @@ def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarra
     kept = None if plain.all() else np.flatnonzero(plain)
     if kept is not None:
         rows = rows.filter(pa.array(plain))
+    if kept is not None:
+        raws = [raws[n] for n in kept.tolist()]
     properties = _properties(buffer, offsets, raws, kept) if whole else None
     if properties is None:
-        properties = _joined(raws if kept is None else [raws[n] for n in kept.tolist()])
+        properties = _joined(raws)
     return rows.append_column(PLAIN_SCHEMA.field("properties"), properties), taken if kept is None else taken[kept]
+
+
+def filter_rows(rows: pa.Table, mask: pa.Array) -> pa.Table:
+    """``rows.filter(mask)`` for rows with ``PLAIN_SCHEMA``'s properties, string views, which
+    Arrow cannot filter: those are filtered as a copy."""
+    at = rows.schema.get_field_index("properties")
+    column = rows.column(at)
+    copied = pa.concat_arrays([chunk.storage.cast(pa.large_string()) for chunk in column.chunks]).filter(mask)
+    kept = rows.remove_column(at).filter(mask)
+    return kept.add_column(at, rows.field(at), [pa.ExtensionArray.from_storage(column.type, copied.cast(pa.string_view()))])
 
 
 def _each_line(views: list[memoryview]) -> tuple[list[_Line], list[msgspec.Raw], list[Any], np.ndarray]:
@@ -242,12 +254,12 @@ def _whole_lines(data: memoryview, offsets: np.ndarray) -> list[_Line] | None:
         return None
     parsed: list[_Line] = []
     for first in range(0, len(starts), _SLICE_LINES):
-        last = min(first + _SLICE_LINES, len(starts))
+        stop = min(first + _SLICE_LINES, len(starts))
         try:
-            part = _DECODE_LINES(data[offsets[first] : offsets[last]])
+            part = _DECODE_LINES(data[offsets[first] : offsets[stop]])
         except ValueError:
             return None
-        if len(part) != last - first:
+        if len(part) != stop - first:
             return None
         parsed += part
     return parsed
@@ -337,7 +349,8 @@ _INLINE_BYTES = 12
 
 
 def _properties(buffer: pa.Buffer, offsets: np.ndarray, raws: list[msgspec.Raw], kept: np.ndarray | None) -> pa.Array | None:
-    """The properties of a whole block's lines (those ``kept``, or all) as views of the block.
+    """The properties ``raws`` of a whole block's lines (those numbered ``kept``, or all) as
+    views of the block.
 
     No copy: the objects stay where they were read. Only for lines decoded as
     :class:`_OnlyLine`, every one ``{…}`` up to its newline (:func:`_whole_lines`). Each
@@ -351,7 +364,7 @@ def _properties(buffer: pa.Buffer, offsets: np.ndarray, raws: list[msgspec.Raw],
     byte = np.frombuffer(buffer, np.uint8)
     lines, ends = (offsets[:-1], offsets[1:]) if kept is None else (offsets[:-1][kept], offsets[1:][kept])
     ends = ends - (byte[ends - 1] == ord("\n"))  # each line's last "}" is at ends - 1
-    sizes = np.fromiter(map(len, raws if kept is None else map(raws.__getitem__, kept.tolist())), np.int64, len(ends))
+    sizes = np.fromiter(map(len, raws), np.int64, len(ends))
     starts = ends - 1 - sizes
     if (
         offsets[-1] >= 2**31

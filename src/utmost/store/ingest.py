@@ -23,7 +23,7 @@ from duckdb.sqltypes import VARCHAR
 
 from utmost.campaign import LANDING_FUNCTION, landing_values
 from utmost.events import COLUMN_NAMES, normalise_sql
-from utmost.plain import PLAIN_SCHEMA, decode_lines
+from utmost.plain import PLAIN_SCHEMA, decode_lines, filter_rows
 
 #: How many rejected lines a chunk reports in full; the rest are only counted.
 REPORTED_REJECTIONS = 20
@@ -154,7 +154,8 @@ def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table 
     valid = plain.num_rows
     firsts = plain.select([*_KEY, "lineno"]).group_by(list(_KEY), use_threads=False).aggregate([("lineno", "min")])
     if firsts.num_rows < valid:
-        plain = _filtered(plain, pc.is_in(plain.column("lineno").combine_chunks(), value_set=firsts.column("lineno_min")))
+        # Copies within one batch are rare: the properties are filtered as a copy.
+        plain = filter_rows(plain, pc.is_in(plain.column("lineno").combine_chunks(), value_set=firsts.column("lineno_min")))
     first, last = pc.min_max(plain.column("time")).values()
     first_line = pc.min(plain.column("lineno")).as_py()
     with _registered(con, "plain_rows", plain):
@@ -169,16 +170,6 @@ FROM plain_rows AS s ANTI JOIN (
             [first_line, project, first.as_py(), last.as_py()],
         ).fetchall()
     return IngestResult(valid, inserted, 0)
-
-
-def _filtered(table: pa.Table, mask: pa.Array) -> pa.Table:
-    """``table.filter(mask)`` for rows whose properties are string views, which Arrow cannot
-    filter: those are filtered as a copy (rows with copies in one batch are rare)."""
-    at = table.schema.get_field_index("properties")
-    column = table.column(at)
-    copied = pa.concat_arrays([chunk.storage.cast(pa.large_string()) for chunk in column.chunks]).filter(mask)
-    kept = table.remove_column(at).filter(mask)
-    return kept.add_column(at, table.field(at), [pa.ExtensionArray.from_storage(column.type, copied.cast(pa.string_view()))])
 
 
 #: The staged relation's shape (``lineno``, ``reason``, then the canonical columns but
