@@ -35,6 +35,7 @@ from utmost.errors import InputError, UtmostError
 from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store
 from utmost.store.projects import Project
 from utmost.store.importer import ImportReport, import_files
+from utmost.store.writer import quick_handover
 from utmost.web import create_app
 
 DEMO_DB = "utmost-demo.duckdb"
@@ -363,7 +364,8 @@ def _serve(store: Store, host: str, port: int, sign_in: Project | None = None) -
     # minute under load.
     gc.freeze()
     try:
-        _Server(config).run(sockets=[listening])
+        with quick_handover():  # requests are decoded on threads beside the writer's queries
+            _Server(config).run(sockets=[listening])
     finally:
         app.state.service.close()  # interrupts the warm-up: no query may outlive the store
         warming.join()

@@ -88,7 +88,7 @@ _EVENT_OF, _PROPERTIES_OF = operator.attrgetter("event"), operator.attrgetter("p
 
 #: Lines decoded by one call. msgspec holds the interpreter lock while it runs, and an
 #: import's writer thread needs the lock between the tasks of each DuckDB query: one call
-#: for a whole 8 MB block kept it waiting ~5 ms a time (see ``IMPORT_SWITCH_INTERVAL``).
+#: for a whole 8 MB block kept it waiting ~5 ms a time (see ``utmost.store.writer.SWITCH_INTERVAL``).
 _SLICE_LINES = 1024
 #: ``$insert_id`` values taken as they are; the query alone handles an empty one.
 _INSERT_ID = f"^[A-Za-z0-9-]{{1,{MAX_INSERT_ID_LENGTH}}}$"

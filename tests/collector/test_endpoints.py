@@ -167,6 +167,24 @@ def test_ndjson_line_that_is_not_json_is_named(server):
     assert response.json()["num_records_imported"] == 2
 
 
+def test_a_large_ndjson_import_is_judged_as_any_other(server):
+    # 300 lines (decoded ahead, beside the writer): a copy and a broken line among them.
+    body = b"".join(orjson.dumps(event(n)) + b"\n" for n in [*range(298), 7]) + b"{broken\n"
+    response = server.client.post("/import", content=body, headers={"Content-Type": "application/x-ndjson", **basic(SECRET)})
+    assert response.status_code == 400
+    assert [(f["index"], f["message"][:12]) for f in response.json()["failed_records"]] == [(299, "invalid JSON")]
+    assert response.json()["num_records_imported"] == 299
+    assert len(server.events()) == 298
+
+
+def test_an_ndjson_merge_without_a_time_is_given_the_receive_time(server):
+    merge = {"event": "$merge", "properties": {"$distinct_ids": ["user-1", "$device:a"]}}
+    body = orjson.dumps(event(1)) + b"\n" + orjson.dumps(merge) + b"\n"
+    response = server.client.post("/import", content=body, headers={"Content-Type": "application/x-ndjson", **basic(SECRET)})
+    assert response.json()["num_records_imported"] == 2
+    assert sorted(r["event"] for r in server.events(columns="event")) == ["$merge", "Page View"]
+
+
 def test_import_auth_matrix(server):
     cases = {
         "no credentials": ({}, "", 401),

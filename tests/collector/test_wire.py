@@ -6,6 +6,7 @@ import base64
 from urllib.parse import quote
 
 import orjson
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -47,12 +48,13 @@ def test_records_kept_as_text_read_as_the_parsed_ones(records):
 
 def test_an_ndjson_line_that_is_not_json_keeps_its_place():
     raw = decode(b'{"a": 1}\n\n{broken\n{"b": 2}\n', "", raw=True).records
-    assert raw.lines == [b'{"a": 1}', b"{broken", b'{"b": 2}']
+    assert [raw.text(n) for n in range(len(raw))] == [b'{"a": 1}', b"{broken", b'{"b": 2}']
     assert isinstance(raw[1], Unparsed) and raw[1].reason.startswith("invalid JSON")
 
 
 def test_one_object_is_one_record():
-    assert decode(b'  {"event": "x"}\n', "", raw=True).records.lines == [b'{"event": "x"}']
+    records = decode(b"  {\"event\": \"x\"}\n", "", raw=True).records
+    assert [records.text(n) for n in range(len(records))] == [b'{"event": "x"}']
 
 
 _properties = st.one_of(
@@ -79,3 +81,11 @@ def test_event_lines_read_text_as_they_read_parsed_records(records, require_time
     assert [(line.index, line.token) for line in text_lines] == [(line.index, line.token) for line in parsed_lines]
     for text, parsed in zip(text_lines, parsed_lines):
         assert (orjson.loads(text.record) if isinstance(text.record, bytes) else text.record) == parsed.record
+
+
+def test_an_ndjson_body_of_objects_is_split_over_the_body_itself():
+    body = b'{"a": 1}\n{broken\r\n{"b": 2}\n\n'
+    raw = decode(body, "", raw=True).records
+    assert [raw.text(n) for n in range(len(raw))] == [b'{"a": 1}\n', b"{broken\r\n", b'{"b": 2}']
+    assert raw.column().buffers()[2].address == pa.py_buffer(body).address
+    assert raw[0] == {"a": 1} and isinstance(raw[1], Unparsed) and raw[2] == {"b": 2}

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from utmost.errors import InputError
 from utmost.store import Store
-from utmost.store import importer, sources
+from utmost.store import importer, sources, writer
 from utmost.store.importer import import_files
 
 from conftest import event, stored
@@ -179,7 +179,7 @@ def test_the_switch_interval_is_short_while_importing_and_restored_after(store, 
     before = sys.getswitchinterval()
     during = []
     import_files(store, "default", [path], strict=strict, progress=lambda b, n: during.append(sys.getswitchinterval()))
-    assert during and set(during) == {importer.IMPORT_SWITCH_INTERVAL} != {before}
+    assert during and set(during) == {writer.SWITCH_INTERVAL} != {before}
     assert sys.getswitchinterval() == before
 
 

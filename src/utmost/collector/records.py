@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import numpy as np
+import pyarrow as pa
 
 from utmost.collector.wire import RawRecords, Unparsed
 from utmost.errors import InputError
@@ -62,17 +64,17 @@ def event_lines(
     to be filled in: only their token is read.
     """
     lines, failures = [], []
-    texts = records.lines if isinstance(records, RawRecords) else None
+    texts = records if isinstance(records, RawRecords) else None
     for index in range(len(records)):
         if texts is not None:
             try:
-                head = _HEAD(texts[index])
+                head = _HEAD(texts.text(index))
             except ValueError:
                 pass  # not an object, or odd properties: judged below, parsed
             else:
                 properties = head.properties
                 if properties is None or properties.time is not msgspec.UNSET:
-                    lines.append(EventLine(index, properties and properties.token, texts[index]))
+                    lines.append(EventLine(index, properties and properties.token, texts.text(index)))
                     continue
         record = records[index]
         if isinstance(record, Unparsed):
@@ -110,14 +112,19 @@ def _timed(record: dict[str, Any], receive_time: float, require_time: bool) -> d
     return record
 
 
-def import_lines(records: RawRecords, receive_time: float) -> list[tuple[int, Any]]:
+def import_lines(records: RawRecords, receive_time: float) -> pa.Table | list[tuple[int, Any]]:
     """``/import``'s records, numbered from 1, as the store takes them: as the text they came in.
 
     The store judges them all, "not a JSON object" included. Only a ``$merge`` is parsed, to
-    be given the receive time when it has none, as :func:`event_lines` does.
+    be given the receive time when it has none, as :func:`event_lines` does; a batch without
+    one is handed over as its lines (``lineno``, ``line``), with no Python object per record.
     """
+    if not records.mentions(b"$merge"):
+        column = records.column()
+        return pa.table({"lineno": pa.array(np.arange(1, len(column) + 1)), "line": column})
     numbered: list[tuple[int, Any]] = []
-    for index, line in enumerate(records.lines):
+    for index in range(len(records)):
+        line = records.text(index)
         record = records[index] if b"$merge" in line else None
         numbered.append((index + 1, _timed(record, receive_time, True) if isinstance(record, dict) else line))
     return numbered

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import queue
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from utmost.errors import BadLineError, InputError
 from utmost.store.database import Store
 from utmost.store.ingest import REPORTED_REJECTIONS, Fresh, IngestResult, fresh_rows, stage
 from utmost.store.sources import Chunk, Source, open_source
+from utmost.store.writer import quick_handover
 
 #: DuckDB's rows per row group (its default; the store never changes it).
 ROW_GROUP_ROWS = 122_880
@@ -43,13 +43,6 @@ IMPORT_MEMORY_LIMIT = "256MB"
 #: core while DuckDB inserts): a second DuckDB thread only fought the decoder for its core.
 #: 1M events: median 8.7 s with 1 thread, 9.3 s with 2, and steadier.
 IMPORT_THREADS = 1
-
-#: The interpreter's switch interval while importing (its default is 5 ms). The writer's
-#: DuckDB queries need the interpreter lock between their tasks, and the reader holds it
-#: while it decodes: with 0.5 ms (and the decoder's calls kept short) the writer's duplicate
-#: check took 1.1 s a million events against 1.6-1.8 s. The reader still sets the pace, so
-#: the whole import gained less: 5M in 32.0-33.7 s against 30.8-35.4 s (three runs each).
-IMPORT_SWITCH_INTERVAL = 0.0005
 
 #: Called after each chunk with (bytes read since the last call, events in that chunk).
 Progress = Callable[[int, int], None]
@@ -90,9 +83,7 @@ def import_files(
 ) -> ImportReport:
     """Import every file into ``project``; see the module docstring for the rules."""
     sources = [open_source(path) for path in paths]
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(IMPORT_SWITCH_INTERVAL)
-    try:
+    with quick_handover():  # the writer's queries wait less for the reader's decoding
         if strict:
             report = _check(store, project, sources, progress)
             if report.rejected:
@@ -101,8 +92,6 @@ def import_files(
         for source in sources:
             _import_source(store, project, source, report, progress)
         return report
-    finally:
-        sys.setswitchinterval(switch_interval)
 
 
 def _import_source(store: Store, project: str, source: Source, report: ImportReport, progress: Progress | None) -> None:
