@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from utmost.campaign import LANDING_PARAMS
 from utmost.events import MAX_EVENT_BYTES, MAX_PROPERTIES, normalise_sql
+from utmost import plain
 from utmost.plain import PLAIN_COLUMNS, decode_lines
 from utmost.store.sources import Source
 from utmost.store.ingest import register_functions
@@ -299,3 +300,55 @@ def test_the_properties_kept_are_exactly_the_object_read(line, expected):
         kept = taken(file_lines(lines))
         assert kept[lines.index(line.encode())]["properties"] == expected
         assert [json.loads(row["properties"]) for row in kept.values()]  # every one is JSON
+
+
+_NAMES = {  # event name as written in the line: whether its framing is read without a decoder
+    "Page View": True, "": True, "Réservation ✓": True, "x" * 63: True,
+    "x" * 64: False, 'say \\"hi\\"': False, "tab\\there": False, "raw\ttab": False,
+}
+
+
+@pytest.mark.parametrize("name", list(_NAMES))
+def test_event_names_read_from_an_exports_framing_are_the_querys(con, name):
+    line = ('{"event":"%s","properties":%s}' % (name, _PROPS % ("a", 1))).encode()
+    ordinary = [orjson.dumps(event(distinct_id=d, **{"$insert_id": d})) for d in ("x", "y")]
+    lines = [ordinary[0], line, ordinary[1]]
+    buffer, offsets = plain._text(file_lines(lines).column("line"))
+    assert (plain._framed_lines(memoryview(buffer), offsets) is not None) == _NAMES[name]
+    # An empty name is refused; a raw tab is not JSON.
+    assert assert_same_as_query(con, lines) == (2 if name in ("", "raw\ttab") else 3)
+
+
+def test_an_exports_lines_are_decoded_without_their_envelopes(con, monkeypatch):
+    def refuse(*args):
+        raise AssertionError("envelope decoded")
+
+    monkeypatch.setattr(plain, "_enveloped", refuse)
+    lines = [event(name, distinct_id=d, **{"$insert_id": d}) for name, d in [("Page View", "a"), ("Réservation ✓", "b")]]
+    assert assert_same_as_query(con, lines) == 2
+
+
+def test_a_line_without_a_properties_member_is_not_read_as_framed(con):
+    # Framed like an export's line but for the member's name: it has no properties.
+    line = ('{"event":"E","propertiez":%s}' % (_PROPS % ("a", 1))).encode()
+    ordinary = [orjson.dumps(event(distinct_id=d, **{"$insert_id": d})) for d in ("x", "y")]
+    assert assert_same_as_query(con, [ordinary[0], line, ordinary[1]]) == 2
+
+
+_URL_PROPS = '{"time":1700000000,"distinct_id":"%s","$insert_id":"i9","$current_url":"https://hotel.example/"}'
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # Two objects where the properties go: one value too many.
+        ['{"event":"E","properties":%s %s}' % (_PROPS % ("a", 1), _PROPS % ("b", 2))],
+        # A string left open in one line's properties, closed in the next one's: together two
+        # values, which must never be read as one a line (lines handed over without newlines).
+        # (With a URL each: the landing parameters are then not read from the properties.)
+        ['{"event":"E","properties":%s {"b":"x}}' % (_URL_PROPS % "a"),
+         '{"event":"E","properties":{", %s}}' % (_URL_PROPS % "b")[1:-1]],
+    ],
+)
+def test_framed_properties_are_each_one_object(con, lines):
+    assert assert_same_as_query(con, [line.encode() for line in lines]) == 0
