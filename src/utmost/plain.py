@@ -285,18 +285,7 @@ def _framed_properties(data: memoryview, offsets: np.ndarray, framed: _Framed) -
     head = framed.starts - starts
     text[np.repeat(starts - first_byte - (np.cumsum(head) - head), head) + np.arange(head.sum())] = ord(" ")
     text[framed.starts + framed.sizes - first_byte] = ord("\n")  # the envelope's last "}"
-    blanked = memoryview(text)
-    fields: list[Any] = []
-    for first in range(0, len(starts), _SLICE_LINES):
-        stop = min(first + _SLICE_LINES, len(starts))
-        try:
-            part = _DECODE_PROPERTIES_LINES(blanked[offsets[first] - first_byte : offsets[stop] - first_byte])
-        except ValueError:
-            return None
-        if len(part) != stop - first:
-            return None
-        fields += part
-    return fields
+    return _one_a_line(_DECODE_PROPERTIES_LINES, memoryview(text), offsets - first_byte)
 
 
 def _each_line(views: list[memoryview]) -> tuple[list[_Line], list[msgspec.Raw], list[Any], np.ndarray]:
@@ -373,17 +362,23 @@ def _whole_lines(data: memoryview, offsets: np.ndarray) -> list[_Line] | None:
     closing = last - newline
     if not (closing > starts).all() or not (byte[closing] == ord("}")).all():
         return None
-    parsed: list[_Line] = []
-    for first in range(0, len(starts), _SLICE_LINES):
-        stop = min(first + _SLICE_LINES, len(starts))
+    return _one_a_line(_DECODE_LINES, data, offsets)
+
+
+def _one_a_line(decode_lines: Callable[[memoryview], list[Any]], text: memoryview, offsets: np.ndarray) -> list[Any] | None:
+    """``decode_lines`` over the lines of ``text`` (at ``offsets`` in it), a slice of lines a
+    call; None unless it decodes and gives exactly one value a line."""
+    values: list[Any] = []
+    for first in range(0, len(offsets) - 1, _SLICE_LINES):
+        stop = min(first + _SLICE_LINES, len(offsets) - 1)
         try:
-            part = _DECODE_LINES(data[offsets[first] : offsets[stop]])
+            part = decode_lines(text[offsets[first] : offsets[stop]])
         except ValueError:
             return None
         if len(part) != stop - first:
             return None
-        parsed += part
-    return parsed
+        values += part
+    return values
 
 
 def _views(data: memoryview, offsets: np.ndarray) -> list[memoryview]:
