@@ -232,9 +232,10 @@ def _ndjson_lines(body: bytes) -> list[bytes] | pa.LargeBinaryArray:
     end = len(body)
     while end and body[end - 1] in _BLANK:
         end -= 1
+    if not end:
+        return []
     byte = np.frombuffer(body, np.uint8, end)
-    ends = np.flatnonzero(byte == ord("\n")) + 1
-    ends = np.append(ends, end) if end else ends
+    ends = np.append(np.flatnonzero(byte == ord("\n")) + 1, end)
     starts = np.concatenate(([0], ends[:-1]))
     if not (byte[starts] == ord("{")).all():
         return [line for line in body.splitlines() if line.strip()]

@@ -1,7 +1,7 @@
 """Import files as numbered chunks of raw JSON lines, with flat memory.
 
-A Mixpanel export is JSONL (optionally gzipped); a JSON array is accepted too. Files are read
-in large blocks and split on newlines with numpy into zero-copy Arrow arrays, so a multi-GB
+A Mixpanel export is JSONL (optionally gzipped); a JSON array is accepted too. Files are mapped
+(or, gzipped, read) in large blocks and split on newlines with numpy into zero-copy Arrow arrays, so a multi-GB
 file streams through at disk speed while the store parses JSON in SQL. Each chunk keeps the
 1-based number of every line (or array element), which is how bad lines are reported.
 """
