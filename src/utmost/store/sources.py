@@ -121,10 +121,7 @@ def _mapped_line_chunks(raw: BinaryIO) -> Iterator[Chunk]:
             continue
         want = BLOCK_BYTES
         end = len(data) if last else int(newlines[-1]) + 1
-        ends = newlines + 1
-        if not len(ends) or ends[-1] != end:
-            ends = np.append(ends, end)  # a last line without a newline
-        table = _table(data[:end], ends, first_line)
+        table = _lines_before(data, newlines, end, first_line)
         first_line += table.num_rows
         start += end
         yield Chunk(table, start)
@@ -151,10 +148,7 @@ def _line_chunks(stream: BinaryIO, raw: BinaryIO) -> Iterator[Chunk]:
         end = size if last else (int(newlines[-1]) + 1 if len(newlines) else 0)
         tail = bytes(data[end:])
         if end:
-            ends = newlines[newlines < end] + 1
-            if last and (not len(ends) or ends[-1] != end):
-                ends = np.append(ends, end)  # a last line without a newline
-            table = _table(data[:end], ends, first_line)
+            table = _lines_before(data, newlines, end, first_line)
             first_line += table.num_rows
             yield Chunk(table, raw.tell())
         if last:
@@ -170,6 +164,15 @@ def _read_into(stream: BinaryIO, into: memoryview) -> int:
             break
         filled += got
     return filled
+
+
+def _lines_before(data: memoryview, newlines: np.ndarray, end: int, first_line: int) -> pa.Table:
+    """The lines of ``data[:end]``, whose newlines are at ``newlines`` (the last line may
+    lack one), as a zero-copy table numbered from ``first_line``."""
+    ends = newlines[newlines < end] + 1
+    if not len(ends) or ends[-1] != end:
+        ends = np.append(ends, end)  # a last line without a newline
+    return _table(data[:end], ends, first_line)
 
 
 def _table(data: bytes | memoryview, ends: np.ndarray, first_line: int) -> pa.Table:
