@@ -147,7 +147,10 @@ def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table 
 
     A collector round of ordinary records needs no more than this; its planning is most of
     its cost, so the copies within the batch are dropped here first (by Arrow) and the
-    stored ones by one anti-join.
+    stored ones by one anti-join. The query reads ``plain`` by its name, through DuckDB's
+    replacement scan of the calling frame, not a registered view: beside a busy event loop
+    registering cost ~1.7 ms a round more (5.5 ms against 3.8 ms for 275 rows), most of it
+    waiting for the interpreter lock.
     """
     if plain is None or not plain.num_rows:
         return IngestResult(0, 0, 0)
@@ -158,17 +161,16 @@ def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table 
         plain = filter_rows(plain, pc.is_in(plain.column("lineno").combine_chunks(), value_set=firsts.column("lineno_min")))
     first, last = pc.min_max(plain.column("time")).values()
     first_line = pc.min(plain.column("lineno")).as_py()
-    with _registered(con, "plain_rows", plain):
-        ((inserted,),) = con.execute(
-            f"""
+    ((inserted,),) = con.execute(
+        f"""
 INSERT INTO events
 SELECT {_STORED}, (SELECT coalesce(max(seq), 0) + 1 FROM events) - ? + lineno
-FROM plain_rows AS s ANTI JOIN (
+FROM plain AS s ANTI JOIN (
   SELECT {", ".join(_KEY)} FROM events WHERE project = ? AND time BETWEEN ? AND ?
 ) AS e ON {_SAME_EVENT}
 """,
-            [first_line, project, first.as_py(), last.as_py()],
-        ).fetchall()
+        [first_line, project, first.as_py(), last.as_py()],
+    ).fetchall()
     return IngestResult(valid, inserted, 0)
 
 
