@@ -55,8 +55,6 @@ TOKEN = "demo-token"
 SECRET = "ingest-bench-secret"
 PROJECT = "bench"
 PARTS = ("import", "track", "baseline")
-#: The baseline runs twice: with --inflight batches queued (the ratio's denominator), and with
-#: as many as the /import load has connections (the store's pace at the server's concurrency).
 
 # Prints a JSON object: seconds from the first submit to the last commit, batch latencies
 # (submit to commit) and the CPU seconds meanwhile. METHOD is a Store method taking
