@@ -9,9 +9,12 @@ caller's future resolves only after the commit that holds its rows.
 
 A batch is raw lines (``lineno``, ``line``) or numbered records (parsed, or the JSON text they
 came in); plain ones skip the ingest query altogether (:func:`utmost.store.ingest.split_lines`),
-so a round of them costs an insert and a commit. A large batch (an ``/import`` request) is
-decoded by its caller as it is appended, so that decoding overlaps with the writer storing the
-rounds before, as in a bulk import; small ones are decoded together in their round.
+so a round of them costs an insert and a commit. Such a round numbers its rows (``seq``) from a
+counter the appender keeps, not from DuckDB's ``max(seq)`` (~1 ms a round, growing with the
+rows not yet checkpointed); anything else that stores events must :meth:`Appender.forget_seq`
+first, on the writer thread, so the next round asks DuckDB again. A large batch (an ``/import``
+request) is decoded by its caller as it is appended, so that decoding overlaps with the writer
+storing the rounds before, as in a bulk import; small ones are decoded together in their round.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.store.ingest import insert_lines, record_lines, split_lines
+from utmost.store.ingest import insert_lines, insert_plain, next_seq, record_lines, split_lines
 from utmost.store.writer import Writer
 
 #: Rejected lines are reported per request, all of them (a request holds at most 2,000).
@@ -60,6 +63,9 @@ class Appender:
         self._writer = writer
         self._lock = threading.Lock()
         self._waiting: list[_Batch] = []
+        #: The next free ``seq`` while only rounds store events (read and set on the writer
+        #: thread); a round's rolled-back numbers are not reused, which leaves a gap.
+        self._next_seq: int | None = None
 
     def append(self, project: str, lines: pa.Table | Records) -> Future[list[tuple[int, str]]]:
         """Store the batch's valid, new events; the future gives its rejected lines.
@@ -79,6 +85,16 @@ class Appender:
             round_ = _Round(self)
             self._writer.submit(round_).add_done_callback(round_.settle)
         return batch.future
+
+    def forget_seq(self) -> None:
+        """Call on the writer thread before storing events any other way."""
+        self._next_seq = None
+
+    def number(self, con: duckdb.DuckDBPyConnection, lines: int) -> int:
+        """The first of ``lines`` consecutive free ``seq`` numbers, now taken."""
+        first = next_seq(con) if self._next_seq is None else self._next_seq
+        self._next_seq = first + lines
+        return first
 
     def take(self) -> list[_Batch]:
         with self._lock:
@@ -102,7 +118,11 @@ class _Round:
         for project in dict.fromkeys(batch.project for batch in self._batches):
             mine = [(n, batch) for n, batch in enumerate(self._batches) if batch.project == project]
             ranges, lines, plain = _concatenated(project, [batch for _, batch in mine])
-            result = insert_lines(con, project, lines, reported=_ALL, plain=plain)
+            if lines.num_rows:  # numbered from the stored maximum, by the ingest query
+                self._appender.forget_seq()
+                result = insert_lines(con, project, lines, reported=_ALL, plain=plain)
+            else:
+                result = insert_plain(con, project, plain, self._appender.number(con, ranges[-1][1]))
             for (n, _), (after, last) in zip(mine, ranges):
                 rejected[n] = [(line - after, why) for line, why in result.rejections if after < line <= last]
         self._rejected = [rejected[n] for n in range(len(self._batches))]

@@ -115,7 +115,7 @@ class Store:
 
         The future resolves once they are committed to the file.
         """
-        return self._writer.submit(lambda con: ingest.insert_lines(con, project, lines))
+        return self._writer.submit(lambda con: ingest.insert_lines(self._numbered_apart(con), project, lines))
 
     def append(self, project: str, lines: pa.Table | Records) -> Future[list[tuple[int, str]]]:
         """Judge and store raw ``lines(lineno, line)``, or parsed records ``[(lineno, record)]``.
@@ -127,7 +127,13 @@ class Store:
 
     def bulk(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run a bulk load on the writer thread; ``job`` begins and commits its own transactions."""
-        return self._writer.run_bulk(job)
+        return self._writer.run_bulk(lambda con: job(self._numbered_apart(con)))
+
+    def _numbered_apart(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """``con``, once the appender's ``seq`` counter is forgotten: a job about to store
+        events numbered from the stored maximum calls this on the writer thread."""
+        self._appender.forget_seq()
+        return con
 
     def check_lines(self, project: str, lines: pa.Table) -> ingest.IngestResult:
         """Validate raw lines without storing anything."""

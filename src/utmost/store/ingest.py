@@ -121,7 +121,7 @@ def insert_lines(
     so duplicates and ``seq`` order span both, and without lines the query is not run at all.
     """
     if not lines.num_rows:
-        return _insert_plain(con, project, plain)
+        return insert_plain(con, project, plain)
     with _registered(con, "raw_lines", lines):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {normalise_sql('raw_lines')}", [project])
     try:
@@ -142,8 +142,10 @@ def insert_lines(
 _STAGED = "staged_rows"
 
 
-def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table | None) -> IngestResult:
-    """Store rows judged already: the same rule as :func:`_insert_new`, in one cheaper query.
+def insert_plain(
+    con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table | None, next_seq: int | None = None
+) -> IngestResult:
+    """Store rows judged already (:func:`split_lines`) by :func:`_insert_new`'s rule, in one cheaper query.
 
     A collector round of ordinary records needs no more than this; its planning is most of
     its cost, so the copies within the batch are dropped here first (by Arrow) and the
@@ -152,6 +154,9 @@ def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table 
     beside a thread holding the interpreter lock 28% of the time, as the event loop does
     under /track, registering made 275 rows take 5.5 ms against 3.8 ms, most of it waiting
     for the lock.
+
+    ``seq`` is ``next_seq - 1`` plus the line number when the caller knows the next free
+    number; otherwise the numbers go on from the stored maximum, from the first stored line.
     """
     if plain is None or not plain.num_rows:
         return IngestResult(0, 0, 0)
@@ -161,18 +166,27 @@ def _insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table 
         # Copies within one batch are rare: the properties are filtered as a copy.
         plain = filter_rows(plain, pc.is_in(plain.column("lineno").combine_chunks(), value_set=firsts.column("lineno_min")))
     first, last = pc.min_max(plain.column("time")).values()
-    first_line = pc.min(plain.column("lineno")).as_py()
+    if next_seq is None:
+        seq, offset = "(SELECT coalesce(max(seq), 0) + 1 FROM events) - ? + lineno", pc.min(plain.column("lineno")).as_py()
+    else:
+        seq, offset = "? + lineno", next_seq - 1
     ((inserted,),) = con.execute(
         f"""
 INSERT INTO events
-SELECT {_STORED}, (SELECT coalesce(max(seq), 0) + 1 FROM events) - ? + lineno
+SELECT {_STORED}, {seq}
 FROM plain AS s ANTI JOIN (
   SELECT {", ".join(_KEY)} FROM events WHERE project = ? AND time BETWEEN ? AND ?
 ) AS e ON {_SAME_EVENT}
 """,
-        [first_line, project, first.as_py(), last.as_py()],
+        [offset, project, first.as_py(), last.as_py()],
     ).fetchall()
     return IngestResult(valid, inserted, 0)
+
+
+def next_seq(con: duckdb.DuckDBPyConnection) -> int:
+    """The next free ``seq``: one past the stored maximum."""
+    ((value,),) = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM events").fetchall()
+    return value
 
 
 #: The staged relation's shape (``lineno``, ``reason``, then the canonical columns but
