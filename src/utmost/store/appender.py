@@ -122,7 +122,7 @@ class _Round:
                 self._appender.forget_seq()
                 result = insert_lines(con, project, lines, reported=_ALL, plain=plain)
             else:
-                result = insert_plain(con, project, plain, self._appender.number(con, ranges[-1][1]))
+                result = insert_plain(con, project, plain, self._appender.number(con, ranges[-1][1]) - 1)
             for (n, _), (after, last) in zip(mine, ranges):
                 rejected[n] = [(line - after, why) for line, why in result.rejections if after < line <= last]
         self._rejected = [rejected[n] for n in range(len(self._batches))]
