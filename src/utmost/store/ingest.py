@@ -118,10 +118,11 @@ def insert_lines(
     Arrow and back: for the collector's small batches that round trip cost as much as the
     query. ``reported`` is how many rejected lines are listed in full. ``plain`` holds rows
     judged already (:func:`split_lines`), numbered among the lines: they join the staged rows,
-    so duplicates and ``seq`` order span both, and without lines the query is not run at all.
+    so duplicates and ``seq`` order span both. Rows judged already with no lines beside them
+    cost less by :func:`insert_plain`.
     """
-    if not lines.num_rows:
-        return insert_plain(con, project, plain)
+    if not lines.num_rows and (plain is None or not plain.num_rows):
+        return IngestResult(0, 0, 0)
     with _registered(con, "raw_lines", lines):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {normalise_sql('raw_lines')}", [project])
     try:
@@ -142,9 +143,7 @@ def insert_lines(
 _STAGED = "staged_rows"
 
 
-def insert_plain(
-    con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table | None, seq_offset: int | None = None
-) -> IngestResult:
+def insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table, seq_offset: int) -> IngestResult:
     """Store rows judged already (:func:`split_lines`) by :func:`_insert_new`'s rule, in one cheaper query.
 
     A collector round of ordinary records needs no more than this; its planning is most of
@@ -155,10 +154,9 @@ def insert_plain(
     under /track, registering made 275 rows take 5.5 ms against 3.8 ms, most of it waiting
     for the lock.
 
-    ``seq`` is ``seq_offset`` plus the line number when the caller has the numbers to hand;
-    otherwise the numbers go on from the stored maximum, from the first stored line.
+    ``seq`` is ``seq_offset`` plus the line number (:func:`next_seq` tells the first free one).
     """
-    if plain is None or not plain.num_rows:
+    if not plain.num_rows:
         return IngestResult(0, 0, 0)
     valid = plain.num_rows
     firsts = plain.select([*_KEY, "lineno"]).group_by(list(_KEY), use_threads=False).aggregate([("lineno", "min")])
@@ -166,26 +164,26 @@ def insert_plain(
         # Copies within one batch are rare: the properties are filtered as a copy.
         plain = filter_rows(plain, pc.is_in(plain.column("lineno").combine_chunks(), value_set=firsts.column("lineno_min")))
     first, last = pc.min_max(plain.column("time")).values()
-    if seq_offset is None:
-        seq, offset = "(SELECT coalesce(max(seq), 0) + 1 FROM events) - ? + lineno", pc.min(plain.column("lineno")).as_py()
-    else:
-        seq, offset = "? + lineno", seq_offset
     ((inserted,),) = con.execute(
         f"""
 INSERT INTO events
-SELECT {_STORED}, {seq}
+SELECT {_STORED}, ? + lineno
 FROM plain AS s ANTI JOIN (
   SELECT {", ".join(_KEY)} FROM events WHERE project = ? AND time BETWEEN ? AND ?
 ) AS e ON {_SAME_EVENT}
 """,
-        [offset, project, first.as_py(), last.as_py()],
+        [seq_offset, project, first.as_py(), last.as_py()],
     ).fetchall()
     return IngestResult(valid, inserted, 0)
 
 
+#: The first ``seq`` not yet stored.
+_NEXT_SEQ = "SELECT coalesce(max(seq), 0) + 1 FROM events"
+
+
 def next_seq(con: duckdb.DuckDBPyConnection) -> int:
     """The next free ``seq``: one past the stored maximum."""
-    ((value,),) = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM events").fetchall()
+    ((value,),) = con.execute(_NEXT_SEQ).fetchall()
     return value
 
 
@@ -291,7 +289,7 @@ def _new_lines(con: duckdb.DuckDBPyConnection, project: str, staged: str) -> tup
     leave gaps.
     """
     ((valid, first, last, first_line, next_seq),) = con.execute(
-        "SELECT count(*), min(time), max(time), min(lineno), (SELECT coalesce(max(seq), 0) + 1 FROM events)"
+        f"SELECT count(*), min(time), max(time), min(lineno), ({_NEXT_SEQ})"
         f" FROM {staged} WHERE reason IS NULL"
     ).fetchall()
     if not valid:
