@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import orjson
 import pyarrow as pa
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from utmost.collector.records import event_lines
-from utmost.collector.wire import RawRecords, RequestError, Unparsed, decode
+from utmost.collector.wire import RawRecords, RequestError, Unparsed, _fields, decode
 
 _json = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=5)),
@@ -44,6 +44,19 @@ def test_records_kept_as_text_read_as_the_parsed_ones(records):
         raw = decode(body, "", raw=True).records
         assert isinstance(raw, RawRecords), shape
         assert [raw[n] for n in range(len(raw))] == parsed, shape
+
+
+#: Form text made of the pieces that matter: separators, escapes (base64's, others, broken
+#: ones, a '%' escaped), '+', and text around them.
+_form_text = st.lists(
+    st.sampled_from(["&", "=", "+", "%2B", "%2b", "%2F", "%3D", "%3d", "%25", "%252B", "%C3%A9", "%E9", "%E2%82", "%", "%2", "%zz", "a", "data", "é", "€", " "]),
+    max_size=12,
+).map("".join)
+
+
+@given(_form_text)
+def test_form_fields_read_as_parse_qs_reads_them(text):
+    assert _fields(text) == {key: values[-1] for key, values in parse_qs(text, keep_blank_values=True).items()}
 
 
 def test_an_ndjson_line_that_is_not_json_keeps_its_place():
