@@ -37,7 +37,7 @@ def threshold(store: Store) -> str:
 
 def test_an_import_leaves_the_writers_settings_as_they_were(store, tmp_path):
     before = threshold(store)
-    assert before == "244.1 MiB"  # CHECKPOINT_THRESHOLD, 256 MB, as DuckDB spells it
+    assert before == "931.3 GiB"  # CHECKPOINT_THRESHOLD, 1000 GB, as DuckDB spells it
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\n".join(raw_lines([event(distinct_id=f"d{n}") for n in range(10)]).column("line").to_pylist()))
     assert import_files(store, "default", [path]).imported == 10

@@ -15,12 +15,17 @@ rows not yet checkpointed); anything else that stores events must :meth:`Appende
 first, on the writer thread, so the next round asks DuckDB again. A large batch (an ``/import``
 request) is decoded by its caller as it is appended, so that decoding overlaps with the writer
 storing the rounds before, as in a bulk import; small ones are decoded together in their round.
+
+While the file checkpoints, a round of small batches whose lines are all plain commits them to
+the spill file instead (:mod:`utmost.store.spill`), numbered as it would have numbered them,
+and answers; the writer moves them in after the checkpoint (:meth:`Appender.move_spilled`).
 """
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +34,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from utmost.store.ingest import insert_lines, insert_plain, next_seq, record_lines, split_lines
+from utmost.store.spill import Spill
 from utmost.store.writer import Writer
 
 #: Rejected lines are reported per request, all of them (a request holds at most 2,000).
 _ALL = 2**31
+#: Spilled lines moved in a transaction: a request that comes meanwhile waits for one move.
+MOVE_LINES = 1000
+#: At most this many lines wait in the spill file; past it, rounds wait for the moves. Rounds
+#: keep spilling while earlier lines are moved in (so that none is stored before them), so the
+#: moves must outpace them: they do at browser rates (~10,000 events/s spill over a 0.7 s
+#: checkpoint), not under a full /import load, whose batches therefore never spill (spilling
+#: 500k events made half of them wait in the file, 7 s of moving after the last answer).
+MAX_SPILLED = 50_000
 #: Batches of at least this many lines are decoded by the caller as it appends them, beside
 #: the writer; smaller ones are decoded together in the writer's round, where one decode of
 #: many browser batches costs less than one per batch (each has a fixed cost of ~1 ms).
@@ -59,8 +73,11 @@ class _Batch:
 class Appender:
     """Queues raw-line batches for the writer's next round."""
 
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Writer, spill: Spill) -> None:
         self._writer = writer
+        self.spill = spill
+        #: Lines spilled and not yet moved in (set on the writer thread, read on any).
+        self._unmoved = 0
         self._lock = threading.Lock()
         self._waiting: list[_Batch] = []
         #: The next free ``seq`` while only rounds store events (read and set on the writer
@@ -101,6 +118,49 @@ class Appender:
             taken, self._waiting = self._waiting, []
         return taken
 
+    def move_spilled(self, con: duckdb.DuckDBPyConnection) -> Callable[[], None] | None:
+        """Store the spill file's first lines, each with its ``seq``: one step of a writer job.
+
+        Returns what to do once that is committed (forget them there), or None when no line
+        was left.
+        """
+        if not self.spill.exists():
+            return None
+        rows = self.spill.lines(MOVE_LINES)
+        if not rows.num_rows:
+            self.spill.compact()
+            return None
+        for project in pc.unique(rows.column("project")).to_pylist():
+            mine = rows.filter(pc.equal(rows.column("project"), project))
+            offset = pc.min(mine.column("seq")).as_py() - 1
+            lines = pa.table({"lineno": pc.subtract(mine.column("seq"), offset), "line": mine.column("line")})
+            rest, plain = split_lines(project, lines)
+            if rest.num_rows:  # they were plain when spilled: only changed rules get here
+                self.forget_seq()
+                insert_lines(con, project, rest, reported=0, plain=plain)
+            else:
+                insert_plain(con, project, plain, offset)
+        last = pc.max(rows.column("seq")).as_py()
+
+        def forget() -> None:
+            self.spill.forget(last)
+            self._unmoved = max(0, self._unmoved - rows.num_rows)
+
+        return forget
+
+    def settle(self) -> None:
+        """Wait until spilled lines are moved in, so that a read sees every answered event.
+
+        Reads wait only while there are some: for a checkpoint, and then ~20 ms a 1,000 lines.
+        """
+        if self._unmoved and not self._writer.on_thread():
+            self._writer.run(_nothing)
+
+    def recover(self) -> None:
+        """Store what a spill file left by a crash holds, before anything else."""
+        while self.spill.exists() and (then := self._writer.run(self.move_spilled)) is not None:
+            then()
+
 
 class _Round:
     """One writer job storing everything that waited; settles the callers after the commit."""
@@ -109,6 +169,29 @@ class _Round:
         self._appender = appender
         self._batches: list[_Batch] | None = None
         self._rejected: list[list[tuple[int, str]]] = []
+
+    def spill(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Commit the round's lines to the spill file (the file checkpoints), if it holds only
+        small batches, all of plain lines, and the file has room."""
+        if self._batches is None:
+            self._batches = self._appender.take()
+        if any(batch.split is not None for batch in self._batches):
+            return False  # a large batch (an import): it waits, and keeps the spill file short
+        if self._appender._unmoved + sum(batch.size for batch in self._batches) > MAX_SPILLED:
+            return False
+        parts = []
+        for project in dict.fromkeys(batch.project for batch in self._batches):
+            mine = [batch for batch in self._batches if batch.project == project]
+            ranges, lines, _ = _concatenated(project, mine)
+            if lines.num_rows:  # the ingest query judges these: store them after the checkpoint
+                return False
+            raw = pa.concat_tables([_renumbered(batch.lines, after) for batch, (after, _) in zip(mine, ranges)])
+            parts.append((project, raw, ranges[-1][1]))
+        for project, raw, size in parts:
+            self._appender.spill.put(project, self._appender.number(con, size) - 1, raw)
+            self._appender._unmoved += raw.num_rows
+        self._rejected = [[] for _ in self._batches]
+        return True
 
     def __call__(self, con: duckdb.DuckDBPyConnection) -> None:
         # The writer may run a job twice (alone, after its group failed): take the batches once.
@@ -135,6 +218,10 @@ class _Round:
                 batch.future.set_result(self._rejected[n])
             else:
                 batch.future.set_exception(error)
+
+
+def _nothing(con: duckdb.DuckDBPyConnection) -> None:
+    """A job that waits its turn, as every job not spilled does."""
 
 
 def _concatenated(project: str, batches: list[_Batch]) -> tuple[list[tuple[int, int]], pa.Table, pa.Table]:

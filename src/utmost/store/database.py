@@ -23,6 +23,7 @@ from utmost.store.appender import Appender, Records
 from utmost.store.backend import DuckDBBackend, ReusingBackend
 from utmost.store.projects import DEFAULT_PROJECT, Project, ServiceAccount
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
+from utmost.store.spill import Spill
 from utmost.store.writer import Writer
 
 T = TypeVar("T")
@@ -46,8 +47,13 @@ class Store:
             raise UtmostError(f"cannot open {self.path}: {error}") from None
         ingest.register_functions(self._con)
         _migrate(self._con, self.path)
-        self._writer = Writer(self._con.cursor())
-        self._appender = Appender(self._writer)
+        self._writer = Writer(
+            self._con.cursor(),
+            wal=Path(f"{self.path}.wal"),
+            after_checkpoint=lambda con: self._appender.move_spilled(con),
+        )
+        self._appender = Appender(self._writer, Spill(Path(f"{self.path}.spill")))
+        self._appender.recover()
 
     def __enter__(self) -> Store:
         return self
@@ -57,6 +63,7 @@ class Store:
 
     def close(self) -> None:
         self._writer.close()
+        self._appender.spill.close()
         # Drop the Python function from the database before Python shuts down: a reader cursor
         # that outlives the store would otherwise free it during interpreter finalisation,
         # which aborts the process (seen as SIGABRT after SIGTERM).
@@ -64,7 +71,12 @@ class Store:
         self._con.close()
 
     def reader(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for reading; cheap, and safe to use beside the writer."""
+        """A cursor for reading; cheap, and safe to use beside the writer.
+
+        Every event answered before the call is readable through it: events spilled during
+        a checkpoint (:mod:`utmost.store.spill`) are moved in first.
+        """
+        self._appender.settle()
         return self._con.cursor()
 
     def backend(self, reusing: bool = False) -> DuckDBBackend:

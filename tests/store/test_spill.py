@@ -1,0 +1,100 @@
+"""While the file checkpoints, rounds answer from the spill file; nothing is lost or reordered."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from utmost.store import Store, appender, writer
+from utmost.store.spill import Spill
+
+from conftest import event, raw_lines, stored
+
+
+@pytest.fixture
+def held_checkpoint(monkeypatch):
+    """Every commit starts a checkpoint, and each checkpoint waits until the test lets it go."""
+    go, started = threading.Event(), threading.Event()
+
+    def checkpoint(connection):
+        started.set()
+        assert go.wait(30)
+        connection.execute("CHECKPOINT")
+
+    monkeypatch.setattr(writer, "CHECKPOINT_BYTES", 1)
+    monkeypatch.setattr(writer, "_checkpoint", checkpoint)
+    return go, started
+
+
+def spill_path(store: Store) -> Path:
+    return Path(f"{store.path}.spill")
+
+
+def lines(*names: str, **properties):
+    return raw_lines([event(distinct_id=name, **{"$insert_id": name}, **properties) for name in names])
+
+
+@pytest.mark.parametrize("move_lines", [1, 1000], ids=["moved a line at a time", "moved at once"])
+def test_rounds_answer_during_a_checkpoint_and_everything_lands_in_arrival_order(tmp_path, held_checkpoint, monkeypatch, move_lines):
+    monkeypatch.setattr(appender, "MOVE_LINES", move_lines)
+    go, started = held_checkpoint
+    with Store(tmp_path / "db.duckdb") as store:
+        assert store.append("default", lines("a1", "a2")).result() == []  # committed, then a checkpoint
+        assert started.wait(10)
+        # Plain lines answer while the checkpoint holds the file, from the spill file.
+        assert store.append("default", lines("b1", "b2")).result(timeout=10) == []
+        assert spill_path(store).exists()
+        # A read waits until they are moved in: it sees every event answered before it.
+        read = ThreadPoolExecutor(1).submit(stored, store, "insert_id")
+        # A line for the ingest query waits for the checkpoint, and so does everything after it.
+        merge = {"event": "$merge", "properties": {"$distinct_ids": ["c1", "c2"], "time": 1_700_000_000}}
+        waiting = [store.append("default", raw_lines([merge, event(distinct_id="c3", **{"$insert_id": "c3"})]))]
+        time.sleep(0.3)  # its round is set aside: the next batch has a round of its own
+        waiting.append(store.append("default", lines("d1", "b1")))  # b1 again: the earlier copy stays
+        time.sleep(0.3)
+        assert not any(future.done() for future in [read, *waiting])
+        go.set()
+        assert {row["insert_id"] for row in read.result(timeout=30)} >= {"a1", "a2", "b1", "b2"}
+        assert [future.result(timeout=30) for future in waiting] == [[], []]
+        rows = stored(store, "event, insert_id, seq")
+    assert not spill_path(store).exists()
+    order = [row["insert_id"] for row in sorted(rows, key=lambda row: row["seq"])]
+    assert order[:4] == ["a1", "a2", "b1", "b2"]
+    assert order[5:] == ["c3", "d1"] and rows[[r["insert_id"] for r in rows].index(order[4])]["event"] == "$merge"
+    assert len({row["seq"] for row in rows}) == len(rows) == 7
+
+
+def test_a_store_opened_after_a_crash_stores_what_the_spill_file_kept(tmp_path):
+    path = tmp_path / "db.duckdb"
+    Store(path).close()
+    spill = Spill(Path(f"{path}.spill"))
+    spill.put("default", 100, lines("x1", "x2", "x1"))  # as answered before the crash: seq 101-103
+    spill._open().close()  # the process dies with the file as it is
+    for _ in range(2):  # the second time as if it died after storing them, before deleting the file
+        with Store(path) as store:
+            rows = stored(store, "insert_id, seq")
+        assert sorted((row["seq"], row["insert_id"]) for row in rows) == [(101, "x1"), (102, "x2")]
+        assert not Path(f"{path}.spill").exists()
+        spill = Spill(Path(f"{path}.spill"))
+        spill.put("default", 100, lines("x1", "x2", "x1"))
+        spill._open().close()
+
+
+@pytest.mark.parametrize("limit", ["SPLIT_AHEAD_LINES", "MAX_SPILLED"], ids=["an import's batch", "the spill file full"])
+def test_some_rounds_wait_for_the_checkpoint(tmp_path, held_checkpoint, monkeypatch, limit):
+    """A batch decoded ahead (an import's) never spills, nor one that would fill the spill file past its limit."""
+    monkeypatch.setattr(appender, limit, 2)
+    go, started = held_checkpoint
+    with Store(tmp_path / "db.duckdb") as store:
+        store.append("default", lines("a1")).result()
+        assert started.wait(10)
+        waiting = store.append("default", lines("b1", "b2", "b3"))
+        time.sleep(0.3)
+        assert not waiting.done() and not spill_path(store).exists()
+        go.set()
+        assert waiting.result(timeout=30) == []
+        assert [row["insert_id"] for row in stored(store, "insert_id")] == ["a1", "b1", "b2", "b3"]
