@@ -98,3 +98,17 @@ def test_some_rounds_wait_for_the_checkpoint(tmp_path, held_checkpoint, monkeypa
         go.set()
         assert waiting.result(timeout=30) == []
         assert [row["insert_id"] for row in stored(store, "insert_id")] == ["a1", "b1", "b2", "b3"]
+
+
+def test_spilled_lines_the_rules_now_reject_are_dropped_and_the_rest_keep_their_seq(tmp_path):
+    """Only a change of the rules between spilling and moving in gets here (spilled lines were plain)."""
+    path = tmp_path / "db.duckdb"
+    Store(path).close()
+    spill = Spill(Path(f"{path}.spill"))
+    late = {"event": "Late", "properties": {"distinct_id": "y", "time": "soon", "$insert_id": "y2"}}
+    merge = {"event": "$merge", "properties": {"$distinct_ids": ["y", "z"], "time": 1_700_000_000, "$insert_id": "y3"}}
+    spill.put("default", 10, raw_lines([event(distinct_id="y", **{"$insert_id": "y1"}), late, merge]))
+    spill._open().close()
+    with Store(path) as store:
+        rows = stored(store, "event, insert_id, seq")
+    assert [(row["seq"], row["event"]) for row in rows] == [(11, "Page View"), (13, "$merge")]

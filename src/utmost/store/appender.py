@@ -33,7 +33,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.store.ingest import insert_lines, insert_plain, next_seq, record_lines, split_lines
+from utmost.store.ingest import insert_lines, insert_plain, next_seq, record_lines, split_lines, stage
+from utmost.plain import filter_rows
 from utmost.store.spill import Spill
 from utmost.store.writer import Writer
 
@@ -134,12 +135,12 @@ class Appender:
             mine = rows.filter(pc.equal(rows.column("project"), project))
             offset = pc.min(mine.column("seq")).as_py() - 1
             lines = pa.table({"lineno": pc.subtract(mine.column("seq"), offset), "line": mine.column("line")})
-            rest, plain = split_lines(project, lines)
-            if rest.num_rows:  # they were plain when spilled: only changed rules get here
-                self.forget_seq()
-                insert_lines(con, project, rest, reported=0, plain=plain)
-            else:
-                insert_plain(con, project, plain, offset)
+            # All plain when spilled, so the query judges none, unless the rules changed since.
+            staged = stage(con, project, lines)
+            reasons = staged.column("reason").combine_chunks()
+            if reasons.null_count < len(reasons):
+                staged = filter_rows(staged, pc.is_null(reasons))
+            insert_plain(con, project, staged, offset)
         last = pc.max(rows.column("seq")).as_py()
 
         def forget() -> None:
