@@ -24,8 +24,8 @@ and answers; the writer moves them in after the checkpoint (:meth:`Appender.move
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +33,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.store.ingest import insert_lines, insert_plain, next_seq, record_lines, split_lines, stage
 from utmost.plain import filter_rows
+from utmost.store.ingest import insert_lines, insert_plain, next_seq, record_lines, split_lines, stage
 from utmost.store.spill import Spill
 from utmost.store.writer import Writer
 
