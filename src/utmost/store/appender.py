@@ -119,6 +119,12 @@ class Appender:
             taken, self._waiting = self._waiting, []
         return taken
 
+    def put_aside(self, con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table, numbers: int) -> None:
+        """Commit a round's raw lines to the spill file, numbered as the round would have: it
+        takes ``numbers`` ``seq`` numbers (its highest line number; a line may be missing)."""
+        self.spill.put(project, self.number(con, numbers) - 1, lines)
+        self._unmoved += lines.num_rows
+
     def move_spilled(self, con: duckdb.DuckDBPyConnection) -> Callable[[], None] | None:
         """Store the spill file's first lines, each with its ``seq``: one step of a writer job.
 
@@ -155,7 +161,7 @@ class Appender:
         Reads wait only while there are some: for a checkpoint, and then ~20 ms a 1,000 lines.
         """
         if self._unmoved and not self._writer.on_thread():
-            self._writer.run(_nothing)
+            self._writer.barrier()
 
     def recover(self) -> None:
         """Store what a spill file left by a crash holds, before anything else."""
@@ -188,9 +194,8 @@ class _Round:
                 return False
             raw = pa.concat_tables([_renumbered(batch.lines, after) for batch, (after, _) in zip(mine, ranges)])
             parts.append((project, raw, ranges[-1][1]))
-        for project, raw, size in parts:
-            self._appender.spill.put(project, self._appender.number(con, size) - 1, raw)
-            self._appender._unmoved += raw.num_rows
+        for project, raw, numbers in parts:
+            self._appender.put_aside(con, project, raw, numbers)
         self._rejected = [[] for _ in self._batches]
         return True
 
@@ -219,10 +224,6 @@ class _Round:
                 batch.future.set_result(self._rejected[n])
             else:
                 batch.future.set_exception(error)
-
-
-def _nothing(con: duckdb.DuckDBPyConnection) -> None:
-    """A job that waits its turn, as every job not spilled does."""
 
 
 def _concatenated(project: str, batches: list[_Batch]) -> tuple[list[tuple[int, int]], pa.Table, pa.Table]:

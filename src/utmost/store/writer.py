@@ -131,6 +131,10 @@ class Writer:
         self._queue.put((_Bulk(job), future))
         return future.result()
 
+    def barrier(self) -> None:
+        """Return once the jobs queued before have run, and spilled rows are moved in."""
+        self.run(_nothing)
+
     def on_thread(self) -> bool:
         """Whether the caller runs on the writer's thread (inside a job)."""
         return threading.current_thread() is self._thread
@@ -265,7 +269,7 @@ class Writer:
 
 
 def _nothing(connection: duckdb.DuckDBPyConnection) -> None:
-    return None
+    """A job that does nothing: it waits its turn, as every job not spilled does."""
 
 
 def _checkpoint(connection: duckdb.DuckDBPyConnection) -> None:
