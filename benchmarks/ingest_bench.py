@@ -20,6 +20,9 @@ import_bench.py), then, each against a fresh database file:
    the /import time over this time. It runs again with as many batches queued as /import has
    connections: the store's own pace at the concurrency the server sees, which bounds it.
 
+The servers and the baseline write row groups of --row-group-size rows (default: what
+``utmost serve`` writes), so both pay the same storage.
+
 Prints one table (and a Markdown copy for the README): requests, events, seconds, events/s,
 requests/s, p50/p99 latency, failed requests, CPU per event (the server's during the load; for
 the baseline, its process's while writing) and the server's peak RSS (VmHWM, Linux), with the
@@ -49,6 +52,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 from import_bench import make_file  # noqa: E402  the same cached demo files as the import benchmark
+from utmost.store import COLLECTOR_ROW_GROUP_ROWS  # noqa: E402
 
 SERVE = [sys.executable, "-m", "utmost", "serve"]
 LOAD = Path(__file__).with_name("ingest_load.py")
@@ -65,8 +69,8 @@ BASELINE = """
 import collections, itertools, json, statistics, sys, time
 import pyarrow as pa
 from utmost.store import Store
-path, db, events, batch, inflight, method, project, token, secret = sys.argv[1:]
-events, batch, inflight = int(events), int(batch), int(inflight)
+path, db, events, batch, inflight, method, project, token, secret, row_group_size = sys.argv[1:]
+events, batch, inflight, row_group_size = int(events), int(batch), int(inflight), int(row_group_size)
 with open(path, "rb") as file:
     lines = list(itertools.islice(file, events))
 tables = [pa.table({"lineno": pa.array(range(1, len(chunk) + 1), pa.int64()), "line": pa.array(chunk, pa.binary())})
@@ -78,7 +82,7 @@ def submit(table):
     future = getattr(store, method)(project, table)
     future.add_done_callback(lambda _: latencies.append(time.perf_counter() - sent))
     return future
-with Store(db) as store:
+with Store(db, row_group_size=row_group_size) as store:
     store.create_project(project, token, secret)
     started, cpu = time.perf_counter(), time.process_time()
     for table in tables:
@@ -106,9 +110,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def measure_baseline(path: Path, db: Path, events: int, batch: int, inflight: int, method: str) -> dict:
-    """The store's own write of the events, in a fresh interpreter, on a fresh database file."""
-    argv = [str(path), str(fresh(db)), str(events), str(batch), str(inflight), method, PROJECT, TOKEN, SECRET]
+def measure_baseline(path: Path, db: Path, events: int, batch: int, inflight: int, method: str,
+                     row_group_size: int) -> dict:
+    """The store's own write of the events, in a fresh interpreter, on a fresh database file
+    opened as ``utmost serve`` opens it."""
+    argv = [str(path), str(fresh(db)), str(events), str(batch), str(inflight), method, PROJECT, TOKEN, SECRET,
+            str(row_group_size)]
     result = subprocess.run([sys.executable, "-c", BASELINE, *argv], capture_output=True, text=True, check=True)
     report = json.loads(result.stdout.splitlines()[-1])
     report["stored"] = count_events(db)
@@ -116,7 +123,7 @@ def measure_baseline(path: Path, db: Path, events: int, batch: int, inflight: in
     return report
 
 
-def measure_server(db: Path, log: Path, load: list[str]) -> dict:
+def measure_server(db: Path, log: Path, load: list[str], row_group_size: int) -> dict:
     """Start ``utmost serve`` on a fresh database, run the load generator against it, stop it.
 
     ``load`` is the load generator's arguments, with ``{url}`` where the server's URL goes.
@@ -129,7 +136,8 @@ def measure_server(db: Path, log: Path, load: list[str]) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with open(log, "wb") as output:
-        server = subprocess.Popen([*SERVE, "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
+        server = subprocess.Popen([*SERVE, "--db", str(db), "--host", "127.0.0.1", "--port", str(port),
+                                   "--row-group-size", str(row_group_size)],
                                   stdout=output, stderr=subprocess.STDOUT)
     try:
         wait_ready(server, url, log)
@@ -211,18 +219,19 @@ def run(args: argparse.Namespace) -> dict[str, dict]:
         load = ["import", "{url}", SECRET, str(path), "--events", str(args.import_events),
                 "--batch", str(args.import_batch), "--connections", str(args.connections), "--format", args.format]
         reports["import"] = measure_server(args.data / "ingest-import.duckdb", args.data / "ingest-server-import.log",
-                                           load)
+                                           load, args.row_group_size)
     if "track" in parts:
         load = ["track", "{url}", str(path), "--rate", str(args.rate), "--seconds", str(args.seconds),
                 "--batch", str(args.track_batch), "--connections", str(args.track_connections)]
         reports["track"] = measure_server(args.data / "ingest-track.duckdb", args.data / "ingest-server-track.log",
-                                          load)
+                                          load, args.row_group_size)
     if "baseline" in parts:
         reports["baseline"] = measure_baseline(path, args.data / "ingest-baseline.duckdb", args.import_events,
-                                               args.import_batch, args.inflight, args.baseline)
+                                               args.import_batch, args.inflight, args.baseline, args.row_group_size)
         if args.connections != args.inflight:
             reports["matched"] = measure_baseline(path, args.data / "ingest-baseline.duckdb", args.import_events,
-                                                  args.import_batch, args.connections, args.baseline)
+                                                  args.import_batch, args.connections, args.baseline,
+                                                  args.row_group_size)
     return reports
 
 
@@ -294,6 +303,8 @@ def main() -> None:
     parser.add_argument("--track-connections", type=int, default=64, help="most /track connections open at once")
     parser.add_argument("--inflight", type=int, default=8, help="batches the baseline keeps queued")
     parser.add_argument("--baseline", default="insert_lines", help="the Store method the baseline writes with")
+    parser.add_argument("--row-group-size", type=int, default=COLLECTOR_ROW_GROUP_ROWS,
+                        help="rows per row group, for the server and the baseline alike")
     parser.add_argument("--parts", default=",".join(PARTS), help="which of import,track,baseline to run")
     parser.add_argument("--data", type=Path, default=Path("bench-data"))
     parser.add_argument("--json", action="store_true", help="also print the reports as JSON")

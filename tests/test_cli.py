@@ -209,3 +209,9 @@ def test_markov_shapley_and_the_explained_chain(demo_db):
                                   "--models", "linear", "--format", "json", "--ci", "0.95", "--bootstrap", "30",
                                   cwd=demo_db).stdout)
     assert {"conversions_low", "conversions_high", "revenue_low", "revenue_high"} <= set(with_ci[0])
+
+
+def test_serve_refuses_a_row_group_size_duckdb_cannot_write(tmp_path):
+    served = utmost("serve", "--db", "s.duckdb", "--row-group-size", "1000", "--port", "0", cwd=tmp_path)
+    assert served.returncode == 2
+    assert served.stderr.startswith("error: cannot open s.duckdb: ") and "divisible by" in served.stderr

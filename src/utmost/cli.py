@@ -32,7 +32,7 @@ from utmost.api import answer, answer_on_spark, follow
 from utmost.engine import Result, make_options
 from utmost.engine.options import FORMATS, MODELS, SCOPES
 from utmost.errors import InputError, UtmostError
-from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store
+from utmost.store import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store
 from utmost.store.projects import Project
 from utmost.store.importer import ImportReport, import_files
 from utmost.store.writer import quick_handover
@@ -332,14 +332,17 @@ def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
 @db_option()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, help="TCP port (0: any free port).")
+@click.option("--row-group-size", default=COLLECTOR_ROW_GROUP_ROWS, show_default=True,
+              help="Rows per row group written (a multiple of 2048). Small ones let /import's rounds "
+                   "skip the write-ahead log; 122880, DuckDB's default, stores them in less space.")
 @reports_errors
-def serve_command(db: str | None, host: str, port: int) -> None:
+def serve_command(db: str | None, host: str, port: int, row_group_size: int) -> None:
     """Serve the collector, the query API and the dashboard until interrupted.
 
     Point an SDK at it: mixpanel.init(TOKEN, {api_host: "http://HOST:PORT"}); open
     http://HOST:PORT/ and sign in with a project secret; API docs at /docs.
     """
-    with Store(db) as store:
+    with Store(db, row_group_size=row_group_size) as store:
         store.project()  # `default` exists from first use, as everywhere else
         _serve(store, host, port)
 

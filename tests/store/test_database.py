@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
 from utmost.errors import ProjectError, UtmostError
-from utmost.store import Store
+from utmost.store import Store, writer
 from utmost.store.schema import SCHEMA_VERSION
 
 from conftest import event, raw_lines, stored
@@ -55,6 +56,34 @@ def test_reopening_keeps_everything(tmp_path):
         assert len(stored(again, project="hotel")) == 1
         version = again.reader().execute("SELECT max(version) FROM schema_version").fetchone()[0]
         assert version == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("row_group_size, groups", [(None, [3000]), (2048, [2048, 952])],
+                         ids=["DuckDB's row groups", "the collector's"])
+def test_a_round_of_a_row_group_or_more_goes_straight_into_the_file(tmp_path, monkeypatch, row_group_size, groups):
+    """DuckDB logs a transaction smaller than a row group, and writes it again at the checkpoint;
+    one of at least a row group goes into the file as it is committed, and the log only says
+    where. With the collector's 2,048-row groups, a 3,000-event round is one of those."""
+    monkeypatch.setattr(writer, "IDLE_SECONDS", 3600)  # no checkpoint empties the log meanwhile
+    path = tmp_path / "u.duckdb"
+    lines = [event(distinct_id=f"d{n}", **{"$insert_id": f"i{n}"}) for n in range(3000)]
+    with Store(path, row_group_size=row_group_size) as store:
+        store.project()
+        store.append("default", raw_lines(lines)).result()
+        logged = Path(f"{path}.wal").stat().st_size
+        assert (logged > 100 * 3000) is (row_group_size is None)  # the rows, or a few pointers
+    with Store(path) as again:  # any row group size reads back, under any other
+        assert [r["distinct_id"] for r in stored(again, "distinct_id")] == [f"d{n}" for n in range(3000)]
+        sizes = again.reader().execute(
+            "SELECT row_group_id, max(count) FROM pragma_storage_info('events')"
+            " WHERE column_name = 'seq' AND segment_type <> 'VALIDITY' GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        assert [count for _, count in sizes] == groups
+
+
+def test_a_row_group_size_duckdb_refuses_names_the_file(tmp_path):
+    with pytest.raises(UtmostError, match=r"cannot open .*u\.duckdb: .*row group size"):
+        Store(tmp_path / "u.duckdb", row_group_size=1000)
 
 
 def test_a_newer_schema_is_refused(tmp_path):

@@ -3,7 +3,7 @@
 Only this package opens database connections.
 """
 
-from utmost.store.database import DB_ENV, DEFAULT_DB, Store, default_path
+from utmost.store.database import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, Store, default_path
 from utmost.store.projects import DEFAULT_PROJECT, Project
 
-__all__ = ["DB_ENV", "DEFAULT_DB", "DEFAULT_PROJECT", "Project", "Store", "default_path"]
+__all__ = ["COLLECTOR_ROW_GROUP_ROWS", "DB_ENV", "DEFAULT_DB", "DEFAULT_PROJECT", "Project", "Store", "default_path"]

@@ -3,6 +3,10 @@
 Reads use cursors of the one connection (DuckDB runs them concurrently); every write is a job
 for the single :class:`~utmost.store.writer.Writer`. Opening a file creates or upgrades its
 schema (:mod:`utmost.store.schema`).
+
+The file is attached to an in-memory DuckDB, not opened as its main database, because only
+``ATTACH`` takes a row group size (:data:`COLLECTOR_ROW_GROUP_ROWS` says why one would); every
+cursor therefore starts with ``USE``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,16 @@ from utmost.store.writer import Writer
 
 T = TypeVar("T")
 DEFAULT_DB = "utmost.duckdb"
+#: The name the file is attached under.
+CATALOG = "utmost"
+#: Rows per row group for a store that collects (``utmost serve``): DuckDB's smallest. DuckDB
+#: writes a transaction holding at least one row group (122,880 rows by default) straight into
+#: the file, and logs a smaller one, then writes it again at the checkpoint. The collector's
+#: rounds hold a few thousand rows, so with groups this small an /import round skips the log
+#: and the checkpoint: 1.4x the events a second. The groups it writes take ~1.8x the space
+#: (500k demo events: 111 against 62 MiB) and scan as fast; a later write with DuckDB's size
+#: merges them back, ~120 groups a checkpoint.
+COLLECTOR_ROW_GROUP_ROWS = 2048
 DB_ENV = "UTMOST_DB"
 
 
@@ -39,16 +53,22 @@ def default_path() -> str:
 class Store:
     """An open utmost database file. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, row_group_size: int | None = None) -> None:
+        """``row_group_size``: rows per row group of what this store writes (a multiple of
+        2,048; DuckDB's 122,880 if None). It applies to new rows only, and any size reads back."""
         self.path = Path(path or default_path())
+        self._con = duckdb.connect(":memory:")
+        options = "" if row_group_size is None else f" (ROW_GROUP_SIZE {int(row_group_size)})"
         try:
-            self._con = duckdb.connect(str(self.path))
+            self._con.execute(f"ATTACH '{_quoted(self.path)}' AS {CATALOG}{options}")
         except duckdb.Error as error:
+            self._con.close()
             raise UtmostError(f"cannot open {self.path}: {error}") from None
+        self._con.execute(f"USE {CATALOG}")
         ingest.register_functions(self._con)
         _migrate(self._con, self.path)
         self._writer = Writer(
-            self._con.cursor(),
+            self._cursor(),
             wal=Path(f"{self.path}.wal"),
             after_checkpoint=lambda con: self._appender.move_spilled(con),
         )
@@ -77,7 +97,12 @@ class Store:
         a checkpoint (:mod:`utmost.store.spill`) are moved in first.
         """
         self._appender.settle()
-        return self._con.cursor()
+        return self._cursor()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = self._con.cursor()
+        cursor.execute(f"USE {CATALOG}")
+        return cursor
 
     def backend(self, reusing: bool = False) -> DuckDBBackend:
         """A fresh engine backend over this file's events (its own cursor and temp tables).
@@ -199,6 +224,10 @@ class Store:
             "profiles": people,
             "top_events": top,
         }
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:

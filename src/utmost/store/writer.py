@@ -95,6 +95,8 @@ class Writer:
         after_checkpoint: Job[Any] | None = None,
     ) -> None:
         self._con = connection
+        #: The database the connection uses, which the checkpoint's own connection must use.
+        (self._database,) = connection.execute("SELECT current_database()").fetchone()
         self._set_threshold(CHECKPOINT_THRESHOLD)
         self._wal = wal
         self._after_checkpoint = after_checkpoint
@@ -202,6 +204,7 @@ class Writer:
         """Checkpoint on a thread of its own; it queues a wake-up as it ends."""
         self._dirty = False
         connection = self._con.cursor()
+        connection.execute(f"USE {_identifier(self._database)}")
 
         def run() -> None:
             try:
@@ -266,6 +269,10 @@ class Writer:
 
     def _set_threshold(self, size: str) -> None:
         self._con.execute(f"SET checkpoint_threshold = '{size}'")
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _nothing(connection: duckdb.DuckDBPyConnection) -> None:
