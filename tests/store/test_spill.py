@@ -68,6 +68,35 @@ def test_rounds_answer_during_a_checkpoint_and_everything_lands_in_arrival_order
     assert len({row["seq"] for row in rows}) == len(rows) == 7
 
 
+def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, monkeypatch):
+    """The moves run on a thread of their own, and rounds keep spilling behind them meanwhile."""
+    go, started = held_checkpoint
+    moving, release = threading.Event(), threading.Event()
+    move_spilled = appender.Appender.move_spilled
+
+    def held(self, con):
+        if threading.current_thread().name == "utmost-mover" and not release.is_set():
+            moving.set()
+            assert release.wait(30)
+        return move_spilled(self, con)
+
+    monkeypatch.setattr(appender.Appender, "move_spilled", held)
+    with Store(tmp_path / "db.duckdb") as store:
+        store.append("default", lines("a1")).result()
+        assert started.wait(10)
+        assert store.append("default", lines("b1", "b2")).result(timeout=10) == []  # spilled
+        go.set()
+        assert moving.wait(10)  # the checkpoint ended, and the first move is held
+        assert store.append("default", lines("c1", "b1")).result(timeout=10) == []  # answered meanwhile
+        read = ThreadPoolExecutor(1).submit(stored, store, "insert_id, seq")
+        time.sleep(0.3)
+        assert not read.done()  # a read waits for the moves
+        release.set()
+        rows = read.result(timeout=30)
+    assert [row["insert_id"] for row in rows] == ["a1", "b1", "b2", "c1"]  # the later b1 dropped
+    assert not spill_path(store).exists()
+
+
 def test_a_store_opened_after_a_crash_stores_what_the_spill_file_kept(tmp_path):
     path = tmp_path / "db.duckdb"
     Store(path).close()

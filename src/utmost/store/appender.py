@@ -18,7 +18,8 @@ storing the rounds before, as in a bulk import; small ones are decoded together 
 
 While the file checkpoints, a round of small batches whose lines are all plain commits them to
 the spill file instead (:mod:`utmost.store.spill`), numbered as it would have numbered them,
-and answers; the writer moves them in after the checkpoint (:meth:`Appender.move_spilled`).
+and answers; after the checkpoint a thread of the writer's moves them in
+(:meth:`Appender.move_spilled`) while later rounds keep spilling behind them.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from utmost.store.writer import Writer
 
 #: Rejected lines are reported per request, all of them (a request holds at most 2,000).
 _ALL = 2**31
-#: Spilled lines moved in a transaction: a request that comes meanwhile waits for one move.
+#: Spilled lines moved in a transaction (on the writer's mover thread; ~20 ms a step).
 MOVE_LINES = 1000
 #: At most this many lines wait in the spill file; past it, rounds wait for the moves. Rounds
 #: keep spilling while earlier lines are moved in (so that none is stored before them), so the
@@ -77,7 +78,8 @@ class Appender:
     def __init__(self, writer: Writer, spill: Spill) -> None:
         self._writer = writer
         self.spill = spill
-        #: Lines spilled and not yet moved in (set on the writer thread, read on any).
+        #: Lines spilled and not yet moved in (set on the writer's and the mover's thread,
+        #: under the lock; read on any).
         self._unmoved = 0
         self._lock = threading.Lock()
         self._waiting: list[_Batch] = []
@@ -123,7 +125,8 @@ class Appender:
         """Commit a round's raw lines to the spill file, numbered as the round would have: it
         takes ``numbers`` ``seq`` numbers (its highest line number; a line may be missing)."""
         self.spill.put(project, self.number(con, numbers) - 1, lines)
-        self._unmoved += lines.num_rows
+        with self._lock:
+            self._unmoved += lines.num_rows
 
     def move_spilled(self, con: duckdb.DuckDBPyConnection) -> Callable[[], None] | None:
         """Store the spill file's first lines, each with its ``seq``: one step of a writer job.
@@ -151,7 +154,8 @@ class Appender:
 
         def forget() -> None:
             self.spill.forget(last)
-            self._unmoved = max(0, self._unmoved - rows.num_rows)
+            with self._lock:
+                self._unmoved = max(0, self._unmoved - rows.num_rows)
 
         return forget
 

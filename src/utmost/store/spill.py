@@ -3,15 +3,17 @@
 DuckDB holds every commit to a file while that file checkpoints (~0.5 s for 256 MB of log),
 and at 200 /track requests a second that made the checkpoint the p99. The collector's rounds
 commit to this file instead meanwhile (``<database>.spill``), as the raw lines they were
-judged plain from, each with the ``seq`` it was given on arrival; the writer moves them into
-the database once the checkpoint ends, a chunk at a time, deleting each chunk here once it is
-committed there. The file is deleted when the store closes. A store that finds lines in one
+judged plain from, each with the ``seq`` it was given on arrival. Once the checkpoint ends, a
+thread of the writer's moves them into the database, a chunk at a time, deleting each chunk
+here once it is committed there, while the rounds keep committing here behind them until it
+has caught up. The file is deleted when the store closes. A store that finds lines in one
 on opening (a crash in between) moves them in first: moving a chunk twice stores nothing
 twice, as the copies are duplicates (DESIGN §2).
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -22,11 +24,13 @@ _SCHEMA = "CREATE TABLE IF NOT EXISTS lines (seq BIGINT NOT NULL, project VARCHA
 
 
 class Spill:
-    """The side file, opened on first use; only the writer's thread uses it."""
+    """The side file, opened on first use. The writer's thread puts lines in while the mover's
+    takes them out, one call at a time."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -40,15 +44,18 @@ class Spill:
                 "line": lines.column("line"),
             }
         )
-        self._open().from_arrow(rows).insert_into("lines")
+        with self._lock:
+            self._open().from_arrow(rows).insert_into("lines")
 
     def lines(self, limit: int) -> pa.Table:
         """The ``limit`` first kept lines: ``seq``, ``project``, ``line``, in ``seq`` order."""
-        return self._open().sql(f"SELECT seq, project, line FROM lines ORDER BY seq LIMIT {int(limit)}").to_arrow_table()
+        with self._lock:
+            return self._open().sql(f"SELECT seq, project, line FROM lines ORDER BY seq LIMIT {int(limit)}").to_arrow_table()
 
     def forget(self, last_seq: int) -> None:
         """Delete the lines up to ``last_seq``: call once they are committed to the database."""
-        self._open().execute("DELETE FROM lines WHERE seq <= ?", [last_seq])
+        with self._lock:
+            self._open().execute("DELETE FROM lines WHERE seq <= ?", [last_seq])
 
     def compact(self) -> None:
         """Move the file's log into it: call when it keeps no line, when that takes ~10 ms.
@@ -56,15 +63,17 @@ class Spill:
         Its own checkpoints never come at a commit (that took 230 ms beside a busy server),
         only here.
         """
-        self._open().execute("CHECKPOINT")
+        with self._lock:
+            self._open().execute("CHECKPOINT")
 
     def close(self) -> None:
         """Close the file, and delete it if it keeps no line."""
         if not self.exists():
             return
         empty = self.lines(1).num_rows == 0
-        self._open().close()
-        self._con = None
+        with self._lock:
+            self._open().close()
+            self._con = None
         if empty:
             for path in (self.path, Path(f"{self.path}.wal")):
                 path.unlink(missing_ok=True)
