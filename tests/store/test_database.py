@@ -81,6 +81,13 @@ def test_a_round_of_a_row_group_or_more_goes_straight_into_the_file(tmp_path, mo
         assert [count for _, count in sizes] == groups
 
 
+def test_what_does_not_fit_in_memory_spills_beside_the_file(tmp_path):
+    """As DuckDB does for a file it opens itself; the store attaches its file to an in-memory one."""
+    with Store(tmp_path / "u.duckdb") as store:
+        (folder,) = store.reader().execute("SELECT current_setting('temp_directory')").fetchone()
+    assert folder == f"{tmp_path / 'u.duckdb'}.tmp"
+
+
 def test_a_row_group_size_duckdb_refuses_names_the_file(tmp_path):
     with pytest.raises(UtmostError, match=r"cannot open .*u\.duckdb: .*row group size"):
         Store(tmp_path / "u.duckdb", row_group_size=1000)

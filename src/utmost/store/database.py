@@ -65,6 +65,9 @@ class Store:
             self._con.close()
             raise UtmostError(f"cannot open {self.path}: {error}") from None
         self._con.execute(f"USE {CATALOG}")
+        # Where DuckDB spills what does not fit in memory: beside the file, as for a file it
+        # opens itself (an in-memory database would spill to .tmp in the working directory).
+        self._con.execute(f"SET temp_directory = '{_quoted(Path(f'{self.path}.tmp'))}'")
         ingest.register_functions(self._con)
         _migrate(self._con, self.path)
         self._writer = Writer(
