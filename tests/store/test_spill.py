@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from utmost.store import Store, appender, writer
@@ -95,6 +96,23 @@ def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, mo
         rows = read.result(timeout=30)
     assert [row["insert_id"] for row in rows] == ["a1", "b1", "b2", "c1"]  # the later b1 dropped
     assert not spill_path(store).exists()
+
+
+def test_a_spilled_batch_missing_a_line_number_keeps_its_numbering(tmp_path, held_checkpoint):
+    """A record the collector could not read leaves its line number out of the batch; seq keeps
+    the gap, as a round stored in the file keeps it, so the next batch follows the highest."""
+    go, started = held_checkpoint
+    with Store(tmp_path / "db.duckdb") as store:
+        store.append("default", lines("a1")).result()
+        assert started.wait(10)
+        gapped = lines("b1", "b2", "b3").filter(pa.array([True, False, True]))  # line 2 unread
+        assert store.append("default", gapped).result(timeout=10) == []
+        assert store.append("default", lines("c1")).result(timeout=10) == []
+        assert spill_path(store).exists()
+        go.set()
+        rows = stored(store, "insert_id, seq")
+    first = rows[0]["seq"]
+    assert [(row["insert_id"], row["seq"] - first) for row in rows] == [("a1", 0), ("b1", 1), ("b3", 3), ("c1", 4)]
 
 
 def test_a_store_opened_after_a_crash_stores_what_the_spill_file_kept(tmp_path):
