@@ -221,10 +221,7 @@ class Writer:
 
         def run() -> None:
             try:
-                while _step(connection, job):
-                    pass
-            except Exception as error:
-                print(f"utmost: moving spilled rows in: {error}", file=sys.stderr)
+                _all_steps(connection, job)
             finally:
                 connection.close()
                 self._queue.put(_MOVED)
@@ -239,11 +236,7 @@ class Writer:
         self._mover.join()
         self._mover = None
         self._dirty = True
-        try:
-            while _step(self._con, self._after_checkpoint):
-                pass
-        except Exception as error:
-            print(f"utmost: moving spilled rows in: {error}", file=sys.stderr)
+        _all_steps(self._con, self._after_checkpoint)
         self._run_waiting()
 
     def _own_connection(self) -> duckdb.DuckDBPyConnection:
@@ -298,19 +291,23 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _step(connection: duckdb.DuckDBPyConnection, job: Job[Any]) -> bool:
-    """Run one step of a job run in steps, in a transaction; whether it did anything."""
-    connection.begin()
+def _all_steps(connection: duckdb.DuckDBPyConnection, job: Job[Any]) -> None:
+    """Run a job run in steps, each in a transaction, until it has nothing left; a failed
+    step ends it (its rows stay spilled, for the next time) and is reported."""
     try:
-        then = job(connection)
-        connection.commit()
-    except Exception:
-        _rollback_if_open(connection)
-        raise
-    if then is None:
-        return False
-    then()
-    return True
+        while True:
+            connection.begin()
+            try:
+                then = job(connection)
+                connection.commit()
+            except Exception:
+                _rollback_if_open(connection)
+                raise
+            if then is None:
+                return
+            then()
+    except Exception as error:
+        print(f"utmost: moving spilled rows in: {error}", file=sys.stderr)
 
 
 def _nothing(connection: duckdb.DuckDBPyConnection) -> None:
