@@ -31,6 +31,8 @@ class Spill:
         self.path = path
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
+        #: Whether lines were put or forgotten since the last compaction.
+        self._changed = False
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -46,6 +48,7 @@ class Spill:
         )
         with self._lock:
             self._open().from_arrow(rows).insert_into("lines")
+            self._changed = True
 
     def lines(self, limit: int) -> pa.Table:
         """The ``limit`` first kept lines: ``seq``, ``project``, ``line``, in ``seq`` order."""
@@ -56,15 +59,19 @@ class Spill:
         """Delete the lines up to ``last_seq``: call once they are committed to the database."""
         with self._lock:
             self._open().execute("DELETE FROM lines WHERE seq <= ?", [last_seq])
+            self._changed = True
 
     def compact(self) -> None:
         """Move the file's log into it: call when it keeps no line, when that takes ~10 ms.
 
         Its own checkpoints never come at a commit (that took 230 ms beside a busy server),
-        only here.
+        only here; and only once after a change (the mover compacts as it finds the file
+        empty, then the writer finds it empty again).
         """
         with self._lock:
-            self._open().execute("CHECKPOINT")
+            if self._changed:
+                self._open().execute("CHECKPOINT")
+                self._changed = False
 
     def close(self) -> None:
         """Close the file, and delete it if it keeps no line."""
