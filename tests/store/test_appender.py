@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from utmost.store import appender
+from utmost.store import Store, appender
 from utmost.store.importer import import_files
 
 from conftest import event, raw_lines, stored
@@ -59,3 +62,69 @@ def test_seq_follows_arrival_when_rounds_alternate_with_other_ways_of_storing(st
     rows = stored(store, "seq, distinct_id")
     assert [r["distinct_id"] for r in rows] == [f"{tag}{n}" for tag in "abcdefg" for n in range(3)]
     assert len({r["seq"] for r in rows}) == len(rows)
+
+
+def live(tag: str, n: int, at: float) -> list[dict]:
+    """Events dated after now, as a live browser sends them: the keys the store keeps lately."""
+    return [event(distinct_id=f"{tag}{k}", time=at + k / 1000, **{"$insert_id": f"{tag}{k}"}) for k in range(n)]
+
+
+def test_a_live_batch_sent_again_is_stored_once_alone_or_beside_new_events(store):
+    at = time.time() + 60
+    store.append("default", raw_lines(live("a", 3, at))).result()
+    store.append("default", raw_lines(live("a", 3, at))).result()  # the SDK's re-send
+    store.append("default", raw_lines(live("b", 2, at + 1) + live("a", 2, at))).result()
+    assert [r["insert_id"] for r in stored(store, "insert_id")] == ["a0", "a1", "a2", "b0", "b1"]
+
+
+def import_file(store, tmp_path, records):
+    path = tmp_path / "more.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in records))
+    import_files(store, "default", [path])
+
+
+@pytest.mark.parametrize(
+    "store_apart",
+    [
+        lambda store, tmp_path, records: store.insert_lines("default", raw_lines(records)).result(),
+        import_file,
+        # a line for the ingest query sends the whole round there
+        lambda store, tmp_path, records: store.append("default", raw_lines([*records, event("$merge")])).result(),
+    ],
+    ids=["Store.insert_lines", "import", "a round with a line for the query"],
+)
+def test_live_events_stored_another_way_are_not_stored_again_by_a_round(store, tmp_path, store_apart):
+    """A round after one of them asks DuckDB again for the keys stored lately."""
+    at = time.time() + 60
+    store.append("default", raw_lines(live("a", 2, at))).result()  # the round keeps its keys
+    store_apart(store, tmp_path, live("b", 2, at + 1))
+    store.append("default", raw_lines(live("b", 2, at + 1) + live("c", 1, at + 2))).result()
+    rows = stored(store, "event, insert_id")
+    assert [r["insert_id"] for r in rows if r["event"] != "$merge"] == ["a0", "a1", "b0", "b1", "c0"]
+
+
+#: A pool of keys for the property below: live ones (dated after now) and one dated before.
+_POOL_AT = time.time() + 86_400  # after the floor however late the test runs
+_POOL = [*live("p", 6, _POOL_AT), event(distinct_id="old", **{"$insert_id": "old"})]
+
+
+@settings(max_examples=25, deadline=None)
+@given(steps=st.lists(
+    st.tuples(st.sampled_from(["round", "apart", "concurrent rounds"]), st.lists(st.integers(0, len(_POOL) - 1), min_size=1, max_size=5)),
+    min_size=1, max_size=8,
+))
+def test_any_order_of_rounds_and_other_ways_of_storing_stores_each_key_once(tmp_path_factory, steps):
+    """Whatever mix of rounds (alone or together) and Store.insert_lines sends the pool's keys,
+    in any repetition, each key sent is stored exactly once."""
+    with Store(tmp_path_factory.mktemp("keys") / "k.duckdb") as store:
+        for how, picks in steps:
+            records = [_POOL[n] for n in picks]
+            if how == "apart":
+                store.insert_lines("default", raw_lines(records)).result()
+            elif how == "round":
+                store.append("default", raw_lines(records)).result()
+            else:
+                with ThreadPoolExecutor(3) as pool:
+                    list(pool.map(lambda record: store.append("default", raw_lines([record])).result(), records))
+        sent = {_POOL[n]["properties"]["$insert_id"] for _, picks in steps for n in picks}
+        assert sorted(r["insert_id"] for r in stored(store, "insert_id")) == sorted(sent)

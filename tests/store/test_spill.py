@@ -69,8 +69,14 @@ def test_rounds_answer_during_a_checkpoint_and_everything_lands_in_arrival_order
     assert len({row["seq"] for row in rows}) == len(rows) == 7
 
 
-def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, monkeypatch):
-    """The moves run on a thread of their own, and rounds keep spilling behind them meanwhile."""
+@pytest.mark.parametrize("live", [False, True], ids=["dated before", "dated after now"])
+def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, monkeypatch, live):
+    """The moves run on a thread of their own, and rounds keep spilling behind them meanwhile.
+    Dated after now, a move skips the anti-join while the keys kept lately allow it: moved two
+    lines at a time, the later b1 comes in a move of its own, after the earlier one's."""
+    when = {"time": time.time() + 60} if live else {}
+    if live:
+        monkeypatch.setattr(appender, "MOVE_LINES", 2)
     go, started = held_checkpoint
     moving, release = threading.Event(), threading.Event()
     move_spilled = appender.Appender.move_spilled
@@ -83,12 +89,12 @@ def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, mo
 
     monkeypatch.setattr(appender.Appender, "move_spilled", held)
     with Store(tmp_path / "db.duckdb") as store:
-        store.append("default", lines("a1")).result()
+        store.append("default", lines("a1", **when)).result()
         assert started.wait(10)
-        assert store.append("default", lines("b1", "b2")).result(timeout=10) == []  # spilled
+        assert store.append("default", lines("b1", "b2", **when)).result(timeout=10) == []  # spilled
         go.set()
         assert moving.wait(10)  # the checkpoint ended, and the first move is held
-        assert store.append("default", lines("c1", "b1")).result(timeout=10) == []  # answered meanwhile
+        assert store.append("default", lines("c1", "b1", **when)).result(timeout=10) == []  # answered meanwhile
         read = ThreadPoolExecutor(1).submit(stored, store, "insert_id, seq")
         time.sleep(0.3)
         assert not read.done()  # a read waits for the moves

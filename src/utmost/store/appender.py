@@ -11,8 +11,10 @@ A batch is raw lines (``lineno``, ``line``) or numbered records (parsed, or the 
 came in); plain ones skip the ingest query altogether (:func:`utmost.store.ingest.split_lines`),
 so a round of them costs an insert and a commit. Such a round numbers its rows (``seq``) from a
 counter the appender keeps, not from DuckDB's ``max(seq)`` (~1 ms a round, growing with the
-rows not yet checkpointed); anything else that stores events must :meth:`Appender.forget_seq`
-first, on the writer thread, so the next round asks DuckDB again. A large batch (an ``/import``
+rows not yet checkpointed), and skips the anti-join against stored events when the keys it
+keeps of the events stored lately show none of its own (:mod:`utmost.store.recent`); anything
+else that stores events must :meth:`Appender.forget` both first, on the writer thread, so the
+next round asks DuckDB again. A large batch (an ``/import``
 request) is decoded by its caller as it is appended, so that decoding overlaps with the writer
 storing the rounds before, as in a bulk import; small ones are decoded together in their round.
 
@@ -36,6 +38,7 @@ import pyarrow.compute as pc
 
 from utmost.plain import filter_rows
 from utmost.store.ingest import insert_lines, insert_plain, next_seq, record_lines, split_lines, stage
+from utmost.store.recent import RecentKeys
 from utmost.store.spill import Spill
 from utmost.store.writer import Writer
 
@@ -86,6 +89,8 @@ class Appender:
         #: The next free ``seq`` while only rounds store events (read and set on the writer
         #: thread); a round's rolled-back numbers are not reused, which leaves a gap.
         self._next_seq: int | None = None
+        #: The keys rounds stored lately, while only rounds store events (on the same threads).
+        self.recent = RecentKeys()
 
     def append(self, project: str, lines: pa.Table | Records) -> Future[list[tuple[int, str]]]:
         """Store the batch's valid, new events; the future gives its rejected lines.
@@ -106,9 +111,11 @@ class Appender:
             self._writer.submit(round_).add_done_callback(round_.settle)
         return batch.future
 
-    def forget_seq(self) -> None:
-        """Call on the writer thread before storing events any other way."""
+    def forget(self) -> None:
+        """Call on the writer thread before storing events any other way: the ``seq``
+        counter and the keys stored lately are asked of DuckDB again."""
         self._next_seq = None
+        self.recent.forget()
 
     def number(self, con: duckdb.DuckDBPyConnection, lines: int) -> int:
         """The first of ``lines`` consecutive free ``seq`` numbers, now taken."""
@@ -149,7 +156,7 @@ class Appender:
             reasons = staged.column("reason").combine_chunks()
             if reasons.null_count < len(reasons):
                 staged = filter_rows(staged, pc.is_null(reasons))
-            insert_plain(con, project, staged, offset)
+            insert_plain(con, project, staged, offset, self.recent)
         last = pc.max(rows.column("seq")).as_py()
 
         def forget() -> None:
@@ -212,10 +219,11 @@ class _Round:
             mine = [(n, batch) for n, batch in enumerate(self._batches) if batch.project == project]
             ranges, lines, plain = _concatenated(project, [batch for _, batch in mine])
             if lines.num_rows:  # numbered from the stored maximum, by the ingest query
-                self._appender.forget_seq()
+                self._appender.forget()
                 result = insert_lines(con, project, lines, reported=_ALL, plain=plain)
             else:
-                result = insert_plain(con, project, plain, self._appender.number(con, ranges[-1][1]) - 1)
+                offset = self._appender.number(con, ranges[-1][1]) - 1
+                result = insert_plain(con, project, plain, offset, self._appender.recent)
             for (n, _), (after, last) in zip(mine, ranges):
                 rejected[n] = [(line - after, why) for line, why in result.rejections if after < line <= last]
         self._rejected = [rejected[n] for n in range(len(self._batches))]

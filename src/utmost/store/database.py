@@ -170,9 +170,9 @@ class Store:
         return self._writer.run_bulk(lambda con: job(self._numbered_apart(con)))
 
     def _numbered_apart(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-        """``con``, once the appender's ``seq`` counter is forgotten: a job about to store
-        events numbered from the stored maximum calls this on the writer thread."""
-        self._appender.forget_seq()
+        """``con``, once the appender's ``seq`` counter and recent keys are forgotten: a job
+        about to store events any other way than a round calls this on the writer thread."""
+        self._appender.forget()
         return con
 
     def check_lines(self, project: str, lines: pa.Table) -> ingest.IngestResult:

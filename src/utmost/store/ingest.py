@@ -24,6 +24,7 @@ from duckdb.sqltypes import VARCHAR
 from utmost.campaign import LANDING_FUNCTION, landing_values
 from utmost.events import COLUMN_NAMES, normalise_sql
 from utmost.plain import PLAIN_SCHEMA, decode_lines, filter_rows
+from utmost.store.recent import RecentKeys
 
 #: How many rejected lines a chunk reports in full; the rest are only counted.
 REPORTED_REJECTIONS = 20
@@ -143,7 +144,9 @@ def insert_lines(
 _STAGED = "staged_rows"
 
 
-def insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table, seq_offset: int) -> IngestResult:
+def insert_plain(
+    con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table, seq_offset: int, recent: RecentKeys | None = None
+) -> IngestResult:
     """Store rows judged already (:func:`split_lines`) by :func:`_insert_new`'s rule, in one cheaper query.
 
     A collector round of ordinary records needs no more than this; its planning is most of
@@ -155,6 +158,8 @@ def insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table, 
     for the lock.
 
     ``seq`` is ``seq_offset`` plus the line number (:func:`next_seq` tells the first free one).
+    ``recent``: the keys stored lately; rows it shows none of can be stored (they then are,
+    without the anti-join), and it is told of the rows stored.
     """
     if not plain.num_rows:
         return IngestResult(0, 0, 0)
@@ -163,6 +168,9 @@ def insert_plain(con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table, 
     if firsts.num_rows < valid:
         # Copies within one batch are rare: the properties are filtered as a copy.
         plain = filter_rows(plain, pc.is_in(plain.column("lineno").combine_chunks(), value_set=firsts.column("lineno_min")))
+    if recent is not None and recent.unseen(con, project, plain):
+        con.execute(f"INSERT INTO events SELECT {_STORED}, ? + lineno FROM plain", [seq_offset])
+        return IngestResult(valid, plain.num_rows, 0)
     first, last = pc.min_max(plain.column("time")).values()
     ((inserted,),) = con.execute(
         f"""
