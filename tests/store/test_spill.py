@@ -72,11 +72,10 @@ def test_rounds_answer_during_a_checkpoint_and_everything_lands_in_arrival_order
 @pytest.mark.parametrize("live", [False, True], ids=["dated before", "dated after now"])
 def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, monkeypatch, live):
     """The moves run on a thread of their own, and rounds keep spilling behind them meanwhile.
-    Dated after now, a move skips the anti-join while the keys kept lately allow it: moved two
-    lines at a time, the later b1 comes in a move of its own, after the earlier one's."""
+    Moved two lines at a time, the later b1 comes in a move of its own, after the earlier
+    one's; dated after now, that move skips the anti-join while the keys kept lately allow it."""
     when = {"time": time.time() + 60} if live else {}
-    if live:
-        monkeypatch.setattr(appender, "MOVE_LINES", 2)
+    monkeypatch.setattr(appender, "MOVE_LINES", 2)
     go, started = held_checkpoint
     moving, release = threading.Event(), threading.Event()
     move_spilled = appender.Appender.move_spilled
@@ -102,6 +101,39 @@ def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, mo
         rows = read.result(timeout=30)
     assert [row["insert_id"] for row in rows] == ["a1", "b1", "b2", "c1"]  # the later b1 dropped
     assert not spill_path(store).exists()
+
+
+def test_the_mover_leaves_less_than_a_move_to_the_writer_and_rounds_stop_spilling(tmp_path, held_checkpoint, monkeypatch):
+    """Beside rounds spilling as fast as it moves, a mover that waited for an empty file would
+    keep every event written twice; it stops with less than a move left, for the writer."""
+    monkeypatch.setattr(appender, "MOVE_LINES", 4)
+    go, started = held_checkpoint
+    moved, spilled = [], []
+    move_spilled, put = appender.Appender.move_spilled, Spill.put
+
+    def logged_move(self, con):
+        moved.append((threading.current_thread().name, self.spill.lines(appender.MOVE_LINES).num_rows))
+        return move_spilled(self, con)
+
+    def logged_put(self, project, seq_offset, lines):
+        spilled.append(lines.num_rows)
+        put(self, project, seq_offset, lines)
+
+    monkeypatch.setattr(appender.Appender, "move_spilled", logged_move)
+    monkeypatch.setattr(Spill, "put", logged_put)
+    with Store(tmp_path / "db.duckdb") as store:
+        store.append("default", lines("a1")).result()
+        assert started.wait(10)
+        assert store.append("default", lines("b1", "b2", "b3", "b4", "b5")).result(timeout=10) == []
+        monkeypatch.setattr(writer, "CHECKPOINT_BYTES", 2**62)  # no checkpoint for c1 to spill during
+        go.set()
+        stored(store)  # waits for the moves
+        store.append("default", lines("c1")).result()
+        rows = stored(store, "insert_id")
+    assert spilled == [5]  # c1 was stored as it came
+    assert [name for name, lines_left in moved if lines_left] == ["utmost-mover", "utmost-writer"]
+    assert [lines_left for _, lines_left in moved if lines_left] == [4, 1]  # a move at most, then the rest
+    assert [row["insert_id"] for row in rows] == ["a1", "b1", "b2", "b3", "b4", "b5", "c1"]
 
 
 def test_a_spilled_batch_missing_a_line_number_keeps_its_numbering(tmp_path, held_checkpoint):

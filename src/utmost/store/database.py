@@ -74,6 +74,7 @@ class Store:
             self._cursor(),
             wal=Path(f"{self.path}.wal"),
             after_checkpoint=lambda con: self._appender.move_spilled(con),
+            ahead=lambda: self._appender.far_behind(),
         )
         self._appender = Appender(self._writer, Spill(Path(f"{self.path}.spill")))
         self._appender.recover()

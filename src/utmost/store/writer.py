@@ -87,8 +87,9 @@ class Writer:
     ``wal``: the file's write-ahead log, whose size tells when to checkpoint.
     ``after_checkpoint``: after a checkpoint during which a job spilled, a job run in steps (each
     its own transaction) until it returns None; what it returns is called once its step is
-    committed. Jobs keep spilling until then, as the steps run on a thread and connection of
-    their own, beside them; the last steps run on the writer's thread, with nothing spilling.
+    committed. Its steps run on a thread and connection of their own, beside the jobs, which
+    keep spilling, for as long as ``ahead()`` says so; the rest run on the writer's thread,
+    with nothing spilling and every job waiting (so ``ahead`` should leave little).
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class Writer:
         connection: duckdb.DuckDBPyConnection,
         wal: Path | None = None,
         after_checkpoint: Job[Any] | None = None,
+        ahead: Callable[[], bool] = lambda: True,
     ) -> None:
         self._con = connection
         #: The database the connection uses, which the checkpoint's own connection must use.
@@ -103,6 +105,7 @@ class Writer:
         self._set_threshold(CHECKPOINT_THRESHOLD)
         self._wal = wal
         self._after_checkpoint = after_checkpoint
+        self._ahead = ahead
         #: Whether anything was committed since the last checkpoint.
         self._dirty = False
         #: The checkpoint running on its own thread, if any; whether a job spilled during it;
@@ -213,15 +216,15 @@ class Writer:
         self._checkpointing.start()
 
     def _start_mover(self, job: Job[Any]) -> None:
-        """Run ``job``'s steps on a thread and connection of their own until it has nothing
-        left, while this thread keeps spilling: a request then waits for a round, never for
-        a move (a 1,000-line move takes ~20 ms). Only the moves write to the file meanwhile.
-        It queues a wake-up as it ends."""
+        """Run ``job``'s steps on a thread and connection of their own while ``ahead()``,
+        as this thread keeps spilling: a request then waits for a round, not for a move (a
+        1,000-line move takes ~20 ms). Only the moves write to the file meanwhile. It queues a
+        wake-up as it ends."""
         connection = self._own_connection()
 
         def run() -> None:
             try:
-                _all_steps(connection, job)
+                _all_steps(connection, job, self._ahead)
             finally:
                 connection.close()
                 self._queue.put(_MOVED)
@@ -230,8 +233,8 @@ class Writer:
         self._mover.start()
 
     def _finish_moving(self) -> None:
-        """Once the mover ends: move here what was spilled after its last step, then run the
-        jobs that waited (nothing spills meanwhile, as this thread is busy)."""
+        """Once the mover ends: move here what it left, then run the jobs that waited
+        (nothing spills meanwhile, as this thread is busy)."""
         assert self._mover is not None and self._after_checkpoint is not None
         self._mover.join()
         self._mover = None
@@ -291,11 +294,11 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _all_steps(connection: duckdb.DuckDBPyConnection, job: Job[Any]) -> None:
-    """Run a job run in steps, each in a transaction, until it has nothing left; a failed
-    step ends it (its rows stay spilled, for the next time) and is reported."""
+def _all_steps(connection: duckdb.DuckDBPyConnection, job: Job[Any], ahead: Callable[[], bool] = lambda: True) -> None:
+    """Run a job run in steps, each in a transaction, until it has nothing left or ``ahead()``
+    is false; a failed step ends it (its rows stay spilled, for the next time) and is reported."""
     try:
-        while True:
+        while ahead():
             connection.begin()
             try:
                 then = job(connection)
