@@ -9,9 +9,10 @@ A checkpoint (moving the write-ahead log into the file) holds every commit for i
 length, ~0.5 s at 256 MB of log. So the writer runs it on a thread of its own and, meanwhile,
 lets jobs that can (:class:`Spillable`, the collector's rounds) store their rows in another
 file and answer; other jobs, and every job after the first of them, wait. Once it ends, the
-writer runs its ``after_checkpoint`` job in short steps (moving the spilled rows in, a chunk a
-transaction) between the jobs that keep spilling meanwhile, so no answer waits for all of it;
-then the jobs that waited run, in the order they came.
+``after_checkpoint`` job runs in short steps (moving the spilled rows in, a chunk a transaction)
+on a thread and connection of its own while the jobs keep spilling, so no answer waits for all
+of it; once little is left, the writer runs the rest itself, then the jobs that waited, in the
+order they came.
 """
 
 from __future__ import annotations
