@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -128,3 +129,50 @@ def test_any_order_of_rounds_and_other_ways_of_storing_stores_each_key_once(tmp_
                     list(pool.map(lambda record: store.append("default", raw_lines([record])).result(), records))
         sent = {_POOL[n]["properties"]["$insert_id"] for _, picks in steps for n in picks}
         assert sorted(r["insert_id"] for r in stored(store, "insert_id")) == sorted(sent)
+
+
+class _HeldDecode:
+    """Holds the decoding of a batch of ``rows`` lines (on its caller's thread) until released."""
+
+    def __init__(self, monkeypatch, rows: int) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+        split_lines = appender.split_lines
+
+        def held(project, table):
+            if table.num_rows == rows:
+                self.started.set()
+                assert self.release.wait(30)
+            return split_lines(project, table)
+
+        monkeypatch.setattr(appender, "split_lines", held)
+
+
+def import_batch(tag: str, n: int):
+    return raw_lines([event(distinct_id=f"{tag}{k}", **{"$insert_id": f"{tag}{k}"}) for k in range(n)])
+
+
+@pytest.mark.parametrize(
+    ("row_group_size", "hold", "rounds"),
+    [(2048, 30.0, [2]), (2048, 0.05, [1, 1]), (None, 30.0, [1, 1]), (122_880, 30.0, [1, 1])],
+    ids=["waits for the batch being decoded", "waits no longer than HOLD_SECONDS",
+         "not without small row groups", "not when two batches cannot make a row group"],
+)
+def test_a_lone_import_batch_short_of_a_row_group_waits_for_one_being_decoded(tmp_path, monkeypatch, row_group_size, hold, rounds):
+    """Together, 1,000 + 1,500 rows make a row group of 2,048: written into the file, not the log."""
+    monkeypatch.setattr(appender, "HOLD_SECONDS", hold)
+    decode = _HeldDecode(monkeypatch, rows=1500)
+    taken, take = [], appender.Appender.take
+    monkeypatch.setattr(appender.Appender, "take", lambda self: taken.append(len(batches := take(self))) or batches)
+    with Store(tmp_path / "db.duckdb", row_group_size=row_group_size) as store, ThreadPoolExecutor(1) as caller:
+        second = caller.submit(lambda: store.append("default", import_batch("b", 1500)).result())
+        assert decode.started.wait(10)
+        first = store.append("default", import_batch("a", 1000))
+        if rounds == [2]:
+            time.sleep(0.3)
+            assert not first.done()  # its round waits for the second batch
+        else:
+            assert first.result(timeout=10) == []  # stored alone
+        decode.release.set()
+        assert first.result(timeout=10) == [] and second.result(timeout=10) == []
+        assert len(stored(store, "insert_id")) == 2500
+    assert taken == rounds

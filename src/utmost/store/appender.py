@@ -56,6 +56,12 @@ MAX_SPILLED = 50_000
 #: the writer; smaller ones are decoded together in the writer's round, where one decode of
 #: many browser batches costs less than one per batch (each has a fixed cost of ~1 ms).
 SPLIT_AHEAD_LINES = 256
+#: How long a round of one such batch, smaller than a row group, waits for another being
+#: decoded, so that together they are written straight into the file instead of through the log
+#: and its checkpoint (see :class:`utmost.store.Store`'s ``row_group_size``). A 2,000-event
+#: /import request alone is 48 rows short of the collector's 2,048: waiting made /import 117,546-
+#: 121,552 events/s against 97,205-116,000 (alternating whole runs), p99 no worse.
+HOLD_SECONDS = 0.03
 
 
 _RAW_SCHEMA = pa.schema([("lineno", pa.int64()), ("line", pa.large_binary())])
@@ -78,14 +84,21 @@ class _Batch:
 class Appender:
     """Queues raw-line batches for the writer's next round."""
 
-    def __init__(self, writer: Writer, spill: Spill) -> None:
+    def __init__(self, writer: Writer, spill: Spill, row_group_size: int = 0) -> None:
+        """``row_group_size``: the rows a round needs to be written straight into the file
+        (0: never waited for)."""
         self._writer = writer
         self.spill = spill
+        self._row_group_size = row_group_size
         #: Lines spilled and not yet moved in (set on the writer's and the mover's thread,
         #: under the lock; read on any).
         self._unmoved = 0
         self._lock = threading.Lock()
         self._waiting: list[_Batch] = []
+        #: The lines of the large batches their callers are decoding (under the lock); its
+        #: change, or a batch's arrival, is told (:meth:`take` may wait for them).
+        self._decoding = 0
+        self._arrived = threading.Condition(self._lock)
         #: The next free ``seq`` while only rounds store events (read and set on the writer
         #: thread); a round's rolled-back numbers are not reused, which leaves a gap.
         self._next_seq: int | None = None
@@ -101,11 +114,12 @@ class Appender:
         table = (lines if isinstance(lines, pa.Table) else record_lines(lines)).select(["lineno", "line"])
         table = table.cast(_RAW_SCHEMA)
         size = pc.max(table.column("lineno")).as_py() or 0
-        split = split_lines(project, table) if table.num_rows >= SPLIT_AHEAD_LINES else None
+        split = self._decoded(project, table) if table.num_rows >= SPLIT_AHEAD_LINES else None
         batch = _Batch(project, size, table, split)
         with self._lock:
             self._waiting.append(batch)
             first = len(self._waiting) == 1
+            self._arrived.notify_all()
         if first:  # later arrivals ride on the round this one schedules
             round_ = _Round(self)
             self._writer.submit(round_).add_done_callback(round_.settle)
@@ -123,10 +137,31 @@ class Appender:
         self._next_seq = first + lines
         return first
 
-    def take(self) -> list[_Batch]:
+    def _decoded(self, project: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
         with self._lock:
+            self._decoding += table.num_rows
+        try:
+            return split_lines(project, table)
+        finally:
+            with self._lock:
+                self._decoding -= table.num_rows
+                self._arrived.notify_all()
+
+    def take(self) -> list[_Batch]:
+        """The batches waiting, for a round. A lone large batch short of a row group waits up
+        to ``HOLD_SECONDS`` for those being decoded, if with them the round would make one."""
+        with self._lock:
+            if self._lone_and_short():
+                self._arrived.wait_for(lambda: len(self._waiting) > 1 or not self._decoding, HOLD_SECONDS)
             taken, self._waiting = self._waiting, []
         return taken
+
+    def _lone_and_short(self) -> bool:
+        if len(self._waiting) != 1:
+            return False
+        (batch,) = self._waiting
+        rows = batch.lines.num_rows
+        return batch.split is not None and rows < self._row_group_size <= rows + self._decoding
 
     def put_aside(self, con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table, numbers: int) -> None:
         """Commit a round's raw lines to the spill file, numbered as the round would have: it

@@ -76,7 +76,7 @@ class Store:
             after_checkpoint=lambda con: self._appender.move_spilled(con),
             ahead=lambda: self._appender.far_behind(),
         )
-        self._appender = Appender(self._writer, Spill(Path(f"{self.path}.spill")))
+        self._appender = Appender(self._writer, Spill(Path(f"{self.path}.spill")), row_group_size or 0)
         self._appender.recover()
 
     def __enter__(self) -> Store:
