@@ -17,6 +17,8 @@ else that stores events must :meth:`Appender.forget` both first, on the writer t
 next round asks DuckDB again. A large batch (an ``/import``
 request) is decoded by its caller as it is appended, so that decoding overlaps with the writer
 storing the rounds before, as in a bulk import; small ones are decoded together in their round.
+A round of one large batch short of a row group waits briefly for those being decoded, so that
+together they are written straight into the file (``HOLD_SECONDS``).
 
 While the file checkpoints, a round of small batches whose lines are all plain commits them to
 the spill file instead (:mod:`utmost.store.spill`), numbered as it would have numbered them,
@@ -117,6 +119,8 @@ class Appender:
         split = self._decoded(project, table) if table.num_rows >= SPLIT_AHEAD_LINES else None
         batch = _Batch(project, size, table, split)
         with self._lock:
+            if split is not None:  # decoded and queued at once, for a round waiting for it
+                self._decoding -= table.num_rows
             self._waiting.append(batch)
             first = len(self._waiting) == 1
             self._arrived.notify_all()
@@ -138,14 +142,16 @@ class Appender:
         return first
 
     def _decoded(self, project: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """Decode a large batch, counted as being decoded until it is queued (or fails)."""
         with self._lock:
             self._decoding += table.num_rows
         try:
             return split_lines(project, table)
-        finally:
+        except BaseException:
             with self._lock:
                 self._decoding -= table.num_rows
                 self._arrived.notify_all()
+            raise
 
     def take(self) -> list[_Batch]:
         """The batches waiting, for a round. A lone large batch short of a row group waits up
