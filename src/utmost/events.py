@@ -52,6 +52,8 @@ CANONICAL_COLUMNS: tuple[Column, ...] = (
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in CANONICAL_COLUMNS)
 #: Two events with equal values here are one event (Mixpanel's rule); the later is dropped.
 DEDUP_KEY: tuple[str, ...] = ("project", "event", "distinct_id", "time", "insert_id")
+#: The same rule within one project, whose events are stored and judged together.
+PROJECT_DEDUP_KEY: tuple[str, ...] = DEDUP_KEY[1:]
 
 #: Properties read into their own columns; JSON paths are quoted so `$` names are safe.
 PROPERTY_COLUMNS = {

@@ -207,6 +207,10 @@ class Appender:
 
         return forget
 
+    def has_room(self, lines: int) -> bool:
+        """Whether the spill file can take ``lines`` more (``MAX_SPILLED``)."""
+        return self._unmoved + lines <= MAX_SPILLED
+
     def far_behind(self) -> bool:
         """Whether a whole move's worth of spilled lines waits. While so, the writer's mover
         moves them beside the rounds, which keep spilling; once not, the writer moves the rest
@@ -247,7 +251,7 @@ class _Round:
             self._batches = self._appender.take()
         if any(batch.split is not None for batch in self._batches):
             return False  # a large batch (an import): it waits, and keeps the spill file short
-        if self._appender._unmoved + sum(batch.size for batch in self._batches) > MAX_SPILLED:
+        if not self._appender.has_room(sum(batch.size for batch in self._batches)):
             return False
         parts = []
         for project in dict.fromkeys(batch.project for batch in self._batches):

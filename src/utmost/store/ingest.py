@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from duckdb.sqltypes import VARCHAR
 
 from utmost.campaign import LANDING_FUNCTION, landing_values
-from utmost.events import COLUMN_NAMES, normalise_sql
+from utmost.events import COLUMN_NAMES, PROJECT_DEDUP_KEY, normalise_sql
 from utmost.plain import PLAIN_SCHEMA, decode_lines, filter_rows
 from utmost.store.recent import RecentKeys
 
@@ -31,7 +31,7 @@ REPORTED_REJECTIONS = 20
 
 _STORED = ", ".join(name for name in COLUMN_NAMES if name != "seq")
 #: The duplicate rule's columns within one project (DESIGN §2).
-_KEY = ("event", "distinct_id", "time", "insert_id")
+_KEY = PROJECT_DEDUP_KEY
 _SAME_EVENT = (
     "s.event = e.event AND s.distinct_id IS NOT DISTINCT FROM e.distinct_id "
     "AND s.time = e.time AND s.insert_id = e.insert_id"

@@ -27,12 +27,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from utmost.events import DEDUP_KEY
+from utmost.events import PROJECT_DEDUP_KEY
 
 #: Hashes kept per project (~85 bytes each, ~40 MB): 50 s of events at 10,000 a second.
 KEPT = 500_000
-#: The duplicate rule's columns within a project.
-_KEY = tuple(name for name in DEDUP_KEY if name != "project")
+_KEY = PROJECT_DEDUP_KEY
 _MICROS = 1_000_000
 
 

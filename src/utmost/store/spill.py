@@ -5,8 +5,8 @@ and at 200 /track requests a second that made the checkpoint the p99. The collec
 commit to this file instead meanwhile (``<database>.spill``), as the raw lines they were
 judged plain from, each with the ``seq`` it was given on arrival. Once the checkpoint ends, a
 thread of the writer's moves them into the database, a chunk at a time, deleting each chunk
-here once it is committed there, while the rounds keep committing here behind them until it
-has caught up. The file is deleted when the store closes. A store that finds lines in one
+here once it is committed there, while the rounds keep committing here behind them; once less
+than a chunk is left, the writer moves that itself and the rounds stop coming here. The file is deleted when the store closes. A store that finds lines in one
 on opening (a crash in between) moves them in first: moving a chunk twice stores nothing
 twice, as the copies are duplicates (DESIGN §2).
 """
