@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import orjson
 import pyarrow as pa
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from utmost.engine import Journey, Result
 
@@ -48,6 +49,15 @@ def _csv_value(value: object) -> object:
     return value
 
 
+def _plain(value: object) -> Text:
+    """A value shown as it is: an event or property named ``[bold]`` is not rich markup."""
+    return Text(str(value))
+
+
+def _headers(names: Sequence[str]) -> list[Column]:
+    return [Column(header=_plain(name)) for name in names]
+
+
 def to_table(result: Result, revenue: bool = True) -> Table:
     """One row per key, each model's credit (and revenue) side by side, totals, and a footer."""
     by = result.options.by
@@ -58,7 +68,8 @@ def to_table(result: Result, revenue: bool = True) -> Table:
         cells.setdefault(key, {})[row["model"]] = (row["conversions"], row["revenue"])
     first = models[0]
     order = sorted(cells, key=lambda k: (-cells[k].get(first, (0.0, 0.0))[0], k))
-    table = Table(*by, box=None, caption=_footer(result), caption_justify="left", show_footer=True)
+    table = Table(*_headers(by), box=None, caption=_plain(_footer(result)), caption_justify="left",
+                  show_footer=True)
     table.columns[0].footer = "total"
     for name in models:
         table.add_column(name, justify="right", footer=_number(_total(cells, name, 0)))
@@ -69,7 +80,7 @@ def to_table(result: Result, revenue: bool = True) -> Table:
         for name in models:
             credit, money = cells[key].get(name, (0.0, 0.0))
             values += [_number(credit), _number(money)] if revenue else [_number(credit)]
-        table.add_row(*key, *values)
+        table.add_row(*map(_plain, key), *values)
     return table
 
 
@@ -101,9 +112,9 @@ def side_by_side(results: Sequence[tuple[str, Result]], model: str) -> Table:
             if row["model"] == model:
                 columns.setdefault(tuple(row[p] for p in by), {})[label] = row["conversions"]
     first = results[0][0]
-    table = Table(*by, *(label for label, _ in results), box=None)
+    table = Table(*_headers(by), *(label for label, _ in results), box=None)
     for key in sorted(columns, key=lambda k: (-columns[k].get(first, 0.0), k)):
-        table.add_row(*key, *(_number(columns[key].get(label, 0.0)) for label, _ in results))
+        table.add_row(*map(_plain, key), *(_number(columns[key].get(label, 0.0)) for label, _ in results))
     return table
 
 
@@ -119,9 +130,9 @@ def journey_json(journey: Journey) -> str:
     return dumps(document)
 
 
-def journey_tables(journey: Journey, by: Sequence[str]) -> list[Table | str]:
+def journey_tables(journey: Journey, by: Sequence[str]) -> list[Table | Text]:
     """The journey as a reader scans it: who, when, what counted, and the credit it earned."""
-    parts: list[Table | str] = [f"[bold]{journey.person}[/] — ids: {', '.join(journey.ids)}"]
+    parts: list[Table | Text] = [Text.assemble((journey.person, "bold"), f" — ids: {', '.join(journey.ids)}")]
     sessions = Table("session", "start", "end", "events", box=None, title="sessions", title_justify="left")
     for s in rows(journey.sessions):
         sessions.add_row(str(s["session"]), f"{s['start']:%Y-%m-%d %H:%M:%S}", f"{s['end']:%H:%M:%S}", str(s["events"]))
@@ -131,12 +142,14 @@ def journey_tables(journey: Journey, by: Sequence[str]) -> list[Table | str]:
         role = e["touch"] or ""
         if e["conversion"]:
             role = "conversion" + (f"; {role}" if role else "")
-        events.add_row(f"{e['time']:%Y-%m-%d %H:%M:%S}", str(e["session"]), e["event"], e["landing_source"] or "", role)
-    touches = Table("conversion", *by, "touch time", "status", box=None, title="touchpoints per conversion",
+        events.add_row(f"{e['time']:%Y-%m-%d %H:%M:%S}", str(e["session"]), _plain(e["event"]),
+                       _plain(e["landing_source"] or ""), _plain(role))
+    touches = Table("conversion", *_headers(by), "touch time", "status", box=None, title="touchpoints per conversion",
                     title_justify="left")
     for t in rows(journey.touches):
-        touches.add_row(t["conversion"], *(t[p] for p in by), f"{t['time']:%Y-%m-%d %H:%M:%S}", t["status"])
-    credits = Table("conversion", "model", *by, "credit", "revenue", box=None, title="credit", title_justify="left")
+        touches.add_row(_plain(t["conversion"]), *(_plain(t[p]) for p in by), f"{t['time']:%Y-%m-%d %H:%M:%S}",
+                        t["status"])
+    credits = Table("conversion", "model", *_headers(by), "credit", "revenue", box=None, title="credit", title_justify="left")
     for c in rows(journey.credits):
-        credits.add_row(c["insert_id"], c["model"], *(c[p] for p in by), f"{c['credit']:.4g}", f"{c['revenue']:,.2f}")
+        credits.add_row(_plain(c["insert_id"]), c["model"], *(_plain(c[p]) for p in by), f"{c['credit']:.4g}", f"{c['revenue']:,.2f}")
     return [*parts, sessions, events, touches, credits]

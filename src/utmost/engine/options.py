@@ -10,6 +10,7 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from utmost.errors import InputError
 
@@ -26,6 +27,16 @@ RULE_MODELS = ("first_touch", "last_touch", "linear", *POSITION_PRESETS, "time_d
 DATA_DRIVEN_MODELS = ("markov", "shapley")
 MODELS = (*RULE_MODELS, *DATA_DRIVEN_MODELS)
 SCOPES = ("user", "session")
+#: Columns of the answers beside the ``--by`` keys (totals, per-conversion rows, a journey's
+#: touchpoints): a key property of the same name could not be told apart from them.
+RESULT_COLUMNS = (
+    "model", "conversions", "revenue", "conversions_low", "conversions_high", "revenue_low", "revenue_high",
+    "insert_id", "person", "time", "credit", "conversion", "conversion_time", "session", "status",
+)
+#: More rounds than this add nothing a person can read, and would hold a server for hours.
+MAX_BOOTSTRAP = 10_000
+#: Durations are compared in microseconds as 64-bit integers; a century is more than any question needs.
+MAX_DURATION = dt.timedelta(days=36_525)
 FORMATS = ("table", "json", "csv")
 
 
@@ -39,7 +50,10 @@ def parse_duration(text: str, option: str = "duration") -> dt.timedelta:
     if not match:
         raise InputError(f"{option}: {text!r} is not a duration (use e.g. 90s, 30m, 12h, 30d, 2w)")
     amount, unit = match.groups()
-    return dt.timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
+    try:
+        return dt.timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
+    except OverflowError:
+        raise InputError(f"{option}: {text!r} is longer than any calendar holds") from None
 
 
 def parse_date(text: str | dt.datetime | dt.date | None, option: str) -> dt.datetime | None:
@@ -50,10 +64,10 @@ def parse_date(text: str | dt.datetime | dt.date | None, option: str) -> dt.date
         return dt.datetime(text.year, text.month, text.day)
     try:
         parsed = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise InputError(f"{option}: {text!r} is not a date (use YYYY-MM-DD or an ISO timestamp)") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
 
 
@@ -63,7 +77,10 @@ def _after(end: str | dt.datetime | dt.date | None) -> dt.datetime | None:
     if parsed is None:
         return None
     bare_date = not isinstance(end, dt.datetime) and (isinstance(end, dt.date) or len(str(end).strip()) == 10)
-    return parsed + (dt.timedelta(days=1) if bare_date else dt.timedelta(microseconds=1))
+    try:
+        return parsed + (dt.timedelta(days=1) if bare_date else dt.timedelta(microseconds=1))
+    except OverflowError:  # the last day a datetime holds: nothing can come after it
+        return None
 
 
 @dataclass(frozen=True)
@@ -88,7 +105,7 @@ def parse_model(text: str) -> Model:
             weights = tuple(float(p) for p in parts)
         except ValueError:
             weights = ()
-        if len(weights) != 3 or any(w < 0 for w in weights) or abs(sum(weights) - 100) > 1e-9:
+        if len(weights) != 3 or not all(0 <= w <= 100 for w in weights) or abs(sum(weights) - 100) > 1e-9:
             raise InputError(f"model {name!r}: position:F/M/L needs three percentages that sum to 100")
         return Model(name, "position", weights)  # type: ignore[arg-type]
     choices = [*MODELS, "position:F/M/L"]
@@ -133,17 +150,39 @@ class Options:
             raise InputError(f"scope: {self.scope!r} is not one of {', '.join(SCOPES)}")
         if not self.by or any(not p.strip() for p in self.by):
             raise InputError("by: name at least one property")
+        for index, prop in enumerate(self.by):
+            if prop in self.by[:index]:
+                raise InputError(f"by: {prop!r} is named twice")
+            if prop in RESULT_COLUMNS:
+                raise InputError(f"by: {prop!r} is also a column of the answer ({', '.join(RESULT_COLUMNS[:3])}, …)")
+        if not self.revenue_property:
+            raise InputError("revenue property: name the property that holds the revenue")
         for name, value in (("session timeout", self.session_timeout), ("half-life", self.half_life)):
             if value <= dt.timedelta(0):
                 raise InputError(f"{name} must be positive")
+        for name, value in (("lookback", self.lookback), ("session timeout", self.session_timeout),
+                            ("half-life", self.half_life)):
+            if value > MAX_DURATION:
+                raise InputError(f"{name}: {value.days:,} days is more than a century")
         if self.lookback < dt.timedelta(0):
             raise InputError("lookback must not be negative")
         if self.ci is not None and not 0 < self.ci < 1:
             raise InputError(f"ci: {self.ci} is not a level between 0 and 1 (e.g. 0.95)")
-        if self.bootstrap < 1:
-            raise InputError("bootstrap: at least one round")
+        if not 1 <= self.bootstrap <= MAX_BOOTSTRAP:
+            raise InputError(f"bootstrap: {self.bootstrap} rounds (from 1 to {MAX_BOOTSTRAP:,})")
+        if self.seed < 0:
+            raise InputError(f"seed: {self.seed} is negative")
         if not 1 <= self.markov_order <= 4:
             raise InputError(f"markov order must be 1, 2, 3 or 4, not {self.markov_order}")
+
+
+def _number(kind: type[int] | type[float], value: object, option: str) -> Any:
+    """``int`` or ``float`` of what a user typed, or an error naming the option."""
+    try:
+        return kind(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        what = "a whole number" if kind is int else "a number"
+        raise InputError(f"{option}: {value!r} is not {what}") from None
 
 
 def make_options(
@@ -165,7 +204,11 @@ def make_options(
     end: str | dt.datetime | dt.date | None = None,
     project: str = "default",
 ) -> Options:
-    """Options from the strings a user types (CLI flags, query parameters, Python keywords)."""
+    """Options from the strings a user types (CLI flags, query parameters, Python keywords).
+
+    ``by`` as one string is comma-separated and each name stripped; as a list, each name is
+    taken literally (a property named ``" a,b"`` can be asked for only that way).
+    """
 
     def duration(value: str | dt.timedelta, option: str) -> dt.timedelta:
         return value if isinstance(value, dt.timedelta) else parse_duration(value, option)
@@ -173,17 +216,17 @@ def make_options(
     return Options(
         conversion=conversion,
         models=parse_models(models),
-        by=tuple(p.strip() for p in (by.split(",") if isinstance(by, str) else by)),
+        by=tuple(p.strip() for p in by.split(",")) if isinstance(by, str) else tuple(by),
         lookback=duration(lookback, "lookback"),
         scope=scope,
         session_timeout=duration(session_timeout, "session timeout"),
         half_life=duration(half_life, "half-life"),
         revenue_property=revenue_property,
         split_on_key=split_on_key,
-        markov_order=int(markov_order),
-        ci=None if ci in (None, "") else float(ci),
-        bootstrap=int(bootstrap),
-        seed=int(seed),
+        markov_order=_number(int, markov_order, "markov order"),
+        ci=None if ci in (None, "") else _number(float, ci, "ci"),
+        bootstrap=_number(int, bootstrap, "bootstrap"),
+        seed=_number(int, seed, "seed"),
         start=parse_date(start, "from"),
         end=_after(end),
         project=project,

@@ -41,7 +41,7 @@ def landing_columns(options: Options) -> tuple[str, ...]:
 
 def devices(d: Dialect, source: str, project: str) -> str:
     """Every ``$device_id`` of the project: an id equal to one is read as ``$device:<id>``."""
-    return f"SELECT DISTINCT device_id FROM {source} WHERE project = {d.quote(project)} AND {_nonempty('device_id')}"
+    return f"SELECT DISTINCT device_id FROM {source} WHERE project = {d.literal(project)} AND {_nonempty('device_id')}"
 
 
 def identified(d: Dialect, source: str, project: str, landing: tuple[str, ...] = ("utm_source",)) -> str:
@@ -51,8 +51,8 @@ def identified(d: Dialect, source: str, project: str, landing: tuple[str, ...] =
     checked against ``devices``, which keeps this cheap enough to be a view read three times.
     """
     columns = ", ".join((*IDENTITY_COLUMNS, *landing))
-    prefix = d.quote(DEVICE_PREFIX)
-    project_events = f"SELECT {columns} FROM {source} WHERE project = {d.quote(project)}"
+    prefix = d.literal(DEVICE_PREFIX)
+    project_events = f"SELECT {columns} FROM {source} WHERE project = {d.literal(project)}"
     return f"""
 SELECT *, {prefix} || device_id AS id FROM ({project_events}) AS own_device
 WHERE NOT {_nonempty('user_id')} AND {_nonempty('device_id')}
@@ -71,17 +71,17 @@ def identity_events(d: Dialect, source: str, project: str) -> str:
     """The events that link ids by their properties: sign-ins, aliases and merges."""
     return f"""
 SELECT seq, time, event, distinct_id, properties FROM {source}
-WHERE project = {d.quote(project)} AND event IN ('$identify', '$create_alias', '$merge')
+WHERE project = {d.literal(project)} AND event IN ('$identify', '$create_alias', '$merge')
 """
 
 
 def links(d: Dialect) -> str:
     """Edges between ids: device → its earliest user, aliases, merges (DESIGN §3 Person)."""
-    prefix = d.quote(DEVICE_PREFIX)
-    anon = d.json_text.format("properties", "$anon_distinct_id")
-    identified_id = d.json_text.format("properties", "$identified_id")
-    alias = d.json_text.format("properties", "alias")
-    merged = d.json_string_array.format("properties", "$distinct_ids")
+    prefix = d.literal(DEVICE_PREFIX)
+    anon = d.json_text("properties", "$anon_distinct_id")
+    identified_id = d.json_text("properties", "$identified_id")
+    alias = d.json_text("properties", "alias")
+    merged = d.json_string_array("properties", "$distinct_ids")
     return f"""
 WITH candidates AS (
   SELECT {prefix} || device_id AS a, user_id AS b, time, seq FROM identified
@@ -177,7 +177,7 @@ def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
     """Events with their person and ``starts`` = 1 where a session begins (first, or after a gap)."""
     timeout = int(options.session_timeout.total_seconds() * 1_000_000)
     previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
-    only = f"AND {person_of()} = {d.quote(person)}" if person is not None else ""
+    only = f"AND {person_of()} = {d.literal(person)}" if person is not None else ""
     # Every column here is sorted along with all events: the id only for one person's journey.
     ident = "i.id, " if person is not None else ""
     return f"""
@@ -226,7 +226,7 @@ def sessions(d: Dialect, options: Options, source: str) -> str:
     Only those rows, plus each session's first event, are numbered: counting the starts among
     them gives the same numbers as among all events, with one sort of every event, not two.
     """
-    keep = f"starts = 1 OR {_nonempty('utm_source')} OR event = {d.quote(options.conversion)}"
+    keep = f"starts = 1 OR {_nonempty('utm_source')} OR event = {d.literal(options.conversion)}"
     return _numbered(d, options, f"SELECT * FROM ({_marked(d, options)}) AS all_events WHERE {keep}", source)
 
 
@@ -240,8 +240,8 @@ def key_columns(d: Dialect, by: tuple[str, ...], table: str = "s") -> list[tuple
     its event's properties (``e.properties``, joined by :func:`with_properties`)."""
     columns = []
     for index, prop in enumerate(by):
-        value = f"{table}.{prop}" if prop in LANDING_PARAMS else d.json_text.format("e.properties", prop)
-        columns.append((f"k{index}", f"coalesce(nullif({value}, ''), {d.quote(NOT_SET)})"))
+        value = f"{table}.{prop}" if prop in LANDING_PARAMS else d.json_text("e.properties", prop)
+        columns.append((f"k{index}", f"coalesce(nullif({value}, ''), {d.literal(NOT_SET)})"))
     return columns
 
 
@@ -249,7 +249,7 @@ def with_properties(source: str, project: str, d: Dialect, needed: bool, table: 
     """A join that brings each row of ``table`` its event's properties, when ``needed``."""
     if not needed:
         return ""
-    return f"JOIN {source} AS e ON e.seq = {table}.seq AND e.project = {d.quote(project)}"
+    return f"JOIN {source} AS e ON e.seq = {table}.seq AND e.project = {d.literal(project)}"
 
 
 def touchpoints(d: Dialect, options: Options, source: str) -> str:
@@ -276,12 +276,12 @@ WHERE NOT coalesce(previous_session = session AND previous_key = key, FALSE)
 
 def conversions(d: Dialect, options: Options, source: str) -> str:
     """Conversion events in the date range, with revenue (0 unless a finite number)."""
-    value = d.to_double.format(d.json_text.format("e.properties", options.revenue_property))
+    value = d.to_double.format(d.json_text("e.properties", options.revenue_property))
     bounds = []
     if options.start is not None:
-        bounds.append(f"s.time >= {d.quote(options.start)}")
+        bounds.append(f"s.time >= {d.literal(options.start)}")
     if options.end is not None:
-        bounds.append(f"s.time < {d.quote(options.end)}")
+        bounds.append(f"s.time < {d.literal(options.end)}")
     where = " AND ".join(["TRUE", *bounds])
     previous = "OVER (PARTITION BY s.person ORDER BY s.time, s.seq)"
     return f"""
@@ -289,8 +289,8 @@ SELECT * FROM (
   SELECT s.seq AS conversion, e.insert_id, s.person, s.session, s.time,
     CASE WHEN {value} IS NOT NULL AND {d.is_finite.format(value)} THEN {value} ELSE {ZERO} END AS revenue,
     lag(s.time) {previous} AS previous_time, lag(s.seq) {previous} AS previous_seq
-  FROM sessions AS s {with_properties(source, options.project, d, True)} AND e.event = {d.quote(options.conversion)}
-  WHERE s.event = {d.quote(options.conversion)}
+  FROM sessions AS s {with_properties(source, options.project, d, True)} AND e.event = {d.literal(options.conversion)}
+  WHERE s.event = {d.literal(options.conversion)}
 ) AS s WHERE {where}
 """
 
@@ -357,7 +357,7 @@ def per_conversion(d: Dialect, options: Options) -> str:
     one aggregation of the touchpoints instead of one per model.
     """
     names = [name for name, _ in key_columns(d, options.by)]
-    none_keys = ", ".join(f"CASE WHEN touches = 0 THEN {d.quote(NONE_KEY)} ELSE {n} END AS {n}" for n in names)
+    none_keys = ", ".join(f"CASE WHEN touches = 0 THEN {d.literal(NONE_KEY)} ELSE {n} END AS {n}" for n in names)
     key_list = ", ".join(names)
     rule_based = [(order, m) for order, m in enumerate(options.models) if m.kind not in DATA_DRIVEN_MODELS]
     weights = []
@@ -367,7 +367,7 @@ def per_conversion(d: Dialect, options: Options) -> str:
         weight = f"CASE WHEN touches = 0 THEN {ONE} ELSE {weight_sql(model)} END"
         weights.append(f"{combine}({weight}) AS w{order}")
     unpivoted = "\nUNION ALL\n".join(
-        f"SELECT {order} AS model_order, {d.quote(model.name)} AS model, conversion, insert_id, person, "
+        f"SELECT {order} AS model_order, {d.literal(model.name)} AS model, conversion, insert_id, person, "
         f"conversion_time, {key_list}, w{order} AS credit, revenue AS conversion_revenue FROM credited"
         for order, model in rule_based
     )
@@ -391,7 +391,7 @@ def journey_events(d: Dialect, options: Options, person: str, source: str) -> st
     Echoes of persisted UTM properties are shown once per session (with how many there were):
     they explain why later pages do not count, but listing every page view would bury the rest.
     """
-    echoed = d.json_text.format("e.properties", "utm_source")
+    echoed = d.json_text("e.properties", "utm_source")
     return f"""
 SELECT time, seq, session, id, event, landing_source, touch, conversion FROM (
   SELECT s.time, s.seq, s.session, s.id, s.event, nullif(s.utm_source, '') AS landing_source,
@@ -403,16 +403,16 @@ SELECT time, seq, session, id, event, landing_source, touch, conversion FROM (
                 || CAST(count(*) OVER (PARTITION BY s.session, {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')}) AS VARCHAR(12))
                 || ' such events in this session)'
     END AS touch,
-    s.event = {d.quote(options.conversion)} AS conversion,
+    s.event = {d.literal(options.conversion)} AS conversion,
     {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')} AS echo,
     row_number() OVER (PARTITION BY s.session, {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')}
                        ORDER BY s.time, s.seq) AS nth
   FROM person_sessions AS s {with_properties(source, options.project, d, True)}
   LEFT JOIN touchpoints AS t ON t.seq = s.seq
-  WHERE s.person = {d.quote(person)}
+  WHERE s.person = {d.literal(person)}
 ) AS roles
 WHERE touch LIKE 'touchpoint%' OR touch LIKE 'dropped%' OR (echo AND nth = 1)
-   OR event IN ({d.quote(options.conversion)}, '$identify', '$create_alias', '$merge')
+   OR event IN ({d.literal(options.conversion)}, '$identify', '$create_alias', '$merge')
 ORDER BY time, seq
 """
 
@@ -431,7 +431,7 @@ SELECT c.insert_id AS conversion, c.time AS conversion_time, t.time, t.session, 
 FROM conversions AS c
 JOIN touchpoints AS t ON t.person = c.person
 LEFT JOIN attributable AS a ON a.conversion = c.conversion AND a.touch_seq = t.seq
-WHERE c.person = {d.quote(person)}
+WHERE c.person = {d.literal(person)}
 ORDER BY c.time, c.conversion, t.time, t.seq
 """
 
@@ -460,7 +460,7 @@ last_conversion AS (
   SELECT person, session, time, seq FROM (
     SELECT person, session, time, seq,
       row_number() OVER (PARTITION BY {group} ORDER BY time DESC, seq DESC) AS r
-    FROM sessions WHERE event = {d.quote(options.conversion)}
+    FROM sessions WHERE event = {d.literal(options.conversion)}
   ) AS ranked WHERE r = 1
 ),
 lost AS (

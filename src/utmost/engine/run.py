@@ -226,14 +226,14 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
     """Follow the person who owns ``any_id`` (a user id, distinct id or device id)."""
     result = attribute(backend, options)
     d = backend.dialect
-    candidates = ", ".join(d.quote(i) for i in (any_id, queries.DEVICE_PREFIX + any_id))
+    candidates = ", ".join(d.literal(i) for i in (any_id, queries.DEVICE_PREFIX + any_id))
     person = backend.scalar(
         f"SELECT min({queries.person_of()}) FROM (SELECT DISTINCT id FROM identified WHERE id IN ({candidates})) AS i "
         "LEFT JOIN persons AS p ON p.id = i.id"
     )
     if person is None:
         raise InputError(f"no person has the id {any_id!r} in project {options.project!r}")
-    quoted = d.quote(str(person))
+    quoted = d.literal(str(person))
     linked = backend.arrow(f"SELECT id FROM persons WHERE person = {quoted} ORDER BY id").column("id").to_pylist()
     ids = linked or [str(person)]
     backend.create("person_sessions", queries.person_sessions(d, options, str(person), backend.source))
@@ -251,9 +251,9 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
 def check_question(backend: Backend, options: Options) -> None:
     """Refuse an empty project, a conversion that never occurs, a ``--by`` property no event has."""
     d = backend.dialect
-    project = d.quote(options.project)
+    project = d.literal(options.project)
     events, found = backend.arrow(
-        f"SELECT count(*) AS events, count(CASE WHEN event = {d.quote(options.conversion)} THEN 1 END) AS found "
+        f"SELECT count(*) AS events, count(CASE WHEN event = {d.literal(options.conversion)} THEN 1 END) AS found "
         f"FROM {backend.source} WHERE project = {project}"
     ).to_pylist()[0].values()
     if not events:
@@ -269,7 +269,7 @@ def check_question(backend: Backend, options: Options) -> None:
     for prop in options.by:
         if prop in queries.LANDING_PARAMS:
             continue
-        value = d.json_text.format("properties", prop)
+        value = d.json_text("properties", prop)
         if not backend.scalar(
             f"SELECT count(*) FROM {backend.source} WHERE project = {project} AND {value} IS NOT NULL"
         ):
