@@ -8,6 +8,7 @@ again; before, either one left every later write unanswered or failing.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -19,6 +20,7 @@ from utmost.store.writer import IDLE_SECONDS
 
 from conftest import event, raw_lines
 from store.disk import fill, small_disk
+from store.test_spill import held_checkpoint  # noqa: F401 (a fixture)
 
 #: How long a write may take to be answered, refused or not.
 ANSWER_SECONDS = 10
@@ -102,3 +104,29 @@ def test_the_spill_file_fails_on_a_full_disk_and_works_once_there_is_room(tmp_pa
         spill.forget(100_010)
         spill.close()
         assert not spill.exists()
+
+
+def test_rounds_spilled_before_the_disk_filled_are_kept_and_the_rest_refused_or_stored(tmp_path, held_checkpoint):
+    """The disk fills while the file checkpoints: the spill file cannot take the next round, the
+    checkpoint fails (DuckDB invalidates the file), the round is refused, nothing is lost."""
+    go, started = held_checkpoint
+    acknowledged = [f"logged-{n}" for n in range(200)] + [f"spilled-{n}" for n in range(200)]
+    with small_disk(tmp_path / "disk") as disk:
+        with Store(disk / "db.duckdb") as store:
+            store.append("default", batch("logged-", 200)).result(ANSWER_SECONDS)  # then a checkpoint
+            assert started.wait(ANSWER_SECONDS)
+            store.append("default", batch("spilled-", 200)).result(ANSWER_SECONDS)
+            assert Path(f"{store.path}.spill").exists()
+            filler = fill(disk)
+            late = store.append("default", batch("late-", 200))
+            go.set()
+            with pytest.raises(UnavailableError, match="No space left on device"):
+                late.result(ANSWER_SECONDS)
+            # Reads go on (attached again), without the spilled lines until there is room to move them.
+            assert sorted(insert_ids(store)) == sorted(acknowledged[:200])
+            assert store.write_failure() is not None
+            filler.unlink()
+            store.append("default", batch("after-", 200)).result(ANSWER_SECONDS)
+            acknowledged += [f"after-{n}" for n in range(200)]
+            assert sorted(insert_ids(store)) == sorted(acknowledged)
+        assert not Path(f"{store.path}.spill").exists()

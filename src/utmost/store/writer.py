@@ -308,7 +308,9 @@ class Writer:
             self._failed(error)
             self._refuse(group)
             return
-        recovered, self.failure = self.failure is not None, None
+        recovered = self.failure is not None and any(job is not _nothing for job, _ in group)
+        if recovered:  # a barrier's empty commit succeeds on a full disk too
+            self.failure = None
         self._dirty = True
         for (_, future), result in zip(group, results):
             future.set_result(result)
