@@ -4,7 +4,8 @@
      ├── InputError (also ValueError)   bad input a user can fix: a file, an option, a payload
      │    ├── BadLineError              one line of an import file
      │    └── StrictImportError         --strict met bad lines; nothing was imported
-     └── ProjectError (also LookupError) unknown project, or a name already taken
+     ├── ProjectError (also LookupError) unknown project, or a name already taken
+     └── UnavailableError               the file cannot be written now (a full disk): retry later
 
 Each carries structured fields and builds its message from them, so the CLI can print one
 clear line and an HTTP handler can turn the same fields into its JSON error shape.
@@ -39,3 +40,12 @@ class StrictImportError(InputError):
 
 class ProjectError(UtmostError, LookupError):
     """A project that does not exist, or a name or token already taken."""
+
+
+class UnavailableError(UtmostError):
+    """A write that failed for a reason of the machine's, not the caller's (a full disk):
+    nothing of it was committed, and the same write may succeed later (``retry_after`` s)."""
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        self.reason, self.retry_after = reason, retry_after
+        super().__init__(f"the database cannot be written now, nothing was stored; retry later ({reason})")

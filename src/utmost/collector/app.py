@@ -28,9 +28,11 @@ from starlette.routing import Route
 from utmost.collector.answers import Outcome, answer
 from utmost.collector.records import EventLine, Failure, event_lines, field_of, import_lines, insert_id_of, profile_updates
 from utmost.collector.wire import MAX_REQUEST_BYTES, Payload, RawRecords, RequestError, basic_credentials, decode
+from utmost.errors import UnavailableError
 from utmost.store import Store
 from utmost.store.appender import SPLIT_AHEAD_LINES
 from utmost.store.projects import Project
+from utmost.store.writer import RETRY_AFTER_SECONDS
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -66,7 +68,11 @@ class Collector:
         return await self._handle(request, "import", lambda payload: self._store_events(project, payload), raw=True)
 
     async def healthz(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        """200 ``ok``; 503 ``degraded`` with the reason while the store cannot write (a full disk)."""
+        failure = await run_in_threadpool(self.store.write_failure)
+        if failure is None:
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "degraded", "reason": failure}, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     async def side_call(self, request: Request) -> Response:
         """Session recordings (/record), remote settings (/decide, /flags): acknowledged, not kept."""
@@ -85,6 +91,10 @@ class Collector:
             outcome = await store(payload)
         except RequestError as error:
             outcome = Outcome(0, error=str(error), status=error.status)
+        except UnavailableError as error:  # not committed: the sender keeps it and retries
+            response = _answer(request, endpoint, payload, Outcome(0, error=str(error), status=503))
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
         return _answer(request, endpoint, payload, outcome)
 
     async def _store_events_by_token(self, payload: Payload) -> Outcome:

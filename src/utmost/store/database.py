@@ -11,7 +11,9 @@ cursor therefore starts with ``USE``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
-from utmost.errors import ProjectError, UtmostError
+from utmost.errors import ProjectError, UnavailableError, UtmostError
 from utmost.people import Profile
 from utmost.store import ingest, profiles, projects
 from utmost.store.appender import Appender, Records
@@ -43,6 +45,10 @@ CATALOG = "utmost"
 #: merges them back, ~120 groups a checkpoint.
 COLLECTOR_ROW_GROUP_ROWS = 2048
 DB_ENV = "UTMOST_DB"
+#: Free bytes a full disk must have again before :meth:`Store.write_failure` tries a write: the
+#: small write it tries still fitted in the last page of the log on a full tmpfs, where every
+#: round of 50 events failed.
+ROOM_BYTES = 1 << 20
 
 
 def default_path() -> str:
@@ -59,8 +65,9 @@ class Store:
         self.path = Path(path or default_path())
         self._con = duckdb.connect(":memory:")
         options = "" if row_group_size is None else f" (ROW_GROUP_SIZE {int(row_group_size)})"
+        attach = f"ATTACH '{_quoted(self.path)}' AS {CATALOG}{options}"
         try:
-            self._con.execute(f"ATTACH '{_quoted(self.path)}' AS {CATALOG}{options}")
+            self._con.execute(attach)
         except duckdb.Error as error:
             self._con.close()
             raise UtmostError(f"cannot open {self.path}: {error}") from None
@@ -75,6 +82,7 @@ class Store:
             wal=Path(f"{self.path}.wal"),
             after_checkpoint=lambda con: self._appender.move_spilled(con),
             ahead=lambda: self._appender.far_behind(),
+            attach=attach,
         )
         self._appender = Appender(self._writer, Spill(Path(f"{self.path}.spill")), row_group_size or 0)
         self._appender.recover()
@@ -93,6 +101,15 @@ class Store:
         # which aborts the process (seen as SIGABRT after SIGTERM).
         ingest.unregister_functions(self._con)
         self._con.close()
+
+    def write_failure(self) -> str | None:
+        """Why writes fail (a full disk), or None if they succeed. While they fail, once the
+        disk has ``ROOM_BYTES`` free this tries a write, so that the answer changes with no
+        traffic."""
+        if self._writer.failure is not None and shutil.disk_usage(self.path.parent).free >= ROOM_BYTES:
+            with contextlib.suppress(UnavailableError):
+                self._writer.run(_try_write)
+        return self._writer.failure
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A cursor for reading; cheap, and safe to use beside the writer.
@@ -228,6 +245,11 @@ class Store:
             "profiles": people,
             "top_events": top,
         }
+
+
+def _try_write(con: duckdb.DuckDBPyConnection) -> None:
+    """A write that changes nothing, so that its commit goes to the log (and can fail)."""
+    con.execute("UPDATE schema_version SET version = version")
 
 
 def _quoted(path: Path) -> str:

@@ -9,11 +9,16 @@ here once it is committed there, while the rounds keep committing here behind th
 than a chunk is left, the writer moves that itself and the rounds stop coming here. The file is deleted when the store closes. A store that finds lines in one
 on opening (a crash in between) moves them in first: moving a chunk twice stores nothing
 twice, as the copies are duplicates (DESIGN §2).
+
+A call that fails (a full disk) raises, and closes the connection: a failed checkpoint leaves
+it invalidated, and the next call opens the file again, replaying its log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -46,19 +51,19 @@ class Spill:
                 "line": lines.column("line"),
             }
         )
-        with self._lock:
-            self._open().from_arrow(rows).insert_into("lines")
+        with self._using() as con:
+            con.from_arrow(rows).insert_into("lines")
             self._changed = True
 
     def lines(self, limit: int) -> pa.Table:
         """The ``limit`` first kept lines: ``seq``, ``project``, ``line``, in ``seq`` order."""
-        with self._lock:
-            return self._open().sql(f"SELECT seq, project, line FROM lines ORDER BY seq LIMIT {int(limit)}").to_arrow_table()
+        with self._using() as con:
+            return con.sql(f"SELECT seq, project, line FROM lines ORDER BY seq LIMIT {int(limit)}").to_arrow_table()
 
     def forget(self, last_seq: int) -> None:
         """Delete the lines up to ``last_seq``: call once they are committed to the database."""
-        with self._lock:
-            self._open().execute("DELETE FROM lines WHERE seq <= ?", [last_seq])
+        with self._using() as con:
+            con.execute("DELETE FROM lines WHERE seq <= ?", [last_seq])
             self._changed = True
 
     def compact(self) -> None:
@@ -68,26 +73,50 @@ class Spill:
         only here; and only once after a change (the mover compacts as it finds the file
         empty, then the writer finds it empty again).
         """
-        with self._lock:
+        with self._using() as con:
             if self._changed:
-                self._open().execute("CHECKPOINT")
+                con.execute("CHECKPOINT")
                 self._changed = False
 
     def close(self) -> None:
-        """Close the file, and delete it if it keeps no line."""
+        """Close the file, and delete it if it keeps no line (if it cannot be read, it is kept
+        for the next opening to move in)."""
         if not self.exists():
             return
-        empty = self.lines(1).num_rows == 0
+        try:
+            empty = self.lines(1).num_rows == 0
+        except duckdb.Error:
+            empty = False
         with self._lock:
-            self._open().close()
-            self._con = None
+            self._drop()
         if empty:
             for path in (self.path, Path(f"{self.path}.wal")):
                 path.unlink(missing_ok=True)
 
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection, under the lock; dropped if a call on it fails."""
+        with self._lock:
+            try:
+                yield self._open()
+            except duckdb.Error:
+                self._drop()
+                raise
+
+    def _drop(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(duckdb.Error):  # closing checkpoints, which may fail too
+                self._con.close()
+            self._con = None
+
     def _open(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            self._con = duckdb.connect(str(self.path))
-            self._con.execute("SET checkpoint_threshold = '1000GB'")
-            self._con.execute(_SCHEMA)
+            con = duckdb.connect(str(self.path))
+            try:
+                con.execute("SET checkpoint_threshold = '1000GB'")
+                con.execute(_SCHEMA)
+            except duckdb.Error:
+                con.close()
+                raise
+            self._con = con
         return self._con

@@ -13,6 +13,14 @@ file and answer; other jobs, and every job after the first of them, wait. Once i
 on a thread and connection of its own while the jobs keep spilling, so no answer waits for all
 of it; once little is left, the writer runs the rest itself, then the jobs that waited, in the
 order they came.
+
+A write can fail for a reason of the machine's: a full disk fails a commit (DuckDB then has no
+transaction left to roll back), and a failed checkpoint invalidates the attached file until it
+is detached and attached again (DuckDB 1.x/2.0, seen on a full tmpfs). The writer then fails
+the group's jobs with :class:`~utmost.errors.UnavailableError`, nothing of them committed,
+attaches the file again if it must, and keeps taking jobs: each later group tries again, so
+writing resumes by itself once there is room (``failure`` says why it last failed, until a
+commit succeeds).
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import duckdb
+
+from utmost.errors import UnavailableError
 
 T = TypeVar("T")
 Job = Callable[[duckdb.DuckDBPyConnection], T]
@@ -53,6 +63,9 @@ IDLE_SECONDS = 1.0
 #: - ``utmost serve`` took 500k events by ``/import`` at 85k and 82k events/s against 74k
 #:   and 78k (alternating runs).
 SWITCH_INTERVAL = 0.0005
+#: What a job that failed to be written tells its caller to wait before trying again: a disk
+#: fills up for minutes, not milliseconds, and each try costs a request.
+RETRY_AFTER_SECONDS = 5
 _STOP = object()
 #: Queued by a checkpoint as it ends, so that the writer wakes to finish after it.
 _WAKE = object()
@@ -91,6 +104,7 @@ class Writer:
     committed. Its steps run on a thread and connection of their own, beside the jobs, which
     keep spilling, for as long as ``ahead()`` says so; the rest run on the writer's thread,
     with nothing spilling and every job waiting (so ``ahead`` should leave little).
+    ``attach``: the statement that attaches the file again once DuckDB invalidated it.
     """
 
     def __init__(
@@ -99,6 +113,7 @@ class Writer:
         wal: Path | None = None,
         after_checkpoint: Job[Any] | None = None,
         ahead: Callable[[], bool] = lambda: True,
+        attach: str | None = None,
     ) -> None:
         self._con = connection
         #: The database the connection uses, which the checkpoint's own connection must use.
@@ -107,6 +122,11 @@ class Writer:
         self._wal = wal
         self._after_checkpoint = after_checkpoint
         self._ahead = ahead
+        self._attach = attach
+        #: Why the last write failed, until a commit succeeds (read on any thread).
+        self.failure: str | None = None
+        #: The error the last checkpoint failed with, if it did (set on its thread).
+        self._checkpoint_error: duckdb.Error | None = None
         #: Whether anything was committed since the last checkpoint.
         self._dirty = False
         #: The checkpoint running on its own thread, if any; whether a job spilled during it;
@@ -160,7 +180,10 @@ class Writer:
             try:
                 group = [self._queue.get(timeout=IDLE_SECONDS if idle else None)]
             except queue.Empty:
-                self._start_checkpoint()
+                if self.failure is None:
+                    self._start_checkpoint()
+                else:
+                    self._dirty = False  # the next commit, once writes succeed, makes it dirty again
                 continue
             while len(group) < MAX_GROUP and not self._queue.empty():
                 group.append(self._queue.get_nowait())
@@ -169,7 +192,10 @@ class Writer:
             if self._checkpointing is not None and (stop or any(item is _WAKE for item in group)):
                 self._checkpointing.join()  # ended, or stopping: let it end
                 self._checkpointing, spilled, self._spilled = None, self._spilled, False
-                if spilled and self._after_checkpoint is not None:
+                if self._checkpoint_error is not None:  # the file may be invalidated: attach it again
+                    self._failed(self._checkpoint_error)
+                    self._checkpoint_error = None
+                if spilled and self._after_checkpoint is not None and self.failure is None:
                     self._start_mover(self._after_checkpoint)
                 else:
                     self._run_waiting()
@@ -182,8 +208,11 @@ class Writer:
                 self._set_aside(jobs)
                 continue
             self._commit(jobs)
-            if self._wal is not None and self._wal.exists() and self._wal.stat().st_size >= CHECKPOINT_BYTES:
+            if self.failure is None and self._log_bytes() >= CHECKPOINT_BYTES:
                 self._start_checkpoint()
+
+    def _log_bytes(self) -> int:
+        return self._wal.stat().st_size if self._wal is not None and self._wal.exists() else 0
 
     def _set_aside(self, jobs: list[tuple[Job[Any], Future[Any]]]) -> None:
         """While the file checkpoints, or the spilled rows move in: spill what can be, in
@@ -193,7 +222,7 @@ class Writer:
                 try:
                     spilled = job.spill(self._con)
                 except Exception as error:  # the job itself will do, once the spill is moved in
-                    print(f"utmost: cannot spill while checkpointing: {error}", file=sys.stderr)
+                    _report(f"cannot spill while checkpointing: {error}")
                     spilled = False
                 if spilled:
                     self._spilled = True
@@ -209,6 +238,8 @@ class Writer:
         def run() -> None:
             try:
                 _checkpoint(connection)
+            except duckdb.Error as error:
+                self._checkpoint_error = error
             finally:
                 connection.close()
                 self._queue.put(_WAKE)
@@ -254,38 +285,101 @@ class Writer:
             self._commit(waiting)
 
     def _commit(self, group: list[tuple[Job[Any], Future[Any]]]) -> None:
-        bulk = [item for item in group if isinstance(item[0], _Bulk)]
+        for item in group:
+            if isinstance(item[0], _Bulk):
+                self._run_bulk(*item)
         group = [item for item in group if not isinstance(item[0], _Bulk)]
-        for job, future in bulk:
-            self._set_threshold(BULK_CHECKPOINT_THRESHOLD)
-            try:
-                result = job(self._con)
-            except Exception as error:
-                _rollback_if_open(self._con)
-                self._set_threshold(CHECKPOINT_THRESHOLD)
-                future.set_exception(error)
-                continue
-            self._set_threshold(CHECKPOINT_THRESHOLD)  # before the caller wakes
-            future.set_result(result)
         if not group:
+            return
+        if self.failure is not None and not self._usable():
+            self._refuse(group)
             return
         try:
             self._con.begin()
             results = [job(self._con) for job, _ in group]
-            self._con.commit()
         except Exception as error:
-            self._con.rollback()
-            if len(group) > 1:
-                # One bad job must not fail its neighbours: retry each in its own transaction.
-                for item in group:
-                    self._commit([item])
-                return
-            _, future = group[0]
-            future.set_exception(error)
+            _rollback_if_open(self._con)
+            self._job_failed(group, error)
             return
+        try:
+            self._con.commit()
+        except Exception as error:  # nothing of the group is committed
+            _rollback_if_open(self._con)
+            self._failed(error)
+            self._refuse(group)
+            return
+        recovered = self.failure is not None and any(job is not _nothing for job, _ in group)
+        if recovered:  # a barrier's empty commit succeeds on a full disk too
+            self.failure = None
         self._dirty = True
         for (_, future), result in zip(group, results):
             future.set_result(result)
+        if recovered and self._after_checkpoint is not None:
+            _all_steps(self._con, self._after_checkpoint)  # lines a failed move left spilled
+
+    def _job_failed(self, group: list[tuple[Job[Any], Future[Any]]], error: Exception) -> None:
+        """A job raised: a write failure refuses the group; a job's own error fails that job."""
+        if _is_write_failure(error):
+            self._failed(error)
+            self._refuse(group)
+        elif len(group) > 1:
+            # One bad job must not fail its neighbours: retry each in its own transaction.
+            for item in group:
+                self._commit([item])
+        else:
+            group[0][1].set_exception(error)
+
+    def _run_bulk(self, job: Job[Any], future: Future[Any]) -> None:
+        result, error = None, None
+        try:
+            self._set_threshold(BULK_CHECKPOINT_THRESHOLD)
+            result = job(self._con)
+        except Exception as failure:
+            error = failure
+            _rollback_if_open(self._con)
+            if _is_write_failure(failure):
+                self._failed(failure)
+        with contextlib.suppress(duckdb.Error):  # an invalidated file refuses even settings
+            self._set_threshold(CHECKPOINT_THRESHOLD)  # before the caller wakes
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def _failed(self, error: BaseException) -> None:
+        """Note a write failure (said once while it lasts), and attach the file again if
+        DuckDB invalidated it, so that the next group can try."""
+        if self.failure is None:
+            _report(f"writes fail, refused until one succeeds: {error}")
+        self.failure = str(error).splitlines()[0] or type(error).__name__
+        self._usable()
+
+    def _refuse(self, group: list[tuple[Job[Any], Future[Any]]]) -> None:
+        for _, future in group:
+            future.set_exception(UnavailableError(self.failure or "", RETRY_AFTER_SECONDS))
+
+    def _usable(self) -> bool:
+        """Whether the file can be used, once attached again if it had been invalidated."""
+        try:
+            self._con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ?", [self._database])
+            return True
+        except duckdb.Error:
+            pass
+        if self._attach is None:
+            return False
+        cursor = None
+        try:
+            cursor = self._con.cursor()  # a connection of its own: the writer's uses the file
+            with contextlib.suppress(duckdb.Error):  # it may detach it, then fail to checkpoint it
+                cursor.execute(f"DETACH {_identifier(self._database)}")
+            cursor.execute(self._attach)
+            return True
+        except duckdb.Error as error:
+            _report(f"cannot attach {self._database} again: {error}")
+            return False
+        finally:
+            if cursor is not None:
+                cursor.close()
 
     def _set_threshold(self, size: str) -> None:
         self._con.execute(f"SET checkpoint_threshold = '{size}'")
@@ -311,7 +405,14 @@ def _all_steps(connection: duckdb.DuckDBPyConnection, job: Job[Any], ahead: Call
                 return
             then()
     except Exception as error:
-        print(f"utmost: moving spilled rows in: {error}", file=sys.stderr)
+        _report(f"moving spilled rows in: {error}")
+
+
+def _report(message: str) -> None:
+    """Say on stderr what went wrong, if it can be said: on a full disk the log may be full too,
+    and the writer must not die of that."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"utmost: {message}", file=sys.stderr, flush=True)
 
 
 def _nothing(connection: duckdb.DuckDBPyConnection) -> None:
@@ -319,11 +420,19 @@ def _nothing(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def _checkpoint(connection: duckdb.DuckDBPyConnection) -> None:
-    """Move the write-ahead log into the file."""
+    """Move the write-ahead log into the file; raise if that failed to write (a full disk)."""
     try:
         connection.execute("CHECKPOINT")
-    except duckdb.Error:
-        pass  # another connection holds a transaction open: the next time will do
+    except duckdb.Error as error:
+        if _is_write_failure(error):
+            raise
+        # else another connection holds a transaction open: the next time will do
+
+
+def _is_write_failure(error: BaseException) -> bool:
+    """Whether ``error`` is the machine's (a file could not be written, or is invalidated by
+    that), not a job's own."""
+    return isinstance(error, (duckdb.IOException, duckdb.FatalException, OSError))
 
 
 class _Bulk:
@@ -339,5 +448,5 @@ class _Bulk:
 def _rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.rollback()
-    except duckdb.TransactionException:
-        pass  # no transaction was open
+    except duckdb.Error:
+        pass  # no transaction was open (a failed commit leaves none), or nothing to undo
