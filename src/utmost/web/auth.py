@@ -91,19 +91,26 @@ def _counting_failures(request: Request) -> Iterator[None]:
 def sign_in(request: Request, secret: str) -> Project | None:
     """Start a session for the project whose secret this is; None when it is no project's.
 
-    The session gets a new id (an id planted before sign-in is worth nothing). Raises
-    TooManyFailuresError while the client is shut out for wrong secrets.
+    Raises TooManyFailuresError while the client is shut out for wrong secrets.
     """
     try:
         with _counting_failures(request):
             project = _project_of_secret(request.app.state.store, secret.strip())
     except AuthError:
         return None
+    start_session(request, project)
+    return project
+
+
+def start_session(request: Request, project: Project) -> None:
+    """Sign the request's browser in to ``project`` under a new session id.
+
+    A new id at each sign-in, and the one before ended: an id planted before is worth nothing.
+    """
     sessions: Sessions = request.app.state.sessions
     sessions.end(request.session.get(SESSION_KEY))
     request.session.clear()
     request.session[SESSION_KEY] = sessions.start(project.name)
-    return project
 
 
 def sign_out(request: Request) -> None:
