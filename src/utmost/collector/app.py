@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from utmost.collector.answers import Outcome, answer
+from utmost.collector.limits import FailureLimit, TooManyFailuresError
 from utmost.collector.records import EventLine, Failure, event_lines, field_of, import_lines, insert_id_of, profile_updates
 from utmost.collector.wire import MAX_REQUEST_BYTES, Payload, RawRecords, RequestError, basic_credentials, decode
 from utmost.errors import UnavailableError
@@ -40,10 +41,11 @@ Handler = Callable[[Request], Awaitable[Response]]
 class Collector:
     """The endpoints, bound to one open store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, failures: FailureLimit | None = None) -> None:
         self.store = store
+        self.failures = failures if failures is not None else FailureLimit()
         self._tokens: dict[str, Project] = {}
-        self._imports: dict[tuple[str | None, str | None], Project] = {}
+        self._imports: dict[tuple[tuple[str, str] | None, str | None], Project] = {}
 
     # Endpoints
 
@@ -58,12 +60,21 @@ class Collector:
 
     async def import_(self, request: Request) -> Response:
         # Credentials that were good once stay good (secrets are never changed): a lookup per
-        # request was a tenth of the server's time under load.
-        key = (request.headers.get("authorization"), request.query_params.get("project_id"))
+        # request was a tenth of the server's time under load. Keyed by the decoded credentials,
+        # not the header, so only good ones are kept (a header spelt 6,000 ways grew it 24 MB).
+        key = (_credentials_or_none(request.headers.get("authorization")), request.query_params.get("project_id"))
+        client = request.client.host if request.client else ""
         try:
+            self.failures.check(client)  # before the cache, which would tell a right guess
             if (project := self._imports.get(key)) is None:
                 project = self._imports[key] = await run_in_threadpool(self._import_project, request)
+        except TooManyFailuresError as error:
+            refused = _answer(request, "import", None, Outcome(0, error=str(error), status=429))
+            refused.headers["Retry-After"] = str(error.retry_after)
+            return refused
         except RequestError as error:
+            if error.status == 401:
+                self.failures.failed(client)
             return _answer(request, "import", None, Outcome(0, error=str(error), status=error.status))
         return await self._handle(request, "import", lambda payload: self._store_events(project, payload), raw=True)
 
@@ -187,9 +198,12 @@ class Collector:
         return project
 
 
-def create_app(store: Store) -> Starlette:
-    """The ASGI app; endpoints answer with and without a trailing slash, by GET and POST."""
-    collector = Collector(store)
+def create_app(store: Store, failures: FailureLimit | None = None) -> Starlette:
+    """The ASGI app; endpoints answer with and without a trailing slash, by GET and POST.
+
+    ``failures``: the server's count of wrong secrets per client, shared with the dashboard's.
+    """
+    collector = Collector(store, failures)
     # pyarrow imports pandas on its first array, ~0.3 s: pay it now rather than in a request.
     pa.array([0])
     endpoints: dict[str, Handler] = {
@@ -216,7 +230,9 @@ def create_app(store: Store) -> Starlette:
         allow_headers=["*"],
         max_age=86400,
     )
-    return Starlette(routes=routes, middleware=[cors])
+    app = Starlette(routes=routes, middleware=[cors])
+    app.state.collector = collector
+    return app
 
 
 async def _body(request: Request) -> bytes:
@@ -241,6 +257,13 @@ def _basic_auth(header: str | None) -> tuple[str, str]:
     if credentials is None:
         raise RequestError("/import needs HTTP Basic auth: the project secret as user name", 401)
     return credentials
+
+
+def _credentials_or_none(header: str | None) -> tuple[str, str] | None:
+    try:
+        return basic_credentials(header)
+    except ValueError:
+        return None
 
 
 def _answer(request: Request, endpoint: str, payload: Payload | None, outcome: Outcome) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import swagger_ui_bundle
@@ -25,13 +26,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from utmost import __version__
 from utmost.collector import create_app as create_collector
+from utmost.collector.limits import FailureLimit, TooManyFailuresError
 from utmost.errors import InputError, ProjectError
 from utmost.store import Store
 from utmost.web import api
-from utmost.web.auth import AuthError, SignInLinks
+from utmost.web.auth import READING, AuthError, Sessions, SignInLinks, cross_site
 from utmost.web.service import Service
 
 STATIC = Path(__file__).parent / "static"
+SESSION_DAYS = 14
 
 
 def create_app(store: Store, session_secret: str | None = None) -> FastAPI:
@@ -46,10 +49,11 @@ def create_app(store: Store, session_secret: str | None = None) -> FastAPI:
     app.state.store = store
     app.state.service = Service(store)
     app.state.sign_in_links = SignInLinks()
-    app.add_middleware(
-        SessionMiddleware, secret_key=session_secret or secrets.token_hex(32), same_site="lax", max_age=14 * 86400
-    )
-    collector = create_collector(store)
+    app.state.sessions = Sessions(max_age=SESSION_DAYS * 86400)
+    app.state.failures = FailureLimit()
+    app.add_middleware(_SessionCookie, secret_key=session_secret or secrets.token_hex(32), max_age=SESSION_DAYS * 86400)
+    app.add_middleware(_SameOriginChanges)
+    collector = create_collector(store, app.state.failures)
     app.add_middleware(_CollectorFirst, collector=collector)
     app.include_router(api.router)
     _add_error_handlers(app)
@@ -83,6 +87,35 @@ class _CollectorFirst:
             await self._app(scope, receive, send)
 
 
+class _SessionCookie:
+    """Starlette's signed session cookie (HttpOnly, SameSite=Lax), also Secure over HTTPS."""
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        self._plain = SessionMiddleware(app, same_site="lax", **options)
+        self._secure = SessionMiddleware(app, same_site="lax", https_only=True, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = self._secure if scope.get("scheme") in ("https", "wss") else self._plain
+        await chosen(scope, receive, send)
+
+
+class _SameOriginChanges:
+    """Refuses, 403, a request that may change something and comes from another origin.
+
+    Any method but GET, HEAD and OPTIONS, on every path but the collector's (which is open to
+    every origin and trusts no cookie): sign-in and sign-out, and whatever is added later.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in READING and (reason := cross_site(scope)):
+            await api.error_response(403, reason)(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -94,6 +127,10 @@ def _add_error_handlers(app: FastAPI) -> None:
             return api.error_response(401, str(error), {"WWW-Authenticate": 'Basic realm="utmost"'})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/signin?next={quote(target, safe='')}", 303)
+
+    @app.exception_handler(TooManyFailuresError)
+    async def too_many(request: Request, error: TooManyFailuresError) -> Response:
+        return api.error_response(429, str(error), {"Retry-After": str(error.retry_after)})
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, error: InputError) -> Response:

@@ -28,6 +28,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from utmost.collector.limits import TooManyFailuresError
 from utmost.engine import Journey, Options, Result, make_options
 from utmost.engine.options import MODELS
 from utmost.engine.queries import DEVICE_PREFIX
@@ -35,7 +36,7 @@ from utmost.errors import InputError
 from utmost.store.projects import Project
 from utmost.web import charts
 from utmost.web.api import QUESTION, options_of
-from utmost.web.auth import request_project, sign_in, sign_out
+from utmost.web.auth import followed_from_elsewhere, request_project, sign_in, sign_out
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,7 +69,9 @@ SECURITY_HEADERS = {
 SIGN_IN_ERRORS = {
     "secret": "That is not the secret of any project on this server.",
     "link": "That sign-in link is invalid or was already used. Sign in with the project secret.",
+    "elsewhere": "A sign-in link works only when opened by hand: paste it into the address bar.",
 }
+SIGN_IN_WAIT = "Too many wrong secrets from your address: try again in {seconds} seconds."
 #: Why a touchpoint did or did not count, in words for the journey page.
 TOUCH_STATUS = {
     "counted": "counted",
@@ -106,14 +109,27 @@ def signin_form(request: Request, next: str = "/attribution", error: str = "") -
 @router.post("/signin")
 def signin(request: Request, secret: Annotated[str, Form()] = "",
            next_: Annotated[str, Form(alias="next")] = "/attribution") -> Response:
-    if sign_in(request, secret) is None:
+    try:
+        project = sign_in(request, secret)
+    except TooManyFailuresError as error:
+        wait = SIGN_IN_WAIT.format(seconds=error.retry_after)
+        refused = render(request, "signin.html", 429, next=_local(next_), error=wait)
+        refused.headers["Retry-After"] = str(error.retry_after)
+        return refused
+    if project is None:
         return render(request, "signin.html", 401, next=_local(next_), error=SIGN_IN_ERRORS["secret"])
     return RedirectResponse(_local(next_), 303)
 
 
 @router.get("/signin/{code}")
 def signin_link(request: Request, code: str) -> Response:
-    """A one-time link (``utmost demo`` prints one): signs in and forgets the code."""
+    """A one-time link (``utmost demo`` prints one): signs in and forgets the code.
+
+    Only when opened by hand (typed, pasted, clicked in a terminal) or from this server's pages:
+    a link on another site must not sign a visitor in to a project of its choosing.
+    """
+    if followed_from_elsewhere(request):
+        return RedirectResponse("/signin?error=elsewhere", 303)
     if request.app.state.sign_in_links.redeem(request, code) is None:
         return RedirectResponse("/signin?error=link", 303)
     return RedirectResponse("/attribution", 303)
