@@ -9,6 +9,7 @@ path written by hand) puts a piece of it outside one, and this test fails.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import duckdb
 import hypothesis.strategies as st
@@ -143,3 +144,14 @@ def test_literal_refuses_what_it_cannot_spell(value):
         with pytest.raises(TypeError):
             DUCKDB.literal(value)
 
+
+def test_no_code_but_the_dialect_quotes_sql_by_hand():
+    """Quoting written out anywhere else (``.replace("'", "''")``) would be a second, unaudited way in."""
+    import utmost
+
+    package = Path(utmost.__file__).parent
+    hand_quoting = re.compile(r"""\.replace\(\s*(["'])(\\?["'])\1""")
+    found = [f"{path.relative_to(package)}:{number}"
+             for path in sorted(package.rglob("*.py")) if path != package / "engine" / "dialect.py"
+             for number, line in enumerate(path.read_text().splitlines(), 1) if hand_quoting.search(line)]
+    assert not found

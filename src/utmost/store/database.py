@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
+from utmost.engine.dialect import DUCKDB
 from utmost.errors import ProjectError, UnavailableError, UtmostError
 from utmost.people import Profile
 from utmost.store import ingest, profiles, projects
@@ -65,7 +66,7 @@ class Store:
         self.path = Path(path or default_path())
         self._con = duckdb.connect(":memory:")
         options = "" if row_group_size is None else f" (ROW_GROUP_SIZE {int(row_group_size)})"
-        attach = f"ATTACH '{_quoted(self.path)}' AS {CATALOG}{options}"
+        attach = f"ATTACH {DUCKDB.literal(str(self.path))} AS {CATALOG}{options}"
         try:
             self._con.execute(attach)
         except duckdb.Error as error:
@@ -74,7 +75,7 @@ class Store:
         self._con.execute(f"USE {CATALOG}")
         # Where DuckDB spills what does not fit in memory: beside the file, as for a file it
         # opens itself (an in-memory database would spill to .tmp in the working directory).
-        self._con.execute(f"SET temp_directory = '{_quoted(Path(f'{self.path}.tmp'))}'")
+        self._con.execute(f"SET temp_directory = {DUCKDB.literal(f'{self.path}.tmp')}")
         ingest.register_functions(self._con)
         _migrate(self._con, self.path)
         self._writer = Writer(
@@ -250,10 +251,6 @@ class Store:
 def _try_write(con: duckdb.DuckDBPyConnection) -> None:
     """A write that changes nothing, so that its commit goes to the log (and can fail)."""
     con.execute("UPDATE schema_version SET version = version")
-
-
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:

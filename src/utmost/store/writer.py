@@ -36,6 +36,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import duckdb
 
+from utmost.engine.dialect import DUCKDB
+
 from utmost.errors import UnavailableError
 
 T = TypeVar("T")
@@ -276,7 +278,7 @@ class Writer:
 
     def _own_connection(self) -> duckdb.DuckDBPyConnection:
         connection = self._con.cursor()
-        connection.execute(f"USE {_identifier(self._database)}")
+        connection.execute(f"USE {DUCKDB.identifier(self._database)}")
         return connection
 
     def _run_waiting(self) -> None:
@@ -371,7 +373,7 @@ class Writer:
         try:
             cursor = self._con.cursor()  # a connection of its own: the writer's uses the file
             with contextlib.suppress(duckdb.Error):  # it may detach it, then fail to checkpoint it
-                cursor.execute(f"DETACH {_identifier(self._database)}")
+                cursor.execute(f"DETACH {DUCKDB.identifier(self._database)}")
             cursor.execute(self._attach)
             return True
         except duckdb.Error as error:
@@ -383,10 +385,6 @@ class Writer:
 
     def _set_threshold(self, size: str) -> None:
         self._con.execute(f"SET checkpoint_threshold = '{size}'")
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _all_steps(connection: duckdb.DuckDBPyConnection, job: Job[Any], ahead: Callable[[], bool] = lambda: True) -> None:
