@@ -16,6 +16,9 @@ from utmost.store.spark import SparkBackend
 from conftest import raw_lines
 from engine.journeys import DAY, T0, server
 
+#: Property names that hold what breaks a JSON path or a literal: each is read by its literal name.
+HOSTILE, PRICE = "plan.tier[0] \"it's\" \\ $x", "price's \"€\""
+
 QUESTIONS = [
     dict(models="first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,position:30/40/30,time_decay,participation,"
                 "markov,shapley"),
@@ -23,6 +26,7 @@ QUESTIONS = [
          markov_order=2),
     dict(models="first_touch,u_shaped", by="utm_source,utm_campaign", half_life="2d", start="2026-09-20",
          split_on_key=True, scope="session"),
+    dict(models="first_touch,linear", by=["utm_source", HOSTILE], revenue_property=PRICE),
 ]
 
 
@@ -38,6 +42,8 @@ def exported(tmp_path_factory):
         server("Page View", base, "x-1", utm_source="google", utm_campaign="brand"),
         server("Reservation Completed", base + DAY, "x-2", amount=70),
         {"event": "$merge", "properties": {"time": T0 + base + 3 * DAY, "$distinct_ids": ["x-1", "x-2"]}},
+        server("Page View", base, "h-1", utm_source="google", **{HOSTILE: "gold"}),
+        server("Reservation Completed", base + DAY, "h-1", **{PRICE: 12.5}),
     ]
     store = Store(folder / "parity.duckdb")
     store.insert_lines("default", raw_lines(events)).result()
@@ -46,7 +52,7 @@ def exported(tmp_path_factory):
     store.close()
 
 
-@pytest.mark.parametrize("question", QUESTIONS, ids=["all-models", "session-scope", "two-keys"])
+@pytest.mark.parametrize("question", QUESTIONS, ids=["all-models", "session-scope", "two-keys", "odd-names"])
 def test_spark_matches_duckdb(spark, exported, question):
     store, events = exported
     options = make_options("Reservation Completed", **question)
@@ -57,6 +63,9 @@ def test_spark_matches_duckdb(spark, exported, question):
     finally:
         backend.close()
     assert on_spark.conversions == on_duckdb.conversions > 30
+    if HOSTILE in options.by:
+        assert {"key": "gold", "revenue": 12.5} in [{"key": r[HOSTILE], "revenue": r["revenue"]}
+                                                    for r in on_spark.totals.to_pylist()]
     for name in ("totals", "per_conversion"):
         left, right = getattr(on_duckdb, name).to_pylist(), getattr(on_spark, name).to_pylist()
         assert len(left) == len(right) > 0
