@@ -12,6 +12,7 @@ import itertools
 import traceback
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -195,6 +196,10 @@ def test_any_string_as_any_option_is_an_answer_or_a_clean_error(files, options, 
         assert response.status_code in ((200, 400) if path.startswith("/api") else (200, 303, 400)), response.text
         assert response.headers.get("location", "/").startswith("/")  # a page may send on to its canonical URL
         assert "VICTIM" not in response.text
+    person = client.get(f"/api/people/{quote(any_id, safe='')}", auth=(ASKER_SECRET, ""),
+                        params={"conversion": params["conversion"]})
+    assert person.status_code in (200, 400, 404), person.text
+    assert "VICTIM" not in person.text
     keywords = {{"from": "start", "to": "end"}.get(k, k): v for k, v in options.items()}
     conversion = keywords.pop("conversion", "Purchase")
     try:
