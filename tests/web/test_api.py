@@ -45,9 +45,9 @@ def site(tmp_path_factory):
     export = folder / "demo.jsonl"
     export.write_bytes(b"".join(demo.generate_lines(seed=3, visitors=300)))
     with Store(folder / "api.duckdb") as store:
-        import_files(store, store.project().name, [export])
+        mine = store.project()  # created here: the one time its secret is known
+        import_files(store, mine.name, [export])
         other = store.create_project("other", "other-token", "other-secret")
-        mine = store.project()
         lines = [orjson.dumps({"event": CONVERSION, "properties": {"distinct_id": "o1", "time": 1_790_000_000,
                                                                   "utm_source": "elsewhere", "amount": 1}})]
         (folder / "other.jsonl").write_bytes(b"\n".join(lines))

@@ -55,9 +55,10 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     export = folder / "demo.jsonl"
     export.write_bytes(b"".join(demo.generate_lines(seed=7, visitors=300)))
     with Store(folder / "dashboard.duckdb") as store:
-        import_files(store, store.project().name, [export], strict=True)
+        project = store.project()  # created here: the one time its secret is known
+        import_files(store, project.name, [export], strict=True)
         app = create_app(store)
-        secret = store.project().secret
+        secret = project.secret
         with serving(app) as url, httpx.Client(base_url=url, auth=(secret, ""), timeout=60) as api:
             yield Dashboard(url, app, store, secret, api)
 

@@ -11,7 +11,6 @@ records beside them are stored; see :mod:`utmost.collector.answers` for the shap
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -182,8 +181,8 @@ class Collector:
         user, password = _basic_auth(request.headers.get("authorization"))
         wanted = request.query_params.get("project_id")
         if user and password:
-            account = self.store.service_account(user)
-            if account is None or not hmac.compare_digest(account.secret, password):
+            account = self.store.service_account(user, password)
+            if account is None:
                 raise RequestError("invalid service account user name or secret", 401)
             if wanted is None:
                 raise RequestError("a service account must name the project: add ?project_id=", 400)

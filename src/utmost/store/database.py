@@ -78,6 +78,7 @@ class Store:
         self._con.execute(f"SET temp_directory = {DUCKDB.literal(f'{self.path}.tmp')}")
         ingest.register_functions(self._con)
         _migrate(self._con, self.path)
+        self._key = projects.credential_key(self._con)
         self._writer = Writer(
             self._cursor(),
             wal=Path(f"{self.path}.wal"),
@@ -147,25 +148,36 @@ class Store:
             return found
         if name != DEFAULT_PROJECT:
             raise ProjectError(f"no project {name!r} (see `utmost project list`)")
-        return self._writer.run(lambda con: projects.find_project(con, name) or projects.insert_project(con, name))
+        return self._writer.run(
+            lambda con: projects.find_project(con, name) or projects.insert_project(con, self._key, name)
+        )
 
     def create_project(self, name: str, token: str | None = None, secret: str | None = None) -> Project:
-        return self._writer.run(lambda con: projects.insert_project(con, name, token, secret))
+        """The new project, holding its secret: the only time it is known (the file keeps a hash)."""
+        return self._writer.run(lambda con: projects.insert_project(con, self._key, name, token, secret))
 
     def projects(self) -> list[Project]:
         return projects.list_projects(self.reader())
 
     def project_by(self, credential: str, value: str) -> Project | None:
         """The project whose ``token`` or ``secret`` is ``value``, if any."""
-        return projects.find_project_by(self.reader(), credential, value)
+        if credential == "token":
+            return projects.find_project_by_token(self.reader(), value)
+        if credential == "secret":
+            return projects.find_project_by_secret(self.reader(), self._key, value)
+        raise ValueError(credential)
 
     def create_service_account(
         self, project: str, username: str | None = None, secret: str | None = None
     ) -> ServiceAccount:
-        return self._writer.run(lambda con: projects.insert_service_account(con, project, username, secret))
+        """The new account, holding its secret: the only time it is known (the file keeps a hash)."""
+        return self._writer.run(
+            lambda con: projects.insert_service_account(con, self._key, project, username, secret)
+        )
 
-    def service_account(self, username: str) -> ServiceAccount | None:
-        return projects.find_service_account(self.reader(), username)
+    def service_account(self, username: str, secret: str) -> ServiceAccount | None:
+        """The service account ``username`` if ``secret`` is its secret, else None."""
+        return projects.verify_service_account(self.reader(), self._key, username, secret)
 
     # Events
 
@@ -262,7 +274,10 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         )
     for version in range(current + 1, SCHEMA_VERSION + 1):
         con.begin()
-        for statement in MIGRATIONS[version - 1]:
-            con.execute(statement)
+        for step in MIGRATIONS[version - 1]:
+            if isinstance(step, str):
+                con.execute(step)
+            else:
+                step(con)
         con.execute("INSERT INTO schema_version VALUES (?)", [version])
         con.commit()

@@ -7,11 +7,19 @@ misread. Add a migration by appending to ``MIGRATIONS``; never edit a released o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import duckdb
+
 from utmost.events import CANONICAL_COLUMNS
+from utmost.store.projects import hash_secrets
+
+#: A migration step: a statement, or a function for what SQL alone cannot do.
+Step = str | Callable[[duckdb.DuckDBPyConnection], None]
 
 _EVENT_COLUMNS = ",\n  ".join(f"{c.name} {c.sql_type}" for c in CANONICAL_COLUMNS)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     # 1: projects, canonical events, people and group profiles.
     (
         """CREATE TABLE projects (
@@ -45,6 +53,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
   project VARCHAR NOT NULL,
   created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 )""",
+    ),
+    # 3: secrets kept as keyed hashes (utmost.store.projects says why), under the file's key.
+    # DuckDB drops no column a UNIQUE constraint names, so both tables are copied and renamed.
+    (
+        "CREATE TABLE credential_key (key BLOB NOT NULL)",
+        """CREATE TABLE hashed_projects (
+  name VARCHAR PRIMARY KEY,
+  token VARCHAR NOT NULL UNIQUE,
+  secret_hash VARCHAR NOT NULL UNIQUE,
+  created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)""",
+        """CREATE TABLE hashed_service_accounts (
+  username VARCHAR PRIMARY KEY,
+  secret_hash VARCHAR NOT NULL,
+  project VARCHAR NOT NULL,
+  created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)""",
+        hash_secrets,
+        "DROP TABLE projects",
+        "ALTER TABLE hashed_projects RENAME TO projects",
+        "DROP TABLE service_accounts",
+        "ALTER TABLE hashed_service_accounts RENAME TO service_accounts",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -211,19 +211,22 @@ def followed_from_elsewhere(request: Request) -> bool:
 
 
 class SignInLinks:
-    """One-time sign-in links (``utmost demo`` prints one): a random code stands for a secret.
+    """One-time sign-in links (``utmost demo`` prints one): a random code stands for a project.
 
-    The secret itself never goes into a URL, where it would end in history and logs.
+    It is not the secret, which never goes into a URL (where it would end in history and logs),
+    and which the server does not know once the project is created.
     """
 
     def __init__(self) -> None:
-        self._codes: dict[str, str] = {}
+        self._codes: dict[str, Project] = {}
 
     def make(self, project: Project) -> str:
         code = secrets.token_urlsafe(16)
-        self._codes[code] = project.secret
+        self._codes[code] = project
         return code
 
     def redeem(self, request: Request, code: str) -> Project | None:
-        secret = self._codes.pop(code, None)
-        return sign_in(request, secret) if secret else None
+        project = self._codes.pop(code, None)
+        if project is not None:
+            start_session(request, project)
+        return project

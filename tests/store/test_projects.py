@@ -1,0 +1,86 @@
+"""Credentials at rest: the file keeps keyed hashes of secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+import duckdb
+
+from utmost.store import Store
+from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+def table(store: Store, sql: str) -> list[tuple]:
+    return store.reader().execute(sql).fetchall()
+
+
+def hashed(key: bytes, secret: str) -> str:
+    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def test_the_file_keeps_only_keyed_hashes_of_secrets(store):
+    created = store.create_project("hotel", "hotel-token", "hotel-secret-0123456789")
+    account = store.create_service_account("hotel", "importer", "importer-secret-0123456789")
+    assert (created.secret, account.secret) == ("hotel-secret-0123456789", "importer-secret-0123456789")
+    ((key,),) = table(store, "SELECT key FROM credential_key")
+    assert len(key) == 32
+    assert table(store, "SELECT name, token, secret_hash FROM projects") == [
+        ("hotel", "hotel-token", hashed(key, "hotel-secret-0123456789"))
+    ]
+    assert table(store, "SELECT username, secret_hash, project FROM service_accounts") == [
+        ("importer", hashed(key, "importer-secret-0123456789"), "hotel")
+    ]
+
+
+def test_a_secret_is_known_only_to_what_creation_returns(store):
+    created = store.create_project("hotel", secret="hotel-secret-0123456789")
+    found = store.project("hotel")
+    assert found == created and found.secret is None and store.projects()[0].secret is None
+    assert "hotel-secret" not in repr(created)
+    assert store.project_by("secret", "hotel-secret-0123456789") == found
+    assert store.project_by("secret", "hotel-secret-012345678") is None
+    assert store.project_by("secret", created.token) is None
+
+
+def test_a_service_account_is_found_only_with_its_secret(store):
+    store.create_project("hotel")
+    store.create_service_account("hotel", "importer", "importer-secret-0123456789")
+    found = store.service_account("importer", "importer-secret-0123456789")
+    assert (found.username, found.project, found.secret) == ("importer", "hotel", None)
+    assert store.service_account("importer", "importer-secret-012345678") is None
+    assert store.service_account("nobody", "importer-secret-0123456789") is None
+
+
+def old_file(path: Path) -> None:
+    """A file as utmost made it before secrets were hashed: schema version 2, plain secrets."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for version in (1, 2):
+        for statement in MIGRATIONS[version - 1]:
+            con.execute(statement)
+        con.execute("INSERT INTO schema_version VALUES (?)", [version])
+    con.execute("INSERT INTO projects (name, token, secret) VALUES ('hotel', 'hotel-token', 'old-secret-1')")
+    con.execute("INSERT INTO projects (name, token, secret) VALUES ('spa', 'spa-token', 'old-secret-2')")
+    con.execute("INSERT INTO service_accounts (username, secret, project) VALUES ('importer', 'old-sa-secret', 'spa')")
+    con.close()
+
+
+def test_an_old_file_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.duckdb"
+    old_file(path)
+    with Store(path) as store:
+        assert table(store, "SELECT max(version) FROM schema_version") == [(SCHEMA_VERSION,)]
+        ((key,),) = table(store, "SELECT key FROM credential_key")
+        assert table(store, "SELECT name, token, secret_hash FROM projects ORDER BY name") == [
+            ("hotel", "hotel-token", hashed(key, "old-secret-1")),
+            ("spa", "spa-token", hashed(key, "old-secret-2")),
+        ]
+        assert table(store, "SELECT username, secret_hash, project FROM service_accounts") == [
+            ("importer", hashed(key, "old-sa-secret"), "spa")
+        ]
+        assert store.project_by("secret", "old-secret-2").name == "spa"
+        assert store.service_account("importer", "old-sa-secret").project == "spa"
+        store.create_project("golf", "golf-token", "new-secret")  # the constraints came along
+        assert [p.name for p in store.projects()] == ["hotel", "spa", "golf"]
