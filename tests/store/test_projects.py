@@ -1,15 +1,18 @@
-"""Credentials at rest: the file keeps keyed hashes of secrets."""
+"""Credentials at rest: the file keeps keyed hashes of secrets, and only its owner may read it."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from pathlib import Path
 
 import duckdb
 
 from utmost.store import Store
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+from conftest import event, raw_lines
 
 
 def table(store: Store, sql: str) -> list[tuple]:
@@ -18,6 +21,10 @@ def table(store: Store, sql: str) -> list[tuple]:
 
 def hashed(key: bytes, secret: str) -> str:
     return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
 
 
 def test_the_file_keeps_only_keyed_hashes_of_secrets(store):
@@ -65,12 +72,14 @@ def old_file(path: Path) -> None:
     con.execute("INSERT INTO projects (name, token, secret) VALUES ('spa', 'spa-token', 'old-secret-2')")
     con.execute("INSERT INTO service_accounts (username, secret, project) VALUES ('importer', 'old-sa-secret', 'spa')")
     con.close()
+    path.chmod(0o644)  # as DuckDB made it under the usual umask
 
 
 def test_an_old_file_is_upgraded_in_place(tmp_path):
     path = tmp_path / "old.duckdb"
     old_file(path)
     with Store(path) as store:
+        assert mode(path) == 0o600
         assert table(store, "SELECT max(version) FROM schema_version") == [(SCHEMA_VERSION,)]
         ((key,),) = table(store, "SELECT key FROM credential_key")
         assert table(store, "SELECT name, token, secret_hash FROM projects ORDER BY name") == [
@@ -84,3 +93,20 @@ def test_an_old_file_is_upgraded_in_place(tmp_path):
         assert store.service_account("importer", "old-sa-secret").project == "spa"
         store.create_project("golf", "golf-token", "new-secret")  # the constraints came along
         assert [p.name for p in store.projects()] == ["hotel", "spa", "golf"]
+
+
+def test_the_file_and_those_beside_it_are_created_owner_only(tmp_path):
+    """Under the usual umask 022, which stays the process's once the store is closed."""
+    path = tmp_path / "u.duckdb"
+    found = os.umask(0o022)
+    try:
+        with Store(path) as store:
+            store.project()
+            store.append("default", raw_lines([event()])).result()
+            assert (mode(path), mode(Path(f"{path}.wal"))) == (0o600, 0o600)
+            store.reader().execute("CHECKPOINT")
+            store.append("default", raw_lines([event(distinct_id="d2")])).result()  # a new log
+            assert (mode(path), mode(Path(f"{path}.wal"))) == (0o600, 0o600)
+        assert os.umask(0o022) == 0o022
+    finally:
+        os.umask(found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,22 @@ def spill_path(store: Store) -> Path:
 
 def lines(*names: str, **properties):
     return raw_lines([event(distinct_id=name, **{"$insert_id": name}, **properties) for name in names])
+
+
+def test_the_spill_file_and_its_log_are_owner_only(tmp_path, held_checkpoint):
+    """As the database file and its log are, under the usual umask 022: they hold events too."""
+    go, started = held_checkpoint
+    found = os.umask(0o022)
+    try:
+        with Store(tmp_path / "db.duckdb") as store:
+            store.append("default", lines("a1")).result()
+            assert started.wait(10)
+            assert store.append("default", lines("b1")).result(timeout=10) == []  # spilled
+            names = ["db.duckdb", "db.duckdb.wal", "db.duckdb.spill", "db.duckdb.spill.wal"]
+            assert {name: (tmp_path / name).stat().st_mode & 0o777 for name in names} == dict.fromkeys(names, 0o600)
+            go.set()
+    finally:
+        os.umask(found)
 
 
 @pytest.mark.parametrize("move_lines", [1, 1000], ids=["moved a line at a time", "moved at once"])

@@ -4,6 +4,12 @@ Reads use cursors of the one connection (DuckDB runs them concurrently); every w
 for the single :class:`~utmost.store.writer.Writer`. Opening a file creates or upgrades its
 schema (:mod:`utmost.store.schema`).
 
+Only the owner may read or write the file and the files beside it (its log, the spill file,
+DuckDB's temporary folder): they hold every event, and the hashes of the secrets. DuckDB
+creates them itself, the log again after every checkpoint, with the process's umask; so while
+any store is open the umask also masks group and other (:class:`_OwnerOnly`), and opening a
+file made before that tightens it and its companions to 0600.
+
 The file is attached to an in-memory DuckDB, not opened as its main database, because only
 ``ATTACH`` takes a row group size (:data:`COLLECTOR_ROW_GROUP_ROWS` says why one would); every
 cursor therefore starts with ``USE``.
@@ -14,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
@@ -64,20 +71,14 @@ class Store:
         """``row_group_size``: rows per row group of what this store writes (a multiple of
         2,048; DuckDB's 122,880 if None). It applies to new rows only, and any size reads back."""
         self.path = Path(path or default_path())
-        self._con = duckdb.connect(":memory:")
         options = "" if row_group_size is None else f" (ROW_GROUP_SIZE {int(row_group_size)})"
         attach = f"ATTACH {DUCKDB.literal(str(self.path))} AS {CATALOG}{options}"
+        _OwnerOnly.enter()
         try:
-            self._con.execute(attach)
-        except duckdb.Error as error:
-            self._con.close()
-            raise UtmostError(f"cannot open {self.path}: {error}") from None
-        self._con.execute(f"USE {CATALOG}")
-        # Where DuckDB spills what does not fit in memory: beside the file, as for a file it
-        # opens itself (an in-memory database would spill to .tmp in the working directory).
-        self._con.execute(f"SET temp_directory = {DUCKDB.literal(f'{self.path}.tmp')}")
-        ingest.register_functions(self._con)
-        _migrate(self._con, self.path)
+            self._con = _open(self.path, attach)
+        except BaseException:
+            _OwnerOnly.exit()
+            raise
         self._key = projects.credential_key(self._con)
         self._writer = Writer(
             self._cursor(),
@@ -103,6 +104,7 @@ class Store:
         # which aborts the process (seen as SIGABRT after SIGTERM).
         ingest.unregister_functions(self._con)
         self._con.close()
+        _OwnerOnly.exit()
 
     def write_failure(self) -> str | None:
         """Why writes fail (a full disk), or None if they succeed. While they fail, once the
@@ -263,6 +265,69 @@ class Store:
 def _try_write(con: duckdb.DuckDBPyConnection) -> None:
     """A write that changes nothing, so that its commit goes to the log (and can fail)."""
     con.execute("UPDATE schema_version SET version = version")
+
+
+class _OwnerOnly:
+    """Keeps the process umask masking group and other while any store is open.
+
+    The umask is the process's: files any thread creates meanwhile are owner-only too (a
+    Parquet export included), which errs on the private side. Each store opening masks them
+    again (in case the umask was changed since); the last one to close restores the umask the
+    first one found.
+    """
+
+    _lock = threading.Lock()
+    _open = 0
+    _found = 0
+
+    @classmethod
+    def enter(cls) -> None:
+        with cls._lock:
+            found = os.umask(0o077)
+            os.umask(found | 0o077)
+            if cls._open == 0:
+                cls._found = found
+            cls._open += 1
+
+    @classmethod
+    def exit(cls) -> None:
+        with cls._lock:
+            cls._open -= 1
+            if cls._open == 0:
+                os.umask(cls._found)
+
+
+def _tighten(path: Path) -> None:
+    """Make the file and its companions, if they exist, readable by their owner only: files
+    made before utmost created them 0600 were world-readable. Another user's file is left
+    as it is (only its owner may change its mode)."""
+    for each in (path, Path(f"{path}.wal"), Path(f"{path}.spill"), Path(f"{path}.spill.wal")):
+        try:
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+        except (FileNotFoundError, PermissionError):
+            pass
+
+
+def _open(path: Path, attach: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the file attached (``attach``), its schema up to date."""
+    _tighten(path)
+    con = duckdb.connect(":memory:")
+    try:
+        try:
+            con.execute(attach)
+        except duckdb.Error as error:
+            raise UtmostError(f"cannot open {path}: {error}") from None
+        con.execute(f"USE {CATALOG}")
+        # Where DuckDB spills what does not fit in memory: beside the file, as for a file it
+        # opens itself (an in-memory database would spill to .tmp in the working directory).
+        con.execute(f"SET temp_directory = {DUCKDB.literal(f'{path}.tmp')}")
+        ingest.register_functions(con)
+        _migrate(con, path)
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
