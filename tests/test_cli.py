@@ -69,6 +69,20 @@ def test_db_from_environment_and_projects(tmp_path):
         assert len(stored(store, project="hotel")) == 1 and stored(store) == []
 
 
+def test_a_secret_is_printed_once_and_never_written_and_a_short_chosen_one_is_warned_of(tmp_path):
+    created = utmost("project", "create", "hotel", "--db", "u.duckdb", cwd=tmp_path)
+    (secret,) = [line.split()[1] for line in created.stdout.splitlines() if line.startswith("  secret ")]
+    assert created.returncode == 0 and created.stderr == "" and len(secret) == 32
+    short = utmost("project", "create", "spa", "--secret", "spa-secret", "--db", "u.duckdb", cwd=tmp_path)
+    assert short.returncode == 0 and short.stderr.strip() == (
+        "warning: a 10-character secret can be guessed from a copy of the database file; "
+        "a generated one has 32 random hex digits"
+    )
+    assert secret.encode() not in (tmp_path / "u.duckdb").read_bytes()
+    with Store(tmp_path / "u.duckdb") as store:
+        assert store.project_by("secret", secret).name == "hotel"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -39,6 +39,9 @@ from utmost.store.writer import quick_handover
 from utmost.web import create_app
 
 DEMO_DB = "utmost-demo.duckdb"
+#: Below this many characters a chosen secret draws a warning: the file keeps a fast hash of
+#: it (utmost.store.projects says why), so from a copy of the file a short one can be guessed.
+SHORT_SECRET = 16
 # Wide when piped: tables and messages are read whole, not folded at 80 columns.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
@@ -158,6 +161,7 @@ def project_create(name: str, token: str | None, secret: str | None, db: str | N
     """Create project NAME; generated credentials are printed once."""
     with Store(db) as store:
         created = store.create_project(name, token, secret)
+    _warn_if_short(secret)
     out.print(f"project {created.name}")
     out.print(f"  token  {created.token}")
     out.print(f"  secret {created.secret}   (keep it safe: it authorises /import and the query API)")
@@ -173,8 +177,18 @@ def project_service_account(name: str, username: str | None, secret: str | None,
     """Add a service account to project NAME: /import by Basic USER:SECRET with ?project_id=NAME."""
     with Store(db) as store:
         account = store.create_service_account(store.project(name).name, username, secret)
+    _warn_if_short(secret)
     out.print(f"service account {account.username} for project {account.project}")
     out.print(f"  secret {account.secret}   (printed once; send ?project_id={account.project} with it)")
+
+
+def _warn_if_short(secret: str | None) -> None:
+    if secret is not None and len(secret) < SHORT_SECRET:
+        err.print(
+            f"[yellow]warning:[/] a {len(secret)}-character secret can be guessed from a copy of the database"
+            " file; a generated one has 32 random hex digits",
+            soft_wrap=True,
+        )
 
 
 @project.command("list")
