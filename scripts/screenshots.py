@@ -37,13 +37,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 CONVERSION = "Reservation Completed"
 
 
-def build(folder: Path, seed: int, visitors: int) -> Store:
+def build(folder: Path, seed: int, visitors: int) -> tuple[Store, str]:
+    """The demo's store, and the secret of its project (known only as it is created)."""
     export = folder / "demo-export.jsonl"
     with open(export, "wb") as file:
         file.writelines(demo.generate_lines(seed=seed, visitors=visitors))
     store = Store(folder / "demo.duckdb")
-    import_files(store, store.project().name, [export], strict=True)
-    return store
+    project = store.project()
+    import_files(store, project.name, [export], strict=True)
+    return store, project.secret
 
 
 @contextmanager
@@ -109,11 +111,11 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
-        store = build(Path(folder), args.seed, args.visitors)
+        store, secret = build(Path(folder), args.seed, args.visitors)
         try:
             person = two_device_person(store)
             with serving(store) as url:
-                shoot(url, store.project().secret, person, args.out)
+                shoot(url, secret, person, args.out)
         finally:
             store.close()
     print(f"wrote {args.out / 'attribution.png'} and {args.out / 'journey.png'} (journey of {person})")
