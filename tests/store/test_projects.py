@@ -105,6 +105,7 @@ def test_the_file_and_those_beside_it_are_created_owner_only(tmp_path):
             store.append("default", raw_lines([event()])).result()
             assert (mode(path), mode(Path(f"{path}.wal"))) == (0o600, 0o600)
             store.reader().execute("CHECKPOINT")
+            assert not Path(f"{path}.wal").exists()
             store.append("default", raw_lines([event(distinct_id="d2")])).result()  # a new log
             assert (mode(path), mode(Path(f"{path}.wal"))) == (0o600, 0o600)
         assert os.umask(0o022) == 0o022

@@ -4,9 +4,10 @@ Secrets, of projects and of service accounts, are stored only as HMAC-SHA256 und
 256-bit key kept in the file (table ``credential_key``), so a copy of the file (a backup, a
 disk) holds no working credential. A fast keyed hash and not bcrypt or scrypt, because a
 generated secret carries 128 random bits: even whoever holds the file and its key has 2^127
-hashes to try on average, which no slowing down of each one changes; and a deterministic hash
-finds a project by one indexed equality, so an unverified /import costs one query. The key
-makes each file's hashes its own: no table computed in advance serves for every utmost file.
+hashes to try on average, out of reach however fast each is, so a slow hash would only slow
+every check; and a deterministic hash finds a project by one indexed equality, so a credential
+not yet verified costs one query. The key makes each file's hashes its own: no table computed
+in advance serves for every utmost file.
 A secret chosen by hand (``--secret``) is only as strong as it is long: from a copy of the
 file a short one can be guessed offline, at billions of tries a second.
 """
@@ -27,7 +28,7 @@ DEFAULT_PROJECT = "default"
 
 @dataclass(frozen=True)
 class Project:
-    """``secret`` is set only on the project creation returns: the one time it is known."""
+    """``secret`` is set only on the project that creation returns: the one time it is known."""
 
     name: str
     token: str
@@ -38,7 +39,7 @@ class Project:
 class ServiceAccount:
     """Mixpanel's other /import credential: a user name and secret tied to one project.
 
-    ``secret`` is set only on the account creation returns, as for :class:`Project`.
+    ``secret`` is set only on the account that creation returns, as for :class:`Project`.
     """
 
     username: str
