@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from utmost.store import Store
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -61,7 +62,8 @@ def test_a_service_account_is_found_only_with_its_secret(store):
 
 
 def old_file(path: Path) -> None:
-    """A file as utmost made it before secrets were hashed: schema version 2, plain secrets."""
+    """A file as utmost made it before secrets were hashed: schema version 2, plain secrets
+    (by the released migrations 1 and 2, which are never edited)."""
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
     for version in (1, 2):
@@ -91,8 +93,13 @@ def test_an_old_file_is_upgraded_in_place(tmp_path):
         ]
         assert store.project_by("secret", "old-secret-2").name == "spa"
         assert store.service_account("importer", "old-sa-secret").project == "spa"
-        store.create_project("golf", "golf-token", "new-secret")  # the constraints came along
+        store.create_project("golf", "golf-token", "new-secret")
         assert [p.name for p in store.projects()] == ["hotel", "spa", "golf"]
+        with pytest.raises(duckdb.ConstraintException, match="secret_hash"):  # the constraints came along
+            store._writer.run(lambda con: con.execute(
+                "INSERT INTO projects (name, token, secret_hash) SELECT 'golf2', 'golf2-token', secret_hash"
+                " FROM projects WHERE name = 'spa'"
+            ))
 
 
 def test_the_file_and_those_beside_it_are_created_owner_only(tmp_path):
