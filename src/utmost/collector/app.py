@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -33,6 +34,8 @@ from utmost.store.appender import SPLIT_AHEAD_LINES
 from utmost.store.projects import Project
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+log = logging.getLogger("utmost.collector")
 
 
 class Collector:
@@ -80,11 +83,13 @@ class Collector:
         """``raw``: keep the records as text for the store (events; profiles are parsed)."""
         payload = None
         try:
-            body = await _body(request)
-            payload = decode(body, request.url.query, request.headers.get("content-encoding", ""), raw=raw)
+            payload = await _decoded(request, raw)
             outcome = await store(payload)
         except RequestError as error:
             outcome = Outcome(0, error=str(error), status=error.status)
+        except ClientDisconnect:  # nobody is left to answer; the server serves on
+            log.warning("%s %s: the client went away before sending its whole body", request.method, request.url.path)
+            return Response(status_code=400)
         return _answer(request, endpoint, payload, outcome)
 
     async def _store_events_by_token(self, payload: Payload) -> Outcome:
@@ -207,6 +212,11 @@ def create_app(store: Store) -> Starlette:
         max_age=86400,
     )
     return Starlette(routes=routes, middleware=[cors])
+
+
+async def _decoded(request: Request, raw: bool) -> Payload:
+    body = await _body(request)
+    return decode(body, request.url.query, request.headers.get("content-encoding", ""), raw=raw)
 
 
 async def _body(request: Request) -> bytes:
