@@ -212,3 +212,15 @@ def test_a_client_gone_mid_body_is_one_log_line(server, caplog):
     assert [(r.name, r.getMessage(), r.exc_info) for r in caplog.records] == [
         ("utmost.collector", "POST /track: the client went away before sending its whole body", None)
     ]
+
+
+def test_a_body_nested_too_deep_is_refused_before_the_rest_of_it_arrives(server):
+    address = urlsplit(server.url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as client:
+        client.sendall(b"POST /engage?verbose=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 9000000\r\n\r\n" + b"[" * 100_000)
+        answer = b""  # of 9 MB announced, 100 KB sent: the server answers, and closes
+        while chunk := client.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"connection: close" in head.lower()
+    assert json.loads(body)["error"].startswith("body nests JSON ")

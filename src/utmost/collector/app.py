@@ -15,8 +15,11 @@ import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pyarrow as pa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -28,12 +31,33 @@ from starlette.routing import Route
 
 from utmost.collector.answers import Outcome, answer
 from utmost.collector.records import EventLine, Failure, event_lines, field_of, import_lines, insert_id_of, profile_updates
-from utmost.collector.wire import MAX_REQUEST_BYTES, Payload, RawRecords, RequestError, basic_credentials, decode
+from utmost.collector.wire import (
+    GZIP_MAGIC,
+    MAX_REQUEST_BYTES,
+    Payload,
+    RawRecords,
+    RequestError,
+    basic_credentials,
+    check_head,
+    decode,
+)
 from utmost.store import Store
 from utmost.store.appender import SPLIT_AHEAD_LINES
 from utmost.store.projects import Project
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+#: A body (or query string) longer than this is decoded on a worker thread, where a 10 MB one
+#: (20-100 ms) does not hold up the requests on the event loop; a shorter one is decoded on
+#: the loop, where it takes less than the hop to a thread and back.
+DECODE_ON_LOOP_BYTES = 64 * 1024
+#: Large bodies are decoded one at a time: each thread decoding one takes its turn at the
+#: interpreter lock with the event loop, so with eight at once the loop had a ninth of it and
+#: a small /track took 0.4 s (p50; p99 1.6 s) instead of 15. A large body waits for the one before.
+_DECODING = anyio.CapacityLimiter(1)
+#: How much of a body is read before its nesting is first checked (:func:`check_head`): a
+#: body refused then is not read on.
+HEAD_BYTES = 64 * 1024
 
 log = logging.getLogger("utmost.collector")
 
@@ -85,6 +109,10 @@ class Collector:
         try:
             payload = await _decoded(request, raw)
             outcome = await store(payload)
+        except _Unread as error:  # the rest of the body is not worth reading: close the connection
+            response = _answer(request, endpoint, None, Outcome(0, error=str(error), status=error.status))
+            response.headers["connection"] = "close"
+            return response
         except RequestError as error:
             outcome = Outcome(0, error=str(error), status=error.status)
         except ClientDisconnect:  # nobody is left to answer; the server serves on
@@ -215,21 +243,40 @@ def create_app(store: Store) -> Starlette:
 
 
 async def _decoded(request: Request, raw: bool) -> Payload:
-    body = await _body(request)
-    return decode(body, request.url.query, request.headers.get("content-encoding", ""), raw=raw)
+    """The request's records; a large or compressed body is decoded off the event loop.
+
+    Compressed is judged loosely ("gzip" anywhere in the query string): 100 KB of gzip can
+    hold 10 MB of JSON.
+    """
+    body, query = await _body(request), request.url.query
+    encoding = request.headers.get("content-encoding", "")
+    small = len(body) + len(query) <= DECODE_ON_LOOP_BYTES
+    if small and not encoding and "gzip" not in query and not body.startswith(GZIP_MAGIC):
+        return decode(body, query, encoding, raw=raw)
+    return await anyio.to_thread.run_sync(partial(decode, body, query, encoding, raw=raw), limiter=_DECODING)
+
+
+class _Unread(RequestError):
+    """A request refused before its whole body was read."""
 
 
 async def _body(request: Request) -> bytes:
-    """The raw body, refused past the request limit before it is all read."""
+    """The raw body, refused past the request limit, or nested too deep, before it is all read."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-        raise RequestError(f"request is {int(declared):,} bytes (at most {MAX_REQUEST_BYTES:,})", 413)
-    chunks, size = [], 0
+        raise _Unread(f"request is {int(declared):,} bytes (at most {MAX_REQUEST_BYTES:,})", 413)
+    chunks, size, head = [], 0, True
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_REQUEST_BYTES:
-            raise RequestError(f"request is over {MAX_REQUEST_BYTES:,} bytes", 413)
+            raise _Unread(f"request is over {MAX_REQUEST_BYTES:,} bytes", 413)
         chunks.append(chunk)
+        if head and size >= HEAD_BYTES:
+            head, chunks = False, [b"".join(chunks)]
+            try:
+                check_head(chunks[0], request.url.query, request.headers.get("content-encoding", ""))
+            except RequestError as error:
+                raise _Unread(str(error), error.status) from None
     return b"".join(chunks)
 
 

@@ -132,6 +132,19 @@ def decode(body: bytes, query_string: str, content_encoding: str = "", *, raw: b
     return _checked(Payload(_data_field(params["data"], raw), params, from_form=True))
 
 
+def check_head(head: bytes, query_string: str, content_encoding: str = "") -> None:
+    """Refuse a request from the first bytes of its body, before the rest arrives.
+
+    A JSON body already nested past :data:`MAX_DEPTH` in ``head`` is refused as
+    :func:`decode` would refuse it whole: no JSON nests less for going on. A compressed body
+    is judged once inflated, by :func:`decode`.
+    """
+    compressed = "gzip" in content_encoding.lower() or "gzip" in query_string or head.startswith(GZIP_MAGIC)
+    stripped = head.lstrip()
+    if not compressed and stripped[:1] in (b"[", b"{"):
+        _check_depth(stripped, "body")
+
+
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
     """``(user, password)`` of an HTTP Basic ``Authorization`` header; None without one.
 
