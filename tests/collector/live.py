@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -69,3 +71,23 @@ def running_server(tmp_path: Path) -> Iterator[Server]:
         store.create_project("other", "other-token", "other-secret")
         with serving(create_app(store)) as url, httpx.Client(base_url=url, timeout=30) as client:
             yield Server(url, store, client)
+
+
+def start_server(db: Path, port: int) -> subprocess.Popen:
+    """``utmost serve`` in a process of its own on ``port``, its output in ``DB.log``; returns once it answers."""
+    log = db.with_suffix(".log")
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "utmost", "serve", "--db", str(db), "--port", str(port)],
+            stdout=output, stderr=output,
+        )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "utmost serve did not start"
+        time.sleep(0.05)

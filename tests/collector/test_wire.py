@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from utmost.collector.records import event_lines
-from utmost.collector.wire import RawRecords, RequestError, Unparsed, _fields, decode
+from utmost.collector.wire import RawRecords, RequestError, Unparsed, _fields, decode, json_depth
 
 _json = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=5)),
@@ -102,3 +102,62 @@ def test_an_ndjson_body_of_objects_is_split_over_the_body_itself():
     assert [raw.text(n) for n in range(len(raw))] == [b'{"a": 1}\n', b"{broken\r\n", b'{"b": 2}']
     assert raw.column().buffers()[2].address == pa.py_buffer(body).address
     assert raw[0] == {"a": 1} and isinstance(raw[1], Unparsed) and raw[2] == {"b": 2}
+
+
+# How deep JSON nests, read without parsing it
+
+def depth_of(value) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(depth_of, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(depth_of, value.values()), default=0)
+    return 0
+
+
+def parser_depth(text: bytes) -> int:
+    """How deep a JSON parser reading ``text`` gets before its first error: the reference, a byte at a time."""
+    deepest = level = 0
+    in_string = escaped = False
+    for byte in text:
+        if in_string:
+            if byte == ord("\n"):
+                break
+            in_string = escaped or byte != ord('"')
+            escaped = not escaped and byte == ord("\\")
+        elif byte in b"[{":
+            level += 1
+            deepest = max(deepest, level)
+        elif byte in b"]}":
+            level -= 1
+            if level < 0:
+                break
+        elif byte == ord("\\"):  # outside a string, no parser reads on
+            break
+        else:  # letters, spaces, anything else: read on, as a lenient parser would
+            in_string = byte == ord('"')
+    return deepest
+
+
+_strings = st.text(alphabet=st.sampled_from('[]{}"\\\n\u2028aé'), max_size=6)
+_nesting = st.recursive(
+    st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), _strings),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_strings, inner, max_size=3)),
+    max_leaves=12,
+)
+
+
+@given(st.lists(_nesting, min_size=1, max_size=3), st.sampled_from(["compact", "indented", "ndjson"]))
+def test_json_depth_is_the_depth_of_valid_json(values, layout):
+    if layout == "ndjson":
+        text = b"\n".join(orjson.dumps(value) for value in values)
+        assert json_depth(text) == max(map(depth_of, values))
+    else:
+        text = orjson.dumps(values, option=orjson.OPT_INDENT_2 if layout == "indented" else 0)
+        assert json_depth(text) == depth_of(values)
+
+
+@given(st.lists(st.sampled_from([b"[", b"]", b"{", b"}", b'"', b"\\", b"\n", b"a", b" "]), max_size=40).map(b"".join))
+def test_json_depth_is_never_less_than_a_parser_meets(text):
+    """Also for text that is not JSON, read whole or line by line: no parser goes deeper than it says."""
+    lines = text.split(b"\n")
+    assert json_depth(text) >= max(parser_depth(text), *map(parser_depth, lines))

@@ -11,23 +11,36 @@ records beside them are stored; see :mod:`utmost.collector.answers` for the shap
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pyarrow as pa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from utmost.collector.answers import Outcome, answer
 from utmost.collector.limits import FailureLimit, TooManyFailuresError
 from utmost.collector.records import EventLine, Failure, event_lines, field_of, import_lines, insert_id_of, profile_updates
-from utmost.collector.wire import MAX_REQUEST_BYTES, Payload, RawRecords, RequestError, basic_credentials, decode
+from utmost.collector.wire import (
+    GZIP_MAGIC,
+    MAX_REQUEST_BYTES,
+    Payload,
+    RawRecords,
+    RequestError,
+    basic_credentials,
+    check_head,
+    decode,
+)
 from utmost.errors import UnavailableError
 from utmost.store import Store
 from utmost.store.appender import SPLIT_AHEAD_LINES
@@ -35,6 +48,17 @@ from utmost.store.projects import Project
 from utmost.store.writer import RETRY_AFTER_SECONDS
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+#: A body (or query string) longer than this is decoded on a worker thread, where a 10 MB one
+#: (20-100 ms) does not hold up the requests on the event loop; a shorter one is decoded on
+#: the loop, where it takes less than the hop to a thread and back (~0.2 ms; a browser's 50
+#: events, 21 KB, take 0.08 ms on the loop).
+DECODE_ON_LOOP_BYTES = 64 * 1024
+#: How much of a body is read before its nesting is first checked (:func:`check_head`): a
+#: body refused then is not read on.
+HEAD_BYTES = 64 * 1024
+
+log = logging.getLogger("utmost.collector")
 
 
 class Collector:
@@ -45,6 +69,10 @@ class Collector:
         self.failures = failures if failures is not None else FailureLimit()
         self._tokens: dict[str, Project] = {}
         self._imports: dict[tuple[tuple[str, str] | None, str | None], Project] = {}
+        # Large bodies are decoded one at a time: each thread decoding one takes its turn at the
+        # interpreter lock with the event loop, so with eight at once the loop had a ninth of it
+        # and a small /track took 0.4 s (p50; p99 1.6 s) instead of 15 ms. They wait for each other.
+        self._decoding = anyio.CapacityLimiter(1)
 
     # Endpoints
 
@@ -96,15 +124,21 @@ class Collector:
         """``raw``: keep the records as text for the store (events; profiles are parsed)."""
         payload = None
         try:
-            body = await _body(request)
-            payload = decode(body, request.url.query, request.headers.get("content-encoding", ""), raw=raw)
+            payload = await _decoded(request, raw, self._decoding)
             outcome = await store(payload)
+        except _Unread as error:  # the rest of the body is not worth reading: close the connection
+            response = _answer(request, endpoint, None, Outcome(0, error=str(error), status=error.status))
+            response.headers["connection"] = "close"
+            return response
         except RequestError as error:
             outcome = Outcome(0, error=str(error), status=error.status)
         except UnavailableError as error:  # not committed: the sender keeps it and retries
             response = _answer(request, endpoint, payload, Outcome(0, error=str(error), status=503))
             response.headers["Retry-After"] = str(error.retry_after)
             return response
+        except ClientDisconnect:  # nobody is left to answer; the server serves on
+            log.warning("%s %s: the client went away before sending its whole body", request.method, request.url.path)
+            return Response(status_code=400)
         return _answer(request, endpoint, payload, outcome)
 
     async def _store_events_by_token(self, payload: Payload) -> Outcome:
@@ -234,17 +268,42 @@ def create_app(store: Store, failures: FailureLimit | None = None) -> Starlette:
     return app
 
 
+async def _decoded(request: Request, raw: bool, limiter: anyio.CapacityLimiter) -> Payload:
+    """The request's records; a large or compressed body is decoded off the event loop, under ``limiter``.
+
+    Compressed is judged loosely ("gzip" anywhere in the query string): 100 KB of gzip can
+    hold 10 MB of JSON.
+    """
+    body, query = await _body(request), request.url.query
+    encoding = request.headers.get("content-encoding", "")
+    small = len(body) + len(query) <= DECODE_ON_LOOP_BYTES
+    if small and not encoding and "gzip" not in query and not body.startswith(GZIP_MAGIC):
+        return decode(body, query, encoding, raw=raw)
+    return await anyio.to_thread.run_sync(partial(decode, body, query, encoding, raw=raw), limiter=limiter)
+
+
+class _Unread(RequestError):
+    """A request refused before its whole body was read."""
+
+
 async def _body(request: Request) -> bytes:
-    """The raw body, refused past the request limit before it is all read."""
+    """The raw body, refused past the request limit, or nested too deep, before it is all read."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-        raise RequestError(f"request is {int(declared):,} bytes (at most {MAX_REQUEST_BYTES:,})", 413)
-    chunks, size = [], 0
+        raise _Unread(f"request is {int(declared):,} bytes (at most {MAX_REQUEST_BYTES:,})", 413)
+    chunks, size, head = [], 0, True
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_REQUEST_BYTES:
-            raise RequestError(f"request is over {MAX_REQUEST_BYTES:,} bytes", 413)
+            raise _Unread(f"request is over {MAX_REQUEST_BYTES:,} bytes", 413)
         chunks.append(chunk)
+        if head and size >= HEAD_BYTES:
+            head, chunks = False, [b"".join(chunks)]
+            try:
+                # Exactly the head: a first read can be 256 KB, whose scan would cost the loop 4x.
+                check_head(chunks[0][:HEAD_BYTES], request.url.query, request.headers.get("content-encoding", ""))
+            except RequestError as error:
+                raise _Unread(str(error), error.status) from None
     return b"".join(chunks)
 
 

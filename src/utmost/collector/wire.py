@@ -29,7 +29,12 @@ from utmost.errors import InputError
 #: Mixpanel's per-request limits (DESIGN §2); bytes are counted uncompressed.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_RECORDS = 2000
-_GZIP_MAGIC = b"\x1f\x8b"
+#: How deep a request's JSON may nest, its outer array counting as one level: an event is
+#: three levels and its properties' values the rest. Deeper JSON is refused before any parser
+#: sees it: msgspec recurses on the C stack up to Python's recursion limit (~1,000 levels)
+#: and raises RecursionError there, and orjson cannot write what nests over 255.
+MAX_DEPTH = 64
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class RequestError(InputError):
@@ -112,18 +117,32 @@ def decode(body: bytes, query_string: str, content_encoding: str = "", *, raw: b
     With ``raw``, records are kept as text (:class:`RawRecords`) instead of parsed.
     """
     query = _fields(query_string)
-    if "gzip" in content_encoding.lower() or query.get("format") == "gzip" or body.startswith(_GZIP_MAGIC):
+    if "gzip" in content_encoding.lower() or query.get("format") == "gzip" or body.startswith(GZIP_MAGIC):
         body = _gunzip(body)
     if len(body) > MAX_REQUEST_BYTES:
         raise _too_large(len(body))
     stripped = body.lstrip()
     if stripped[:1] in (b"[", b"{"):
+        _check_depth(stripped, "body")
         return _checked(Payload((_raw_json_body if raw else _json_body)(stripped), query, from_form=False))
     form = _fields(_text(body, "body"))
     params = {**query, **form}
     if "data" not in params:
         raise RequestError('no records: expected a "data" field (body or query) or a JSON body')
     return _checked(Payload(_data_field(params["data"], raw), params, from_form=True))
+
+
+def check_head(head: bytes, query_string: str, content_encoding: str = "") -> None:
+    """Refuse a request from the first bytes of its body, before the rest arrives.
+
+    A JSON body already nested past :data:`MAX_DEPTH` in ``head`` is refused as
+    :func:`decode` would refuse it whole: no JSON nests less for going on. A compressed body
+    is judged once inflated, by :func:`decode`.
+    """
+    compressed = "gzip" in content_encoding.lower() or "gzip" in query_string or head.startswith(GZIP_MAGIC)
+    stripped = head.lstrip()
+    if not compressed and stripped[:1] in (b"[", b"{"):
+        _check_depth(stripped, "body")
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -139,6 +158,43 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         raise ValueError("malformed HTTP Basic credentials") from None
     return user, password
+
+
+def json_depth(text: bytes) -> int:
+    """How deep the JSON in ``text`` nests: at least as deep as any parser of it can go.
+
+    Exact for a JSON document and for NDJSON; for other text an upper bound on what a parser
+    reading it whole or line by line meets before its first error. One pass in C and numpy
+    over the brackets outside strings (1.6 ms for a 900 KB batch of 2,000 events, where orjson
+    takes 6 to parse it), with no recursion however deep the text.
+    """
+    if b"\\" in text:  # escaped backslashes, then escaped quotes (one byte is found 20x faster than two)
+        text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # What is left of the strings are their quotes and any brackets or newlines in them;
+    # an empty pair of quotes leaves every other character as inside or outside as it was.
+    kind = np.frombuffer(text.translate(None, _NOT_STRUCTURE).replace(b'""', b""), np.uint8)
+    quotes = np.cumsum(kind == ord('"'), dtype=np.int32)
+    newline = kind == ord("\n")
+    if (quotes[newline] & 1).any():  # a line leaves a string open: JSON cannot, NDJSON lines are apart
+        quotes -= np.maximum.accumulate(np.where(newline, quotes, 0))
+    step = _STEP[kind]
+    step[(quotes & 1) == 1] = 0
+    level = np.cumsum(step, dtype=np.int32)
+    if level.min(initial=0) < 0:  # more closed than opened: count from the lowest level before
+        level -= np.minimum.accumulate(np.minimum(level, 0))
+    return int(level.max(initial=0))
+
+
+_STRUCTURE = b'[]{}"\n'
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in _STRUCTURE)
+_STEP = np.zeros(256, np.int8)
+_STEP[list(b"[{")] = 1
+_STEP[list(b"]}")] = -1
+
+
+def _check_depth(text: bytes, where: str) -> None:
+    if (depth := json_depth(text)) > MAX_DEPTH:
+        raise RequestError(f"{where} nests JSON {depth:,} levels deep (at most {MAX_DEPTH})")
 
 
 def _checked(payload: Payload) -> Payload:
@@ -199,18 +255,21 @@ def _unescaped(text: str) -> str:
 def _data_field(value: str, raw: bool = False) -> Sequence[Any]:
     """``data=``: JSON as is (Python SDK, ``api_payload_format: 'json'``) or base64 of it."""
     text = value.strip()
-    if text[:1] not in ("[", "{"):
+    if text[:1] in ("[", "{"):
+        data = text.encode()
+    else:
         # Standard base64; a '+' that arrived unescaped was read as a space by form decoding.
         text = text.replace(" ", "+").replace("-", "+").replace("_", "/")
         try:  # pybase64: 3 µs for a browser's 64 KB, where the standard library took 140
-            decoded = pybase64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-        except binascii.Error:
+            data = pybase64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except ValueError:  # binascii.Error, or a character that is not ASCII
             raise RequestError('"data" is neither JSON nor base64') from None
-        text = _text(decoded, 'base64 "data"')
+        _text(data, 'base64 "data"')
+    _check_depth(data, '"data"')
     if raw:
-        return _raw_records(text.encode(), '"data"')
+        return _raw_records(data, '"data"')
     try:
-        return _records(orjson.loads(text), '"data"')
+        return _records(orjson.loads(data), '"data"')
     except orjson.JSONDecodeError as error:
         raise RequestError(f'"data" is not valid JSON: {error}') from None
 
