@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import traceback
 from collections import Counter
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx

@@ -11,11 +11,8 @@ import base64
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -23,29 +20,10 @@ import pytest
 
 from utmost.store import Store
 
-from collector.live import TOKEN, free_port
+from collector.live import TOKEN, free_port, start_server
 
 SENDERS = 4
 SECRET = "site-secret"
-
-
-def start_server(db: Path, port: int) -> subprocess.Popen:
-    log = db.with_suffix(".log")
-    with open(log, "ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "utmost", "serve", "--db", str(db), "--port", str(port)],
-            stdout=output, stderr=output,
-        )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "utmost serve did not start"
-        time.sleep(0.05)
 
 
 def events(sender: int, number: int, size: int) -> tuple[list[str], list[dict]]:

@@ -46,6 +46,8 @@ def import_(client: httpx.Client, secret: str) -> httpx.Response:
 def test_import_answers_429_after_ten_wrong_secrets_from_one_client(running: Running) -> None:
     with running.client("127.0.0.2") as guesser, running.client("127.0.0.3") as neighbour:
         assert import_(guesser, SECRET).status_code == 200  # now cached: the cache must not tell either
+        forgot = [guesser.post("/import", content=b"[]").status_code for _ in range(12)]
+        assert forgot == [401] * 12  # no credentials at all is not a guess: not counted
         assert [import_(guesser, f"guess-{n}").status_code for n in range(25)] == [401] * 10 + [429] * 15
         refused = import_(guesser, SECRET)
         assert refused.status_code == 429 and refused.headers["retry-after"] == "1"

@@ -17,7 +17,8 @@ import httpx
 from utmost.store import Store
 
 from collector.live import TOKEN, free_port
-from collector.test_durability import SECRET, events, start_server
+from collector.live import start_server
+from collector.test_durability import SECRET, events
 from store.disk import fill, small_disk
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

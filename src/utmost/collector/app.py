@@ -100,7 +100,7 @@ class Collector:
             refused.headers["Retry-After"] = str(error.retry_after)
             return refused
         except RequestError as error:
-            if error.status == 401:
+            if error.status == 401 and request.headers.get("authorization"):  # a guess, not a forgotten header
                 self.failures.failed(client)
             return _answer(request, "import", None, Outcome(0, error=str(error), status=error.status))
         return await self._handle(request, "import", lambda payload: self._store_events(project, payload), raw=True)
