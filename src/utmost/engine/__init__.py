@@ -5,6 +5,7 @@ The queries are defined once (:mod:`utmost.engine.queries`) and run on any backe
 """
 
 from utmost.engine.options import Options, make_options
+from utmost.engine.queries import DEVICE_PREFIX
 from utmost.engine.run import Journey, Result, attribute, check_question, journey
 
-__all__ = ["Journey", "Options", "Result", "attribute", "check_question", "journey", "make_options"]
+__all__ = ["DEVICE_PREFIX", "Journey", "Options", "Result", "attribute", "check_question", "journey", "make_options"]

@@ -238,6 +238,27 @@ class Store:
 
     # Summaries
 
+    def last_seq(self) -> int:
+        """The newest event's ``seq`` in any project (0 when empty): the data's version."""
+        ((seq,),) = self.reader().execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
+        return seq
+
+    def event_counts(self, project: str) -> list[tuple[str, int]]:
+        """Every event name of ``project`` with its count, most frequent first."""
+        return self.reader().execute(
+            "SELECT event, count(*) AS events FROM events WHERE project = ? GROUP BY event ORDER BY events DESC, event",
+            [project],
+        ).fetchall()
+
+    def property_names(self, project: str, newest: int) -> list[str]:
+        """The property names found on the ``newest`` events of ``project``, sorted."""
+        cursor = self.reader().execute(
+            "SELECT DISTINCT unnest(json_keys(properties)) AS name FROM "
+            "(SELECT properties FROM events WHERE project = ? ORDER BY seq DESC LIMIT ?) ORDER BY name",
+            [project, newest],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
     def summary(self, project: str) -> dict[str, Any]:
         """Counts that say what a project holds, for `utmost demo` and `utmost status`."""
         con = self.reader()

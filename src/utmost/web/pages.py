@@ -29,9 +29,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from utmost.collector.limits import TooManyFailuresError
-from utmost.engine import Journey, Options, Result, make_options
+from utmost.engine import DEVICE_PREFIX, Journey, Options, Result, make_options
 from utmost.engine.options import MODELS
-from utmost.engine.queries import DEVICE_PREFIX
 from utmost.errors import InputError
 from utmost.store.projects import Project
 from utmost.web import charts

@@ -60,8 +60,7 @@ class Service:
 
     def version(self) -> int:
         """The data version: the newest event's ``seq`` (0 when empty)."""
-        ((version,),) = self.store.reader().execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
-        return version
+        return self.store.last_seq()
 
     def attribution(self, options: Options, per_conversion: bool = False) -> Result:
         return self._ask(options, lambda backend: attribute(backend, options, per_conversion))
@@ -201,11 +200,7 @@ class Service:
         return self._picker("events", project, lambda: self._event_names(project))
 
     def _event_names(self, project: str) -> list[dict[str, Any]]:
-        cursor = self.store.reader().execute(
-            "SELECT event, count(*) AS events FROM events WHERE project = ? GROUP BY event ORDER BY events DESC, event",
-            [project],
-        )
-        return [{"event": event, "events": count} for event, count in cursor.fetchall()]
+        return [{"event": event, "events": count} for event, count in self.store.event_counts(project)]
 
     def properties(self, project: str, sample: int = 100_000) -> list[str]:
         """Property names seen on the newest ``sample`` events, landing columns first (the --by picker)."""
@@ -214,12 +209,7 @@ class Service:
     def _properties(self, project: str, sample: int) -> list[str]:
         from utmost.campaign import LANDING_PARAMS
 
-        cursor = self.store.reader().execute(
-            "SELECT DISTINCT unnest(json_keys(properties)) AS name FROM "
-            "(SELECT properties FROM events WHERE project = ? ORDER BY seq DESC LIMIT ?) ORDER BY name",
-            [project, sample],
-        )
-        seen = [name for (name,) in cursor.fetchall()]
+        seen = self.store.property_names(project, sample)
         return list(LANDING_PARAMS) + [name for name in seen if name not in LANDING_PARAMS]
 
     def close(self) -> None:
