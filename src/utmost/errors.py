@@ -2,8 +2,7 @@
 
     UtmostError
      ├── InputError (also ValueError)   bad input a user can fix: a file, an option, a payload
-     │    ├── BadLineError              one line of an import file
-     │    └── StrictImportError         --strict met bad lines; nothing was imported
+     │    └── BadLineError              one line of an import file
      ├── ProjectError (also LookupError) unknown project, or a name already taken
      └── UnavailableError               the file cannot be written now (a full disk): retry later
 
@@ -28,14 +27,6 @@ class BadLineError(InputError):
     def __init__(self, where: str, reason: str) -> None:
         self.where, self.reason = where, reason
         super().__init__(f"{where}: {reason}")
-
-
-class StrictImportError(InputError):
-    """``--strict`` import that met bad lines: nothing was imported."""
-
-    def __init__(self, rejected: int) -> None:
-        self.rejected = rejected
-        super().__init__(f"{rejected:,} bad line(s); --strict imported nothing")
 
 
 class ProjectError(UtmostError, LookupError):

@@ -26,6 +26,7 @@ commit succeeds).
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import sys
 import threading
@@ -41,6 +42,7 @@ from utmost.engine.dialect import DUCKDB
 from utmost.errors import UnavailableError
 
 T = TypeVar("T")
+log = logging.getLogger("utmost.store")
 Job = Callable[[duckdb.DuckDBPyConnection], T]
 
 #: At most this many queued jobs share one transaction.
@@ -407,10 +409,9 @@ def _all_steps(connection: duckdb.DuckDBPyConnection, job: Job[Any], ahead: Call
 
 
 def _report(message: str) -> None:
-    """Say on stderr what went wrong, if it can be said: on a full disk the log may be full too,
-    and the writer must not die of that."""
-    with contextlib.suppress(OSError, ValueError):
-        print(f"utmost: {message}", file=sys.stderr, flush=True)
+    """Log what went wrong. A handler that cannot write (on a full disk the log may be full
+    too) is logging's own affair: it never raises into the writer."""
+    log.error(message)
 
 
 def _nothing(connection: duckdb.DuckDBPyConnection) -> None:
