@@ -1,4 +1,4 @@
-"""Landing UTM parsing (DESIGN §3), through the real ingest query on a real DuckDB file."""
+"""Landing UTM parsing (docs/semantics.md §4), through the real ingest query on a real DuckDB file."""
 
 from __future__ import annotations
 

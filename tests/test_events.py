@@ -1,4 +1,4 @@
-"""Canonical events (DESIGN §2): time units, duplicates, and every kind of bad line."""
+"""Canonical events (docs/semantics.md §1): time units, duplicates, and every kind of bad line."""
 
 from __future__ import annotations
 

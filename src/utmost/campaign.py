@@ -3,7 +3,7 @@
 Pure definitions, no I/O. The browser SDK repeats persisted UTM super properties on every
 later event (key by key, sometimes mixed with an older campaign's), so an event's *landing*
 parameters are read from its ``$current_url`` query string whenever it has one, and from its
-properties only when it has none (server-side events). See DESIGN §3 "Landing UTM".
+properties only when it has none (server-side events). See docs/semantics.md §4.
 
 The rules are written once: :func:`landing_values` in Python, which the store's ingest query
 calls for every URL with a query string, so the importer and the collector read campaigns

@@ -3,7 +3,7 @@
 Pure definitions, no I/O. Every source of events (an export file, a collector batch) is
 handed to the store as raw JSON lines numbered from 1; :func:`normalise_sql` is the one query
 that validates each line with a precise reason and maps the valid ones to the canonical
-columns of DESIGN §2. Writing the mapping once, in SQL, keeps importer and collector identical
+columns of docs/semantics.md §1. Writing the mapping once, in SQL, keeps importer and collector identical
 and lets DuckDB parse JSON vectorised on every core instead of one Python object at a time.
 Ordinary lines take a shortcut (:mod:`utmost.plain`), held to this query's exact answer by a
 differential test.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from utmost.campaign import LANDING_FUNCTION, LANDING_HINT, LANDING_PARAMS, landing_sql
 
-#: Mixpanel's limits (DESIGN §2).
+#: Mixpanel's limits (docs/semantics.md §1).
 MAX_EVENT_BYTES = 1024 * 1024
 MAX_PROPERTIES = 254  # "fewer than 255 properties"
 MAX_INSERT_ID_LENGTH = 36
@@ -31,7 +31,7 @@ class Column:
     sql_type: str
 
 
-#: The canonical event (DESIGN §2), in storage order. ``seq`` is assigned by the writer.
+#: The canonical event (docs/semantics.md §1), in storage order. ``seq`` is assigned by the writer.
 CANONICAL_COLUMNS: tuple[Column, ...] = (
     Column("project", "VARCHAR NOT NULL"),
     Column("event", "VARCHAR NOT NULL"),

@@ -1,7 +1,7 @@
 """Attribution results as the CLI prints them: JSON, CSV, or a table of models side by side.
 
 Pure: turns a :class:`~utmost.engine.Result` into text. JSON and CSV are exact (unrounded,
-for machines); the table rounds for people (DESIGN §4).
+for machines); the table rounds for people (docs/semantics.md §12).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import pytest
 
 from collector.live import PROJECT
 
-#: A copy of ``../shared/fixtures/mixpanel-wire`` (the capture, unedited), so a clone tests alone.
+#: A copy of the Mixpanel wire capture the project started from (unedited), so a clone tests alone.
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "mixpanel-wire"
 FILES = sorted(FIXTURES.glob("*.jsonl"))
 _NOT_RESENT = {"host", "content-length", "connection"}

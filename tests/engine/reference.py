@@ -1,4 +1,5 @@
-"""A small, slow, obviously-correct Python reading of DESIGN §3, to check the engine against.
+"""A small, slow, obviously-correct Python reading of docs/semantics.md §2 to §10, to check the
+engine against.
 
 Works on canonical rows as the store holds them (dicts with event, time as µs, seq, ids,
 utm columns, properties). Written straight from the contract's prose, without SQL in mind.
@@ -28,7 +29,7 @@ def _ids(events):
 
 
 def persons(events):
-    """id → person label, by union-find over the links of DESIGN §3."""
+    """id → person label, by union-find over the links of docs/semantics.md §2."""
     norm, own = _ids(events)
     ordered = sorted(events, key=lambda e: (e["time"], e["seq"]))
     parent: dict[str, str] = {}

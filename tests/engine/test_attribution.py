@@ -1,7 +1,7 @@
-"""Hand-worked journeys with exact credit per model (DESIGN §3), and the engine's invariants.
+"""Hand-worked journeys with exact credit per model (docs/semantics.md §7), and the engine's invariants.
 
 Each case below is small enough to check with a pencil; its comment says why each number is
-what it is. Every case is also run through the pure-Python reference reading of §3.
+what it is. Every case is also run through the pure-Python reference reading of docs/semantics.md.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def run(tmp_path, events, **options):
 
 
 def expect_reference(rows, got, **options):
-    """The reference reading of §3 agrees with the engine on the same stored rows."""
+    """The reference reading of docs/semantics.md agrees with the engine on the same stored rows."""
     models = options.get("models", "last_touch").split(",")
     by = tuple(options.get("by", "utm_source").split(","))
     canonical = [dict(r, time=int(r["time"].timestamp() * 1_000_000), properties=_json(r["properties"])) for r in rows]

@@ -1,4 +1,4 @@
-"""The engine against the pure-Python reference of DESIGN §3 on random event streams,
+"""The engine against the pure-Python reference of docs/semantics.md on random event streams,
 and the invariants every answer must keep."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the Mixpanel SDKs put on the wire, decoded into a list of records. Pure: bytes in.
 
-One request carries its records in one of several shapes (``../shared/fixtures/mixpanel-wire``):
+One request carries its records in one of several shapes (``tests/fixtures/mixpanel-wire``):
 a form field ``data=`` holding base64 or plain JSON (mixpanel-browser's default, and the Python
 SDK's), the same field in the query string (``api_method: 'GET'``), a form body sent as
 ``text/plain`` (``navigator.sendBeacon``), or a raw JSON / NDJSON body (Mixpanel's modern
@@ -26,7 +26,7 @@ import pybase64
 
 from utmost.errors import InputError
 
-#: Mixpanel's per-request limits (DESIGN §2); bytes are counted uncompressed.
+#: Mixpanel's per-request limits (docs/semantics.md §1); bytes are counted uncompressed.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_RECORDS = 2000
 #: How deep a request's JSON may nest, its outer array counting as one level: an event is

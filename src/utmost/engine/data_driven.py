@@ -1,4 +1,4 @@
-"""Markov and Shapley credit on the engine's journeys (DESIGN §3).
+"""Markov and Shapley credit on the engine's journeys (docs/semantics.md §8, §9, §10).
 
 The backend builds every journey and aggregates them to one row per distinct path; only those
 rows reach the models (:mod:`utmost.models`). Conversions whose journey is empty go to
@@ -61,7 +61,7 @@ def credit_data_driven(
                                  "credit": share, "revenue": share * c["revenue"]})
         summed = {k: (math.fsum(v[0]), math.fsum(v[1])) for k, v in credit.items()}
         if model.kind == "markov":
-            # The totals are the chain's own (DESIGN §3); the splits above only explain them.
+            # The totals are the chain's own (docs/semantics.md §9); the splits above only explain them.
             none = summed.get(queries.NONE_KEY)
             summed = {k: (fitted.credit[k], fitted.revenue[k]) for k in fitted.credit}
             if none:

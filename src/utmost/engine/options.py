@@ -1,7 +1,7 @@
 """What an attribution question asks: the options shared by the CLI, the Python API and HTTP.
 
 Pure: parsing durations and model names, with errors that name the bad value and suggest the
-fix. DESIGN §3 and §4 give the meaning of every option.
+fix. docs/semantics.md §3 to §12 give the meaning of every option.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def parse_models(text: str | list[str] | tuple[str, ...]) -> tuple[Model, ...]:
 
 @dataclass(frozen=True)
 class Options:
-    """One attribution question (DESIGN §4 ``utmost attribute``)."""
+    """One attribution question (``utmost attribute``; docs/semantics.md §5 and §6)."""
 
     conversion: str
     models: tuple[Model, ...] = field(default_factory=lambda: parse_models("last_touch"))

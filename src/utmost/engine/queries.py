@@ -1,7 +1,7 @@
 """Every step of attribution as one SQL query, written once for DuckDB and Spark.
 
 Pure: each function returns the SQL of one step, reading the tables of the steps before it
-(DESIGN §3). The runner (:mod:`utmost.engine.run`) materialises them in order on a backend.
+(docs/semantics.md §2 to §8). The runner (:mod:`utmost.engine.run`) materialises them in order on a backend.
 
     source ─▶ identified ─▶ links ─▶ labels (iterated) ─▶ persons ─▶ sessions
            ─▶ touchpoints, conversions ─▶ attributable ─▶ per_conversion
@@ -45,7 +45,7 @@ def devices(d: Dialect, source: str, project: str) -> str:
 
 
 def identified(d: Dialect, source: str, project: str, landing: tuple[str, ...] = ("utm_source",)) -> str:
-    """The project's events, each with its ``id`` (DESIGN §3 Person): user, device or distinct id.
+    """The project's events, each with its ``id`` (docs/semantics.md §2): user, device or distinct id.
 
     Most events are a device's, whose id needs no look-up; only user and bare distinct ids are
     checked against ``devices``, which keeps this cheap enough to be a view read three times.
@@ -76,7 +76,7 @@ WHERE project = {d.literal(project)} AND event IN ('$identify', '$create_alias',
 
 
 def links(d: Dialect) -> str:
-    """Edges between ids: device → its earliest user, aliases, merges (DESIGN §3 Person)."""
+    """Edges between ids: device → its earliest user, aliases, merges (docs/semantics.md §2)."""
     prefix = d.literal(DEVICE_PREFIX)
     anon = d.json_text("properties", "$anon_distinct_id")
     identified_id = d.json_text("properties", "$identified_id")
@@ -327,7 +327,7 @@ ONE, ZERO = _double(1), _double(0)
 
 
 def weight_sql(model: Model) -> str:
-    """A touchpoint's weight under ``model`` (DESIGN §3), from its number, touches and decay."""
+    """A touchpoint's weight under ``model`` (docs/semantics.md §7), from its number, touches and decay."""
     if model.kind == "first_touch":
         return f"CASE WHEN touch_number = 1 THEN {ONE} ELSE {ZERO} END"
     if model.kind == "last_touch":
@@ -438,7 +438,7 @@ ORDER BY c.time, c.conversion, t.time, t.seq
 
 
 def journeys(d: Dialect, options: Options) -> str:
-    """Every journey with its path (DESIGN §3 Journeys): one per conversion — its attributable
+    """Every journey with its path (docs/semantics.md §8): one per conversion — its attributable
     touchpoints after the person's previous conversion — and the touchpoints after the last
     conversion, per person (scope user) or per session (scope session), as one lost journey."""
     path = d.ordered_join.format(value="key", time="touch_time", seq="touch_seq", sep=_PATH_SQL)

@@ -71,7 +71,7 @@ def resolve_people(backend: Backend, project: str) -> None:
 
 
 def attribute(backend: Backend, options: Options, per_conversion: bool = True) -> Result:
-    """Answer one attribution question (DESIGN §3) on ``backend``.
+    """Answer one attribution question (docs/semantics.md §6 to §10) on ``backend``.
 
     ``per_conversion=False`` leaves ``Result.per_conversion`` empty: on millions of events the
     per-conversion rows cost more to hand over than everything else to compute.
@@ -178,7 +178,7 @@ def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...], totals: 
 
 
 def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
-    """Credit and revenue per model and key, ordered as DESIGN §4 prints them.
+    """Credit and revenue per model and key, ordered as docs/semantics.md §12 prints them.
 
     ``per_conversion`` holds model_order, model, the keys, credit and revenue, sorted by the
     first three.

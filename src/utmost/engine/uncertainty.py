@@ -4,7 +4,7 @@ Each round draws multinomial weights over the persons (how often each was drawn)
 recomputes every total from aggregated rows — a person's credit per model and key for the
 rule-based models, a person's journeys per path for Markov and Shapley, which are refitted on
 the weighted paths — so 200 rounds cost a few matrix products and fits, never a re-query.
-Reproducible for a seed (DESIGN §3 Uncertainty).
+Reproducible for a seed (docs/semantics.md §11).
 """
 
 from __future__ import annotations

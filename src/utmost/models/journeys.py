@@ -12,7 +12,7 @@ Path = tuple[str, ...]
 @dataclass(frozen=True)
 class Journeys:
     """Per distinct non-empty path (keys in order, repeats kept): converting journeys, their
-    revenue, and non-converting journeys (DESIGN §3 Journeys). Sorted, so results are
+    revenue, and non-converting journeys (docs/semantics.md §8). Sorted, so results are
     reproducible to the last bit whatever order the engine produced them in."""
 
     paths: tuple[Path, ...]

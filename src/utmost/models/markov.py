@@ -4,7 +4,7 @@ States are the last min(i, k) keys of a path; transitions are counted over all j
 ``start`` to ``conversion`` or ``null``. The probability of conversion from ``start`` is the
 solution of a sparse linear system (absorbing chain), not a simulation, so the same journeys
 always give the same credit, to the last bit. Removing key c redirects every transition into
-a state holding c to ``null``; RE_c = 1 − P₋c / P (DESIGN §3).
+a state holding c to ``null``; RE_c = 1 − P₋c / P (docs/semantics.md §9).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class Chain:
 
 
 def markov(journeys: Journeys, order: int = 1, chain: Chain | None = None) -> Markov:
-    """Fit the chain and credit each key (DESIGN §3 ``markov``).
+    """Fit the chain and credit each key (docs/semantics.md §9).
 
     ``chain``: a :class:`Chain` built over these very paths, reused (the bootstrap's rounds).
     """

@@ -1,6 +1,6 @@
 """``shapley``: each conversion's 1 split by the Shapley values of its channel set.
 
-The game is the conversion rate of journeys whose channel set is exactly T (DESIGN §3). Exact
+The game is the conversion rate of journeys whose channel set is exactly T (docs/semantics.md §10). Exact
 for up to 16 keys, by the subset-sum form φᵢ = Σ_{T ∌ i} |T|!(n−|T|−1)!/n! · (v(T∪i) − v(T))
 over bitmasks, vectorised — never a loop over permutations; Monte-Carlo with a fixed seed
 beyond. Negative values are clipped, the rest normalised; all zero means equal shares.

@@ -3,7 +3,7 @@
 Runs on the writer thread. Each chunk of raw lines is judged: plain lines by the compiled
 fast path (:mod:`utmost.plain`), the rest by the one normalising query
 (:func:`utmost.events.normalise_sql`); its valid rows are deduplicated
-within the chunk and against what is stored (DESIGN §2: same project, event, distinct_id,
+within the chunk and against what is stored (docs/semantics.md §1: same project, event, distinct_id,
 time and insert_id), and the survivors get the next ``seq`` numbers in line order. Earlier
 chunks of the same file are committed first, so duplicates across chunks are caught too.
 """
@@ -30,7 +30,7 @@ from utmost.store.recent import RecentKeys
 REPORTED_REJECTIONS = 20
 
 _STORED = ", ".join(name for name in COLUMN_NAMES if name != "seq")
-#: The duplicate rule's columns within one project (DESIGN §2).
+#: The duplicate rule's columns within one project (docs/semantics.md §1).
 _KEY = PROJECT_DEDUP_KEY
 _SAME_EVENT = (
     "s.event = e.event AND s.distinct_id IS NOT DISTINCT FROM e.distinct_id "

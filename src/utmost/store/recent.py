@@ -1,11 +1,12 @@
 """The duplicate keys stored lately, so that a round of new events skips the anti-join.
 
-A collector round drops the events already stored by an anti-join against the table (DESIGN
-§2), which cost ~2.5 ms of a ~7 ms round of 150 live browser events even though it finds
-nothing: live events are new but for the SDK's re-sends. This keeps, per project, the hash of
-every stored event's key whose ``time`` is at or after a floor. A round whose events are all
-at or after the floor, none with a hash kept here, can then have none stored, and is inserted
-as it is; any other round is judged by the anti-join, exactly as before.
+A collector round drops the events already stored by an anti-join against the table
+(docs/semantics.md §1), which cost ~2.5 ms of a ~7 ms round of 150 live browser events even
+though it finds nothing: live events are new but for the SDK's re-sends. This keeps, per
+project, the hash of every stored event's key whose ``time`` is at or after a floor. A round
+whose events are all at or after the floor, none with a hash kept here, can then have none
+stored, and is inserted as it is; any other round is judged by the anti-join, exactly as
+before.
 
 Keeping too much is harmless (a hash collision, or the hashes of a transaction rolled back,
 only send a round to the anti-join); keeping too little would store a duplicate. So every

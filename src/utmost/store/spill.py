@@ -8,7 +8,7 @@ thread of the writer's moves them into the database, a chunk at a time, deleting
 here once it is committed there, while the rounds keep committing here behind them; once less
 than a chunk is left, the writer moves that itself and the rounds stop coming here. The file is deleted when the store closes. A store that finds lines in one
 on opening (a crash in between) moves them in first: moving a chunk twice stores nothing
-twice, as the copies are duplicates (DESIGN §2).
+twice, as the copies are duplicates (docs/semantics.md §1).
 
 A call that fails (a full disk) raises, and closes the connection: a failed checkpoint leaves
 it invalidated, and the next call opens the file again, replaying its log.
