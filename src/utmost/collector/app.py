@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from utmost.collector.answers import Outcome, answer
-from utmost.collector.limits import FailureLimit, TooManyFailuresError
+from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.collector.records import EventLine, Failure, event_lines, field_of, import_lines, insert_id_of, profile_updates
 from utmost.collector.wire import (
     GZIP_MAGIC,
@@ -37,10 +37,10 @@ from utmost.collector.wire import (
     Payload,
     RawRecords,
     RequestError,
-    basic_credentials,
     check_head,
     decode,
 )
+from utmost.credentials import basic_credentials
 from utmost.errors import UnavailableError
 from utmost.store import Store
 from utmost.store.appender import SPLIT_AHEAD_LINES

@@ -10,8 +10,6 @@ decides, not the Content-Type: SDKs get the header wrong (beacons) and the answe
 
 from __future__ import annotations
 
-import base64
-import binascii
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -143,21 +141,6 @@ def check_head(head: bytes, query_string: str, content_encoding: str = "") -> No
     stripped = head.lstrip()
     if not compressed and stripped[:1] in (b"[", b"{"):
         _check_depth(stripped, "body")
-
-
-def basic_credentials(header: str | None) -> tuple[str, str] | None:
-    """``(user, password)`` of an HTTP Basic ``Authorization`` header; None without one.
-
-    Raises ValueError when it says Basic but its credentials do not decode.
-    """
-    scheme, _, encoded = (header or "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise ValueError("malformed HTTP Basic credentials") from None
-    return user, password
 
 
 def json_depth(text: bytes) -> int:

@@ -1,7 +1,9 @@
 """Run the attribution queries, in order, on a backend (DuckDB by default, or Spark).
 
-A backend materialises named intermediate tables and returns results as Arrow; everything
-else — the SQL itself — comes from :mod:`utmost.engine.queries`, once for every backend.
+A backend materialises named intermediate tables and returns results as Arrow. Every step's
+SQL comes from :mod:`utmost.engine.queries`, once for every backend; this module adds only the
+small reads of those tables (totals, one person's ids, the checks of a question), in SQL common
+to both dialects, with any value in it made by ``Dialect.literal``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from utmost import __version__
 from utmost.collector import create_app as create_collector
-from utmost.collector.limits import FailureLimit, TooManyFailuresError
+from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.errors import InputError, ProjectError
 from utmost.store import Store
 from utmost.web import api

@@ -8,7 +8,7 @@ credentials, or wrong ones, is a 401; one project's secret never reads another p
 The session cookie (signed, HttpOnly, SameSite=Lax, Secure over HTTPS) holds only a random
 session id; the server keeps which project each live id is signed in to (:class:`Sessions`),
 so signing out ends the session for every copy of the cookie. Wrong secrets are counted per
-client (:mod:`utmost.collector.limits`), and a request that changes something must come from
+client (:mod:`utmost.limits`), and a request that changes something must come from
 this server's own pages (:func:`cross_site`).
 """
 
@@ -26,8 +26,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import Scope
 
-from utmost.collector.limits import FailureLimit
-from utmost.collector.wire import basic_credentials
+from utmost.limits import FailureLimit
+from utmost.credentials import basic_credentials
 from utmost.errors import UtmostError
 from utmost.store import Store
 from utmost.store.projects import Project

@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from utmost.collector.limits import TooManyFailuresError
+from utmost.limits import TooManyFailuresError
 from utmost.engine import DEVICE_PREFIX, Journey, Options, Result, make_options
 from utmost.engine.options import MODELS
 from utmost.errors import InputError
