@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,11 @@ def timed(work) -> float:
     return time.perf_counter() - started
 
 
+def resampled(persons: dict, rows: list, rounds: int) -> None:
+    estimator = uncertainty.DataDriven(persons, rows, [(0, "markov", "markov")], 1, lambda k: (k,))
+    uncertainty.bootstrap([estimator], len(persons), rounds, 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--journeys", type=int, default=1_000_000)
@@ -70,16 +76,11 @@ def main() -> None:
         data, rows = synthetic(args.journeys, channels)
         paths = f"{len(data.paths):,}"
         for order in (1, 2, 3):
-            table.add_row(str(channels), paths, f"markov order {order}", f"{timed(lambda: markov(data, order)):.2f}")
-        table.add_row(str(channels), paths, "shapley", f"{timed(lambda: shapley(data)):.2f}")
-        one = timed(lambda: markov(data, 1))
+            table.add_row(str(channels), paths, f"markov order {order}", f"{timed(partial(markov, data, order)):.2f}")
+        table.add_row(str(channels), paths, "shapley", f"{timed(partial(shapley, data)):.2f}")
+        one = timed(partial(markov, data, 1))
         persons = {r["person"]: r["person"] for r in rows}
-
-        def resampled() -> None:
-            estimator = uncertainty.DataDriven(persons, rows, [(0, "markov", "markov")], 1, lambda k: (k,))
-            uncertainty.bootstrap([estimator], len(persons), args.rounds, 0)
-
-        boot = timed(resampled)
+        boot = timed(partial(resampled, persons, rows, args.rounds))
         table.add_row(str(channels), paths, f"bootstrap {args.rounds} rounds (markov 1)",
                       f"{boot:.2f} ({boot / one:.1f}× one fit)")
     Console(width=140).print(table)

@@ -93,7 +93,7 @@ def attribute(events, conversion, models, by=("utm_source",), lookback_us=30 * 8
         if e["seq"] in person_of:
             stream[person_of[e["seq"]]].append(e)
     totals = {m: defaultdict(lambda: [0.0, 0.0]) for m in models}
-    for person, evs in stream.items():
+    for evs in stream.values():
         session, previous, first_key = 0, None, None
         for e in evs:
             key = tuple(_key_value(e, p) for p in by) if e.get("utm_source") else None
@@ -159,13 +159,13 @@ def _credits(model, ts, conversion_time, half_life_us, width):
         raw = [2 ** (-(conversion_time - t[0]) / half_life_us) for t in ts]
         weights = [w / sum(raw) for w in raw]
     else:
-        f, m, l = (x / 100 for x in (POSITIONS.get(model) or map(float, model.split(":")[1].split("/"))))
+        f, m, last = (x / 100 for x in (POSITIONS.get(model) or map(float, model.split(":")[1].split("/"))))
         if n == 1:
             weights = [1.0]
         elif n == 2:
-            weights = [f / (f + l), l / (f + l)]
+            weights = [f / (f + last), last / (f + last)]
         else:
-            weights = [f] + [m / (n - 2)] * (n - 2) + [l]
+            weights = [f] + [m / (n - 2)] * (n - 2) + [last]
     out = defaultdict(float)
     for t, w in zip(ts, weights):
         out[t[3]] += w

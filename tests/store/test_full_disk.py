@@ -106,7 +106,7 @@ def test_the_spill_file_fails_on_a_full_disk_and_works_once_there_is_room(tmp_pa
         assert not spill.exists()
 
 
-def test_rounds_spilled_before_the_disk_filled_are_kept_and_the_rest_refused_or_stored(tmp_path, held_checkpoint):
+def test_rounds_spilled_before_the_disk_filled_are_kept_and_the_rest_refused_or_stored(tmp_path, held_checkpoint):  # noqa: F811 (the fixture)
     """The disk fills while the file checkpoints: the spill file cannot take the next round, the
     checkpoint fails (DuckDB invalidates the file), the round is refused, nothing is lost."""
     go, started = held_checkpoint

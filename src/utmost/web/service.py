@@ -110,7 +110,7 @@ class Service:
             questions = list(old.recent)
         try:
             for options in questions:
-                _answer(fresh.backend, options, lambda backend: attribute(backend, options, False))
+                _answer(fresh.backend, options, lambda backend, asked=options: attribute(backend, asked, False))
         except Exception:  # the question is answered (with its error) when asked again
             pass
         fresh.recent.extend(questions)
