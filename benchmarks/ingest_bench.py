@@ -23,7 +23,7 @@ import_bench.py), then, each against a fresh database file:
 The servers and the baseline write row groups of --row-group-size rows (default: what
 ``utmost serve`` writes), so both pay the same storage.
 
-Prints one table (and a Markdown copy for the README): requests, events, seconds, events/s,
+Prints one table (and a Markdown copy for docs/benchmarks.md): requests, events, seconds, events/s,
 requests/s, p50/p99 latency, failed requests, CPU per event (the server's during the load; for
 the baseline, its process's while writing) and the server's peak RSS (VmHWM, Linux), with the
 issue's targets checked in the caption. Failed requests are described below the table (which
