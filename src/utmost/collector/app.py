@@ -32,13 +32,13 @@ from utmost.collector.answers import Outcome, answer
 from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.collector.records import EventLine, Failure, event_lines, field_of, import_lines, insert_id_of, profile_updates
 from utmost.collector.wire import (
-    GZIP_MAGIC,
     MAX_REQUEST_BYTES,
     Payload,
     RawRecords,
     RequestError,
     check_head,
     decode,
+    maybe_compressed,
 )
 from utmost.credentials import basic_credentials
 from utmost.errors import UnavailableError
@@ -269,15 +269,10 @@ def create_app(store: Store, failures: FailureLimit | None = None) -> Starlette:
 
 
 async def _decoded(request: Request, raw: bool, limiter: anyio.CapacityLimiter) -> Payload:
-    """The request's records; a large or compressed body is decoded off the event loop, under ``limiter``.
-
-    Compressed is judged loosely ("gzip" anywhere in the query string): 100 KB of gzip can
-    hold 10 MB of JSON.
-    """
+    """The request's records; a large or compressed body is decoded off the event loop, under ``limiter``."""
     body, query = await _body(request), request.url.query
     encoding = request.headers.get("content-encoding", "")
-    small = len(body) + len(query) <= DECODE_ON_LOOP_BYTES
-    if small and not encoding and "gzip" not in query and not body.startswith(GZIP_MAGIC):
+    if len(body) + len(query) <= DECODE_ON_LOOP_BYTES and not maybe_compressed(body, query, encoding):
         return decode(body, query, encoding, raw=raw)
     return await anyio.to_thread.run_sync(partial(decode, body, query, encoding, raw=raw), limiter=limiter)
 

@@ -32,7 +32,7 @@ MAX_RECORDS = 2000
 #: sees it: msgspec recurses on the C stack up to Python's recursion limit (~1,000 levels)
 #: and raises RecursionError there, and orjson cannot write what nests over 255.
 MAX_DEPTH = 64
-GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class RequestError(InputError):
@@ -115,7 +115,7 @@ def decode(body: bytes, query_string: str, content_encoding: str = "", *, raw: b
     With ``raw``, records are kept as text (:class:`RawRecords`) instead of parsed.
     """
     query = _fields(query_string)
-    if "gzip" in content_encoding.lower() or query.get("format") == "gzip" or body.startswith(GZIP_MAGIC):
+    if "gzip" in content_encoding.lower() or query.get("format") == "gzip" or body.startswith(_GZIP_MAGIC):
         body = _gunzip(body)
     if len(body) > MAX_REQUEST_BYTES:
         raise _too_large(len(body))
@@ -137,10 +137,15 @@ def check_head(head: bytes, query_string: str, content_encoding: str = "") -> No
     :func:`decode` would refuse it whole: no JSON nests less for going on. A compressed body
     is judged once inflated, by :func:`decode`.
     """
-    compressed = "gzip" in content_encoding.lower() or "gzip" in query_string or head.startswith(GZIP_MAGIC)
     stripped = head.lstrip()
-    if not compressed and stripped[:1] in (b"[", b"{"):
+    if not maybe_compressed(head, query_string, content_encoding) and stripped[:1] in (b"[", b"{"):
         _check_depth(stripped, "body")
+
+
+def maybe_compressed(body: bytes, query_string: str, content_encoding: str = "") -> bool:
+    """Whether :func:`decode` may inflate ``body``, judged before the query string is parsed:
+    "gzip" anywhere in it counts, as 100 KB of gzip can hold 10 MB of JSON."""
+    return "gzip" in content_encoding.lower() or "gzip" in query_string or body.startswith(_GZIP_MAGIC)
 
 
 def json_depth(text: bytes) -> int:
