@@ -52,6 +52,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 from import_bench import make_file  # noqa: E402  the same cached demo files as the import benchmark
+
 from utmost.store import COLLECTOR_ROW_GROUP_ROWS  # noqa: E402
 
 SERVE = [sys.executable, "-m", "utmost", "serve"]

@@ -23,15 +23,15 @@ sys.path.insert(0, str(TESTS))
 
 import httpx  # noqa: E402
 import hypothesis  # noqa: E402
+from collector.live import PROJECT, SECRET, TOKEN, free_port, start_server  # noqa: E402
+from collector.test_hostile import raw_request, requests  # noqa: E402
+from conftest import raw_lines  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-
-from collector.live import PROJECT, SECRET, TOKEN, free_port, start_server  # noqa: E402
-from collector.test_hostile import raw_request, requests  # noqa: E402
-from conftest import raw_lines  # noqa: E402
 from test_hostile_questions import OPTIONS, VICTIM, VICTIM_MARK, VICTIM_SECRET, events, hostile_text  # noqa: E402
+
 from utmost.store import Store  # noqa: E402
 
 QUERY_PATHS = ["/api/attribution", "/api/journey", "/attribution", "/journey"]

@@ -9,10 +9,9 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pytest
+from collector.live import Server, running_server
 
 from utmost.store import Store
-
-from collector.live import Server, running_server
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ def stored(store: Store, columns: str = "*", project: str = "default") -> list[d
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark session for the whole run (starting one costs seconds)."""
-    from utmost.store.spark import spark_session
+    from utmost.backends.spark import spark_session
 
     session = spark_session("local[2]")
     yield session

@@ -11,10 +11,9 @@ import sys
 import httpx
 import orjson
 import pytest
+from conftest import event, stored
 
 from utmost.store import Store
-
-from conftest import event, stored
 
 
 def utmost(*args: str, cwd, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -23,7 +23,7 @@ MODULES = sorted(
 
 
 def test_the_examples_are_found():
-    assert "utmost.engine.dialect" in MODULES and len(MODULES) >= 5
+    assert "utmost.dialect" in MODULES and len(MODULES) >= 5
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -18,19 +18,18 @@ import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
+from collector.live import serving
+from conftest import raw_lines
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import utmost
-from utmost.campaign import LANDING_PARAMS
 from utmost.cli import cli
 from utmost.engine.options import RESULT_COLUMNS
 from utmost.errors import InputError
+from utmost.ingest.campaign import LANDING_PARAMS
 from utmost.store import Store
 from utmost.web import create_app
-
-from collector.live import serving
-from conftest import raw_lines
 
 T0 = 1_700_000_000
 #: Properties the test's events set for their own sake; a name among them would change the events.

@@ -1,9 +1,15 @@
-"""Imports point one way: interfaces use the engine and the store, never each other's insides.
+"""Imports point one way, down the flow of an event: the folders read as the layers.
 
-    pure modules, store ─▶ engine, models ─▶ interfaces (api, cli, collector, web)
+    floor      errors, dialect, credentials, limits   pure helpers any layer may use
+    ingest     decode and judge lines                  models   data-driven models, pure
+    store      the file, its schema, the one writer
+    backends   where a question runs (DuckDB, Spark)
+    engine     the question, its SQL, running it
+    interfaces api, cli, collector, web (and formats, demo, which serve them)
 
-The web app mounts the collector (``utmost.collector.create_app``) and nothing more of it; the
-collector knows nothing of the web; the layers below know nothing of any interface.
+A module imports only from its own layer or those above it in this table, and no two modules
+import each other, even through others. The web app mounts the collector
+(``utmost.collector.create_app``) and nothing more of it; the collector knows nothing of the web.
 """
 
 from __future__ import annotations
@@ -14,32 +20,84 @@ from pathlib import Path
 import utmost
 
 PACKAGE = Path(utmost.__file__).parent
-INTERFACES = ("utmost.api", "utmost.cli", "utmost.collector", "utmost.web")
-#: The package's front doors: ``import utmost`` is the Python API, ``python -m utmost`` the CLI.
-ENTRIES = ("utmost", "utmost.__main__")
+INTERFACES = ("utmost.api", "utmost.cli", "utmost.collector", "utmost.web", "utmost.formats", "utmost.demo")
+#: Lowest first. The package's front doors (``import utmost`` is the Python API, ``python -m
+#: utmost`` the CLI) are interfaces too.
+LAYERS = (
+    ("utmost.errors", "utmost.dialect", "utmost.credentials", "utmost.limits"),
+    ("utmost.ingest", "utmost.models"),
+    ("utmost.store",),
+    ("utmost.backends",),
+    ("utmost.engine",),
+    (*INTERFACES, "utmost.__main__"),
+)
+
+
+def modules() -> dict[str, Path]:
+    """Every module of the package by its dotted name (a package by its own name)."""
+    return {
+        ".".join(("utmost", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__"): path
+        for path in sorted(PACKAGE.rglob("*.py"))
+    }
 
 
 def imports() -> list[tuple[str, str]]:
-    """(importing module, imported module) for every ``import`` / ``from … import`` in the package."""
+    """(importing module, imported module) for every ``import`` / ``from … import`` in the package;
+    ``from package import module`` counts as importing the module."""
+    known = modules()
     found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        module = ".".join(("utmost", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+    for module, path in known.items():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:
-                found.append((module, node.module))
+                found += [(module, f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in known
+                           else node.module) for alias in node.names]
             elif isinstance(node, ast.Import):
                 found += [(module, alias.name) for alias in node.names]
     return found
+
+
+def layer(module: str) -> int:
+    """The index of ``module``'s layer in :data:`LAYERS`; the package itself is an interface."""
+    if module == "utmost":
+        return len(LAYERS) - 1
+    for index, packages in enumerate(LAYERS):
+        if any(_under(module, package) for package in packages):
+            return index
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS in {__file__}")
 
 
 def _under(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-def test_nothing_below_the_interfaces_imports_one():
-    wrong = [(a, b) for a, b in imports() if a not in ENTRIES and not any(_under(a, i) for i in INTERFACES)
-             and any(_under(b, i) for i in INTERFACES)]
+def test_every_module_has_a_layer():
+    assert all(layer(module) >= 0 for module in modules())
+
+
+def test_imports_point_down_the_layers():
+    wrong = [(a, b) for a, b in imports() if b.startswith("utmost") and layer(b) > layer(a)]
     assert not wrong
+
+
+def test_no_module_imports_itself_through_others():
+    """No cycle among modules. A package's ``__init__`` re-exporting its own modules is not one:
+    the modules it names never import it back for anything but those names."""
+    graph: dict[str, set[str]] = {}
+    for a, b in imports():
+        if b.startswith("utmost") and a != b and not _under(b, a):
+            graph.setdefault(a, set()).add(b)
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, " -> ".join((*path[path.index(module):], module))
+        if module in done:
+            return
+        for imported in sorted(graph.get(module, ())):
+            visit(imported, (*path, module))
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, ())
 
 
 def test_the_web_mounts_the_collector_and_uses_nothing_else_of_it():

@@ -14,18 +14,22 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
+from utmost.backends import DuckDBBackend
 from utmost.engine import (
     Journey,
     Options,
     Result,
-    attribute as run_attribute,
     check_question,
-    journey as run_journey,
     make_options,
+)
+from utmost.engine import (
+    attribute as run_attribute,
+)
+from utmost.engine import (
+    journey as run_journey,
 )
 from utmost.engine.options import MODELS
 from utmost.store import Store
-
 
 T = TypeVar("T")
 
@@ -41,12 +45,12 @@ def _checked(backend: Any, options: Options, work: Callable[[Any], T]) -> T:
 
 def answer(store: Store, options: Options, per_conversion: bool = True) -> Result:
     """Answer a question on the store's DuckDB backend."""
-    return _checked(store.backend(), options, lambda b: run_attribute(b, options, per_conversion))
+    return _checked(DuckDBBackend.of(store), options, lambda b: run_attribute(b, options, per_conversion))
 
 
 def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]") -> Result:
     """The same question on Spark, over Parquet written by ``utmost export --parquet``."""
-    from utmost.store.spark import SparkBackend, spark_session
+    from utmost.backends.spark import SparkBackend, spark_session
 
     return _checked(SparkBackend(spark_session(master), str(events)), options, lambda b: run_attribute(b, options))
 
@@ -72,7 +76,7 @@ def attribute(
 
 def follow(store: Store, options: Options, any_id: str) -> Journey:
     """One person's journey, on the store's DuckDB backend."""
-    return _checked(store.backend(), options, lambda b: run_journey(b, options, any_id))
+    return _checked(DuckDBBackend.of(store), options, lambda b: run_journey(b, options, any_id))
 
 
 def journey(any_id: str, conversion: str, *, db: str | os.PathLike[str] | None = None, **options: Any) -> Journey:

@@ -33,8 +33,8 @@ from utmost.engine import Result, make_options
 from utmost.engine.options import FORMATS, MODELS, SCOPES
 from utmost.errors import InputError, UtmostError
 from utmost.store import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store, quick_handover
-from utmost.store.projects import Project
 from utmost.store.importer import ImportReport, import_files
+from utmost.store.projects import Project
 from utmost.web import create_app
 
 DEMO_DB = "utmost-demo.duckdb"

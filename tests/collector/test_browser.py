@@ -25,11 +25,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from collector.live import free_port
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response
 
 from utmost.store import Store
-
-from collector.live import free_port
 
 BROWSER_DIR = Path(__file__).parent / "browser"
 SDK = BROWSER_DIR / "node_modules" / "mixpanel-browser" / "dist" / "mixpanel.umd.js"

@@ -17,10 +17,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from collector.live import TOKEN, free_port, start_server
 
 from utmost.store import Store
-
-from collector.live import TOKEN, free_port, start_server
 
 SENDERS = 4
 SECRET = "site-secret"

@@ -8,10 +8,9 @@ import json
 from urllib.parse import quote
 
 import orjson
+from collector.live import PROJECT, SA_SECRET, SA_USER, SECRET, TOKEN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from collector.live import PROJECT, SA_SECRET, SA_USER, SECRET, TOKEN
 
 T0 = 1_795_000_000
 

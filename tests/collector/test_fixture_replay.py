@@ -14,7 +14,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from collector.live import PROJECT
 
 #: A copy of the Mixpanel wire capture the project started from (unedited), so a clone tests alone.

@@ -19,8 +19,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-
 from collector.live import SECRET, TOKEN, free_port, start_server
+
 from utmost.collector.wire import MAX_REQUEST_BYTES
 from utmost.store import Store
 

@@ -17,10 +17,10 @@ import time
 from urllib.parse import quote, urlsplit
 
 import httpx
+from collector.live import SECRET, TOKEN
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from collector.live import SECRET, TOKEN
 from utmost.collector.wire import MAX_DEPTH
 
 T0 = 1_795_000_000

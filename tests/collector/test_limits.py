@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from collector.live import PROJECT, SECRET, TOKEN, serving
 
 from utmost.collector import create_app
 from utmost.collector.app import Collector
 from utmost.store import Store
-
-from collector.live import PROJECT, SECRET, TOKEN, serving
 
 
 @dataclass

@@ -6,9 +6,8 @@ import datetime
 
 import orjson
 import pytest
-from mixpanel import BufferedConsumer, Consumer, Mixpanel, MixpanelException, ServiceAccountCredentials
-
 from collector.live import PROJECT, SA_SECRET, SA_USER, SECRET, TOKEN
+from mixpanel import BufferedConsumer, Consumer, Mixpanel, MixpanelException, ServiceAccountCredentials
 
 T0 = 1_795_000_000
 

@@ -13,13 +13,11 @@ import signal
 from pathlib import Path
 
 import httpx
-
-from utmost.store import Store
-
-from collector.live import TOKEN, free_port
-from collector.live import start_server
+from collector.live import TOKEN, free_port, start_server
 from collector.test_durability import SECRET, events
 from store.disk import fill, small_disk
+
+from utmost.store import Store
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 #: More than the log's last page can take (a round that fits there commits on a full disk).

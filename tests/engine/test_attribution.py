@@ -7,14 +7,13 @@ what it is. Every case is also run through the pure-Python reference reading of 
 from __future__ import annotations
 
 import pytest
+from conftest import raw_lines, stored
+from engine import reference
+from engine.journeys import DAY, HOUR, MINUTE, book, identify, land, page, server
 
 from utmost.api import answer as attribute_in
 from utmost.engine import make_options
 from utmost.store import Store
-
-from conftest import raw_lines, stored
-from engine import reference
-from engine.journeys import DAY, HOUR, MINUTE, book, identify, land, page, server
 
 ALL = "first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,time_decay,participation"
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 import math
 
 import orjson
+from conftest import raw_lines, stored
+from engine import reference
+from engine.journeys import DAY, MINUTE, T0
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from utmost.api import answer as attribute_in
 from utmost.engine import make_options
 from utmost.store import Store
-
-from conftest import raw_lines, stored
-from engine import reference
-from engine.journeys import DAY, MINUTE, T0
 
 MODELS = "first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,position:30/40/30,time_decay,participation"
 SOURCES = ["newsletter", "google", "facebook"]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from conftest import raw_lines
+from engine.journeys import DAY, book, identify, land, page
+from test_cli import utmost as run_cli
 
 import utmost
 from utmost.errors import InputError
 from utmost.store import Store
-
-from conftest import raw_lines
-from engine.journeys import DAY, book, identify, land, page
-from test_cli import utmost as run_cli
 
 EVENTS = [
     land(0, "tiktok", dev="laptop"),  # 40 days before the booking: outside the window

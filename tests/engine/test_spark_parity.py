@@ -6,15 +6,14 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import raw_lines
+from engine.journeys import DAY, T0, server
 
 from utmost import demo
 from utmost.api import answer
+from utmost.backends.spark import SparkBackend
 from utmost.engine import attribute, make_options
 from utmost.store import Store
-from utmost.store.spark import SparkBackend
-
-from conftest import raw_lines
-from engine.journeys import DAY, T0, server
 
 #: Property names that hold what breaks a JSON path or a literal: each is read by its literal name.
 HOSTILE, PRICE = "plan.tier[0] \"it's\" \\ $x", "price's \"€\""

@@ -14,15 +14,14 @@ from pathlib import Path
 import duckdb
 import hypothesis.strategies as st
 import pytest
-from hypothesis import given, settings
-
-from utmost.engine import attribute, check_question, journey, make_options
-from utmost.engine.dialect import DUCKDB, SPARK
-from utmost.store import Store
-from utmost.store.backend import DuckDBBackend
-
 from conftest import raw_lines
 from engine.journeys import book, identify, land
+from hypothesis import given, settings
+
+from utmost.backends.duckdb import DuckDBBackend
+from utmost.dialect import DUCKDB, SPARK
+from utmost.engine import attribute, check_question, journey, make_options
+from utmost.store import Store
 
 #: Each hostile value is made of marked pieces around what breaks out of a literal or a path.
 BREAKERS = ["'", '"', "\\", "$.", "[0]", "--", ";", "\x00", "/", "~1", "') || ('", "ü€"]

@@ -4,12 +4,11 @@ data, and the same for the same seed."""
 from __future__ import annotations
 
 import pytest
+from conftest import raw_lines
 
 import utmost
 from utmost import demo
 from utmost.store import Store
-
-from conftest import raw_lines
 
 MODELS = "first_touch,linear,participation,markov,shapley"
 

@@ -8,13 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 import pytest
+from conftest import event, raw_lines, stored
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from utmost.store import Store, appender
 from utmost.store.importer import import_files
-
-from conftest import event, raw_lines, stored
 
 
 @pytest.mark.parametrize("ahead", [1, 4, 10**9], ids=["all decoded by callers", "mixed", "all decoded by the writer"])

@@ -6,12 +6,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import event, raw_lines, stored
 
 from utmost.errors import ProjectError, UtmostError
 from utmost.store import Store, writer
 from utmost.store.schema import SCHEMA_VERSION
-
-from conftest import event, raw_lines, stored
 
 
 def test_default_project_is_created_on_first_use(store):

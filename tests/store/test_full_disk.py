@@ -12,15 +12,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import event, raw_lines
+from store.disk import fill, small_disk
+from store.test_spill import held_checkpoint  # noqa: F401 (a fixture)
 
 from utmost.errors import UnavailableError
 from utmost.store import Store
 from utmost.store.spill import Spill
 from utmost.store.writer import IDLE_SECONDS
-
-from conftest import event, raw_lines
-from store.disk import fill, small_disk
-from store.test_spill import held_checkpoint  # noqa: F401 (a fixture)
 
 #: How long a write may take to be answered, refused or not.
 ANSWER_SECONDS = 10

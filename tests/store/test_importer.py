@@ -7,15 +7,14 @@ import random
 
 import orjson
 import pytest
+from conftest import event, stored
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from utmost.errors import InputError
-from utmost.store import Store
-from utmost.store import importer, sources, writer
+from utmost.ingest import sources
+from utmost.store import Store, importer, writer
 from utmost.store.importer import import_files
-
-from conftest import event, stored
 
 
 def lines_of(records) -> bytes:

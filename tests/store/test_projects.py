@@ -9,11 +9,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import event, raw_lines
 
 from utmost.store import Store
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
-
-from conftest import event, raw_lines
 
 
 def table(store: Store, sql: str) -> list[tuple]:

@@ -7,12 +7,10 @@ import time
 
 import pyarrow as pa
 import pytest
+from conftest import event, raw_lines
 
 from utmost.store import recent
 from utmost.store.recent import RecentKeys
-
-from conftest import event, raw_lines
-
 
 
 @pytest.fixture

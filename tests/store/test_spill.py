@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from conftest import event, raw_lines, stored
 
 from utmost.store import Store, appender, writer
 from utmost.store.spill import Spill
-
-from conftest import event, raw_lines, stored
 
 
 @pytest.fixture

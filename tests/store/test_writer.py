@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from conftest import event, raw_lines
+
 from utmost.store import Store
 from utmost.store.importer import import_files
 from utmost.store.writer import IDLE_SECONDS
-
-from conftest import event, raw_lines
 
 
 def wal_bytes(store: Store) -> int:

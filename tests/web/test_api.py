@@ -10,13 +10,12 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from collector.live import serving
 
 from utmost import demo
 from utmost.store import Store
 from utmost.store.importer import import_files
 from utmost.web import create_app
-
-from collector.live import serving
 
 CONVERSION = "Reservation Completed"
 #: Questions asked both of the CLI and of the API: (CLI flags, API query).

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
+from collector.live import serving
 from fastapi import FastAPI
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request
 
@@ -23,8 +24,6 @@ from utmost import demo
 from utmost.store import Store
 from utmost.store.importer import import_files
 from utmost.web import create_app
-
-from collector.live import serving
 
 CONVERSION = "Reservation Completed"
 DEFAULT_QUERY = f"conversion={quote(CONVERSION)}&models=first_touch,last_touch,linear"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from collector.live import serving
 from fastapi import FastAPI
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -22,8 +23,6 @@ from starlette.routing import Route
 
 from utmost.store import Store
 from utmost.web import create_app
-
-from collector.live import serving
 
 MINE, OTHER = "mine-secret", "other-secret"
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 
+from conftest import raw_lines
+from engine.journeys import DAY, book, land
+
+from utmost.backends import ReusingBackend
 from utmost.engine import make_options
 from utmost.store import Store
 from utmost.web.service import Service
-
-from conftest import raw_lines
-from engine.journeys import DAY, book, land
 
 QUESTION = make_options("Reservation Completed", models="last_touch")
 
@@ -54,7 +55,7 @@ def test_steps_are_reused_and_answers_equal_a_fresh_backend(tmp_path):
                  make_options("Reservation Completed", models="linear", scope="session")]
     with Store(tmp_path / "s.duckdb") as store:
         store.insert_lines("default", raw_lines(events)).result()
-        backend = store.backend(reusing=True)
+        backend = ReusingBackend.of(store)
         built = []
         for options in (*questions, *questions):
             backend.begin()

@@ -21,16 +21,23 @@ import anyio
 import anyio.to_thread
 import pyarrow as pa
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from utmost.collector.answers import Outcome, answer
-from utmost.limits import FailureLimit, TooManyFailuresError
-from utmost.collector.records import EventLine, Failure, event_lines, field_of, import_lines, insert_id_of, profile_updates
+from utmost.collector.records import (
+    EventLine,
+    Failure,
+    event_lines,
+    field_of,
+    import_lines,
+    insert_id_of,
+    profile_updates,
+)
 from utmost.collector.wire import (
     MAX_REQUEST_BYTES,
     Payload,
@@ -42,6 +49,7 @@ from utmost.collector.wire import (
 )
 from utmost.credentials import basic_credentials
 from utmost.errors import UnavailableError
+from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.store import Store
 from utmost.store.appender import SPLIT_AHEAD_LINES
 from utmost.store.projects import Project

@@ -2,8 +2,8 @@
 
 Events are only pre-sorted here (by project token, and with a receive time filled in for
 ``/track``); the store judges them by the importer's rules, so a collector batch and an export
-file are judged alike (:func:`utmost.plain.decode_lines` for ordinary records, else
-:func:`utmost.events.normalise_sql`). Profile operations are checked by dry-running them on
+file are judged alike (:func:`utmost.ingest.plain.decode_lines` for ordinary records, else
+:func:`utmost.ingest.events.normalise_sql`). Profile operations are checked by dry-running them on
 an empty profile.
 """
 
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from utmost.collector.wire import RawRecords, Unparsed
 from utmost.errors import InputError
-from utmost.people import apply_operation, operations_of
+from utmost.ingest.people import apply_operation, operations_of
 from utmost.store.profiles import Update
 
 
@@ -140,7 +140,7 @@ _QUOTED = re.compile(r'"([^"]+)"')
 
 
 def field_of(reason: str) -> str:
-    """The field a rejection reason (from :mod:`utmost.events`) is about."""
+    """The field a rejection reason (from :mod:`utmost.ingest.events`) is about."""
     if found := _QUOTED.search(reason):
         return found.group(1)
     return "properties" if "properties" in reason else ""

@@ -9,9 +9,9 @@ Pure: each function returns the SQL of one step, reading the tables of the steps
 
 from __future__ import annotations
 
-from utmost.campaign import LANDING_PARAMS
-from utmost.engine.dialect import Dialect
+from utmost.dialect import Dialect
 from utmost.engine.options import DATA_DRIVEN_MODELS, Model, Options
+from utmost.ingest.campaign import LANDING_PARAMS
 
 DEVICE_PREFIX = "$device:"
 NOT_SET = "(not set)"

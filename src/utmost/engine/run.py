@@ -11,35 +11,19 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.campaign import LANDING_PARAMS
+from utmost.backends import Backend
 from utmost.engine import queries, uncertainty
-from utmost.engine.dialect import Dialect
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.options import DATA_DRIVEN_MODELS, Options
 from utmost.errors import InputError
+from utmost.ingest.campaign import LANDING_PARAMS
 
 #: Label propagation stops here even if ids are still merging (a chain this long is a bug).
 MAX_ROUNDS = 64
-
-
-class Backend(Protocol):
-    """Where the queries run: names the events relation and materialises each step."""
-
-    dialect: Dialect
-    source: str
-
-    def create(self, name: str, sql: str) -> None: ...
-
-    def view(self, name: str, sql: str) -> None: ...
-
-    def arrow(self, sql: str) -> pa.Table: ...
-
-    def scalar(self, sql: str) -> object: ...
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ first copy of a duplicate wins across requests too) inside the writer's group co
 caller's future resolves only after the commit that holds its rows.
 
 A batch is raw lines (``lineno``, ``line``) or numbered records (parsed, or the JSON text they
-came in); plain ones skip the ingest query altogether (:func:`utmost.store.ingest.split_lines`),
+came in); plain ones skip the ingest query altogether (:func:`utmost.store.inserts.split_lines`),
 so a round of them costs an insert and a commit. Such a round numbers its rows (``seq``) from a
 counter the appender keeps, not from DuckDB's ``max(seq)`` (~1 ms a round, growing with the
 rows not yet checkpointed), and skips the anti-join against stored events when the keys it
@@ -38,8 +38,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.plain import filter_rows
-from utmost.store.ingest import insert_lines, insert_plain, next_seq, record_lines, split_lines, stage
+from utmost.ingest.plain import filter_rows
+from utmost.store.inserts import insert_lines, insert_plain, next_seq, record_lines, split_lines, stage
 from utmost.store.recent import RecentKeys
 from utmost.store.spill import Spill
 from utmost.store.writer import Writer

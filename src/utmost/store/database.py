@@ -29,12 +29,11 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
-from utmost.engine.dialect import DUCKDB
+from utmost.dialect import DUCKDB
 from utmost.errors import ProjectError, UnavailableError, UtmostError
-from utmost.people import Profile
-from utmost.store import ingest, profiles, projects
+from utmost.ingest.people import Profile
+from utmost.store import inserts, profiles, projects
 from utmost.store.appender import Appender, Records
-from utmost.store.backend import DuckDBBackend, ReusingBackend
 from utmost.store.projects import DEFAULT_PROJECT, Project, ServiceAccount
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
 from utmost.store.spill import Spill
@@ -102,7 +101,7 @@ class Store:
         # Drop the Python function from the database before Python shuts down: a reader cursor
         # that outlives the store would otherwise free it during interpreter finalisation,
         # which aborts the process (seen as SIGABRT after SIGTERM).
-        ingest.unregister_functions(self._con)
+        inserts.unregister_functions(self._con)
         self._con.close()
         _OwnerOnly.exit()
 
@@ -128,18 +127,6 @@ class Store:
         cursor = self._con.cursor()
         cursor.execute(f"USE {CATALOG}")
         return cursor
-
-    def backend(self, reusing: bool = False) -> DuckDBBackend:
-        """A fresh engine backend over this file's events (its own cursor and temp tables).
-
-        ``reusing``: one that keeps its steps between questions (:class:`ReusingBackend`).
-        """
-        cursor = self.reader()
-        cursor.execute("SET enable_progress_bar = false")
-        # The engine orders every result it returns; keeping insertion order in between only
-        # serialised its intermediate tables (-12% time at 10M events).
-        cursor.execute("SET preserve_insertion_order = false")
-        return ReusingBackend(cursor) if reusing else DuckDBBackend(cursor)
 
     # Projects
 
@@ -183,12 +170,12 @@ class Store:
 
     # Events
 
-    def insert_lines(self, project: str, lines: pa.Table) -> Future[ingest.IngestResult]:
+    def insert_lines(self, project: str, lines: pa.Table) -> Future[inserts.IngestResult]:
         """Queue the valid, new events of raw JSON ``lines(lineno, line)`` for storing.
 
         The future resolves once they are committed to the file.
         """
-        return self._writer.submit(lambda con: ingest.insert_lines(self._numbered_apart(con), project, lines))
+        return self._writer.submit(lambda con: inserts.insert_lines(self._numbered_apart(con), project, lines))
 
     def append(self, project: str, lines: pa.Table | Records) -> Future[list[tuple[int, str]]]:
         """Judge and store raw ``lines(lineno, line)``, or parsed records ``[(lineno, record)]``.
@@ -208,9 +195,9 @@ class Store:
         self._appender.forget()
         return con
 
-    def check_lines(self, project: str, lines: pa.Table) -> ingest.IngestResult:
+    def check_lines(self, project: str, lines: pa.Table) -> inserts.IngestResult:
         """Validate raw lines without storing anything."""
-        return ingest.check_lines(self.reader(), project, lines)
+        return inserts.check_lines(self.reader(), project, lines)
 
     # Profiles
 
@@ -343,7 +330,7 @@ def _open(path: Path, attach: str) -> duckdb.DuckDBPyConnection:
         # Where DuckDB spills what does not fit in memory: beside the file, as for a file it
         # opens itself (an in-memory database would spill to .tmp in the working directory).
         con.execute(f"SET temp_directory = {DUCKDB.literal(f'{path}.tmp')}")
-        ingest.register_functions(con)
+        inserts.register_functions(con)
         _migrate(con, path)
     except BaseException:
         con.close()

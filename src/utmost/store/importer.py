@@ -1,6 +1,6 @@
 """``utmost import``: Mixpanel export files into the store, streaming, with a full report.
 
-Files are read and normalised chunk by chunk (:mod:`utmost.store.sources`) on a reader
+Files are read and normalised chunk by chunk (:mod:`utmost.ingest.sources`) on a reader
 thread while the writer stores the previous chunk, so the two overlap and memory stays flat.
 Bad lines are reported as ``FILE:LINE: reason`` and skipped; with ``strict`` every file is
 checked first and any bad line means nothing is imported.
@@ -18,9 +18,9 @@ import duckdb
 import pyarrow as pa
 
 from utmost.errors import BadLineError, InputError
+from utmost.ingest.sources import Chunk, Source, open_source
 from utmost.store.database import Store
-from utmost.store.ingest import REPORTED_REJECTIONS, Fresh, IngestResult, fresh_rows, stage
-from utmost.store.sources import Chunk, Source, open_source
+from utmost.store.inserts import REPORTED_REJECTIONS, Fresh, IngestResult, fresh_rows, stage
 from utmost.store.writer import quick_handover
 
 #: DuckDB's rows per row group (its default; the store never changes it).

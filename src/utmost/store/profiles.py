@@ -1,7 +1,7 @@
 """People and group profiles: fold a batch of operations over the stored profiles.
 
 Runs on the writer thread. Operations are applied in arrival order with Mixpanel's semantics
-(:mod:`utmost.people`); the profiles the batch touches are read once, updated in memory and
+(:mod:`utmost.ingest.people`); the profiles the batch touches are read once, updated in memory and
 written back in the same transaction.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from utmost.people import Profile, apply_operation
+from utmost.ingest.people import Profile, apply_operation
 
 #: Which table holds which kind of profile, and the columns that name one profile.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from utmost.events import PROJECT_DEDUP_KEY
+from utmost.ingest.events import PROJECT_DEDUP_KEY
 
 #: Hashes kept per project (~85 bytes each, ~40 MB): 50 s of events at 10,000 a second.
 KEPT = 500_000

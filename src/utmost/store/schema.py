@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from utmost.events import CANONICAL_COLUMNS
+from utmost.ingest.events import CANONICAL_COLUMNS
 from utmost.store.projects import hash_secrets
 
 #: A migration step: a statement, or a function for what SQL alone cannot do.

@@ -37,8 +37,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import duckdb
 
-from utmost.engine.dialect import DUCKDB
-
+from utmost.dialect import DUCKDB
 from utmost.errors import UnavailableError
 
 T = TypeVar("T")

@@ -18,16 +18,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from utmost import __version__
 from utmost.collector import create_app as create_collector
-from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.errors import InputError, ProjectError
+from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.store import Store
 from utmost.web import api
 from utmost.web.auth import READING, AuthError, Sessions, SignInLinks, cross_site

@@ -26,9 +26,9 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import Scope
 
-from utmost.limits import FailureLimit
 from utmost.credentials import basic_credentials
 from utmost.errors import UtmostError
+from utmost.limits import FailureLimit
 from utmost.store import Store
 from utmost.store.projects import Project
 

@@ -28,10 +28,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from utmost.limits import TooManyFailuresError
 from utmost.engine import DEVICE_PREFIX, Journey, Options, Result, make_options
 from utmost.engine.options import MODELS
 from utmost.errors import InputError
+from utmost.limits import TooManyFailuresError
 from utmost.store.projects import Project
 from utmost.web import charts
 from utmost.web.api import QUESTION, options_of

@@ -1,6 +1,6 @@
 """The engine's answers for the web app: the same functions the CLI uses, with reuse.
 
-Each project gets one :class:`~utmost.store.backend.ReusingBackend`: asking again with another
+Each project gets one :class:`~utmost.backends.duckdb.ReusingBackend`: asking again with another
 model, scope or lookback redoes only the last steps (identity and sessions, most of the time
 on millions of events, are kept). Questions on one project are answered one at a time (one
 backend, one cursor); projects do not wait for each other.
@@ -22,11 +22,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from utmost.backends import ReusingBackend
 from utmost.engine import Journey, Options, Result, attribute, check_question, journey
 from utmost.errors import UtmostError
 from utmost.store import Store
-from utmost.store.backend import ReusingBackend
-
 
 #: The dashboard's first question: this conversion when it occurs, under these models.
 PREFERRED_CONVERSION = "Reservation Completed"
@@ -92,7 +91,7 @@ class Service:
             if kept is None or (kept.version != version and (self.refresh_every <= 0 or not kept.recent)):
                 if kept is not None:
                     self._discard(kept)
-                kept = self._kept[project] = _Kept(version, self.store.backend(reusing=True))
+                kept = self._kept[project] = _Kept(version, ReusingBackend.of(self.store))
             elif (kept.version != version and not kept.refreshing
                   and time.monotonic() - kept.built >= self.refresh_every):
                 kept.refreshing = True
@@ -104,7 +103,7 @@ class Service:
         with self._lock:
             if self._closing:
                 return
-            fresh = _Kept(version, self.store.backend(reusing=True))
+            fresh = _Kept(version, ReusingBackend.of(self.store))
             self._builds[id(fresh)] = fresh  # close() interrupts it too
         with old.lock:
             questions = list(old.recent)
@@ -207,7 +206,7 @@ class Service:
         return self._picker("properties", project, lambda: self._properties(project, sample))
 
     def _properties(self, project: str, sample: int) -> list[str]:
-        from utmost.campaign import LANDING_PARAMS
+        from utmost.ingest.campaign import LANDING_PARAMS
 
         seen = self.store.property_names(project, sample)
         return list(LANDING_PARAMS) + [name for name in seen if name not in LANDING_PARAMS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from utmost.errors import InputError
-from utmost.people import apply_operation, operations_of
+from utmost.ingest.people import apply_operation, operations_of
 
 
 @pytest.mark.parametrize(

@@ -17,19 +17,18 @@ import duckdb
 import orjson
 import pyarrow as pa
 import pytest
+from conftest import event, raw_lines, stored
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from utmost.campaign import LANDING_PARAMS
-from utmost.events import MAX_EVENT_BYTES, MAX_PROPERTIES, normalise_sql
-from utmost import plain
-from utmost.plain import PLAIN_COLUMNS, decode_lines
-from utmost.store.sources import Source
-from utmost.store.ingest import register_functions
+from utmost.ingest import plain
+from utmost.ingest.campaign import LANDING_PARAMS
+from utmost.ingest.events import MAX_EVENT_BYTES, MAX_PROPERTIES, normalise_sql
+from utmost.ingest.plain import PLAIN_COLUMNS, decode_lines
+from utmost.ingest.sources import Source
+from utmost.store.inserts import register_functions
 
-from conftest import event, raw_lines, stored
-
-FIXTURES = Path(__file__).parent / "fixtures" / "mixpanel-wire"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "mixpanel-wire"
 EPOCH = dt.datetime(1970, 1, 1)
 
 

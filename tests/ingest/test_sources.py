@@ -7,7 +7,7 @@ import gzip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from utmost.store import sources
+from utmost.ingest import sources
 
 # Any bytes but a newline; never gzip's magic number first (the file would be read as gzip).
 LINE = st.binary(max_size=40).map(lambda b: b.replace(b"\n", b" ").replace(b"\x1f", b" "))

@@ -1,6 +1,6 @@
 """Plain events: the ordinary lines the SDKs send, decoded to canonical columns in one pass.
 
-Pure, no I/O. :func:`utmost.events.normalise_sql` is the one definition of how a line is
+Pure, no I/O. :func:`utmost.ingest.events.normalise_sql` is the one definition of how a line is
 judged, and it is exact about every odd line, but it parses each line three times in SQL:
 most of an import's time. Nearly every real line is *plain* — an event name, a numeric time,
 string ids and ``$insert_id``, strings (or nothing) wherever a column is read — and for those
@@ -25,8 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.campaign import LANDING_HINT, LANDING_PARAMS, landing_values
-from utmost.events import (
+from utmost.ingest.campaign import LANDING_HINT, LANDING_PARAMS, landing_values
+from utmost.ingest.events import (
     COLUMN_NAMES,
     MAX_EVENT_BYTES,
     MAX_INSERT_ID_LENGTH,
@@ -101,7 +101,7 @@ def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarra
 
     Returns ``(rows, taken)``: ``rows`` has ``PLAIN_SCHEMA`` (``time`` in µs since the epoch,
     ``properties`` as the JSON text sent), one row per index in ``taken``, in order. Lines
-    not taken — bad, unusual, or ``$merge`` — are for :func:`utmost.events.normalise_sql`.
+    not taken — bad, unusual, or ``$merge`` — are for :func:`utmost.ingest.events.normalise_sql`.
     """
     text = _text(lines)
     if text is None:

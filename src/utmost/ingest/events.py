@@ -5,7 +5,7 @@ handed to the store as raw JSON lines numbered from 1; :func:`normalise_sql` is 
 that validates each line with a precise reason and maps the valid ones to the canonical
 columns of docs/semantics.md §1. Writing the mapping once, in SQL, keeps importer and collector identical
 and lets DuckDB parse JSON vectorised on every core instead of one Python object at a time.
-Ordinary lines take a shortcut (:mod:`utmost.plain`), held to this query's exact answer by a
+Ordinary lines take a shortcut (:mod:`utmost.ingest.plain`), held to this query's exact answer by a
 differential test.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from utmost.campaign import LANDING_FUNCTION, LANDING_HINT, LANDING_PARAMS, landing_sql
+from utmost.ingest.campaign import LANDING_FUNCTION, LANDING_HINT, LANDING_PARAMS, landing_sql
 
 #: Mixpanel's limits (docs/semantics.md §1).
 MAX_EVENT_BYTES = 1024 * 1024

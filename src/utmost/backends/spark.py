@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from utmost.engine.dialect import SPARK
+from utmost.dialect import SPARK
 from utmost.errors import InputError, UtmostError
 
 DEFAULT_MASTER = "local[*]"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
-from utmost.events import MAX_EVENT_BYTES, MAX_PROPERTIES
-
 from conftest import event, raw_lines, stored
+
+from utmost.ingest.events import MAX_EVENT_BYTES, MAX_PROPERTIES
 
 UTC = dt.timezone.utc
 

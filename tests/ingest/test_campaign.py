@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import event, raw_lines, stored
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utmost.campaign import CLICK_IDS, LANDING_HINT, LANDING_PARAMS, UTM_KEYS, landing_values
-
-from conftest import event, raw_lines, stored
+from utmost.ingest.campaign import CLICK_IDS, LANDING_HINT, LANDING_PARAMS, UTM_KEYS, landing_values
 
 SITE = "https://hotel.example/rooms"
 

@@ -1,8 +1,8 @@
 """Writing canonical events: validate, normalise, drop duplicates, insert — one chunk per job.
 
 Runs on the writer thread. Each chunk of raw lines is judged: plain lines by the compiled
-fast path (:mod:`utmost.plain`), the rest by the one normalising query
-(:func:`utmost.events.normalise_sql`); its valid rows are deduplicated
+fast path (:mod:`utmost.ingest.plain`), the rest by the one normalising query
+(:func:`utmost.ingest.events.normalise_sql`); its valid rows are deduplicated
 within the chunk and against what is stored (docs/semantics.md §1: same project, event, distinct_id,
 time and insert_id), and the survivors get the next ``seq`` numbers in line order. Earlier
 chunks of the same file are committed first, so duplicates across chunks are caught too.
@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from duckdb.sqltypes import VARCHAR
 
-from utmost.campaign import LANDING_FUNCTION, landing_values
-from utmost.events import COLUMN_NAMES, PROJECT_DEDUP_KEY, normalise_sql
-from utmost.plain import PLAIN_SCHEMA, decode_lines, filter_rows
+from utmost.ingest.campaign import LANDING_FUNCTION, landing_values
+from utmost.ingest.events import COLUMN_NAMES, PROJECT_DEDUP_KEY, normalise_sql
+from utmost.ingest.plain import PLAIN_SCHEMA, decode_lines, filter_rows
 from utmost.store.recent import RecentKeys
 
 #: How many rejected lines a chunk reports in full; the rest are only counted.
@@ -203,7 +203,7 @@ _PLAIN_SCHEMA = pa.schema([("lineno", pa.int64()), ("reason", pa.large_string())
 def split_lines(project: str, lines: pa.Table) -> tuple[pa.Table, pa.Table]:
     """Numbered raw lines as (the lines left for the query, the rows judged already).
 
-    Plain lines become rows here (:func:`utmost.plain.decode_lines`) with their numbers, so
+    Plain lines become rows here (:func:`utmost.ingest.plain.decode_lines`) with their numbers, so
     duplicates and ``seq`` order still span the whole batch once both are stored.
     """
     rows, taken = decode_lines(lines.column("line"))

@@ -1,5 +1,7 @@
 """The engine's DuckDB backend: the attribution queries over the store's events table.
 
+Made with :meth:`DuckDBBackend.of` from an open :class:`~utmost.store.Store`.
+
 Each backend holds its own cursor, so its temporary tables belong to one question and two
 questions asked at once (two web requests) never see each other's steps.
 """
@@ -7,11 +9,15 @@ questions asked at once (two web requests) never see each other's steps.
 from __future__ import annotations
 
 import hashlib
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
 
-from utmost.engine.dialect import DUCKDB
+from utmost.dialect import DUCKDB
+from utmost.store import Store
+
+B = TypeVar("B", bound="DuckDBBackend")
 
 
 class DuckDBBackend:
@@ -20,6 +26,16 @@ class DuckDBBackend:
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self._cursor = cursor
+
+    @classmethod
+    def of(cls: type[B], store: Store) -> B:
+        """A fresh backend over ``store``'s events (its own cursor, so its own temp tables)."""
+        cursor = store.reader()
+        cursor.execute("SET enable_progress_bar = false")
+        # The engine orders every result it returns; keeping insertion order in between only
+        # serialised its intermediate tables (-12% time at 10M events).
+        cursor.execute("SET preserve_insertion_order = false")
+        return cls(cursor)
 
     def create(self, name: str, sql: str) -> None:
         self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")

@@ -1,0 +1,45 @@
+"""Where a question runs: DuckDB over the store's file, or Spark over exported Parquet.
+
+A backend names the events relation and materialises each step of the engine's queries as a
+named table; the engine (:mod:`utmost.engine.run`) asks nothing else of it. Only backends run
+the engine's SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import pyarrow as pa
+
+from utmost.backends.duckdb import DuckDBBackend, ReusingBackend
+from utmost.dialect import Dialect
+
+
+class Backend(Protocol):
+    """What the engine needs of a place to run: its dialect, the events relation, and steps."""
+
+    dialect: Dialect
+    source: str
+
+    def create(self, name: str, sql: str) -> None:
+        """Materialise ``sql`` as the table ``name`` (replacing one of that name)."""
+        ...
+
+    def view(self, name: str, sql: str) -> None:
+        """Name ``sql`` as the view ``name`` (replacing one of that name)."""
+        ...
+
+    def arrow(self, sql: str) -> pa.Table:
+        """The rows of ``sql``."""
+        ...
+
+    def scalar(self, sql: str) -> object:
+        """The first column of the first row of ``sql``, or None when there is no row."""
+        ...
+
+    def close(self) -> None:
+        """Release what the backend holds."""
+        ...
+
+
+__all__ = ["Backend", "DuckDBBackend", "ReusingBackend"]

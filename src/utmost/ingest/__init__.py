@@ -1,0 +1,8 @@
+"""Incoming lines, decoded and judged before anything is stored.
+
+What an event is (:mod:`~utmost.ingest.events`: its columns and the rules that accept or
+reject a line), the fast decoder of well-formed lines (:mod:`~utmost.ingest.plain`), files to
+read (:mod:`~utmost.ingest.sources`), the landing parameters of a URL
+(:mod:`~utmost.ingest.campaign`) and profile operations (:mod:`~utmost.ingest.people`). Nothing
+here opens the database; :mod:`utmost.store` writes what this package accepts.
+"""
