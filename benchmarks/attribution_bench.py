@@ -88,7 +88,7 @@ def make_database(folder: Path, events: int) -> Path:
     if not path.exists():
         persons = max(1, events // 9)  # the power law averages ~9 events a person, before the cut
         with Store(path.with_suffix(".tmp")) as store:
-            store.bulk(lambda con: con.execute(GENERATE.format(persons=persons * 2, events=events)))
+            store.bulk(lambda con, numbering: numbering.forget() or con.execute(GENERATE.format(persons=persons * 2, events=events)))
         path.with_suffix(".tmp").rename(path)
     return path
 

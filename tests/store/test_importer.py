@@ -65,7 +65,7 @@ def test_chunks_are_inserted_in_groups_bounded_by_rows_or_bytes(store, tmp_path,
     monkeypatch.setattr(importer, "INSERT_BYTES", 10**12 if bound == "rows" else 1)
     inserted = []
     real = importer.fresh_rows
-    monkeypatch.setattr(importer, "fresh_rows", lambda con, project, staged: inserted.append(staged.num_rows) or real(con, project, staged))
+    monkeypatch.setattr(importer, "fresh_rows", lambda con, numbering, project, staged: inserted.append(staged.num_rows) or real(con, numbering, project, staged))
     path = tmp_path / "export.jsonl"
     path.write_bytes(lines_of(RECORDS + RECORDS))
     report = import_files(store, "default", [path])

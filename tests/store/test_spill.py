@@ -12,8 +12,8 @@ import pyarrow as pa
 import pytest
 from conftest import event, raw_lines, stored
 
-from utmost.store import Store, appender, writer
-from utmost.store.spill import Spill
+from utmost.store import Store, appender, spill, writer
+from utmost.store.spill import Spill, SpilledLines
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_the_spill_file_and_its_log_are_owner_only(tmp_path, held_checkpoint):
 
 @pytest.mark.parametrize("move_lines", [1, 1000], ids=["moved a line at a time", "moved at once"])
 def test_rounds_answer_during_a_checkpoint_and_everything_lands_in_arrival_order(tmp_path, held_checkpoint, monkeypatch, move_lines):
-    monkeypatch.setattr(appender, "MOVE_LINES", move_lines)
+    monkeypatch.setattr(spill, "MOVE_LINES", move_lines)
     go, started = held_checkpoint
     with Store(tmp_path / "db.duckdb") as store:
         assert store.append("default", lines("a1", "a2")).result() == []  # committed, then a checkpoint
@@ -91,10 +91,10 @@ def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, mo
     Moved two lines at a time, the later b1 comes in a move of its own, after the earlier
     one's; dated after now, that move skips the anti-join while the keys kept lately allow it."""
     when = {"time": time.time() + 60} if live else {}
-    monkeypatch.setattr(appender, "MOVE_LINES", 2)
+    monkeypatch.setattr(spill, "MOVE_LINES", 2)
     go, started = held_checkpoint
     moving, release = threading.Event(), threading.Event()
-    move_spilled = appender.Appender.move_spilled
+    move_spilled = SpilledLines.move
 
     def held(self, con):
         if threading.current_thread().name == "utmost-mover" and not release.is_set():
@@ -102,7 +102,7 @@ def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, mo
             assert release.wait(30)
         return move_spilled(self, con)
 
-    monkeypatch.setattr(appender.Appender, "move_spilled", held)
+    monkeypatch.setattr(SpilledLines, "move", held)
     with Store(tmp_path / "db.duckdb") as store:
         store.append("default", lines("a1", **when)).result()
         assert started.wait(10)
@@ -122,20 +122,20 @@ def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, mo
 def test_the_mover_leaves_less_than_a_move_to_the_writer_and_rounds_stop_spilling(tmp_path, held_checkpoint, monkeypatch):
     """Beside rounds spilling as fast as it moves, a mover that waited for an empty file would
     keep every event written twice; it stops with less than a move left, for the writer."""
-    monkeypatch.setattr(appender, "MOVE_LINES", 4)
+    monkeypatch.setattr(spill, "MOVE_LINES", 4)
     go, started = held_checkpoint
     moved, spilled = [], []
-    move_spilled, put = appender.Appender.move_spilled, Spill.put
+    move_spilled, put = SpilledLines.move, Spill.put
 
     def logged_move(self, con):
-        moved.append((threading.current_thread().name, self.spill.lines(appender.MOVE_LINES).num_rows))
+        moved.append((threading.current_thread().name, self.file.lines(spill.MOVE_LINES).num_rows))
         return move_spilled(self, con)
 
     def logged_put(self, project, seq_offset, lines):
         spilled.append(lines.num_rows)
         put(self, project, seq_offset, lines)
 
-    monkeypatch.setattr(appender.Appender, "move_spilled", logged_move)
+    monkeypatch.setattr(SpilledLines, "move", logged_move)
     monkeypatch.setattr(Spill, "put", logged_put)
     with Store(tmp_path / "db.duckdb") as store:
         store.append("default", lines("a1")).result()
@@ -188,7 +188,7 @@ def test_a_store_opened_after_a_crash_stores_what_the_spill_file_kept(tmp_path):
 @pytest.mark.parametrize("limit", ["SPLIT_AHEAD_LINES", "MAX_SPILLED"], ids=["an import's batch", "the spill file full"])
 def test_some_rounds_wait_for_the_checkpoint(tmp_path, held_checkpoint, monkeypatch, limit):
     """A batch decoded ahead (an import's) never spills, nor one that would fill the spill file past its limit."""
-    monkeypatch.setattr(appender, limit, 2)
+    monkeypatch.setattr(appender if limit == "SPLIT_AHEAD_LINES" else spill, limit, 2)
     go, started = held_checkpoint
     with Store(tmp_path / "db.duckdb") as store:
         store.append("default", lines("a1")).result()

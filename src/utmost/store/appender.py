@@ -9,12 +9,10 @@ caller's future resolves only after the commit that holds its rows.
 
 A batch is raw lines (``lineno``, ``line``) or numbered records (parsed, or the JSON text they
 came in); plain ones skip the ingest query altogether (:func:`utmost.store.inserts.split_lines`),
-so a round of them costs an insert and a commit. Such a round numbers its rows (``seq``) from a
-counter the appender keeps, not from DuckDB's ``max(seq)`` (~1 ms a round, growing with the
-rows not yet checkpointed), and skips the anti-join against stored events when the keys it
-keeps of the events stored lately show none of its own (:mod:`utmost.store.recent`); anything
-else that stores events must :meth:`Appender.forget` both first, on the writer thread, so the
-next round asks DuckDB again. A large batch (an ``/import``
+so a round of them costs an insert and a commit. Such a round numbers its rows (``seq``) from
+the store's :class:`~utmost.store.inserts.Numbering`, not from DuckDB's ``max(seq)``, and skips
+the anti-join against stored events when the keys it keeps of the events stored lately show
+none of its own (:mod:`utmost.store.recent`). A large batch (an ``/import``
 request) is decoded by its caller as it is appended, so that decoding overlaps with the writer
 storing the rounds before, as in a bulk import; small ones are decoded together in their round.
 A round of one large batch short of a row group waits briefly for those being decoded, so that
@@ -23,13 +21,12 @@ together they are written straight into the file (``HOLD_SECONDS``).
 While the file checkpoints, a round of small batches whose lines are all plain commits them to
 the spill file instead (:mod:`utmost.store.spill`), numbered as it would have numbered them,
 and answers; after the checkpoint a thread of the writer's moves them in
-(:meth:`Appender.move_spilled`) while later rounds keep spilling behind them.
+(:meth:`~utmost.store.spill.SpilledLines.move`) while later rounds keep spilling behind them.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,22 +35,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from utmost.ingest.plain import filter_rows
-from utmost.store.inserts import insert_lines, insert_plain, next_seq, record_lines, split_lines, stage
-from utmost.store.recent import RecentKeys
-from utmost.store.spill import Spill
+from utmost.store.inserts import Numbering, insert_lines, insert_plain, record_lines, split_lines
+from utmost.store.spill import SpilledLines
 from utmost.store.writer import Writer
 
 #: Rejected lines are reported per request, all of them (a request holds at most 2,000).
 _ALL = 2**31
-#: Spilled lines moved in a transaction (on the writer's mover thread; ~20 ms a step).
-MOVE_LINES = 1000
-#: At most this many lines wait in the spill file; past it, rounds wait for the moves. Rounds
-#: keep spilling while earlier lines are moved in (so that none is stored before them), so the
-#: moves must outpace them: they do at browser rates (~10,000 events/s spill over a 0.7 s
-#: checkpoint), not under a full /import load, whose batches therefore never spill (spilling
-#: 500k events made half of them wait in the file, 7 s of moving after the last answer).
-MAX_SPILLED = 50_000
 #: Batches of at least this many lines are decoded by the caller as it appends them, beside
 #: the writer; smaller ones are decoded together in the writer's round, where one decode of
 #: many browser batches costs less than one per batch (each has a fixed cost of ~1 ms).
@@ -86,26 +73,21 @@ class _Batch:
 class Appender:
     """Queues raw-line batches for the writer's next round."""
 
-    def __init__(self, writer: Writer, spill: Spill, row_group_size: int = 0) -> None:
-        """``row_group_size``: the rows a round needs to be written straight into the file
+    def __init__(self, writer: Writer, spilled: SpilledLines, numbering: Numbering, row_group_size: int = 0) -> None:
+        """``spilled``: where rounds go while the file checkpoints (the writer moves them in).
+        ``numbering``: where rounds of plain lines take their ``seq``.
+        ``row_group_size``: the rows a round needs to be written straight into the file
         (0: never waited for)."""
         self._writer = writer
-        self.spill = spill
+        self.spilled = spilled
+        self.numbering = numbering
         self._row_group_size = row_group_size
-        #: Lines spilled and not yet moved in (set on the writer's and the mover's thread,
-        #: under the lock; read on any).
-        self._unmoved = 0
         self._lock = threading.Lock()
         self._waiting: list[_Batch] = []
         #: The lines of the large batches their callers are decoding (under the lock); its
         #: change, or a batch's arrival, is told (:meth:`take` may wait for them).
         self._decoding = 0
         self._arrived = threading.Condition(self._lock)
-        #: The next free ``seq`` while only rounds store events (read and set on the writer
-        #: thread); a round's rolled-back numbers are not reused, which leaves a gap.
-        self._next_seq: int | None = None
-        #: The keys rounds stored lately, while only rounds store events (on the same threads).
-        self.recent = RecentKeys()
 
     def append(self, project: str, lines: pa.Table | Records) -> Future[list[tuple[int, str]]]:
         """Store the batch's valid, new events; the future gives its rejected lines.
@@ -128,18 +110,6 @@ class Appender:
             round_ = _Round(self)
             self._writer.submit(round_).add_done_callback(round_.settle)
         return batch.future
-
-    def forget(self) -> None:
-        """Call on the writer thread before storing events any other way: the ``seq``
-        counter and the keys stored lately are asked of DuckDB again."""
-        self._next_seq = None
-        self.recent.forget()
-
-    def number(self, con: duckdb.DuckDBPyConnection, lines: int) -> int:
-        """The first of ``lines`` consecutive free ``seq`` numbers, now taken."""
-        first = next_seq(con) if self._next_seq is None else self._next_seq
-        self._next_seq = first + lines
-        return first
 
     def _decoded(self, project: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
         """Decode a large batch, counted as being decoded until it is queued (or fails)."""
@@ -169,70 +139,17 @@ class Appender:
         rows = batch.lines.num_rows
         return batch.split is not None and rows < self._row_group_size <= rows + self._decoding
 
-    def put_aside(self, con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table, numbers: int) -> None:
-        """Commit a round's raw lines to the spill file, numbered as the round would have: it
-        takes ``numbers`` ``seq`` numbers (its highest line number; a line may be missing)."""
-        self.spill.put(project, self.number(con, numbers) - 1, lines)
-        with self._lock:
-            self._unmoved += lines.num_rows
-
-    def move_spilled(self, con: duckdb.DuckDBPyConnection) -> Callable[[], None] | None:
-        """Store the spill file's first lines, each with its ``seq``: one step of a writer job.
-
-        Returns what to do once that is committed (forget them there), or None when no line
-        was left.
-        """
-        if not self.spill.exists():
-            return None
-        rows = self.spill.lines(MOVE_LINES)
-        if not rows.num_rows:
-            self.spill.compact()
-            return None
-        for project in pc.unique(rows.column("project")).to_pylist():
-            mine = rows.filter(pc.equal(rows.column("project"), project))
-            offset = pc.min(mine.column("seq")).as_py() - 1
-            lines = pa.table({"lineno": pc.subtract(mine.column("seq"), offset), "line": mine.column("line")})
-            # All plain when spilled, so the query judges none, unless the rules changed since.
-            staged = stage(con, project, lines)
-            reasons = staged.column("reason").combine_chunks()
-            if reasons.null_count < len(reasons):
-                staged = filter_rows(staged, pc.is_null(reasons))
-            insert_plain(con, project, staged, offset, self.recent)
-        last = pc.max(rows.column("seq")).as_py()
-
-        def forget() -> None:
-            self.spill.forget(last)
-            with self._lock:
-                self._unmoved = max(0, self._unmoved - rows.num_rows)
-
-        return forget
-
-    def has_room(self, lines: int) -> bool:
-        """Whether the spill file can take ``lines`` more (``MAX_SPILLED``)."""
-        return self._unmoved + lines <= MAX_SPILLED
-
-    def far_behind(self) -> bool:
-        """Whether a whole move's worth of spilled lines waits. While so, the writer's mover
-        moves them beside the rounds, which keep spilling; once not, the writer moves the rest
-        itself as the rounds wait (~20 ms), and the rounds store their own lines again.
-
-        Moving until the file was empty, beside rounds spilling as fast as the moves went, kept
-        every event written twice for 3-38 s after a checkpoint under 200 /track requests a
-        second: the moves took a few hundred lines each, and never found the file empty.
-        """
-        return self._unmoved >= MOVE_LINES
-
     def settle(self) -> None:
         """Wait until spilled lines are moved in, so that a read sees every answered event.
 
         Reads wait only while there are some: for a checkpoint, and then ~20 ms a 1,000 lines.
         """
-        if self._unmoved and not self._writer.on_thread():
+        if self.spilled.waiting and not self._writer.on_thread():
             self._writer.barrier()
 
     def recover(self) -> None:
         """Store what a spill file left by a crash holds, before anything else."""
-        while self.spill.exists() and (then := self._writer.run(self.move_spilled)) is not None:
+        while self.spilled.file.exists() and (then := self._writer.run(self.spilled.move)) is not None:
             then()
 
 
@@ -251,7 +168,7 @@ class _Round:
             self._batches = self._appender.take()
         if any(batch.split is not None for batch in self._batches):
             return False  # a large batch (an import): it waits, and keeps the spill file short
-        if not self._appender.has_room(sum(batch.size for batch in self._batches)):
+        if not self._appender.spilled.has_room(sum(batch.size for batch in self._batches)):
             return False
         parts = []
         for project in dict.fromkeys(batch.project for batch in self._batches):
@@ -262,7 +179,7 @@ class _Round:
             raw = pa.concat_tables([_renumbered(batch.lines, after) for batch, (after, _) in zip(mine, ranges)])
             parts.append((project, raw, ranges[-1][1]))
         for project, raw, numbers in parts:
-            self._appender.put_aside(con, project, raw, numbers)
+            self._appender.spilled.put(con, project, raw, numbers)
         self._rejected = [[] for _ in self._batches]
         return True
 
@@ -274,12 +191,12 @@ class _Round:
         for project in dict.fromkeys(batch.project for batch in self._batches):
             mine = [(n, batch) for n, batch in enumerate(self._batches) if batch.project == project]
             ranges, lines, plain = _concatenated(project, [batch for _, batch in mine])
+            numbering = self._appender.numbering
             if lines.num_rows:  # numbered from the stored maximum, by the ingest query
-                self._appender.forget()
-                result = insert_lines(con, project, lines, reported=_ALL, plain=plain)
+                result = insert_lines(con, numbering, project, lines, reported=_ALL, plain=plain)
             else:
-                offset = self._appender.number(con, ranges[-1][1]) - 1
-                result = insert_plain(con, project, plain, offset, self._appender.recent)
+                offset = numbering.take(con, ranges[-1][1]) - 1
+                result = insert_plain(con, numbering, project, plain, offset)
             for (n, _), (after, last) in zip(mine, ranges):
                 rejected[n] = [(line - after, why) for line, why in result.rejections if after < line <= last]
         self._rejected = [rejected[n] for n in range(len(self._batches))]

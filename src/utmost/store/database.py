@@ -36,7 +36,8 @@ from utmost.store import inserts, profiles, projects
 from utmost.store.appender import Appender, Records
 from utmost.store.projects import DEFAULT_PROJECT, Project, ServiceAccount
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
-from utmost.store.spill import Spill
+from utmost.store.inserts import Numbering
+from utmost.store.spill import Spill, SpilledLines
 from utmost.store.writer import Writer
 
 T = TypeVar("T")
@@ -79,14 +80,11 @@ class Store:
             _OwnerOnly.exit()
             raise
         self._key = projects.credential_key(self._con)
-        self._writer = Writer(
-            self._cursor(),
-            wal=Path(f"{self.path}.wal"),
-            after_checkpoint=lambda con: self._appender.move_spilled(con),
-            ahead=lambda: self._appender.far_behind(),
-            attach=attach,
-        )
-        self._appender = Appender(self._writer, Spill(Path(f"{self.path}.spill")), row_group_size or 0)
+        #: Rounds number events here; whatever else stores events is handed it (:meth:`bulk`).
+        self._numbering = Numbering()
+        spilled = SpilledLines(Spill(Path(f"{self.path}.spill")), self._numbering)
+        self._writer = Writer(self._cursor(), wal=Path(f"{self.path}.wal"), spilled=spilled, attach=attach)
+        self._appender = Appender(self._writer, spilled, self._numbering, row_group_size or 0)
         self._appender.recover()
 
     def __enter__(self) -> Store:
@@ -97,7 +95,7 @@ class Store:
 
     def close(self) -> None:
         self._writer.close()
-        self._appender.spill.close()
+        self._appender.spilled.file.close()
         # Drop the Python function from the database before Python shuts down: a reader cursor
         # that outlives the store would otherwise free it during interpreter finalisation,
         # which aborts the process (seen as SIGABRT after SIGTERM).
@@ -175,7 +173,7 @@ class Store:
 
         The future resolves once they are committed to the file.
         """
-        return self._writer.submit(lambda con: inserts.insert_lines(self._numbered_apart(con), project, lines))
+        return self._writer.submit(lambda con: inserts.insert_lines(con, self._numbering, project, lines))
 
     def append(self, project: str, lines: pa.Table | Records) -> Future[list[tuple[int, str]]]:
         """Judge and store raw ``lines(lineno, line)``, or parsed records ``[(lineno, record)]``.
@@ -185,15 +183,12 @@ class Store:
         """
         return self._appender.append(project, lines)
 
-    def bulk(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run a bulk load on the writer thread; ``job`` begins and commits its own transactions."""
-        return self._writer.run_bulk(lambda con: job(self._numbered_apart(con)))
-
-    def _numbered_apart(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-        """``con``, once the appender's ``seq`` counter and recent keys are forgotten: a job
-        about to store events any other way than a round calls this on the writer thread."""
-        self._appender.forget()
-        return con
+    def bulk(self, job: Callable[[duckdb.DuckDBPyConnection, inserts.Numbering], T]) -> T:
+        """Run a bulk load on the writer thread: ``job(connection, numbering)`` begins and
+        commits its own transactions, and stores events with :mod:`utmost.store.inserts`'
+        functions, which take ``numbering`` (or calls ``numbering.forget()`` before storing
+        events by SQL of its own)."""
+        return self._writer.run_bulk(lambda con: job(con, self._numbering))
 
     def check_lines(self, project: str, lines: pa.Table) -> inserts.IngestResult:
         """Validate raw lines without storing anything."""
@@ -215,7 +210,7 @@ class Store:
     def export_parquet(self, project: str, folder: str | os.PathLike[str]) -> int:
         """Write the project's canonical events to ``folder`` as Parquet, one folder per date."""
         cursor = self.reader()
-        (count,) = cursor.execute("SELECT count(*) FROM events WHERE project = ?", [project]).fetchone()
+        ((count,),) = cursor.execute("SELECT count(*) FROM events WHERE project = ?", [project]).fetchall()
         cursor.execute(
             "COPY (SELECT *, CAST(time AS DATE) AS date FROM events WHERE project = ?) "
             "TO ? (FORMAT parquet, PARTITION_BY (date), OVERWRITE_OR_IGNORE)",
@@ -249,16 +244,16 @@ class Store:
     def summary(self, project: str) -> dict[str, Any]:
         """Counts that say what a project holds, for `utmost demo` and `utmost status`."""
         con = self.reader()
-        events, persons, first, last, landings = con.execute(
+        ((events, persons, first, last, landings),) = con.execute(
             "SELECT count(*), count(DISTINCT distinct_id), min(time), max(time),"
             " count(*) FILTER (utm_source IS NOT NULL) FROM events WHERE project = ?",
             [project],
-        ).fetchone()
+        ).fetchall()
         top = con.execute(
             "SELECT event, count(*) AS n FROM events WHERE project = ? GROUP BY event ORDER BY n DESC, event LIMIT 8",
             [project],
         ).fetchall()
-        (people,) = con.execute("SELECT count(*) FROM people WHERE project = ?", [project]).fetchone()
+        ((people,),) = con.execute("SELECT count(*) FROM people WHERE project = ?", [project]).fetchall()
         return {
             "events": events,
             "distinct_ids": persons,

@@ -20,7 +20,7 @@ import pyarrow as pa
 from utmost.errors import BadLineError, InputError
 from utmost.ingest.sources import Chunk, Source, open_source
 from utmost.store.database import Store
-from utmost.store.inserts import REPORTED_REJECTIONS, Fresh, IngestResult, fresh_rows, stage
+from utmost.store.inserts import REPORTED_REJECTIONS, Fresh, IngestResult, Numbering, fresh_rows, stage
 from utmost.store.writer import quick_handover
 
 #: DuckDB's rows per row group (its default; the store never changes it).
@@ -97,24 +97,24 @@ def import_files(
 def _import_source(store: Store, project: str, source: Source, report: ImportReport, progress: Progress | None) -> None:
     """Stream one file into the store on the writer thread, committing every ``COMMIT_ROWS`` new rows."""
 
-    def load(con: duckdb.DuckDBPyConnection) -> None:
+    def load(con: duckdb.DuckDBPyConnection, numbering: Numbering) -> None:
         con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
         con.execute(f"SET threads = {IMPORT_THREADS}")
         try:
-            load_chunks(con)
+            load_chunks(con, numbering)
         finally:
             # Back to DuckDB's defaults, which the store never changes: reading a memory limit
             # back and setting it again would not give the same number.
             con.execute("RESET memory_limit")
             con.execute("RESET threads")
 
-    def load_chunks(con: duckdb.DuckDBPyConnection) -> None:
+    def load_chunks(con: duckdb.DuckDBPyConnection, numbering: Numbering) -> None:
         room = COMMIT_ROWS
         con.begin()
         try:
             chunks = _reported(source.chunks(), progress)
             for staged in _staged_ahead(store, project, chunks):
-                fresh = fresh_rows(con, project, staged)
+                fresh = fresh_rows(con, numbering, project, staged)
                 report.add(source, fresh.result)
                 room = _store_committing(con, fresh, room)
         except InputError as error:

@@ -6,6 +6,10 @@ fast path (:mod:`utmost.ingest.plain`), the rest by the one normalising query
 within the chunk and against what is stored (docs/semantics.md §1: same project, event, distinct_id,
 time and insert_id), and the survivors get the next ``seq`` numbers in line order. Earlier
 chunks of the same file are committed first, so duplicates across chunks are caught too.
+
+Every function here that stores events takes the store's :class:`Numbering`: those that number
+from the stored maximum (:func:`insert_lines`, :func:`fresh_rows`) make it forget what it
+knew, and :func:`insert_plain` stores with the numbers it handed out and tells it the keys.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
 from utmost.ingest.campaign import LANDING_FUNCTION, landing_values
@@ -41,7 +46,13 @@ _SAME_EVENT = (
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Make the Python functions the ingest query calls known to ``con`` and its cursors."""
     con.create_function(
-        LANDING_FUNCTION, _landing_values, [VARCHAR], duckdb.list_type(VARCHAR), type="arrow", null_handling="special", side_effects=False
+        LANDING_FUNCTION,
+        _landing_values,
+        [VARCHAR],
+        duckdb.list_type(VARCHAR),
+        type=PythonUDFType.ARROW,
+        null_handling=FunctionNullHandling.SPECIAL,
+        side_effects=False,
     )
 
 
@@ -51,6 +62,34 @@ def unregister_functions(con: duckdb.DuckDBPyConnection) -> None:
 
 def _landing_values(urls: pa.Array) -> pa.Array:
     return pa.array([landing_values(url) for url in urls.to_pylist()], pa.list_(pa.string()))
+
+
+class Numbering:
+    """What the store knows of its events without asking DuckDB: the next free ``seq``, and
+    the keys stored lately (:class:`~utmost.store.recent.RecentKeys`).
+
+    A collector round of plain lines takes its numbers here (asking DuckDB's ``max(seq)``
+    cost ~1 ms a round, growing with the rows not yet checkpointed) and tells the keys it
+    stored; whatever numbers events from the table instead calls :meth:`forget`, so that the
+    next round asks DuckDB again. Used by one thread at a time: the writer's, or the mover's
+    while the writer only spills (:mod:`utmost.store.writer`).
+    """
+
+    def __init__(self) -> None:
+        self._next_seq: int | None = None
+        self.recent = RecentKeys()
+
+    def take(self, con: duckdb.DuckDBPyConnection, lines: int) -> int:
+        """The first of ``lines`` consecutive free ``seq`` numbers, now taken (a round rolled
+        back does not give them back: that leaves a gap)."""
+        first = _next_seq(con) if self._next_seq is None else self._next_seq
+        self._next_seq = first + lines
+        return first
+
+    def forget(self) -> None:
+        """Ask DuckDB again next time: events were stored with numbers not taken here."""
+        self._next_seq = None
+        self.recent.forget()
 
 
 @dataclass(frozen=True)
@@ -108,6 +147,7 @@ def check_lines(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -
 
 def insert_lines(
     con: duckdb.DuckDBPyConnection,
+    numbering: Numbering,
     project: str,
     lines: pa.Table,
     reported: int = REPORTED_REJECTIONS,
@@ -124,6 +164,7 @@ def insert_lines(
     """
     if not lines.num_rows and (plain is None or not plain.num_rows):
         return IngestResult(0, 0, 0)
+    numbering.forget()  # numbered from the stored maximum
     with _registered(con, "raw_lines", lines):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {normalise_sql('raw_lines')}", [project])
     try:
@@ -145,7 +186,7 @@ _STAGED = "staged_rows"
 
 
 def insert_plain(
-    con: duckdb.DuckDBPyConnection, project: str, plain: pa.Table, seq_offset: int, recent: RecentKeys | None = None
+    con: duckdb.DuckDBPyConnection, numbering: Numbering, project: str, plain: pa.Table, seq_offset: int
 ) -> IngestResult:
     """Store rows judged already (:func:`split_lines`) by :func:`_insert_new`'s rule, in one cheaper query.
 
@@ -157,9 +198,9 @@ def insert_plain(
     under /track, registering made 275 rows take 5.5 ms against 3.8 ms, most of it waiting
     for the lock.
 
-    ``seq`` is ``seq_offset`` plus the line number (:func:`next_seq` tells the first free one).
-    ``recent``: the keys stored lately; rows it shows none of can be stored (they then are,
-    without the anti-join), and it is told of the rows stored.
+    ``seq`` is ``seq_offset`` plus the line number, numbers taken from ``numbering``
+    (:meth:`Numbering.take`). Rows whose keys ``numbering`` shows none of among those stored
+    lately are stored without the anti-join, and it is told of them.
     """
     if not plain.num_rows:
         return IngestResult(0, 0, 0)
@@ -168,7 +209,7 @@ def insert_plain(
     if firsts.num_rows < valid:
         # Copies within one batch are rare: the properties are filtered as a copy.
         plain = filter_rows(plain, pc.is_in(plain.column("lineno").combine_chunks(), value_set=firsts.column("lineno_min")))
-    if recent is not None and recent.unseen(con, project, plain):
+    if numbering.recent.unseen(con, project, plain):
         con.execute(f"INSERT INTO events SELECT {_STORED}, ? + lineno FROM plain", [seq_offset])
         return IngestResult(valid, plain.num_rows, 0)
     first, last = pc.min_max(plain.column("time")).values()
@@ -189,7 +230,7 @@ FROM plain AS s ANTI JOIN (
 _NEXT_SEQ = "SELECT coalesce(max(seq), 0) + 1 FROM events"
 
 
-def next_seq(con: duckdb.DuckDBPyConnection) -> int:
+def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
     """The next free ``seq``: one past the stored maximum."""
     ((value,),) = con.execute(_NEXT_SEQ).fetchall()
     return value
@@ -259,14 +300,16 @@ class Fresh:
                 _copy_rows(con, "staged", part, self.seq_offset)
 
 
-def fresh_rows(con: duckdb.DuckDBPyConnection, project: str, staged: pa.Table) -> Fresh:
+def fresh_rows(con: duckdb.DuckDBPyConnection, numbering: Numbering, project: str, staged: pa.Table) -> Fresh:
     """Judge a :func:`stage` result and find which of its valid rows are new; stores nothing.
 
-    Call inside the write transaction that stores them (:meth:`Fresh.store`).
+    Call inside the write transaction that stores them (:meth:`Fresh.store`): they are
+    numbered from the stored maximum, so ``numbering`` forgets what it knew.
     """
     judged = _judge(staged)
     lines, offset = _EMPTY_LINES, 0
     if judged.valid:
+        numbering.forget()
         with _registered(con, "staged", staged):
             lines, _, offset = _new_lines(con, project, "staged")
     return Fresh(staged, lines, offset, IngestResult(judged.valid, len(lines), judged.rejected, judged.rejections))

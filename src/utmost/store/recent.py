@@ -9,8 +9,9 @@ stored, and is inserted as it is; any other round is judged by the anti-join, ex
 before.
 
 Keeping too much is harmless (a hash collision, or the hashes of a transaction rolled back,
-only send a round to the anti-join); keeping too little would store a duplicate. So every
-event stored in another way must :meth:`RecentKeys.forget` everything first, and the floor
+only send a round to the anti-join); keeping too little would store a duplicate. So whatever
+stores events otherwise makes it :meth:`RecentKeys.forget` everything first (the store's
+:class:`~utmost.store.inserts.Numbering` does, as those events are numbered), and the floor
 only rises: when a project keeps more than ``KEPT`` hashes, its earliest seconds are dropped
 and the floor moves past them. A project's floor starts at the moment it is first asked about,
 with the hashes of any stored event dated after it (a client clock running ahead).

@@ -8,8 +8,8 @@ them, and a caller's ``result()`` returns only once its rows are committed to th
 A checkpoint (moving the write-ahead log into the file) holds every commit for its whole
 length, ~0.5 s at 256 MB of log. So the writer runs it on a thread of its own and, meanwhile,
 lets jobs that can (:class:`Spillable`, the collector's rounds) store their rows in another
-file and answer; other jobs, and every job after the first of them, wait. Once it ends, the
-``after_checkpoint`` job runs in short steps (moving the spilled rows in, a chunk a transaction)
+file and answer; other jobs, and every job after the first of them, wait. Once it ends, what
+they spilled (:class:`Spilled`) moves in, in short steps (moving the spilled rows in, a chunk a transaction)
 on a thread and connection of its own while the jobs keep spilling, so no answer waits for all
 of it; once little is left, the writer runs the rest itself, then the jobs that waited, in the
 order they came.
@@ -87,6 +87,18 @@ class Spillable(Protocol):
         """
 
 
+class Spilled(Protocol):
+    """What :class:`Spillable` jobs stored elsewhere during a checkpoint, to be moved in after it."""
+
+    def move(self, connection: duckdb.DuckDBPyConnection) -> Callable[[], None] | None:
+        """Store the next few in ``connection``'s open transaction: one step. Returns what to
+        call once that step is committed, or None when nothing was left."""
+
+    def far_behind(self) -> bool:
+        """Whether so much is left that the steps should run beside the jobs (which keep
+        spilling) rather than on the writer's thread, with every job waiting."""
+
+
 @contextlib.contextmanager
 def quick_handover() -> Iterator[None]:
     """Run the block with the interpreter's switch interval at ``SWITCH_INTERVAL``."""
@@ -102,11 +114,11 @@ class Writer:
     """Runs submitted jobs on its own connection, committing them in groups.
 
     ``wal``: the file's write-ahead log, whose size tells when to checkpoint.
-    ``after_checkpoint``: after a checkpoint during which a job spilled, a job run in steps (each
-    its own transaction) until it returns None; what it returns is called once its step is
-    committed. Its steps run on a thread and connection of their own, beside the jobs, which
-    keep spilling, for as long as ``ahead()`` says so; the rest run on the writer's thread,
-    with nothing spilling and every job waiting (so ``ahead`` should leave little).
+    ``spilled``: where :class:`Spillable` jobs spill; after a checkpoint during which one did,
+    it is moved in by steps (each its own transaction) until none is left. The steps run on a
+    thread and connection of their own, beside the jobs, which keep spilling, while
+    :meth:`Spilled.far_behind`; the rest run on the writer's thread, with nothing spilling and
+    every job waiting. Without it, no job spills.
     ``attach``: the statement that attaches the file again once DuckDB invalidated it.
     """
 
@@ -114,17 +126,15 @@ class Writer:
         self,
         connection: duckdb.DuckDBPyConnection,
         wal: Path | None = None,
-        after_checkpoint: Job[Any] | None = None,
-        ahead: Callable[[], bool] = lambda: True,
+        spilled: Spilled | None = None,
         attach: str | None = None,
     ) -> None:
         self._con = connection
         #: The database the connection uses, which the checkpoint's own connection must use.
-        (self._database,) = connection.execute("SELECT current_database()").fetchone()
+        ((self._database,),) = connection.execute("SELECT current_database()").fetchall()
         self._set_threshold(CHECKPOINT_THRESHOLD)
         self._wal = wal
-        self._after_checkpoint = after_checkpoint
-        self._ahead = ahead
+        self._spilled_to = spilled
         self._attach = attach
         #: Why the last write failed, until a commit succeeds (read on any thread).
         self.failure: str | None = None
@@ -198,8 +208,8 @@ class Writer:
                 if self._checkpoint_error is not None:  # the file may be invalidated: attach it again
                     self._failed(self._checkpoint_error)
                     self._checkpoint_error = None
-                if spilled and self._after_checkpoint is not None and self.failure is None:
-                    self._start_mover(self._after_checkpoint)
+                if spilled and self._spilled_to is not None and self.failure is None:
+                    self._start_mover(self._spilled_to)
                 else:
                     self._run_waiting()
             if self._mover is not None and (stop or any(item is _MOVED for item in group)):
@@ -221,7 +231,7 @@ class Writer:
         """While the file checkpoints, or the spilled rows move in: spill what can be, in
         order; the rest waits, and so does every job after the first that waits."""
         for job, future in jobs:
-            if not self._waiting and isinstance(job, Spillable):
+            if not self._waiting and self._spilled_to is not None and isinstance(job, Spillable):
                 try:
                     spilled = job.spill(self._con)
                 except Exception as error:  # the job itself will do, once the spill is moved in
@@ -250,8 +260,8 @@ class Writer:
         self._checkpointing = threading.Thread(target=run, name="utmost-checkpoint", daemon=True)
         self._checkpointing.start()
 
-    def _start_mover(self, job: Job[Any]) -> None:
-        """Run ``job``'s steps on a thread and connection of their own while ``ahead()``,
+    def _start_mover(self, spilled: Spilled) -> None:
+        """Move ``spilled`` in by steps on a thread and connection of their own while it is far behind,
         as this thread keeps spilling: a request then waits for a round, not for a move (a
         1,000-line move takes ~20 ms). Only the moves write to the file meanwhile. It queues a
         wake-up as it ends."""
@@ -259,7 +269,7 @@ class Writer:
 
         def run() -> None:
             try:
-                _all_steps(connection, job, self._ahead)
+                _all_steps(connection, spilled.move, spilled.far_behind)
             finally:
                 connection.close()
                 self._queue.put(_MOVED)
@@ -270,11 +280,11 @@ class Writer:
     def _finish_moving(self) -> None:
         """Once the mover ends: move here what it left, then run the jobs that waited
         (nothing spills meanwhile, as this thread is busy)."""
-        assert self._mover is not None and self._after_checkpoint is not None
+        assert self._mover is not None and self._spilled_to is not None
         self._mover.join()
         self._mover = None
         self._dirty = True
-        _all_steps(self._con, self._after_checkpoint)
+        _all_steps(self._con, self._spilled_to.move)
         self._run_waiting()
 
     def _own_connection(self) -> duckdb.DuckDBPyConnection:
@@ -317,8 +327,8 @@ class Writer:
         self._dirty = True
         for (_, future), result in zip(group, results):
             future.set_result(result)
-        if recovered and self._after_checkpoint is not None:
-            _all_steps(self._con, self._after_checkpoint)  # lines a failed move left spilled
+        if recovered and self._spilled_to is not None:
+            _all_steps(self._con, self._spilled_to.move)  # lines a failed move left spilled
 
     def _job_failed(self, group: list[tuple[Job[Any], Future[Any]]], error: Exception) -> None:
         """A job raised: a write failure refuses the group; a job's own error fails that job."""
@@ -388,14 +398,18 @@ class Writer:
         self._con.execute(f"SET checkpoint_threshold = '{size}'")
 
 
-def _all_steps(connection: duckdb.DuckDBPyConnection, job: Job[Any], ahead: Callable[[], bool] = lambda: True) -> None:
-    """Run a job run in steps, each in a transaction, until it has nothing left or ``ahead()``
-    is false; a failed step ends it (its rows stay spilled, for the next time) and is reported."""
+def _all_steps(
+    connection: duckdb.DuckDBPyConnection,
+    step: Callable[[duckdb.DuckDBPyConnection], Callable[[], None] | None],
+    ahead: Callable[[], bool] = lambda: True,
+) -> None:
+    """Run ``step`` in a transaction at a time until it has nothing left or ``ahead()`` is
+    false; a failed step ends it (its rows stay spilled, for the next time) and is reported."""
     try:
         while ahead():
             connection.begin()
             try:
-                then = job(connection)
+                then = step(connection)
                 connection.commit()
             except Exception:
                 _rollback_if_open(connection)
