@@ -399,7 +399,8 @@ class _Device:
         self.user_id = user_id
         self.look = look
         self.site_properties = site_properties
-        self.persisted: dict | None = None
+        #: The SDK's cookie, made on the first page load.
+        self.persisted: dict = {}
         self.visits_left = 0
 
     def load_page(self, load: _PageLoad) -> None:
@@ -409,7 +410,7 @@ class _Device:
         event, and a key registered again keeps its place.
         """
         persisted = self.persisted
-        if persisted is None:
+        if not persisted:
             persisted = self.persisted = {"distinct_id": "$device:" + self.device_id,
                                           "$device_id": self.device_id}
         if load.search_engine:
@@ -557,6 +558,7 @@ class _Traffic:
                     visitor_serial += 1
                     self.plan_visitor(visitor_serial, self.arrival_time(day))
             visits, self.slots[slot] = self.slots[slot], None
+            assert visits is not None, "each slot is played once"
             visits.sort()
             for visit in visits:
                 self.play(visit, pending)
@@ -595,7 +597,7 @@ class _Traffic:
                                                    for _ in times[1:]]
         sign_in_at = self.sign_in_visit(len(times)) if user_id else None
         bookings = self.schedule(self.new_device(user_id, look), times, routes, sign_in_at, 0)
-        if user_id and self.random() < SECOND_DEVICE_RATE:
+        if sign_in_at is not None and self.random() < SECOND_DEVICE_RATE:  # signs in iff user_id
             first_ms = times[sign_in_at] + self.return_gap()
             times = self.visit_times(first_ms, 1 + self.pick(_SECOND_DEVICE_VISITS))
             routes = [self.pick(self.return_routes) for _ in times]
@@ -645,8 +647,9 @@ class _Traffic:
                      and self.books(self.routes[route].campaign, signs_in, bookings))
             bookings += books
             slot = (start_ms - self.start_ms) // SLOT_MS
-            if slot < len(self.slots):
-                self.slots[slot].append((start_ms, key, route, signs_in, books))
+            planned = self.slots[slot] if slot < len(self.slots) else None
+            if planned is not None:  # a slot is played after every visit filed under it
+                planned.append((start_ms, key, route, signs_in, books))
                 device.visits_left += 1
         if device.visits_left:
             self.devices[key] = device

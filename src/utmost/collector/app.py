@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -341,7 +341,7 @@ def _numbered(lines: list[EventLine]) -> list[tuple[int, dict[str, Any] | bytes]
     return [(line.index + 1, line.record) for line in lines]
 
 
-def _rejections(rejected: list[tuple[int, str]], records: list[Any]) -> list[Failure]:
+def _rejections(rejected: list[tuple[int, str]], records: Sequence[Any]) -> list[Failure]:
     return [Failure(line - 1, insert_id_of(records[line - 1]), field_of(why), why) for line, why in rejected]
 
 
@@ -351,5 +351,5 @@ def _unknown_token(token: Any) -> str:
     return f"{token!r} is not a project token"
 
 
-def _token_failure(line: EventLine, records: list[Any]) -> Failure:
+def _token_failure(line: EventLine, records: Sequence[Any]) -> Failure:
     return Failure(line.index, insert_id_of(records[line.index]), "properties.token", _unknown_token(line.token))

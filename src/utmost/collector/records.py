@@ -159,7 +159,7 @@ class ProfileUpdates:
     updates: list[Update]
 
 
-def profile_updates(kind: str, records: list[Any]) -> tuple[list[ProfileUpdates], list[Failure]]:
+def profile_updates(kind: str, records: Sequence[Any]) -> tuple[list[ProfileUpdates], list[Failure]]:
     """Each ``/engage`` or ``/groups`` record as profile operations, or why it cannot be."""
     good, failures = [], []
     for index, record in enumerate(records):

@@ -114,6 +114,7 @@ def decode_lines(lines: pa.Array | pa.ChunkedArray) -> tuple[pa.Table, np.ndarra
     framed = _framed_lines(data, offsets)
     fields = _framed_properties(data, offsets, framed) if framed is not None else None
     raw_of: Callable[[int], Any]
+    spans: tuple[np.ndarray, np.ndarray] | None
     if framed is not None and fields is not None:
         event, taken, spans = framed.events, np.arange(len(sizes)), (framed.starts, framed.sizes)
         raw_of = framed.text_of(data)
@@ -285,7 +286,7 @@ def _framed_properties(data: memoryview, offsets: np.ndarray, framed: _Framed) -
     head = framed.starts - starts
     text[np.repeat(starts - first_byte - (np.cumsum(head) - head), head) + np.arange(head.sum())] = ord(" ")
     text[framed.starts + framed.sizes - first_byte] = ord("\n")  # the envelope's last "}"
-    return _one_a_line(_DECODE_PROPERTIES_LINES, memoryview(text), offsets - first_byte)
+    return _one_a_line(_DECODE_PROPERTIES_LINES, text.data, offsets - first_byte)
 
 
 def _each_line(views: list[memoryview]) -> tuple[list[_Line], list[msgspec.Raw], list[Any], np.ndarray]:
@@ -452,7 +453,7 @@ def _landing(url: pa.Array, raw_of: Callable[[int], Any]) -> tuple[dict[str, pa.
     return landing, landed
 
 
-def _joined(raws: list[msgspec.Raw]) -> pa.Array:
+def _joined(raws: list[Any]) -> pa.Array:
     """The properties objects as one string array, copied once."""
     sizes = np.fromiter(map(len, raws), np.int64, len(raws))
     offsets = np.concatenate(([0], np.cumsum(sizes)))

@@ -9,12 +9,12 @@ file streams through at disk speed while the store parses JSON in SQL. Each chun
 from __future__ import annotations
 
 import gzip
+import io
 import mmap
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import ijson
 import numpy as np
@@ -80,13 +80,13 @@ def open_source(path: str | os.PathLike[str]) -> Source:
     return Source(file, "element" if head.startswith(b"[") else "line")
 
 
-def _is_gzip(raw: BinaryIO) -> bool:
+def _is_gzip(raw: io.BufferedReader) -> bool:
     magic = raw.read(2)
     raw.seek(0)
     return magic == b"\x1f\x8b"
 
 
-def _mappable(raw: BinaryIO) -> bool:
+def _mappable(raw: io.BufferedReader) -> bool:
     try:
         mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ).close()
     except (OSError, ValueError):  # empty, or a file system that cannot map
@@ -94,7 +94,7 @@ def _mappable(raw: BinaryIO) -> bool:
     return True
 
 
-def _mapped_line_chunks(raw: BinaryIO) -> Iterator[Chunk]:
+def _mapped_line_chunks(raw: io.BufferedReader) -> Iterator[Chunk]:
     """The lines of an uncompressed file, one block mapped into memory at a time.
 
     Mapping instead of reading saves copying every byte out of the page cache: the lines'
@@ -127,7 +127,7 @@ def _mapped_line_chunks(raw: BinaryIO) -> Iterator[Chunk]:
         yield Chunk(table, start)
 
 
-def _line_chunks(stream: BinaryIO, raw: BinaryIO) -> Iterator[Chunk]:
+def _line_chunks(stream: io.BufferedIOBase, raw: io.BufferedReader) -> Iterator[Chunk]:
     first_line = 1
     tail = b""
     while True:
@@ -155,7 +155,7 @@ def _line_chunks(stream: BinaryIO, raw: BinaryIO) -> Iterator[Chunk]:
             return
 
 
-def _read_into(stream: BinaryIO, into: memoryview) -> int:
+def _read_into(stream: io.BufferedIOBase, into: memoryview) -> int:
     """Fill ``into`` from ``stream`` as far as it goes; fewer bytes only at its end."""
     filled = 0
     while filled < len(into):
@@ -190,7 +190,7 @@ def _batched(table: pa.Table) -> pa.Table:
     return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS))
 
 
-def _array_chunks(stream: BinaryIO, raw: BinaryIO) -> Iterator[Chunk]:
+def _array_chunks(stream: io.BufferedIOBase, raw: io.BufferedReader) -> Iterator[Chunk]:
     """Elements of a top-level JSON array, re-serialised one per line.
 
     A broken array ends the file: what was parsed before the break is still imported.

@@ -49,5 +49,5 @@ class Journeys:
         return tuple(sorted({key for path in self.paths for key in path}))
 
     @property
-    def converted(self) -> int:
-        return sum(self.conversions)
+    def converted(self) -> float:
+        return math.fsum(self.conversions)

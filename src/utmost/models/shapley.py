@@ -21,8 +21,8 @@ SEED = 20261128
 
 def conversion_rates(journeys: Journeys) -> dict[frozenset[str], float]:
     """cr(S): converting ÷ all journeys whose channel set is exactly S."""
-    converted: dict[frozenset[str], int] = {}
-    total: dict[frozenset[str], int] = {}
+    converted: dict[frozenset[str], float] = {}
+    total: dict[frozenset[str], float] = {}
     for path, c, lost in zip(journeys.paths, journeys.conversions, journeys.non_conversions):
         channels = frozenset(path)
         converted[channels] = converted.get(channels, 0) + c

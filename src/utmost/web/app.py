@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import swagger_ui_bundle
@@ -90,9 +89,9 @@ class _CollectorFirst:
 class _SessionCookie:
     """Starlette's signed session cookie (HttpOnly, SameSite=Lax), also Secure over HTTPS."""
 
-    def __init__(self, app: ASGIApp, **options: Any) -> None:
-        self._plain = SessionMiddleware(app, same_site="lax", **options)
-        self._secure = SessionMiddleware(app, same_site="lax", https_only=True, **options)
+    def __init__(self, app: ASGIApp, secret_key: str, max_age: int) -> None:
+        self._plain = SessionMiddleware(app, secret_key, max_age=max_age, same_site="lax")
+        self._secure = SessionMiddleware(app, secret_key, max_age=max_age, same_site="lax", https_only=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         chosen = self._secure if scope.get("scheme") in ("https", "wss") else self._plain
@@ -163,7 +162,7 @@ def _add_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url,
+            openapi_url=app.openapi_url or "",
             title="utmost query API",
             swagger_js_url="/docs/static/swagger-ui-bundle.js",
             swagger_css_url="/docs/static/swagger-ui.css",
