@@ -1,4 +1,5 @@
-"""The code cites the project's own semantics (``docs/semantics.md``), and every citation exists.
+"""The code cites the project's own semantics (``docs/semantics.md``), and every citation exists;
+``docs/cli.md`` names every command and option that ``--help`` does.
 
 The meaning of each number once lived in a document outside the repository; a reference to it
 is a reference a clone cannot follow. These tests keep such references from coming back and
@@ -10,7 +11,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import click
 import pytest
+
+from utmost.cli import cli
 
 ROOT = Path(__file__).parents[1]
 SEMANTICS = ROOT / "docs" / "semantics.md"
@@ -75,3 +79,40 @@ def test_the_citation_pattern_reads_lists_and_ranges() -> None:
     text = "(docs/semantics.md §8, §9, §10) and docs/semantics.md §2 to §10 and docs/semantics.md §5 and §6"
     numbers = [re.findall(r"§(\d+)", m.group(1)) for m in CITATION.finditer(text)]
     assert numbers == [["8", "9", "10"], ["2", "10"], ["5", "6"]]
+
+
+def commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> dict[str, click.Command]:
+    """Every command that does something, by its full name (``utmost project create``)."""
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found |= commands(command, (*path, name))
+        else:
+            found[" ".join(("utmost", *path, name))] = command
+    return found
+
+
+def documented_options() -> dict[str, set[str]]:
+    """The options in the first column of each ``## utmost …`` section's table of docs/cli.md."""
+    sections = re.split(r"^## ", (ROOT / "docs" / "cli.md").read_text(encoding="utf-8"), flags=re.MULTILINE)
+    found = {}
+    for section in sections[1:]:
+        title, _, body = section.partition("\n")
+        if title.startswith("utmost "):
+            cells = re.findall(r"^\| `([^`]*)`", body, re.MULTILINE)
+            found[title.strip()] = {option for cell in cells for option in re.findall(r"--[a-z][a-z-]*", cell)}
+    return found
+
+
+def test_docs_cli_has_every_command_and_option_and_no_other() -> None:
+    """docs/cli.md is written from ``--help``; this keeps it so when an option comes or goes."""
+    documented = documented_options()
+    assert set(documented) == set(commands()), "docs/cli.md needs one '## utmost …' section per command"
+    wrong = []
+    for name, command in commands().items():
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")} - {"--help"}
+        if missing := options - documented[name]:
+            wrong.append(f"{name}: not in docs/cli.md: {sorted(missing)}")
+        if gone := documented[name] - options:
+            wrong.append(f"{name}: in docs/cli.md but not in --help: {sorted(gone)}")
+    assert not wrong, wrong
