@@ -28,7 +28,7 @@ from utmost.engine import (
 from utmost.engine import (
     journey as run_journey,
 )
-from utmost.engine.options import MODELS
+from utmost.engine.models import NAMES
 from utmost.store import Store
 
 T = TypeVar("T")
@@ -82,7 +82,7 @@ def follow(store: Store, options: Options, any_id: str) -> Journey:
 def journey(any_id: str, conversion: str, *, db: str | os.PathLike[str] | None = None, **options: Any) -> Journey:
     """The person owning ``any_id``: merged ids, sessions, the events that mattered, and the
     credit of each of their conversions under every model (Arrow tables)."""
-    options.setdefault("models", ",".join(MODELS))
+    options.setdefault("models", ",".join(NAMES))
     question = make_options(conversion, **options)
     with Store(db) as store:
         store.project(question.project)

@@ -30,7 +30,8 @@ from rich.table import Table
 from utmost import __version__, demo, formats
 from utmost.api import answer, answer_on_spark, follow
 from utmost.engine import Result, make_options
-from utmost.engine.options import FORMATS, MODELS, SCOPES
+from utmost.engine.models import MODELS, NAMES
+from utmost.engine.options import FORMATS, SCOPES
 from utmost.errors import InputError, UtmostError
 from utmost.store import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store, quick_handover
 from utmost.store.importer import ImportReport, import_files
@@ -74,6 +75,17 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(2)
 
     return wrapper
+
+
+def models_epilog() -> str:
+    """The models table at the end of ``--help``: each name, its meaning, the options it reads.
+
+    A ``\b`` paragraph, which click prints as it is instead of rewrapping it.
+    """
+    width = max(len(m.name) for m in MODELS)
+    lines = [f"  {m.name:<{width}}  {m.meaning}" + "".join(f" (--{p.replace('_', '-')})" for p in m.parameters)
+             for m in MODELS]
+    return "\b\nModels:\n" + "\n".join(lines)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -203,11 +215,10 @@ def project_list(db: str | None) -> None:
     out.print(table)
 
 
-@cli.command("attribute")
+@cli.command("attribute", epilog=models_epilog())
 @click.option("--conversion", required=True, help="The conversion event, e.g. 'Reservation Completed'.")
 @click.option("--models", default="last_touch", show_default=True,
-              help="Comma-separated: first_touch, last_touch, linear, u_shaped, j_shaped, inverse_j, "
-                   "position:F/M/L, time_decay, participation, markov, shapley.")
+              help=f"Comma-separated: {', '.join(m.name for m in MODELS)}.")
 @click.option("--by", default="utm_source", show_default=True, help="Comma-separated key properties.")
 @click.option("--lookback", default="30d", show_default=True, help="How far back a touchpoint counts (inclusive).")
 @click.option("--scope", type=click.Choice(SCOPES), default="user", show_default=True,
@@ -258,10 +269,10 @@ def attribute_command(
     _print_result(result, output, per_conversion)
 
 
-@cli.command("journey")
+@cli.command("journey", epilog=models_epilog())
 @click.argument("person_id", metavar="ID")
 @click.option("--conversion", required=True, help="The conversion event, e.g. 'Reservation Completed'.")
-@click.option("--models", default=",".join(MODELS), show_default=True, help="Models to show credit under.")
+@click.option("--models", default=",".join(NAMES), show_default=True, help="Models to show credit under.")
 @click.option("--by", default="utm_source", show_default=True, help="Comma-separated key properties.")
 @click.option("--lookback", default="30d", show_default=True)
 @click.option("--scope", type=click.Choice(SCOPES), default="user", show_default=True)
@@ -404,7 +415,7 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(MODELS))
+DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(NAMES))
 
 
 def _print_comparison(store: Store, project: str) -> None:

@@ -7,25 +7,16 @@ fix. docs/semantics.md §3 to §12 give the meaning of every option.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from utmost.engine.models import Model, parse_model
 from utmost.errors import InputError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
-#: Position-based presets: (first, middle, last) percentages.
-POSITION_PRESETS: dict[str, tuple[float, float, float]] = {
-    "u_shaped": (40, 20, 40),
-    "j_shaped": (20, 20, 60),
-    "inverse_j": (60, 20, 20),
-}
-RULE_MODELS = ("first_touch", "last_touch", "linear", *POSITION_PRESETS, "time_decay", "participation")
-DATA_DRIVEN_MODELS = ("markov", "shapley")
-MODELS = (*RULE_MODELS, *DATA_DRIVEN_MODELS)
 SCOPES = ("user", "session")
 #: Columns of the answers beside the ``--by`` keys (totals, per-conversion rows, a journey's
 #: touchpoints): a key property of the same name could not be told apart from them.
@@ -83,38 +74,8 @@ def _after(end: str | dt.datetime | dt.date | None) -> dt.datetime | None:
         return None
 
 
-@dataclass(frozen=True)
-class Model:
-    """A rule-based model as the user named it, with its position weights when it has them."""
-
-    name: str
-    kind: str  # a name in RULE_MODELS, or "position"
-    position: tuple[float, float, float] | None = None
-
-
-def parse_model(text: str) -> Model:
-    """A model name: one of ``RULE_MODELS`` or ``position:F/M/L`` (percentages summing to 100)."""
-    name = text.strip()
-    if name in POSITION_PRESETS:
-        return Model(name, "position", POSITION_PRESETS[name])
-    if name in MODELS:
-        return Model(name, name)
-    if name.startswith("position:"):
-        parts = name.removeprefix("position:").split("/")
-        try:
-            weights = tuple(float(p) for p in parts)
-        except ValueError:
-            weights = ()
-        if len(weights) != 3 or not all(0 <= w <= 100 for w in weights) or abs(sum(weights) - 100) > 1e-9:
-            raise InputError(f"model {name!r}: position:F/M/L needs three percentages that sum to 100")
-        return Model(name, "position", weights)  # type: ignore[arg-type]
-    choices = [*MODELS, "position:F/M/L"]
-    close = difflib.get_close_matches(name, choices, n=1)
-    hint = f"Did you mean {close[0]}?" if close else f"Models: {', '.join(choices)}."
-    raise InputError(f"unknown model {name!r}. {hint}")
-
-
 def parse_models(text: str | list[str] | tuple[str, ...]) -> tuple[Model, ...]:
+    """Comma-separated names, or a list of them: at least one, each a name :func:`parse_model` knows."""
     names = text.split(",") if isinstance(text, str) else list(text)
     models = tuple(parse_model(n) for n in names if n.strip())
     if not models:

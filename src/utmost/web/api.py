@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 
 from utmost import formats
 from utmost.engine import Options, make_options
+from utmost.engine.models import MODELS, NAMES
 from utmost.errors import InputError
 from utmost.store.projects import Project
 from utmost.web.auth import request_project
@@ -68,6 +69,12 @@ def options_of(params: dict[str, str], project: str, allowed: tuple[str, ...] = 
         raise InputError(str(error)) from None
 
 
+#: The models, for the endpoints' docs: each name, its meaning and the parameters it reads.
+MODELS_DOC = "Models:\n\n" + "\n".join(
+    f"- `{m.name}`: {m.meaning}" + "".join(f" (`{p}`)" for p in m.parameters) for m in MODELS
+)
+
+
 def _service(request: Request) -> Service:
     return request.app.state.service
 
@@ -80,7 +87,8 @@ def _json(text: str) -> Response:
     return Response(text, media_type="application/json")
 
 
-@router.get("/attribution", summary="Credit per model and key, as `utmost attribute --format json`")
+@router.get("/attribution", summary="Credit per model and key, as `utmost attribute --format json`",
+            description=MODELS_DOC)
 async def attribution(
     request: Request,
     project: Asker,
@@ -109,7 +117,7 @@ async def attribution(
     return _json(formats.to_json(result.per_conversion if per else result.totals))
 
 
-@router.get("/journey", summary="One person's journey, as `utmost journey --format json`")
+@router.get("/journey", summary="One person's journey, as `utmost journey --format json`", description=MODELS_DOC)
 async def journey(
     request: Request,
     project: Asker,
@@ -118,11 +126,9 @@ async def journey(
     conversion: str,
     models: Annotated[str, Query(description="Comma-separated models (default: every model)")] = "",
 ) -> Response:
-    from utmost.engine.options import MODELS
-
     params = query_of(request)
     any_id = params.pop("id")
-    params["models"] = params.get("models") or ",".join(MODELS)
+    params["models"] = params.get("models") or ",".join(NAMES)
     options = options_of(params, project.name)
     found = await run_in_threadpool(service.journey, options, any_id)
     return _json(formats.journey_json(found))

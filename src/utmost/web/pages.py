@@ -29,7 +29,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from utmost.engine import DEVICE_PREFIX, Journey, Options, Result, make_options
-from utmost.engine.options import MODELS
+from utmost.engine.models import NAMES, parse_model
 from utmost.errors import InputError
 from utmost.limits import TooManyFailuresError
 from utmost.store.projects import Project
@@ -172,10 +172,18 @@ class Pickers:
     def many(self, name: str) -> list[str]:
         return [v for v in self.value(name).split(",") if v]
 
+    @staticmethod
+    def meaning(model: str) -> str:
+        """What a model offered in the form means; nothing for a name that is no model."""
+        try:
+            return parse_model(model).meaning
+        except InputError:
+            return ""
+
 
 def pickers(service: Any, project: Project, chosen: dict[str, str]) -> Pickers:
     offered = Pickers(chosen, service.event_names(project.name), service.properties(project.name))
-    offered.models = [*MODELS, *(m for m in offered.many("models") if m not in MODELS)]
+    offered.models = [*NAMES, *(m for m in offered.many("models") if m not in NAMES)]
     offered.lookbacks = [*LOOKBACKS, *([offered.value("lookback")] if offered.value("lookback") not in LOOKBACKS else [])]
     offered.properties += [p for p in offered.many("by") if p not in offered.properties]
     return offered
@@ -398,7 +406,7 @@ def journey(request: Request) -> Response:
     any_id = chosen.pop("id", "")
     offered = pickers(service, project, chosen)
     chosen.setdefault("conversion", service.default_question(project.name)["conversion"])
-    chosen.setdefault("models", ",".join(MODELS))  # as /api/journey: every model
+    chosen.setdefault("models", ",".join(NAMES))  # as /api/journey: every model
     query = canonical({"id": any_id, **chosen} if any_id else chosen, keep=("conversion", "models"))
     page = {"project": project, "pickers": offered, "any_id": any_id, "query": query, "view": None,
             "api": f"/api/journey?{query}" if any_id else None, "people": [],
