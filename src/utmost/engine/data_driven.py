@@ -1,9 +1,10 @@
-"""Markov and Shapley credit on the engine's journeys (docs/semantics.md §8, §9, §10).
+"""The data-driven models' credit on the engine's journeys (docs/semantics.md §8, §9, §10).
 
 The backend builds every journey and aggregates them to one row per distinct path; only those
-rows reach the models (:mod:`utmost.models`). Conversions whose journey is empty go to
-``(none)``. Per-conversion rows explain each credit: Markov splits a conversion over its own
-path's keys by their removal effects (the totals stay the global ones), Shapley by its set.
+rows reach the models, each fitted as its row of :data:`utmost.engine.models.MODELS` says.
+Conversions whose journey is empty go to ``(none)``. Per-conversion rows explain each credit: a
+fitted model splits a conversion over its own path's keys (Markov by their removal effects,
+Shapley by its set); a model with totals of its own (Markov's, global) keeps them.
 """
 
 from __future__ import annotations
