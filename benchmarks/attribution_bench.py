@@ -71,11 +71,11 @@ UTMOST = """
 import resource, sys, time
 from utmost.api import answer
 from utmost.engine import make_options
-from utmost.engine.options import RULE_MODELS
+from utmost.engine.models import MODELS
 from utmost.store import Store
 with Store(sys.argv[1]) as store:
     started = time.perf_counter()
-    result = answer(store, make_options("Reservation Completed", models=",".join(RULE_MODELS)), per_conversion=False)
+    result = answer(store, make_options("Reservation Completed", models=[m.name for m in MODELS if not (m.learned or m.pattern)]), per_conversion=False)
     seconds = time.perf_counter() - started
 print(seconds, result.conversions, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

@@ -24,7 +24,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from utmost.engine import uncertainty
+from utmost.engine import make_options, uncertainty
 
 sys.path.insert(0, str(Path(__file__).parent))  # the attribution benchmark's event generator
 from utmost.models import Journeys, markov, shapley
@@ -58,7 +58,8 @@ def timed(work) -> float:
 
 
 def resampled(persons: dict, rows: list, rounds: int) -> None:
-    estimator = uncertainty.DataDriven(persons, rows, [(0, "markov", "markov")], 1, lambda k: (k,))
+    markov_1 = make_options("any", models="markov", markov_order=1)
+    estimator = uncertainty.DataDriven(persons, rows, list(enumerate(markov_1.models)), markov_1, lambda k: (k,))
     uncertainty.bootstrap([estimator], len(persons), rounds, 0)
 
 
@@ -93,7 +94,6 @@ def engine_table(events: int, data, rounds: int) -> None:
     from attribution_bench import make_database
 
     from utmost.api import answer
-    from utmost.engine import make_options
     from utmost.store import Store
 
     data.mkdir(exist_ok=True)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -28,7 +29,7 @@ from utmost.engine import (
 from utmost.engine import (
     journey as run_journey,
 )
-from utmost.engine.options import MODELS
+from utmost.engine.options import ATTRIBUTE, JOURNEY, parameters
 from utmost.store import Store
 
 T = TypeVar("T")
@@ -55,6 +56,32 @@ def answer_on_spark(options: Options, events: str | os.PathLike[str], master: st
     return _checked(SparkBackend(spark_session(master), str(events)), options, lambda b: run_attribute(b, options))
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _asks(question: str) -> Callable[[F], F]:
+    """Declare ``question``'s keywords, from the table, on a function that hands its ``**options``
+    to :func:`make_options`: in its signature (``help()``, ``inspect``, editors) and docstring."""
+
+    def declare(function: F) -> F:
+        signature = inspect.signature(function)
+        own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        keywords = [p for p in parameters(question) if p.name not in signature.parameters]
+        declared = [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default_for(question))
+                    for p in keywords]
+        project = inspect.signature(make_options).parameters["project"]
+        function.__signature__ = signature.replace(parameters=[*own, project, *declared])  # type: ignore[attr-defined]
+        listed = "".join(f"\n    - ``{p.name}={p.default_for(question)!r}``: {p.help}" for p in keywords)
+        function.__doc__ = (
+            f"{function.__doc__}\n\n    Keywords, as ``utmost {question}``'s options (``project`` for ``--project``,"
+            f" ``start`` and ``end`` for ``--from`` and ``--to``):\n{listed}\n"
+        )
+        return function
+
+    return declare
+
+
+@_asks(ATTRIBUTE)
 def attribute(
     conversion: str,
     *,
@@ -62,11 +89,7 @@ def attribute(
     per_conversion: bool = False,
     **options: Any,
 ) -> pa.Table:
-    """Credit per model and key (or per conversion), exactly as ``utmost attribute --format json``.
-
-    Keyword options are the CLI's: ``models``, ``by``, ``lookback``, ``scope``,
-    ``session_timeout``, ``half_life``, ``revenue_property``, ``start``, ``end``, ``project``.
-    """
+    """Credit per model and key (or per conversion), exactly as ``utmost attribute --format json``."""
     question = make_options(conversion, **options)
     with Store(db) as store:
         store.project(question.project)
@@ -79,11 +102,11 @@ def follow(store: Store, options: Options, any_id: str) -> Journey:
     return _checked(DuckDBBackend.of(store), options, lambda b: run_journey(b, options, any_id))
 
 
+@_asks(JOURNEY)
 def journey(any_id: str, conversion: str, *, db: str | os.PathLike[str] | None = None, **options: Any) -> Journey:
     """The person owning ``any_id``: merged ids, sessions, the events that mattered, and the
     credit of each of their conversions under every model (Arrow tables)."""
-    options.setdefault("models", ",".join(MODELS))
-    question = make_options(conversion, **options)
+    question = make_options(conversion, question=JOURNEY, **options)
     with Store(db) as store:
         store.project(question.project)
         return follow(store, question, any_id)

@@ -30,7 +30,8 @@ from rich.table import Table
 from utmost import __version__, demo, formats
 from utmost.api import answer, answer_on_spark, follow
 from utmost.engine import Result, make_options
-from utmost.engine.options import FORMATS, MODELS, SCOPES
+from utmost.engine.models import MODELS, NAMES
+from utmost.engine.options import ATTRIBUTE, FORMATS, JOURNEY, PARAMETERS_BY_NAME, REQUIRED, Parameter, parameters
 from utmost.errors import InputError, UtmostError
 from utmost.store import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store, quick_handover
 from utmost.store.importer import ImportReport, import_files
@@ -74,6 +75,40 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(2)
 
     return wrapper
+
+
+def question_options(question: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The click options of ``question`` (``attribute`` or ``journey``), one per row of the
+    question's table (:data:`utmost.engine.options.PARAMETERS`)."""
+
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        for parameter in reversed(parameters(question)):
+            command = click.option(parameter.option, parameter.name, **_click_settings(parameter, question))(command)
+        return command
+
+    return add
+
+
+def _click_settings(parameter: Parameter, question: str) -> dict[str, Any]:
+    default = parameter.default_for(question)
+    if default is REQUIRED:
+        return {"required": True, "help": parameter.help}
+    if parameter.type is bool:
+        return {"is_flag": True, "default": default, "help": parameter.help}
+    kind = (click.Choice(parameter.choices) if parameter.choices
+            else click.IntRange(*parameter.bounds) if parameter.bounds else parameter.type)
+    return {"type": kind, "default": default, "show_default": default is not None, "help": parameter.help}
+
+
+def models_epilog() -> str:
+    """The models table at the end of ``--help``: each name, its meaning, the options it reads.
+
+    A ``\b`` paragraph, which click prints as it is instead of rewrapping it.
+    """
+    width = max(len(m.name) for m in MODELS)
+    lines = [f"  {m.name:<{width}}  {m.meaning}" + "".join(f" ({PARAMETERS_BY_NAME[name].option})"
+                                                           for name in m.parameters) for m in MODELS]
+    return "\b\nModels:\n" + "\n".join(lines)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -203,27 +238,8 @@ def project_list(db: str | None) -> None:
     out.print(table)
 
 
-@cli.command("attribute")
-@click.option("--conversion", required=True, help="The conversion event, e.g. 'Reservation Completed'.")
-@click.option("--models", default="last_touch", show_default=True,
-              help="Comma-separated: first_touch, last_touch, linear, u_shaped, j_shaped, inverse_j, "
-                   "position:F/M/L, time_decay, participation, markov, shapley.")
-@click.option("--by", default="utm_source", show_default=True, help="Comma-separated key properties.")
-@click.option("--lookback", default="30d", show_default=True, help="How far back a touchpoint counts (inclusive).")
-@click.option("--scope", type=click.Choice(SCOPES), default="user", show_default=True,
-              help="user: across sessions and devices; session: only the conversion's session.")
-@click.option("--session-timeout", default="30m", show_default=True, help="Gap that starts a new session.")
-@click.option("--half-life", default="7d", show_default=True, help="time_decay's half-life.")
-@click.option("--split-on-key", is_flag=True,
-              help="Also start a session at a touchpoint whose key differs from the session's first.")
-@click.option("--markov-order", default=1, show_default=True, type=click.IntRange(1, 4),
-              help="markov's order: how many previous keys a state remembers.")
-@click.option("--ci", type=float, help="Add bootstrap intervals at this level (e.g. 0.95) to every row.")
-@click.option("--bootstrap", default=200, show_default=True, help="Bootstrap rounds (persons resampled).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--revenue-property", default="amount", show_default=True, help="Property holding the revenue.")
-@click.option("--from", "start", help="First conversion date (YYYY-MM-DD, inclusive).")
-@click.option("--to", "end", help="Last conversion date (YYYY-MM-DD, inclusive).")
+@cli.command("attribute", epilog=models_epilog())
+@question_options(ATTRIBUTE)
 @click.option("--format", "output", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--per-conversion", is_flag=True, help="One row per conversion, model and key instead of totals.")
 @click.option("--explain-model", is_flag=True,
@@ -258,18 +274,9 @@ def attribute_command(
     _print_result(result, output, per_conversion)
 
 
-@cli.command("journey")
+@cli.command("journey", epilog=models_epilog())
 @click.argument("person_id", metavar="ID")
-@click.option("--conversion", required=True, help="The conversion event, e.g. 'Reservation Completed'.")
-@click.option("--models", default=",".join(MODELS), show_default=True, help="Models to show credit under.")
-@click.option("--by", default="utm_source", show_default=True, help="Comma-separated key properties.")
-@click.option("--lookback", default="30d", show_default=True)
-@click.option("--scope", type=click.Choice(SCOPES), default="user", show_default=True)
-@click.option("--session-timeout", default="30m", show_default=True)
-@click.option("--half-life", default="7d", show_default=True)
-@click.option("--split-on-key", is_flag=True, help="A touchpoint with a new key starts a session.")
-@click.option("--markov-order", default=1, show_default=True, type=click.IntRange(1, 4))
-@click.option("--revenue-property", default="amount", show_default=True)
+@question_options(JOURNEY)
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @db_option()
 @project_option
@@ -404,7 +411,7 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(MODELS))
+DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(NAMES))
 
 
 def _print_comparison(store: Store, project: str) -> None:

@@ -7,16 +7,27 @@ two disagree (sqlglot-style: per-dialect differences are constants, not ``if`` c
 **Values.** A question carries values its asker chose: the project, the conversion event,
 property names (``--by``, ``--revenue-property``), a person's id, dates. None of them is ever
 pasted into SQL: :meth:`Dialect.literal` is the only function that turns a value into SQL text,
-as a string literal by the dialect's own escaping rules, and a property name reaches a JSON
-document only as such a literal (:meth:`Dialect.json_text`). The templates below hold SQL
-written here, never a value; ``tests/engine/test_sql_values.py`` runs every query with hostile
-values and fails if one of them lands anywhere but inside a literal.
+as a string literal by the dialect's own escaping rules (a number by :func:`double`, spelt alike
+in both dialects, which is also how a model's position weights get there), and a property name
+reaches a JSON document only as such a literal (:meth:`Dialect.json_text`). The templates below
+hold SQL written here, never a value; ``tests/engine/test_sql_values.py`` runs every query with
+hostile values and fails if one of them lands anywhere but inside a literal.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+
+
+def double(value: float) -> str:
+    """A finite number as a DOUBLE literal, spelt alike in both dialects: a bare ``0.4`` is a
+    DECIMAL in Spark, and decimal division rounds.
+
+    >>> double(0.4)
+    'CAST(0.4 AS DOUBLE)'
+    """
+    return f"CAST({float(value)!r} AS DOUBLE)"
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ class Dialect:
         if isinstance(value, int):
             return str(int(value))
         if isinstance(value, float):
-            return f"CAST({float(value)!r} AS DOUBLE)" if value == value and abs(value) != float("inf") else "NULL"
+            return double(value) if value == value and abs(value) != float("inf") else "NULL"
         if isinstance(value, dt.datetime):
             return f"TIMESTAMP {self.literal(value.replace(tzinfo=None).isoformat(sep=' '))}"
         if not isinstance(value, str):

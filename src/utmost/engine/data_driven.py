@@ -1,9 +1,10 @@
-"""Markov and Shapley credit on the engine's journeys (docs/semantics.md §8, §9, §10).
+"""The data-driven models' credit on the engine's journeys (docs/semantics.md §8, §9, §10).
 
 The backend builds every journey and aggregates them to one row per distinct path; only those
-rows reach the models (:mod:`utmost.models`). Conversions whose journey is empty go to
-``(none)``. Per-conversion rows explain each credit: Markov splits a conversion over its own
-path's keys by their removal effects (the totals stay the global ones), Shapley by its set.
+rows reach the models, each fitted as its row of :data:`utmost.engine.models.MODELS` says.
+Conversions whose journey is empty go to ``(none)``. Per-conversion rows explain each credit: a
+fitted model splits a conversion over its own path's keys (Markov by their removal effects,
+Shapley by its set); a model with totals of its own (Markov's, global) keeps them.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import math
 from typing import Any
 
 from utmost.engine import queries
-from utmost.engine.options import DATA_DRIVEN_MODELS, Options
+from utmost.engine.options import Options
 from utmost.engine.queries import KEY_SEPARATOR, PATH_SEPARATOR
-from utmost.models import Journeys, markov, shapley
+from utmost.models import Journeys
 
 Row = dict[str, Any]
 
@@ -22,9 +23,9 @@ Row = dict[str, Any]
 def credit_data_driven(
     backend: Any, options: Options, per_conversion: bool
 ) -> tuple[list[Row], list[Row], dict[str, Any]]:
-    """Totals, per-conversion rows and the fitted chain's explanation (for ``--explain-model``)
+    """Totals, per-conversion rows and the fitted models' explanations (for ``--explain-model``)
     of the data-driven models among ``options.models``."""
-    models = [(order, m) for order, m in enumerate(options.models) if m.kind in DATA_DRIVEN_MODELS]
+    models = [(order, m) for order, m in enumerate(options.models) if m.learned]
     if not models:
         return [], [], {}
     backend.create("journeys", queries.journeys(backend.dialect, options))
@@ -39,20 +40,16 @@ def credit_data_driven(
         [(split_path(c["path"]), 1, c["revenue"], 0) for c in conversions]
         + [(split_path(p["path"]), 0, 0.0, p["lost"]) for p in lost]
     )
+    fits = {m.name: m.fit(journeys, options) for _, m in models}
     totals, rows = [], []
-    fitted = markov(journeys, options.markov_order) if any(m.kind == "markov" for _, m in models) else None
-    by_set = shapley(journeys) if any(m.kind == "shapley" for _, m in models) else {}
     for order, model in models:
-        if model.kind == "markov":
-            split = fitted.split
-        else:
-            split = lambda path: by_set.get(frozenset(path)) or _equal(path)  # noqa: E731
-        credit: dict[str, list[float]] = {}
+        fitted = fits[model.name]
+        credit: dict[str, tuple[list[float], list[float]]] = {}
         for c in conversions:
             path = split_path(c["path"])
-            shares = split(path) if path else {queries.NONE_KEY: 1.0}
+            shares = fitted.split(path) if path else {queries.NONE_KEY: 1.0}
             for key, share in shares.items():
-                sums = credit.setdefault(key, [[], []])
+                sums = credit.setdefault(key, ([], []))
                 sums[0].append(share)
                 sums[1].append(share * c["revenue"])
                 if per_conversion:
@@ -60,36 +57,15 @@ def credit_data_driven(
                                  "person": c["person"], "time": c["time"], **key_fields(key, options),
                                  "credit": share, "revenue": share * c["revenue"]})
         summed = {k: (math.fsum(v[0]), math.fsum(v[1])) for k, v in credit.items()}
-        if model.kind == "markov":
-            # The totals are the chain's own (docs/semantics.md §9); the splits above only explain them.
+        if fitted.totals is not None:
+            # The model's own totals (Markov's, docs/semantics.md §9); the splits above only explain them.
             none = summed.get(queries.NONE_KEY)
-            summed = {k: (fitted.credit[k], fitted.revenue[k]) for k in fitted.credit}
+            summed = dict(fitted.totals)
             if none:
                 summed[queries.NONE_KEY] = none
         totals += [{"model_order": order, "model": model.name, **key_fields(k, options), "conversions": c, "revenue": r}
                    for k, (c, r) in summed.items() if c]
-    return totals, rows, explain(fitted, options) if fitted else {}
-
-
-def explain(fitted: Any, options: Options) -> dict[str, Any]:
-    """The Markov chain behind the credit: P, removal effects, every counted transition."""
-    def state(s: Any) -> Any:
-        return "start" if s == () else s if isinstance(s, str) else list(s)
-
-    leaving: dict[Any, float] = {}
-    for (a, _), n in fitted.transitions.items():
-        leaving[a] = leaving.get(a, 0) + n
-    transitions = [
-        {"from": state(a), "to": state(b), "count": n, "probability": n / leaving[a]}
-        for (a, b), n in sorted(fitted.transitions.items(), key=lambda item: (str(item[0][0]), str(item[0][1])))
-    ]
-    return {"markov": {"order": options.markov_order, "conversion_probability": fitted.probability,
-                       "removal_effects": dict(sorted(fitted.removal_effects.items())), "transitions": transitions}}
-
-
-def _equal(path: tuple[str, ...]) -> dict[str, float]:
-    """A set no converting journey had (cannot happen for a conversion's own): equal shares."""
-    return {k: 1 / len(set(path)) for k in set(path)}
+    return totals, rows, {name: value for f in fits.values() for name, value in f.explanation.items()}
 
 
 def split_path(text: str | None) -> tuple[str, ...]:

@@ -1,31 +1,32 @@
-"""What an attribution question asks: the options shared by the CLI, the Python API and HTTP.
+"""The attribution question, declared once: a table of what its asker may set, and the
+:class:`Options` it makes.
 
-Pure: parsing durations and model names, with errors that name the bad value and suggest the
-fix. docs/semantics.md §3 to §12 give the meaning of every option.
+:data:`PARAMETERS` is the one list of a question's parameters. The options of ``utmost
+attribute`` and ``utmost journey``, the query API's parameters and their OpenAPI docs, the Python
+API's keywords and the dashboard's form are all made from it, and :func:`make_options` parses
+through it (``tests/engine/test_question.py`` fails when an interface misses a parameter or
+shows another default). Adding a parameter is one row here, plus its meaning in the engine: a
+field of :class:`Options` and the query or model that reads it.
+
+Pure: parsing what users type, with errors that name the bad value and suggest the fix.
+docs/semantics.md §3 to §12 give the meaning of every option.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from utmost.engine.models import MODELS, NAMES, Model, parse_model
 from utmost.errors import InputError
+from utmost.models.markov import MAX_ORDER as MAX_MARKOV_ORDER
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
-#: Position-based presets: (first, middle, last) percentages.
-POSITION_PRESETS: dict[str, tuple[float, float, float]] = {
-    "u_shaped": (40, 20, 40),
-    "j_shaped": (20, 20, 60),
-    "inverse_j": (60, 20, 20),
-}
-RULE_MODELS = ("first_touch", "last_touch", "linear", *POSITION_PRESETS, "time_decay", "participation")
-DATA_DRIVEN_MODELS = ("markov", "shapley")
-MODELS = (*RULE_MODELS, *DATA_DRIVEN_MODELS)
 SCOPES = ("user", "session")
 #: Columns of the answers beside the ``--by`` keys (totals, per-conversion rows, a journey's
 #: touchpoints): a key property of the same name could not be told apart from them.
@@ -83,38 +84,8 @@ def _after(end: str | dt.datetime | dt.date | None) -> dt.datetime | None:
         return None
 
 
-@dataclass(frozen=True)
-class Model:
-    """A rule-based model as the user named it, with its position weights when it has them."""
-
-    name: str
-    kind: str  # a name in RULE_MODELS, or "position"
-    position: tuple[float, float, float] | None = None
-
-
-def parse_model(text: str) -> Model:
-    """A model name: one of ``RULE_MODELS`` or ``position:F/M/L`` (percentages summing to 100)."""
-    name = text.strip()
-    if name in POSITION_PRESETS:
-        return Model(name, "position", POSITION_PRESETS[name])
-    if name in MODELS:
-        return Model(name, name)
-    if name.startswith("position:"):
-        parts = name.removeprefix("position:").split("/")
-        try:
-            weights = tuple(float(p) for p in parts)
-        except ValueError:
-            weights = ()
-        if len(weights) != 3 or not all(0 <= w <= 100 for w in weights) or abs(sum(weights) - 100) > 1e-9:
-            raise InputError(f"model {name!r}: position:F/M/L needs three percentages that sum to 100")
-        return Model(name, "position", weights)  # type: ignore[arg-type]
-    choices = [*MODELS, "position:F/M/L"]
-    close = difflib.get_close_matches(name, choices, n=1)
-    hint = f"Did you mean {close[0]}?" if close else f"Models: {', '.join(choices)}."
-    raise InputError(f"unknown model {name!r}. {hint}")
-
-
 def parse_models(text: str | list[str] | tuple[str, ...]) -> tuple[Model, ...]:
+    """Comma-separated names, or a list of them: at least one, each a name :func:`parse_model` knows."""
     names = text.split(",") if isinstance(text, str) else list(text)
     models = tuple(parse_model(n) for n in names if n.strip())
     if not models:
@@ -122,26 +93,139 @@ def parse_models(text: str | list[str] | tuple[str, ...]) -> tuple[Model, ...]:
     return models
 
 
+def _number(kind: type[int] | type[float], value: object, option: str) -> Any:
+    """``int`` or ``float`` of what a user typed, or an error naming the option."""
+    try:
+        return kind(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        what = "a whole number" if kind is int else "a number"
+        raise InputError(f"{option}: {value!r} is not {what}") from None
+
+
+def _as_given(value: Any) -> Any:
+    return value
+
+
+def _keys(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(p.strip() for p in value.split(",")) if isinstance(value, str) else tuple(value)
+
+
+def _duration(option: str) -> Callable[[Any], dt.timedelta]:
+    return lambda value: value if isinstance(value, dt.timedelta) else parse_duration(value, option)
+
+
+def _whole(option: str) -> Callable[[Any], int]:
+    return lambda value: _number(int, value, option)
+
+
+def _level(value: Any) -> float | None:
+    return None if value in (None, "") else _number(float, value, "ci")
+
+
+#: The questions one may ask: credit per key, or one person's journey.
+ATTRIBUTE, JOURNEY = "attribute", "journey"
+
+
+class _Required:
+    """The default of a parameter without one: the question cannot be asked without it."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One thing an attribution question lets its asker set, as every interface offers it."""
+
+    name: str  # the Python keyword, and the field of Options it sets
+    default: Any  # as a user would type it; REQUIRED if there is none
+    help: str  # one sentence for --help, the API docs and the Python docstring
+    label: str  # its words on the dashboard's form
+    parse: Callable[[Any], Any]  # what was typed (text, or a Python value) → the field's value
+    type: type = str  # what the CLI and HTTP check before parsing: str, int, float, or bool (a flag)
+    many: bool = False  # a list: comma-separated, or a query parameter given several times
+    alias: str = ""  # its name in a query and on the command line, where the keyword cannot be
+    choices: tuple[str, ...] = ()
+    bounds: tuple[int, int] | None = None  # the smallest and largest whole number it takes
+    questions: tuple[str, ...] = (ATTRIBUTE, JOURNEY)  # the questions that offer it
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # a question's own default, where it differs
+
+    @property
+    def query(self) -> str:
+        """Its name in a query string and in a form."""
+        return self.alias or self.name
+
+    @property
+    def option(self) -> str:
+        """Its name on the command line."""
+        return "--" + self.query.replace("_", "-")
+
+    def default_for(self, question: str) -> Any:
+        return self.defaults.get(question, self.default)
+
+
+#: Every parameter of the question, in the order the interfaces list them. ``utmost journey``
+#: does without the bootstrap's three (one person's credit has no interval); the query API's
+#: journey still takes them, unlisted, so that an attribution's address leads to its journeys.
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("conversion", REQUIRED, "The conversion event, e.g. 'Reservation Completed'.", "Conversion event",
+              _as_given),
+    Parameter("models", "last_touch", f"Comma-separated: {', '.join(m.name for m in MODELS)}.", "Models",
+              parse_models, many=True, defaults={JOURNEY: ",".join(NAMES)}),
+    Parameter("by", "utm_source", "Comma-separated key properties.", "Credit by", _keys, many=True),
+    Parameter("lookback", "30d", "How far back a touchpoint counts (inclusive).", "Lookback window",
+              _duration("lookback")),
+    Parameter("scope", "user", "user: across sessions and devices; session: only the conversion's session.",
+              "Touchpoints that count", _as_given, choices=SCOPES),
+    Parameter("session_timeout", "30m", "Gap that starts a new session.", "Session timeout",
+              _duration("session timeout")),
+    Parameter("half_life", "7d", "time_decay's half-life.", "Half-life (time_decay)", _duration("half-life")),
+    Parameter("revenue_property", "amount", "Property holding the revenue.", "Revenue property", _as_given),
+    Parameter("split_on_key", False, "Also start a session at a touchpoint whose key differs from the session's "
+              "first.", "A new campaign starts a new session", _as_given, type=bool),
+    Parameter("markov_order", 1, "markov's order: how many previous keys a state remembers.", "Markov order",
+              _whole("markov order"), type=int, bounds=(1, MAX_MARKOV_ORDER)),
+    Parameter("ci", None, "Add bootstrap intervals at this level (e.g. 0.95) to every row.", "Confidence intervals",
+              _level, type=float, questions=(ATTRIBUTE,)),
+    Parameter("bootstrap", 200, "Bootstrap rounds (persons resampled).", "Bootstrap rounds", _whole("bootstrap"),
+              type=int, questions=(ATTRIBUTE,)),
+    Parameter("seed", 0, "Seed of the bootstrap.", "Bootstrap seed", _whole("seed"), type=int,
+              questions=(ATTRIBUTE,)),
+    Parameter("start", None, "First conversion date (YYYY-MM-DD, inclusive).", "From",
+              lambda value: parse_date(value, "from"), alias="from"),
+    Parameter("end", None, "Last conversion date (YYYY-MM-DD, inclusive).", "To", _after, alias="to"),
+)
+PARAMETERS_BY_NAME = {p.name: p for p in PARAMETERS}
+
+
+def parameters(question: str) -> tuple[Parameter, ...]:
+    """The parameters ``question`` offers (``attribute`` or ``journey``), in the table's order."""
+    return tuple(p for p in PARAMETERS if question in p.questions)
+
+
 @dataclass(frozen=True)
 class Options:
-    """One attribution question (``utmost attribute``; docs/semantics.md §5 and §6)."""
+    """One attribution question, parsed and checked (``utmost attribute``; docs/semantics.md §5 and §6)."""
 
     conversion: str
-    models: tuple[Model, ...] = field(default_factory=lambda: parse_models("last_touch"))
-    by: tuple[str, ...] = ("utm_source",)
-    lookback: dt.timedelta = dt.timedelta(days=30)
-    scope: str = "user"
-    session_timeout: dt.timedelta = dt.timedelta(minutes=30)
-    half_life: dt.timedelta = dt.timedelta(days=7)
-    revenue_property: str = "amount"
-    split_on_key: bool = False  # a touchpoint with a new key also starts a session
-    markov_order: int = 1
-    ci: float | None = None  # bootstrap interval level, e.g. 0.95
-    bootstrap: int = 200
-    seed: int = 0
-    start: dt.datetime | None = None  # conversions at or after
-    end: dt.datetime | None = None  # conversions strictly before
-    project: str = "default"
+    models: tuple[Model, ...]
+    by: tuple[str, ...]
+    lookback: dt.timedelta
+    scope: str
+    session_timeout: dt.timedelta
+    half_life: dt.timedelta
+    revenue_property: str
+    split_on_key: bool  # a touchpoint with a new key also starts a session
+    markov_order: int
+    ci: float | None  # bootstrap interval level, e.g. 0.95
+    bootstrap: int
+    seed: int
+    start: dt.datetime | None  # conversions at or after
+    end: dt.datetime | None  # conversions strictly before
+    project: str
 
     def __post_init__(self) -> None:
         if not self.conversion:
@@ -172,62 +256,20 @@ class Options:
             raise InputError(f"bootstrap: {self.bootstrap} rounds (from 1 to {MAX_BOOTSTRAP:,})")
         if self.seed < 0:
             raise InputError(f"seed: {self.seed} is negative")
-        if not 1 <= self.markov_order <= 4:
+        if not 1 <= self.markov_order <= MAX_MARKOV_ORDER:
             raise InputError(f"markov order must be 1, 2, 3 or 4, not {self.markov_order}")
 
 
-def _number(kind: type[int] | type[float], value: object, option: str) -> Any:
-    """``int`` or ``float`` of what a user typed, or an error naming the option."""
-    try:
-        return kind(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        what = "a whole number" if kind is int else "a number"
-        raise InputError(f"{option}: {value!r} is not {what}") from None
-
-
-def make_options(
-    conversion: str,
-    *,
-    models: str | list[str] | tuple[str, ...] = "last_touch",
-    by: str | list[str] | tuple[str, ...] = "utm_source",
-    lookback: str | dt.timedelta = "30d",
-    scope: str = "user",
-    session_timeout: str | dt.timedelta = "30m",
-    half_life: str | dt.timedelta = "7d",
-    revenue_property: str = "amount",
-    split_on_key: bool = False,
-    markov_order: int = 1,
-    ci: float | str | None = None,
-    bootstrap: int = 200,
-    seed: int = 0,
-    start: str | dt.datetime | dt.date | None = None,
-    end: str | dt.datetime | dt.date | None = None,
-    project: str = "default",
-) -> Options:
-    """Options from the strings a user types (CLI flags, query parameters, Python keywords).
+def make_options(conversion: str, *, project: str = "default", question: str = ATTRIBUTE, **values: Any) -> Options:
+    """Options from what a user typed (CLI flags, query parameters, Python keywords), each value
+    parsed by its row of :data:`PARAMETERS`; a parameter not given takes ``question``'s default.
 
     ``by`` as one string is comma-separated and each name stripped; as a list, each name is
     taken literally (a property named ``" a,b"`` can be asked for only that way).
     """
-
-    def duration(value: str | dt.timedelta, option: str) -> dt.timedelta:
-        return value if isinstance(value, dt.timedelta) else parse_duration(value, option)
-
-    return Options(
-        conversion=conversion,
-        models=parse_models(models),
-        by=tuple(p.strip() for p in by.split(",")) if isinstance(by, str) else tuple(by),
-        lookback=duration(lookback, "lookback"),
-        scope=scope,
-        session_timeout=duration(session_timeout, "session timeout"),
-        half_life=duration(half_life, "half-life"),
-        revenue_property=revenue_property,
-        split_on_key=split_on_key,
-        markov_order=_number(int, markov_order, "markov order"),
-        ci=None if ci in (None, "") else _number(float, ci, "ci"),
-        bootstrap=_number(int, bootstrap, "bootstrap"),
-        seed=_number(int, seed, "seed"),
-        start=parse_date(start, "from"),
-        end=_after(end),
-        project=project,
-    )
+    for name in values:
+        if name not in PARAMETERS_BY_NAME:
+            raise TypeError(f"make_options() got an unexpected keyword argument {name!r}")
+    given = {**values, "conversion": conversion}
+    return Options(**{p.name: p.parse(given.get(p.name, p.default_for(question))) for p in PARAMETERS},
+                   project=project)

@@ -9,8 +9,9 @@ Pure: each function returns the SQL of one step, reading the tables of the steps
 
 from __future__ import annotations
 
-from utmost.dialect import Dialect
-from utmost.engine.options import DATA_DRIVEN_MODELS, Model, Options
+from utmost.dialect import Dialect, double
+from utmost.engine.models import Rule
+from utmost.engine.options import Options
 from utmost.ingest.campaign import LANDING_PARAMS
 
 DEVICE_PREFIX = "$device:"
@@ -318,36 +319,7 @@ SELECT *, sum(decay) OVER (PARTITION BY conversion) AS decay_total FROM (
 """
 
 
-def _double(value: float) -> str:
-    """A DOUBLE literal: a bare ``0.4`` is a DECIMAL in Spark, and decimal division rounds."""
-    return f"CAST({float(value)!r} AS DOUBLE)"
-
-
-ONE, ZERO = _double(1), _double(0)
-
-
-def weight_sql(model: Model) -> str:
-    """A touchpoint's weight under ``model`` (docs/semantics.md §7), from its number, touches and decay."""
-    if model.kind == "first_touch":
-        return f"CASE WHEN touch_number = 1 THEN {ONE} ELSE {ZERO} END"
-    if model.kind == "last_touch":
-        return f"CASE WHEN touch_number = touches THEN {ONE} ELSE {ZERO} END"
-    if model.kind == "linear":
-        return f"{ONE} / touches"
-    if model.kind == "time_decay":
-        return "decay / decay_total"
-    if model.kind == "participation":
-        return ONE
-    first, middle, last = (w / 100 for w in model.position or (0, 0, 0))
-    two = first + last
-    first_of_two, last_of_two = (first / two, last / two) if two else (0.5, 0.5)
-    return (
-        f"CASE WHEN touches = 1 THEN {ONE} "
-        f"WHEN touches = 2 THEN CASE WHEN touch_number = 1 THEN {_double(first_of_two)} "
-        f"ELSE {_double(last_of_two)} END "
-        f"WHEN touch_number = 1 THEN {_double(first)} WHEN touch_number = touches THEN {_double(last)} "
-        f"ELSE {_double(middle)} / (touches - 2) END"
-    )
+ONE, ZERO = double(1), double(0)
 
 
 def per_conversion(d: Dialect, options: Options) -> str:
@@ -359,17 +331,15 @@ def per_conversion(d: Dialect, options: Options) -> str:
     names = [name for name, _ in key_columns(d, options.by)]
     none_keys = ", ".join(f"CASE WHEN touches = 0 THEN {d.literal(NONE_KEY)} ELSE {n} END AS {n}" for n in names)
     key_list = ", ".join(names)
-    rule_based = [(order, m) for order, m in enumerate(options.models) if m.kind not in DATA_DRIVEN_MODELS]
+    rule_based = [(order, m, m.computes) for order, m in enumerate(options.models) if isinstance(m.computes, Rule)]
     weights = []
-    for order, model in rule_based:
-        # Participation: each distinct key counts once per conversion, however often it recurs.
-        combine = "max" if model.kind == "participation" else "sum"
-        weight = f"CASE WHEN touches = 0 THEN {ONE} ELSE {weight_sql(model)} END"
-        weights.append(f"{combine}({weight}) AS w{order}")
+    for order, model, rule in rule_based:
+        weight = f"CASE WHEN touches = 0 THEN {ONE} ELSE {rule.weight(model)} END"
+        weights.append(f"{rule.combine}({weight}) AS w{order}")
     unpivoted = "\nUNION ALL\n".join(
         f"SELECT {order} AS model_order, {d.literal(model.name)} AS model, conversion, insert_id, person, "
         f"conversion_time, {key_list}, w{order} AS credit, revenue AS conversion_revenue FROM credited"
-        for order, model in rule_based
+        for order, model, _ in rule_based
     )
     return f"""
 WITH credited AS (

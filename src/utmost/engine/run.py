@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from utmost.backends import Backend
 from utmost.engine import queries, uncertainty
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
-from utmost.engine.options import DATA_DRIVEN_MODELS, Options
+from utmost.engine.options import Options
 from utmost.errors import InputError
 from utmost.ingest.campaign import LANDING_PARAMS
 
@@ -95,12 +95,12 @@ def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: 
     """Bootstrap every total (persons resampled), adding the interval columns in place."""
     key_list = ", ".join(keys)
     rule_rows = []
-    if any(m.kind not in DATA_DRIVEN_MODELS for m in options.models):
+    if not all(m.learned for m in options.models):
         rule_rows = backend.arrow(
             f"SELECT person, model_order, model, {key_list}, sum(credit) AS credit, sum(revenue) AS revenue "
             f"FROM per_conversion GROUP BY person, model_order, model, {key_list}"
         ).to_pylist()
-    driven = [(i, m.name, m.kind) for i, m in enumerate(options.models) if m.kind in DATA_DRIVEN_MODELS]
+    driven = [(i, m) for i, m in enumerate(options.models) if m.learned]
     journeys = []
     if driven:
         journeys = backend.arrow(
@@ -117,7 +117,7 @@ def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: 
         def fields(key: str) -> tuple:
             return tuple(key_fields(key, options)[k] for k in keys)
 
-        estimators.append(uncertainty.DataDriven(persons, journeys, driven, options.markov_order, fields))
+        estimators.append(uncertainty.DataDriven(persons, journeys, driven, options, fields))
     rounds = uncertainty.bootstrap(estimators, len(persons), options.bootstrap, options.seed)
     bounds = uncertainty.intervals(rounds, options.ci)
     for row in totals:
@@ -133,7 +133,7 @@ def _credit_rule_based(
 ) -> tuple[list[dict], list[dict]]:
     """Totals (with model_order) and per-conversion rows of the rule-based models, if any."""
     key_list = ", ".join(keys)
-    if all(m.kind in DATA_DRIVEN_MODELS for m in options.models):
+    if all(m.learned for m in options.models):
         return [], []
     backend.create("per_conversion", queries.per_conversion(backend.dialect, options))
     credits = backend.arrow(

@@ -10,12 +10,13 @@ Reproducible for a seed (docs/semantics.md §11).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sparse
 
-from utmost.models import Journeys, markov, shapley
-from utmost.models.markov import Chain
+from utmost.engine.models import Model
+from utmost.models import Journeys
 
 Group = tuple  # (model_order, model, *keys)
 
@@ -63,15 +64,16 @@ class RuleBased:
 
 
 class DataDriven:
-    """Markov and Shapley refitted on resampled journeys: persons × paths matrices, built once.
+    """The learned models refitted on resampled journeys: persons × paths matrices, built once.
 
     ``journeys`` rows: person, path (tuple, empty for a conversion without touchpoints),
-    conversions, revenue, lost. ``fields`` turns a key into its ``--by`` values. Each round's
-    weighted path counts are one sparse product, not a pass over the rows; Markov reuses one
-    :class:`Chain`.
+    conversions, revenue, lost. ``models``: (model_order, model) pairs; ``options`` holds the
+    parameters they read. ``fields`` turns a key into its ``--by`` values. Each round's weighted
+    path counts are one sparse product, not a pass over the rows; what a model's rounds share
+    (Markov's chain) is prepared once.
     """
 
-    def __init__(self, person_index: dict, journeys: list[dict], models: list[tuple[int, str, str]], order: int,
+    def __init__(self, person_index: dict, journeys: list[dict], models: list[tuple[int, Model]], options: Any,
                  fields: Callable[[str], tuple]) -> None:
         self.paths = sorted({j["path"] for j in journeys})
         column = {p: i for i, p in enumerate(self.paths)}
@@ -85,9 +87,9 @@ class DataDriven:
         self.empty = column.get(())
         self.nonempty = [i for i, p in enumerate(self.paths) if p]
         self.nonempty_paths = tuple(self.paths[i] for i in self.nonempty)
-        self.models, self.fields = models, fields
-        wanted = any(kind == "markov" for _, _, kind in models)
-        self.chain = Chain(tuple(self.paths[i] for i in self.nonempty), order) if wanted else None
+        self.fields = fields
+        prepared = {m.name: m.rounds(self.nonempty_paths, options) for _, m in models}
+        self.models = [(model_order, m.name, prepared[m.name]) for model_order, m in models]
 
     def rounds(self, weights: np.ndarray) -> dict[Group, np.ndarray]:
         out: dict[Group, np.ndarray] = {}
@@ -96,30 +98,14 @@ class DataDriven:
             converted, revenue, lost = (m @ weights[b] for m in self.per_path)
             keep = self.nonempty
             every = Journeys(self.nonempty_paths, converted[keep], revenue[keep], lost[keep])
-            for model_order, name, kind in self.models:
-                totals = _fit(kind, every, self.chain)
+            for model_order, name, refit in self.models:
+                totals = refit(every) if every.paths else {}
                 if self.empty is not None and converted[self.empty]:
                     totals["(none)"] = (float(converted[self.empty]), float(revenue[self.empty]))
                 for key, (credit, money) in totals.items():
                     group = (model_order, name, *self.fields(key))
                     out.setdefault(group, np.zeros((2, size)))[:, b] = (credit, money)
         return out
-
-
-def _fit(kind: str, data: Journeys, chain: Chain | None) -> dict[str, tuple[float, float]]:
-    if not data.paths:
-        return {}
-    if kind == "markov":
-        fitted = markov(data, chain=chain)
-        return {k: (fitted.credit[k], fitted.revenue[k]) for k in fitted.credit}
-    totals: dict[str, list[float]] = {}
-    splits = shapley(data)
-    for path, converted, revenue in zip(data.paths, data.conversions, data.revenue):
-        for key, share in splits.get(frozenset(path), {}).items():
-            entry = totals.setdefault(key, [0.0, 0.0])
-            entry[0] += share * converted
-            entry[1] += share * revenue
-    return {k: (v[0], v[1]) for k, v in totals.items()}
 
 
 def bootstrap(estimators: list, persons: int, rounds: int, seed: int) -> dict[Group, np.ndarray]:

@@ -2,13 +2,16 @@
 
 ``GET /api/attribution`` takes ``utmost attribute``'s options as query parameters (``from`` and
 ``to`` as named on the command line, ``session_timeout`` for ``--session-timeout``) and returns
-exactly the rows ``--format json`` prints. Every error has one shape,
-``{"error": {"status": 400, "message": "..."}}`` (see :func:`error_response`).
+exactly the rows ``--format json`` prints. The parameters, their checks and their OpenAPI docs
+come from the question's table (:data:`utmost.engine.options.PARAMETERS`). Every error has one
+shape, ``{"error": {"status": 400, "message": "..."}}`` (see :func:`error_response`).
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,6 +20,8 @@ from fastapi.responses import JSONResponse, Response
 
 from utmost import formats
 from utmost.engine import Options, make_options
+from utmost.engine.models import MODELS
+from utmost.engine.options import ATTRIBUTE, JOURNEY, PARAMETERS, REQUIRED, Parameter, parameters
 from utmost.errors import InputError
 from utmost.store.projects import Project
 from utmost.web.auth import request_project
@@ -24,16 +29,12 @@ from utmost.web.service import Service
 
 router = APIRouter(prefix="/api", tags=["query"])
 
-#: The options of ``utmost attribute`` as query parameters, and the keyword each maps to.
-QUESTION = {
-    "conversion": "conversion", "models": "models", "by": "by", "lookback": "lookback", "scope": "scope",
-    "session_timeout": "session_timeout", "half_life": "half_life", "revenue_property": "revenue_property",
-    "split_on_key": "split_on_key", "markov_order": "markov_order", "ci": "ci", "bootstrap": "bootstrap",
-    "seed": "seed", "from": "start", "to": "end",
-}
-_FLAGS = ("split_on_key",)
+#: Each query parameter of a question, and the keyword it maps to.
+QUESTION = {p.query: p.name for p in PARAMETERS}
+_FLAGS = tuple(p.query for p in PARAMETERS if p.type is bool)
 #: Parameters that take several values: repeated (``models=a&models=b``) or comma-separated.
-_LISTS = ("models", "by")
+_LISTS = tuple(p.query for p in PARAMETERS if p.many)
+_TRUE = ("1", "true", "yes", "on")
 
 
 def query_of(request: Request) -> dict[str, str]:
@@ -44,28 +45,76 @@ def query_of(request: Request) -> dict[str, str]:
             raise InputError(f"parameter {name!r} given more than once")
         params[name] = f"{params[name]},{value}" if name in params else value
     return params
-_TRUE = ("1", "true", "yes", "on")
 
 
-def options_of(params: dict[str, str], project: str, allowed: tuple[str, ...] = ()) -> Options:
-    """Options from query parameters; an unknown parameter is an error that suggests the right one."""
-    known = (*QUESTION, *allowed)
+def options_of(params: dict[str, str], project: str, question: str = ATTRIBUTE) -> Options:
+    """Options for ``question`` from query parameters (empty ones are not given); an unknown
+    parameter is an error that suggests the right one."""
     for name in params:
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f". Did you mean {close[0]}?" if close else f" (known: {', '.join(known)})"
+        if name not in QUESTION:
+            close = difflib.get_close_matches(name, QUESTION, n=1)
+            hint = f". Did you mean {close[0]}?" if close else f" (known: {', '.join(QUESTION)})"
             raise InputError(f"unknown parameter {name!r}{hint}")
     if not params.get("conversion"):
         raise InputError("parameter 'conversion' is required, e.g. conversion=Reservation%20Completed")
-    question: dict[str, Any] = {QUESTION[k]: v for k, v in params.items() if k in QUESTION and v != ""}
+    given: dict[str, Any] = {QUESTION[k]: v for k, v in params.items() if v != ""}
     for flag in _FLAGS:
-        if flag in question:
-            question[flag] = str(question[flag]).lower() in _TRUE
-    conversion = question.pop("conversion")
+        if flag in given:
+            given[flag] = str(given[flag]).lower() in _TRUE
+    conversion = given.pop("conversion")
     try:
-        return make_options(conversion, project=project, **question)
+        return make_options(conversion, project=project, question=question, **given)
     except ValueError as error:  # int()/float() of a malformed number
         raise InputError(str(error)) from None
+
+
+def asked(question: str, *, before: tuple[inspect.Parameter, ...] = (),
+          after: tuple[inspect.Parameter, ...] = ()) -> Callable[..., dict[str, str]]:
+    """A dependency giving the query as sent (:func:`query_of`), whose signature FastAPI reads
+    as ``question``'s parameters from the table: it checks their types and documents them.
+
+    Only the types are checked here (an int is an int, a flag a boolean), as FastAPI words it;
+    what a value means is the engine's to judge, in its own words, as for every interface.
+    """
+
+    def query(request: Request, **_: Any) -> dict[str, str]:
+        return query_of(request)
+
+    declared = [_declared(p, question) for p in parameters(question)]
+    query.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+        *before, *declared, *after,
+    ])
+    return query
+
+
+def _declared(parameter: Parameter, question: str) -> inspect.Parameter:
+    default = parameter.default_for(question)
+    schema = ({"enum": list(parameter.choices)} if parameter.choices
+              else {"minimum": parameter.bounds[0], "maximum": parameter.bounds[1]} if parameter.bounds else None)
+    found = Query(alias=parameter.alias or None, description=parameter.help, json_schema_extra=schema)
+    return inspect.Parameter(
+        parameter.name, inspect.Parameter.KEYWORD_ONLY,
+        default=inspect.Parameter.empty if default is REQUIRED else default,
+        annotation=Annotated[parameter.type if default is not None else parameter.type | None, found],
+    )
+
+
+def _query_parameter(name: str, kind: type, description: str, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[kind, Query(description=description)])
+
+
+#: The models, for the endpoints' docs: each name, its meaning and the parameters it reads.
+MODELS_DOC = "Models:\n\n" + "\n".join(
+    f"- `{m.name}`: {m.meaning}" + "".join(f" (`{p}`)" for p in m.parameters) for m in MODELS
+)
+AttributionQuery = Annotated[dict[str, str], Depends(asked(ATTRIBUTE, after=(
+    _query_parameter("per_conversion", bool, "One row per (conversion, model, key)", False),)))]
+#: A journey also takes the attribution's other parameters, unlisted: an address on the dashboard
+#: carries its whole question from an answer to a person's journey.
+JourneyQuery = Annotated[dict[str, str], Depends(asked(JOURNEY, before=(
+    _query_parameter("id", str, "Any id of the person: user, distinct or device id"),)))]
 
 
 def _service(request: Request) -> Service:
@@ -80,50 +129,19 @@ def _json(text: str) -> Response:
     return Response(text, media_type="application/json")
 
 
-@router.get("/attribution", summary="Credit per model and key, as `utmost attribute --format json`")
-async def attribution(
-    request: Request,
-    project: Asker,
-    service: Answering,
-    conversion: Annotated[str, Query(description="The conversion event, e.g. Reservation Completed")],
-    models: Annotated[str, Query(description="Comma-separated models")] = "last_touch",
-    by: Annotated[str, Query(description="Comma-separated key properties")] = "utm_source",
-    lookback: str = "30d",
-    scope: Annotated[str, Query(description="user or session")] = "user",
-    session_timeout: str = "30m",
-    half_life: str = "7d",
-    revenue_property: str = "amount",
-    split_on_key: bool = False,
-    markov_order: int = 1,
-    ci: Annotated[float | None, Query(description="Confidence level, e.g. 0.95")] = None,
-    bootstrap: int = 200,
-    seed: int = 0,
-    from_: Annotated[str | None, Query(alias="from", description="First day of conversions")] = None,
-    to: Annotated[str | None, Query(description="Last day of conversions (inclusive)")] = None,
-    per_conversion: Annotated[bool, Query(description="One row per (conversion, model, key)")] = False,
-) -> Response:
-    params = query_of(request)
+@router.get("/attribution", summary="Credit per model and key, as `utmost attribute --format json`",
+            description=MODELS_DOC)
+async def attribution(project: Asker, service: Answering, params: AttributionQuery) -> Response:
     per = str(params.pop("per_conversion", "")).lower() in _TRUE
     options = options_of(params, project.name)
     result = await run_in_threadpool(service.attribution, options, per)
     return _json(formats.to_json(result.per_conversion if per else result.totals))
 
 
-@router.get("/journey", summary="One person's journey, as `utmost journey --format json`")
-async def journey(
-    request: Request,
-    project: Asker,
-    service: Answering,
-    id: Annotated[str, Query(description="Any id of the person: user, distinct or device id")],
-    conversion: str,
-    models: Annotated[str, Query(description="Comma-separated models (default: every model)")] = "",
-) -> Response:
-    from utmost.engine.options import MODELS
-
-    params = query_of(request)
+@router.get("/journey", summary="One person's journey, as `utmost journey --format json`", description=MODELS_DOC)
+async def journey(project: Asker, service: Answering, params: JourneyQuery) -> Response:
     any_id = params.pop("id")
-    params["models"] = params.get("models") or ",".join(MODELS)
-    options = options_of(params, project.name)
+    options = options_of(params, project.name, JOURNEY)
     found = await run_in_threadpool(service.journey, options, any_id)
     return _json(formats.journey_json(found))
 

@@ -16,7 +16,6 @@ says so in its ``Content-Security-Policy``.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,13 +27,14 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from utmost.engine import DEVICE_PREFIX, Journey, Options, Result, make_options
-from utmost.engine.options import MODELS
+from utmost.engine import DEVICE_PREFIX, Journey, Options, Result
+from utmost.engine.models import NAMES, parse_model
+from utmost.engine.options import JOURNEY, PARAMETERS, PARAMETERS_BY_NAME, REQUIRED, Parameter
 from utmost.errors import InputError
 from utmost.limits import TooManyFailuresError
 from utmost.store.projects import Project
 from utmost.web import charts
-from utmost.web.api import QUESTION, options_of
+from utmost.web.api import options_of
 from utmost.web.auth import followed_from_elsewhere, request_project, sign_in, sign_out
 
 router = APIRouter(include_in_schema=False)
@@ -50,15 +50,13 @@ templates.env.tests["devicelike"] = lambda any_id: str(any_id).startswith(DEVICE
 LOOKBACKS = ("1d", "7d", "14d", "30d", "60d", "90d")
 
 
-def _api_defaults() -> dict[str, str]:
-    """The API's default for each parameter, as text: a canonical address leaves these out."""
-    keywords = inspect.signature(make_options).parameters
-    return {name: str(keywords[keyword].default) for name, keyword in QUESTION.items()
-            if keyword in keywords and not isinstance(keywords[keyword].default, bool | None)
-            and keywords[keyword].default is not inspect.Parameter.empty}
-
-
-API_DEFAULTS = _api_defaults()
+#: The API's default for each parameter, as text: a canonical address leaves these out.
+API_DEFAULTS = {p.query: str(p.default) for p in PARAMETERS
+                if p.default is not REQUIRED and p.default is not None and p.type is not bool}
+#: Parameters with a field of their own on the attribution form; every other one gets a text box,
+#: a list of choices or a check box under "More options", from its row of the table.
+OWN_FIELDS = ("conversion", "models", "by", "lookback", "scope", "start", "end", "ci")
+_WIDGETS = ("text", "choice", "check")
 #: Pages may only load from here: no CDN, no inline script (pygal's SVG keeps inline styles).
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -151,7 +149,7 @@ def question_of(request: Request) -> dict[str, str]:
 
 def canonical(params: dict[str, str], keep: tuple[str, ...] = ("conversion",)) -> str:
     """The query string the API takes: known parameters in the API's order, defaults left out."""
-    order = {name: n for n, name in enumerate(("id", *QUESTION))}
+    order = {name: n for n, name in enumerate(("id", *(p.query for p in PARAMETERS)))}
     kept = {k: v for k, v in params.items() if k in keep or API_DEFAULTS.get(k) != v}
     return urlencode(sorted(kept.items(), key=lambda kv: order.get(kv[0], len(order))), quote_via=quote, safe=",")
 
@@ -172,10 +170,37 @@ class Pickers:
     def many(self, name: str) -> list[str]:
         return [v for v in self.value(name).split(",") if v]
 
+    @staticmethod
+    def label(name: str) -> str:
+        return PARAMETERS_BY_NAME[name].label
+
+    @property
+    def more(self) -> list[Parameter]:
+        """The parameters under "More options": text boxes, then lists of choices, then check boxes."""
+        others = [p for p in PARAMETERS if p.name not in OWN_FIELDS]
+        return sorted(others, key=lambda p: _WIDGETS.index(self.widget(p)))
+
+    @staticmethod
+    def widget(parameter: Parameter) -> str:
+        return "check" if parameter.type is bool else "choice" if Pickers.choices(parameter) else "text"
+
+    @staticmethod
+    def choices(parameter: Parameter) -> list[str]:
+        numbers = range(parameter.bounds[0], parameter.bounds[1] + 1) if parameter.bounds else ()
+        return [*parameter.choices, *map(str, numbers)]
+
+    @staticmethod
+    def meaning(model: str) -> str:
+        """What a model offered in the form means; nothing for a name that is no model."""
+        try:
+            return parse_model(model).meaning
+        except InputError:
+            return ""
+
 
 def pickers(service: Any, project: Project, chosen: dict[str, str]) -> Pickers:
     offered = Pickers(chosen, service.event_names(project.name), service.properties(project.name))
-    offered.models = [*MODELS, *(m for m in offered.many("models") if m not in MODELS)]
+    offered.models = [*NAMES, *(m for m in offered.many("models") if m not in NAMES)]
     offered.lookbacks = [*LOOKBACKS, *([offered.value("lookback")] if offered.value("lookback") not in LOOKBACKS else [])]
     offered.properties += [p for p in offered.many("by") if p not in offered.properties]
     return offered
@@ -398,7 +423,7 @@ def journey(request: Request) -> Response:
     any_id = chosen.pop("id", "")
     offered = pickers(service, project, chosen)
     chosen.setdefault("conversion", service.default_question(project.name)["conversion"])
-    chosen.setdefault("models", ",".join(MODELS))  # as /api/journey: every model
+    chosen.setdefault("models", PARAMETERS_BY_NAME["models"].default_for(JOURNEY))  # as /api/journey
     query = canonical({"id": any_id, **chosen} if any_id else chosen, keep=("conversion", "models"))
     page = {"project": project, "pickers": offered, "any_id": any_id, "query": query, "view": None,
             "api": f"/api/journey?{query}" if any_id else None, "people": [],
@@ -406,7 +431,7 @@ def journey(request: Request) -> Response:
     if not chosen["conversion"]:
         return render(request, "journey.html", **page)
     try:
-        options = options_of(chosen, project.name)
+        options = options_of(chosen, project.name, JOURNEY)
         if not any_id:
             return render(request, "journey.html", **{**page, "people": latest_converters(service, options)})
         found = service.journey(options, any_id)
