@@ -96,7 +96,7 @@ def parse_models(text: str | list[str] | tuple[str, ...]) -> tuple[Model, ...]:
 def _number(kind: type[int] | type[float], value: object, option: str) -> Any:
     """``int`` or ``float`` of what a user typed, or an error naming the option."""
     try:
-        return kind(value)  # type: ignore[arg-type]
+        return kind(value)  # type: ignore[call-overload, arg-type]  # any value: what it is not is caught below
     except (TypeError, ValueError, OverflowError):
         what = "a whole number" if kind is int else "a number"
         raise InputError(f"{option}: {value!r} is not {what}") from None

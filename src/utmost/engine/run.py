@@ -112,12 +112,15 @@ def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: 
     persons = {p: i for i, p in enumerate(sorted({r["person"] for r in rule_rows} | {j["person"] for j in journeys}))}
     if not persons:
         return
-    estimators = [uncertainty.RuleBased(persons, rule_rows, keys)] if rule_rows else []
+    estimators: list[uncertainty.RuleBased | uncertainty.DataDriven] = []
+    if rule_rows:
+        estimators.append(uncertainty.RuleBased(persons, rule_rows, keys))
     if driven:
         def fields(key: str) -> tuple:
             return tuple(key_fields(key, options)[k] for k in keys)
 
         estimators.append(uncertainty.DataDriven(persons, journeys, driven, options, fields))
+    assert options.ci is not None, "intervals are added only when asked for"
     rounds = uncertainty.bootstrap(estimators, len(persons), options.bootstrap, options.seed)
     bounds = uncertainty.intervals(rounds, options.ci)
     for row in totals:

@@ -151,7 +151,8 @@ def canonical(params: dict[str, str], keep: tuple[str, ...] = ("conversion",)) -
     """The query string the API takes: known parameters in the API's order, defaults left out."""
     order = {name: n for n, name in enumerate(("id", *(p.query for p in PARAMETERS)))}
     kept = {k: v for k, v in params.items() if k in keep or API_DEFAULTS.get(k) != v}
-    return urlencode(sorted(kept.items(), key=lambda kv: order.get(kv[0], len(order))), quote_via=quote, safe=",")
+    ordered = sorted(kept.items(), key=lambda kv: order.get(kv[0], len(order)))
+    return urlencode(ordered, quote_via=quote, safe=",")
 
 
 @dataclass
@@ -318,7 +319,7 @@ def attribution(request: Request) -> Response:
     if parse_qsl(request.url.query, keep_blank_values=True) != parse_qsl(query):  # not only spelt otherwise
         return RedirectResponse(f"/attribution?{query}", 303)
     offered.chosen = chosen
-    page = {"project": project, "pickers": offered, "api": f"/api/attribution?{query}", "query": query}
+    page: dict[str, Any] = {"project": project, "pickers": offered, "api": f"/api/attribution?{query}", "query": query}
     try:
         result = service.attribution(options_of(chosen, project.name))
     except InputError as error:
@@ -425,7 +426,7 @@ def journey(request: Request) -> Response:
     chosen.setdefault("conversion", service.default_question(project.name)["conversion"])
     chosen.setdefault("models", PARAMETERS_BY_NAME["models"].default_for(JOURNEY))  # as /api/journey
     query = canonical({"id": any_id, **chosen} if any_id else chosen, keep=("conversion", "models"))
-    page = {"project": project, "pickers": offered, "any_id": any_id, "query": query, "view": None,
+    page: dict[str, Any] = {"project": project, "pickers": offered, "any_id": any_id, "query": query, "view": None,
             "api": f"/api/journey?{query}" if any_id else None, "people": [],
             "hidden": {k: v for k, v in chosen.items() if k not in ("conversion", "scope", "lookback")}}
     if not chosen["conversion"]:
