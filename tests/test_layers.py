@@ -100,6 +100,18 @@ def test_no_module_imports_itself_through_others():
         visit(module, ())
 
 
+#: The packages below the interfaces, each with the public names its ``__init__`` exports.
+PACKAGES_BELOW = ("utmost.ingest", "utmost.models", "utmost.store", "utmost.backends", "utmost.engine")
+
+
+def test_interfaces_use_the_layers_below_by_their_public_names():
+    """``from utmost.engine import PARAMETERS``, never ``utmost.engine.options``: what a package
+    offers the interfaces is its ``__all__``, and its modules may move behind it."""
+    wrong = [(a, b) for a, b in imports() if layer(a) == len(LAYERS) - 1 and a != "utmost"
+             and any(_under(b, package) and b != package for package in PACKAGES_BELOW)]
+    assert not wrong
+
+
 def test_the_web_mounts_the_collector_and_uses_nothing_else_of_it():
     wrong = [(a, b) for a, b in imports() if _under(a, "utmost.web") and _under(b, "utmost.collector")
              and (a, b) != ("utmost.web.app", "utmost.collector")]

@@ -15,27 +15,15 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from utmost.backends import DuckDBBackend
-from utmost.engine import (
-    Journey,
-    Options,
-    Result,
-    check_question,
-    make_options,
-)
-from utmost.engine import (
-    attribute as run_attribute,
-)
-from utmost.engine import (
-    journey as run_journey,
-)
-from utmost.engine.options import ATTRIBUTE, JOURNEY, parameters
+from utmost import engine
+from utmost.backends import Backend, DuckDBBackend, SparkBackend, spark_session
+from utmost.engine import ATTRIBUTE, JOURNEY, Journey, Options, Result, check_question, make_options, parameters
 from utmost.store import Store
 
 T = TypeVar("T")
 
 
-def _checked(backend: Any, options: Options, work: Callable[[Any], T]) -> T:
+def _checked(backend: Backend, options: Options, work: Callable[[Backend], T]) -> T:
     """Check the question against the data, then do ``work`` on the backend, and close it."""
     try:
         check_question(backend, options)
@@ -46,14 +34,12 @@ def _checked(backend: Any, options: Options, work: Callable[[Any], T]) -> T:
 
 def answer(store: Store, options: Options, per_conversion: bool = True) -> Result:
     """Answer a question on the store's DuckDB backend."""
-    return _checked(DuckDBBackend.of(store), options, lambda b: run_attribute(b, options, per_conversion))
+    return _checked(DuckDBBackend.of(store), options, lambda b: engine.attribute(b, options, per_conversion))
 
 
 def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]") -> Result:
     """The same question on Spark, over Parquet written by ``utmost export --parquet``."""
-    from utmost.backends.spark import SparkBackend, spark_session
-
-    return _checked(SparkBackend(spark_session(master), str(events)), options, lambda b: run_attribute(b, options))
+    return _checked(SparkBackend(spark_session(master), str(events)), options, lambda b: engine.attribute(b, options))
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,7 +85,7 @@ def attribute(
 
 def follow(store: Store, options: Options, any_id: str) -> Journey:
     """One person's journey, on the store's DuckDB backend."""
-    return _checked(DuckDBBackend.of(store), options, lambda b: run_journey(b, options, any_id))
+    return _checked(DuckDBBackend.of(store), options, lambda b: engine.journey(b, options, any_id))
 
 
 @_asks(JOURNEY)

@@ -29,13 +29,31 @@ from rich.table import Table
 
 from utmost import __version__, demo, formats
 from utmost.api import answer, answer_on_spark, follow
-from utmost.engine import Result, make_options
-from utmost.engine.models import MODELS, NAMES
-from utmost.engine.options import ATTRIBUTE, FORMATS, JOURNEY, PARAMETERS_BY_NAME, REQUIRED, Parameter, parameters
+from utmost.engine import (
+    ATTRIBUTE,
+    FORMATS,
+    JOURNEY,
+    MODELS,
+    NAMES,
+    PARAMETERS_BY_NAME,
+    REQUIRED,
+    Parameter,
+    Result,
+    make_options,
+    parameters,
+)
 from utmost.errors import InputError, UtmostError
-from utmost.store import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, Store, quick_handover
-from utmost.store.importer import ImportReport, import_files
-from utmost.store.projects import Project
+from utmost.store import (
+    COLLECTOR_ROW_GROUP_ROWS,
+    DB_ENV,
+    DEFAULT_DB,
+    DEFAULT_PROJECT,
+    ImportReport,
+    Project,
+    Store,
+    import_files,
+    quick_handover,
+)
 from utmost.web import create_app
 
 DEMO_DB = "utmost-demo.duckdb"

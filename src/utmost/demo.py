@@ -38,7 +38,7 @@ from urllib.parse import quote_plus
 
 import orjson
 
-from utmost.ingest.campaign import UTM_KEYS
+from utmost.ingest import UTM_KEYS
 
 __all__ = ["CAMPAIGNS", "Campaign", "DeviceProfile", "Room", "generate", "generate_lines"]
 

@@ -12,6 +12,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from utmost.backends.duckdb import DuckDBBackend, ReusingBackend
+from utmost.backends.spark import SparkBackend, spark_session
 from utmost.dialect import Dialect
 
 
@@ -42,4 +43,4 @@ class Backend(Protocol):
         ...
 
 
-__all__ = ["Backend", "DuckDBBackend", "ReusingBackend"]
+__all__ = ["Backend", "DuckDBBackend", "ReusingBackend", "SparkBackend", "spark_session"]

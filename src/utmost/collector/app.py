@@ -50,10 +50,7 @@ from utmost.collector.wire import (
 from utmost.credentials import basic_credentials
 from utmost.errors import UnavailableError
 from utmost.limits import FailureLimit, TooManyFailuresError
-from utmost.store import Store
-from utmost.store.appender import SPLIT_AHEAD_LINES
-from utmost.store.projects import Project
-from utmost.store.writer import RETRY_AFTER_SECONDS
+from utmost.store import RETRY_AFTER_SECONDS, SPLIT_AHEAD_LINES, Project, Store
 
 Handler = Callable[[Request], Awaitable[Response]]
 

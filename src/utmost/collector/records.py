@@ -20,8 +20,8 @@ import pyarrow as pa
 
 from utmost.collector.wire import RawRecords, Unparsed
 from utmost.errors import InputError
-from utmost.ingest.people import apply_operation, operations_of
-from utmost.store.profiles import Update
+from utmost.ingest import apply_operation, operations_of
+from utmost.store import Update
 
 
 @dataclass(frozen=True)

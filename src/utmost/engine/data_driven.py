@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from utmost.backends import Backend
 from utmost.engine import queries
 from utmost.engine.options import Options
 from utmost.engine.queries import KEY_SEPARATOR, PATH_SEPARATOR
@@ -21,7 +22,7 @@ Row = dict[str, Any]
 
 
 def credit_data_driven(
-    backend: Any, options: Options, per_conversion: bool
+    backend: Backend, options: Options, per_conversion: bool
 ) -> tuple[list[Row], list[Row], dict[str, Any]]:
     """Totals, per-conversion rows and the fitted models' explanations (for ``--explain-model``)
     of the data-driven models among ``options.models``."""

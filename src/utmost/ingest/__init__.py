@@ -4,5 +4,11 @@ What an event is (:mod:`~utmost.ingest.events`: its columns and the rules that a
 reject a line), the fast decoder of well-formed lines (:mod:`~utmost.ingest.plain`), files to
 read (:mod:`~utmost.ingest.sources`), the landing parameters of a URL
 (:mod:`~utmost.ingest.campaign`) and profile operations (:mod:`~utmost.ingest.people`). Nothing
-here opens the database; :mod:`utmost.store` writes what this package accepts.
+here opens the database; :mod:`utmost.store` writes what this package accepts. The interfaces
+use the names below and nothing else of it.
 """
+
+from utmost.ingest.campaign import LANDING_PARAMS, UTM_KEYS
+from utmost.ingest.people import apply_operation, operations_of
+
+__all__ = ["LANDING_PARAMS", "UTM_KEYS", "apply_operation", "operations_of"]

@@ -19,11 +19,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from utmost import formats
-from utmost.engine import Options, make_options
-from utmost.engine.models import MODELS
-from utmost.engine.options import ATTRIBUTE, JOURNEY, PARAMETERS, REQUIRED, Parameter, parameters
+from utmost.engine import ATTRIBUTE, JOURNEY, MODELS, PARAMETERS, REQUIRED, Options, Parameter, make_options, parameters
 from utmost.errors import InputError
-from utmost.store.projects import Project
+from utmost.store import Project
 from utmost.web.auth import request_project
 from utmost.web.service import Service
 

@@ -29,8 +29,7 @@ from starlette.types import Scope
 from utmost.credentials import basic_credentials
 from utmost.errors import UtmostError
 from utmost.limits import FailureLimit
-from utmost.store import Store
-from utmost.store.projects import Project
+from utmost.store import Project, Store
 
 SESSION_KEY = "session"
 #: Methods that only read: a request with any other must come from this server's own pages.

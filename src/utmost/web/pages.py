@@ -27,12 +27,22 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from utmost.engine import DEVICE_PREFIX, Journey, Options, Result
-from utmost.engine.models import NAMES, parse_model
-from utmost.engine.options import JOURNEY, PARAMETERS, PARAMETERS_BY_NAME, REQUIRED, Parameter
+from utmost.engine import (
+    DEVICE_PREFIX,
+    JOURNEY,
+    NAMES,
+    PARAMETERS,
+    PARAMETERS_BY_NAME,
+    REQUIRED,
+    Journey,
+    Options,
+    Parameter,
+    Result,
+    parse_model,
+)
 from utmost.errors import InputError
 from utmost.limits import TooManyFailuresError
-from utmost.store.projects import Project
+from utmost.store import Project
 from utmost.web import charts
 from utmost.web.api import options_of
 from utmost.web.auth import followed_from_elsewhere, request_project, sign_in, sign_out

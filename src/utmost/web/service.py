@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from utmost.backends import ReusingBackend
-from utmost.engine import Journey, Options, Result, attribute, check_question, journey
-from utmost.errors import UtmostError
+from utmost.engine import DEVICE_PREFIX, Journey, Options, Result, attribute, check_question, journey, make_options
+from utmost.errors import InputError, UtmostError
+from utmost.ingest import LANDING_PARAMS
 from utmost.store import Store
 
 #: The dashboard's first question: this conversion when it occurs, under these models.
@@ -130,9 +131,6 @@ class Service:
 
     def warm(self) -> None:
         """Ask every project's first dashboard question once, so its steps are ready."""
-        from utmost.engine import make_options
-        from utmost.errors import InputError
-
         for project in self.store.projects():
             if self._closing:
                 return
@@ -153,8 +151,6 @@ class Service:
         Touchpoints as the engine counts them (reloads and UTM echoes are not touches), found
         through the journey for ``conversion`` (default: the dashboard's conversion).
         """
-        from utmost.engine import make_options, queries
-
         question = self.default_question(project)
         options = make_options(conversion or question["conversion"], project=project)
         found = self.journey(options, any_id)
@@ -164,7 +160,7 @@ class Service:
         ]
         profile: dict[str, Any] = {}
         for profile_id in found.ids:
-            raw = profile_id.removeprefix(queries.DEVICE_PREFIX)
+            raw = profile_id.removeprefix(DEVICE_PREFIX)
             profile.update(self.store.profile("people", project, profile_id)
                            or self.store.profile("people", project, raw) or {})
         return {
@@ -206,8 +202,6 @@ class Service:
         return self._picker("properties", project, lambda: self._properties(project, sample))
 
     def _properties(self, project: str, sample: int) -> list[str]:
-        from utmost.ingest.campaign import LANDING_PARAMS
-
         seen = self.store.property_names(project, sample)
         return list(LANDING_PARAMS) + [name for name in seen if name not in LANDING_PARAMS]
 
