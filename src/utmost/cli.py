@@ -39,6 +39,7 @@ from utmost.engine import (
     REQUIRED,
     Parameter,
     Result,
+    delete_person,
     make_options,
     parameters,
 )
@@ -51,6 +52,8 @@ from utmost.store import (
     ImportReport,
     Project,
     Store,
+    compact,
+    default_path,
     import_files,
     quick_handover,
 )
@@ -325,6 +328,41 @@ def export_command(folder: str, db: str | None, project: str) -> None:
     with Store(db) as store:
         count = store.export_parquet(store.project(project).name, folder)
     out.print(f"exported {count:,} events to {folder}")
+
+
+@cli.group()
+def people() -> None:
+    """People: delete one, with every id merged into them (GDPR, CCPA)."""
+
+
+@people.command("delete")
+@click.argument("person_id", metavar="ID")
+@click.option("--yes", is_flag=True, help="Delete without asking first.")
+@db_option()
+@project_option
+@reports_errors
+def people_delete(person_id: str, yes: bool, db: str | None, project: str) -> None:
+    """Delete the person who owns ID (a user, distinct or device id): every event of every id
+    merged into them, their identity links and their profiles, in one transaction."""
+    if not yes:
+        click.confirm(f"delete the person who owns {person_id!r}, with every event of theirs?", abort=True)
+    with Store(db) as store:
+        deleted = delete_person(store, store.project(project).name, person_id)
+    out.print(escape(f"deleted person {deleted.person}: {len(deleted.ids):,} ids ({', '.join(deleted.ids)}), "
+                     f"{deleted.events:,} events, {deleted.profiles:,} profiles"))
+    out.print("Their bytes may stay in the file's free space until reused: `utmost compact` rewrites the file "
+              "without them.", markup=False)
+
+
+@cli.command("compact")
+@db_option()
+@reports_errors
+def compact_command(db: str | None) -> None:
+    """Rewrite the database file with only what it holds now, so that nothing of deleted events is
+    left in it (the file must not be open elsewhere: stop `utmost serve` first)."""
+    path = db or default_path()
+    before, after = compact(path)
+    out.print(escape(f"compacted {path}: {before:,} bytes → {after:,} bytes"))
 
 
 def _print_result(result: Result, output: str, per_conversion: bool) -> None:

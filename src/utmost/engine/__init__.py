@@ -8,6 +8,7 @@ The question is declared once, as data (:data:`PARAMETERS`), and so are the mode
 The interfaces use the names below and nothing else of the engine.
 """
 
+from utmost.engine.deletion import Deleted, delete_person
 from utmost.engine.models import MODELS, NAMES, parse_model
 from utmost.engine.options import (
     ATTRIBUTE,
@@ -34,12 +35,14 @@ __all__ = [
     "PARAMETERS",
     "PARAMETERS_BY_NAME",
     "REQUIRED",
+    "Deleted",
     "Journey",
     "Options",
     "Parameter",
     "Result",
     "attribute",
     "check_question",
+    "delete_person",
     "journey",
     "make_options",
     "parameters",

@@ -5,7 +5,7 @@ else of it.
 """
 
 from utmost.store.appender import SPLIT_AHEAD_LINES
-from utmost.store.database import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, Store, default_path
+from utmost.store.database import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, Store, compact, default_path
 from utmost.store.importer import ImportReport, import_files
 from utmost.store.profiles import Update
 from utmost.store.projects import DEFAULT_PROJECT, Project
@@ -22,6 +22,7 @@ __all__ = [
     "Project",
     "Store",
     "Update",
+    "compact",
     "default_path",
     "import_files",
     "quick_handover",
