@@ -2,8 +2,7 @@
 
     UtmostError
      ├── InputError (also ValueError)   bad input a user can fix: a file, an option, a payload
-     │    ├── BadLineError              one line of an import file
-     │    └── NotFoundError (also LookupError)  no such thing to answer about: a person's id
+     │    └── BadLineError              one line of an import file
      ├── ProjectError (also LookupError) unknown project, or a name already taken
      └── UnavailableError               the file cannot be written now (a full disk): retry later
 
@@ -28,10 +27,6 @@ class BadLineError(InputError):
     def __init__(self, where: str, reason: str) -> None:
         self.where, self.reason = where, reason
         super().__init__(f"{where}: {reason}")
-
-
-class NotFoundError(InputError, LookupError):
-    """What a question names does not exist (no person has that id): HTTP answers 404."""
 
 
 class ProjectError(UtmostError, LookupError):

@@ -9,7 +9,7 @@ from engine.journeys import DAY, book, identify, land, server
 
 from utmost.api import answer
 from utmost.engine import delete_person, make_options
-from utmost.errors import NotFoundError
+from utmost.errors import InputError
 from utmost.store import Store, compact
 
 SECRET = "maya-private-7f3a"
@@ -63,7 +63,7 @@ def test_attribution_forgets_the_person_at_once(filled):
 
 
 def test_an_id_nobody_has_is_not_found(filled):
-    with pytest.raises(NotFoundError, match="no person has the id 'nobody' in project 'default'"):
+    with pytest.raises(InputError, match="no person has the id 'nobody' in project 'default'"):
         delete_person(filled, "default", "nobody")
     assert len(stored(filled)) == 8
 

@@ -65,5 +65,5 @@ def test_the_api_deletes_and_the_next_answer_forgets_at_once(path):
                                   "events": 6, "profiles": 0}
         assert sources() == ["tiktok"]
         again = client.delete("/api/people/crm-17", auth=auth)
-        assert again.status_code == 404
-        assert again.json() == {"error": {"status": 404, "message": "no person has the id 'crm-17' in project 'default'"}}
+        assert again.status_code == 400  # as for every question about an unknown person
+        assert again.json() == {"error": {"status": 400, "message": "no person has the id 'crm-17' in project 'default'"}}

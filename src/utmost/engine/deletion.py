@@ -28,7 +28,7 @@ class Deleted:
 def delete_person(store: Store, project: str, any_id: str) -> Deleted:
     """Delete the person who owns ``any_id``: their events, identity links and profiles.
 
-    Raises :class:`~utmost.errors.NotFoundError` if no event names ``any_id``.
+    Raises :class:`~utmost.errors.InputError` if no event or link names ``any_id``.
     """
     backend = DuckDBBackend.of(store)
     try:

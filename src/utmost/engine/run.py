@@ -19,7 +19,7 @@ from utmost.backends import Backend
 from utmost.engine import queries, uncertainty
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.options import Options
-from utmost.errors import InputError, NotFoundError
+from utmost.errors import InputError
 from utmost.ingest.campaign import LANDING_PARAMS
 
 #: Label propagation stops here even if ids are still merging (a chain this long is a bug).
@@ -239,7 +239,7 @@ def person_of(backend: Backend, project: str, any_id: str) -> tuple[str, list[st
         f"UNION SELECT id FROM persons WHERE id IN ({candidates})) AS i LEFT JOIN persons AS p ON p.id = i.id"
     )
     if person is None:
-        raise NotFoundError(f"no person has the id {any_id!r} in project {project!r}")
+        raise InputError(f"no person has the id {any_id!r} in project {project!r}")
     quoted = d.literal(str(person))
     linked = backend.arrow(f"SELECT id FROM persons WHERE person = {quoted} ORDER BY id").column("id").to_pylist()
     return str(person), linked or [str(person)]

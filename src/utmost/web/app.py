@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from utmost import __version__
 from utmost.collector import create_app as create_collector
-from utmost.errors import InputError, NotFoundError, ProjectError
+from utmost.errors import InputError, ProjectError
 from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.store import Store
 from utmost.web import api
@@ -136,8 +136,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         return api.error_response(400, str(error))
 
     @app.exception_handler(ProjectError)
-    @app.exception_handler(NotFoundError)
-    async def not_found(request: Request, error: ProjectError | NotFoundError) -> Response:
+    async def not_found(request: Request, error: ProjectError) -> Response:
         return api.error_response(404, str(error))
 
     @app.exception_handler(RequestValidationError)
