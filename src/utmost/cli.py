@@ -7,28 +7,23 @@ and exit with status 2; nothing prints a traceback for bad input.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
-import signal
 import socket
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import uvicorn
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from utmost import __version__, demo, formats
-from utmost.api import answer, answer_on_spark, follow
+from utmost import __version__
 from utmost.engine import (
     ATTRIBUTE,
     FORMATS,
@@ -38,26 +33,18 @@ from utmost.engine import (
     PARAMETERS_BY_NAME,
     REQUIRED,
     Parameter,
-    Result,
-    delete_person,
     make_options,
     parameters,
 )
 from utmost.errors import InputError, UtmostError
-from utmost.store import (
-    COLLECTOR_ROW_GROUP_ROWS,
-    DB_ENV,
-    DEFAULT_DB,
-    DEFAULT_PROJECT,
-    ImportReport,
-    Project,
-    Store,
-    compact,
-    default_path,
-    import_files,
-    quick_handover,
-)
-from utmost.web import create_app
+from utmost.store import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, default_path
+
+if TYPE_CHECKING:
+    from utmost.engine import Result
+    from utmost.store import ImportReport, Project, Store
+
+# What answers a command (Arrow, DuckDB, scipy, FastAPI, uvicorn) is imported inside it: `utmost
+# --help` took ~1.1 s when this module imported them all, and a command needs only its own.
 
 DEMO_DB = "utmost-demo.duckdb"
 #: Below this many characters a chosen secret draws a warning: the file keeps a fast hash of
@@ -151,6 +138,8 @@ def import_command(paths: tuple[str, ...], db: str | None, project: str, strict:
     and against what is stored, so importing a file twice adds nothing. Bad lines are
     reported as FILE:LINE: reason and skipped.
     """
+    from utmost.store import Store
+
     with Store(db) as store:
         name = store.project(project).name
         started = time.perf_counter()
@@ -161,6 +150,10 @@ def import_command(paths: tuple[str, ...], db: str | None, project: str, strict:
 
 
 def _import_with_progress(store: Store, project: str, paths: tuple[str, ...], strict: bool) -> ImportReport:
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from utmost.store import import_files
+
     total = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
     columns = (
         TextColumn("[progress.description]{task.description}"),
@@ -214,6 +207,8 @@ def project() -> None:
 @reports_errors
 def project_create(name: str, token: str | None, secret: str | None, db: str | None) -> None:
     """Create project NAME; generated credentials are printed once."""
+    from utmost.store import Store
+
     with Store(db) as store:
         created = store.create_project(name, token, secret)
     _warn_if_short(secret)
@@ -230,6 +225,8 @@ def project_create(name: str, token: str | None, secret: str | None, db: str | N
 @reports_errors
 def project_service_account(name: str, username: str | None, secret: str | None, db: str | None) -> None:
     """Add a service account to project NAME: /import by Basic USER:SECRET with ?project_id=NAME."""
+    from utmost.store import Store
+
     with Store(db) as store:
         account = store.create_service_account(store.project(name).name, username, secret)
     _warn_if_short(secret)
@@ -251,6 +248,8 @@ def _warn_if_short(secret: str | None) -> None:
 @reports_errors
 def project_list(db: str | None) -> None:
     """List projects and their tokens (secrets are not shown)."""
+    from utmost.store import Store
+
     with Store(db) as store:
         store.project()  # `default` exists from first use, as everywhere else
         table = Table("project", "token", box=None)
@@ -277,6 +276,10 @@ def attribute_command(
     events_dir: str | None, spark_master: str, **question: Any,
 ) -> None:
     """Credit each conversion to the campaigns that brought it, under one or more models."""
+    from utmost import formats
+    from utmost.api import answer, answer_on_spark
+    from utmost.store import Store
+
     options = make_options(project=project, **question)
     if engine == "spark":
         if not events_dir:
@@ -305,6 +308,10 @@ def attribute_command(
 def journey_command(person_id: str, db: str | None, project: str, output: str, **question: Any) -> None:
     """One person (any of their ids): merged ids, sessions, touchpoints kept or dropped and why,
     and each conversion's credit under every model."""
+    from utmost import formats
+    from utmost.api import follow
+    from utmost.store import Store
+
     options = make_options(project=project, **question)
     with Store(db) as store:
         store.project(project)
@@ -325,6 +332,8 @@ def journey_command(person_id: str, db: str | None, project: str, output: str, *
 @reports_errors
 def export_command(folder: str, db: str | None, project: str) -> None:
     """Write the project's canonical events as Parquet (partitioned by date) for Spark."""
+    from utmost.store import Store
+
     with Store(db) as store:
         count = store.export_parquet(store.project(project).name, folder)
     out.print(f"exported {count:,} events to {folder}")
@@ -344,6 +353,9 @@ def people() -> None:
 def people_delete(person_id: str, yes: bool, db: str | None, project: str) -> None:
     """Delete the person who owns ID (a user, distinct or device id): every event of every id
     merged into them, their identity links and their profiles, in one transaction."""
+    from utmost.engine import delete_person
+    from utmost.store import Store
+
     if not yes:
         click.confirm(f"delete the person who owns {person_id!r}, with every event of theirs?", abort=True)
     with Store(db) as store:
@@ -360,12 +372,16 @@ def people_delete(person_id: str, yes: bool, db: str | None, project: str) -> No
 def compact_command(db: str | None) -> None:
     """Rewrite the database file with only what it holds now, so that nothing of deleted events is
     left in it (the file must not be open elsewhere: stop `utmost serve` first)."""
+    from utmost.store import compact
+
     path = db or default_path()
     before, after = compact(path)
     out.print(escape(f"compacted {path}: {before:,} bytes → {after:,} bytes"))
 
 
 def _print_result(result: Result, output: str, per_conversion: bool) -> None:
+    from utmost import formats
+
     table = result.per_conversion if per_conversion else result.totals
     if output == "json":
         click.echo(formats.to_json(table))
@@ -386,6 +402,9 @@ def _print_result(result: Result, output: str, per_conversion: bool) -> None:
 @reports_errors
 def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
     """Generate hotel-booking traffic into a fresh demo database, show what it holds, serve it."""
+    from utmost import demo
+    from utmost.store import Store
+
     path = Path(db)
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
@@ -418,6 +437,8 @@ def serve_command(db: str | None, host: str, port: int, row_group_size: int) -> 
     Point an SDK at it: mixpanel.init(TOKEN, {api_host: "http://HOST:PORT"}); open
     http://HOST:PORT/ and sign in with a project secret; API docs at /docs.
     """
+    from utmost.store import Store
+
     with Store(db, row_group_size=row_group_size) as store:
         store.project()  # `default` exists from first use, as everywhere else
         _serve(store, host, port)
@@ -425,6 +446,11 @@ def serve_command(db: str | None, host: str, port: int, row_group_size: int) -> 
 
 def _serve(store: Store, host: str, port: int, sign_in: Project | None = None) -> None:
     """Run the app on ``host:port`` until SIGTERM or Ctrl-C; print where, and a sign-in link."""
+    import uvicorn
+
+    from utmost.store import quick_handover
+    from utmost.web import Server, create_app
+
     listening = socket.create_server((host, port))
     port = listening.getsockname()[1]
     app = create_app(store)
@@ -444,27 +470,10 @@ def _serve(store: Store, host: str, port: int, sign_in: Project | None = None) -
     gc.freeze()
     try:
         with quick_handover():  # requests are decoded on threads beside the writer's queries
-            _Server(config).run(sockets=[listening])
+            Server(config).run(sockets=[listening])
     finally:
         app.state.service.close()  # interrupts the warm-up: no query may outlive the store
         warming.join()
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, but a SIGTERM or Ctrl-C returns instead of re-raising once the server stops.
-
-    uvicorn re-raises the signal after shutting down, which would kill the process before the
-    store is closed; returning lets ``Store.close`` finish the writer and checkpoint the file.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(NAMES))
@@ -472,6 +481,9 @@ DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(NAMES))
 
 def _print_comparison(store: Store, project: str) -> None:
     """The seed question answered on screen: every model, then last touch across sessions or not."""
+    from utmost import formats
+    from utmost.api import answer
+
     by_user = answer(store, make_options(project=project, **DEMO_QUESTION))
     by_session = answer(store, make_options(project=project, scope="session", **DEMO_QUESTION))
     out.print("\n[bold]Which campaign brought each reservation?[/] (utmost attribute --models …)")

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from utmost.backends import Backend
-from utmost.engine import queries, uncertainty
+from utmost.engine import queries
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.options import Options
 from utmost.errors import InputError
@@ -93,6 +93,8 @@ _INTERVALS = ("conversions_low", "conversions_high", "revenue_low", "revenue_hig
 
 def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: list[dict]) -> None:
     """Bootstrap every total (persons resampled), adding the interval columns in place."""
+    from utmost.engine import uncertainty  # numpy and scipy, for the questions that ask for intervals
+
     key_list = ", ".join(keys)
     rule_rows = []
     if not all(m.learned for m in options.models):

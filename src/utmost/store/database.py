@@ -34,34 +34,20 @@ from utmost.errors import InputError, ProjectError, UnavailableError, UtmostErro
 from utmost.ingest.people import Profile
 from utmost.store import inserts, profiles, projects
 from utmost.store.appender import Appender, Records
-from utmost.store.projects import DEFAULT_PROJECT, Project, ServiceAccount
+from utmost.store.defaults import DEFAULT_PROJECT, default_path
+from utmost.store.projects import Project, ServiceAccount
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
 from utmost.store.inserts import Numbering
 from utmost.store.spill import Spill, SpilledLines
 from utmost.store.writer import Writer
 
 T = TypeVar("T")
-DEFAULT_DB = "utmost.duckdb"
 #: The name the file is attached under.
 CATALOG = "utmost"
-#: Rows per row group for a store that collects (``utmost serve``): DuckDB's smallest. DuckDB
-#: writes a transaction holding at least one row group (122,880 rows by default) straight into
-#: the file, and logs a smaller one, then writes it again at the checkpoint. The collector's
-#: rounds hold a few thousand rows, so with groups this small an /import round skips the log
-#: and the checkpoint: ~1.4x the events a second. The groups it writes take ~1.8x the space
-#: (500k demo events: 111 against 62 MiB) and scan as fast; a later write with DuckDB's size
-#: merges them back, ~120 groups a checkpoint.
-COLLECTOR_ROW_GROUP_ROWS = 2048
-DB_ENV = "UTMOST_DB"
 #: Free bytes a full disk must have again before :meth:`Store.write_failure` tries a write: the
 #: small write it tries still fitted in the last page of the log on a full tmpfs, where every
 #: round of 50 events failed.
 ROOM_BYTES = 1 << 20
-
-
-def default_path() -> str:
-    """``$UTMOST_DB``, else ``utmost.duckdb`` in the working directory."""
-    return os.environ.get(DB_ENV) or DEFAULT_DB
 
 
 class Store:
