@@ -116,6 +116,8 @@ ERRORS = [
     ({"conversion": CONVERSION, "markov_order": "x"}, "markov_order"),
     ({"conversion": "Booking"}, "'Booking'"),
     ({"conversion": CONVERSION, "by": "no_such_property"}, "no_such_property"),
+    ({"conversion": CONVERSION, "from": "2026-10-05", "to": "2026-10-04"},
+     "from 2026-10-05 is after to 2026-10-04: no conversion can be between them"),
 ]
 
 

@@ -24,6 +24,21 @@ from utmost.ingest.campaign import LANDING_PARAMS
 
 #: Label propagation stops here even if ids are still merging (a chain this long is a bug).
 MAX_ROUNDS = 64
+#: Credit and revenue are shown to this many significant digits (docs/semantics.md §12). A
+#: double holds every decimal of up to 15 significant digits exactly (C's DBL_DIG), so a sum
+#: of amounts typed with cents, up to ten trillion, keeps every digit; what a double adds
+#: beyond them (``27685.170000000002``, ``0.30000000000000004``) is the binary rounding of
+#: the amounts, a unit or two in the 17th digit, and goes.
+SIGNIFICANT_DIGITS = 15
+
+
+def decimal(value: float) -> float:
+    """``value`` rounded to :data:`SIGNIFICANT_DIGITS`, so that its shortest form has no noise.
+
+    >>> decimal(27685.170000000002), decimal(0.1 + 0.2), decimal(1 / 3)
+    (27685.17, 0.3, 0.333333333333333)
+    """
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
 @dataclass(frozen=True)
@@ -151,7 +166,7 @@ def _credit_rule_based(
 
 def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...], totals: bool) -> pa.Table:
     """Totals or per-conversion rows, sorted by ``order`` (a leading ``-`` sorts descending),
-    without model_order."""
+    without model_order, their numbers rounded by :func:`decimal`: every interface shows the same."""
 
     def sort_key(row: dict) -> tuple:
         return tuple(-row[c[1:]] if c.startswith("-") else row[c] for c in order)
@@ -160,10 +175,11 @@ def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...], totals: 
     intervals = _INTERVALS if totals and ordered and _INTERVALS[0] in ordered[0] else ()
     columns = ["model", *(("insert_id", "person", "time") if not totals else ()), *keys,
                *(("conversions", "revenue") if totals else ("credit", "revenue")), *intervals]
+    numbers = ("conversions", "credit", "revenue", *_INTERVALS)
     types = {"model": pa.string(), **_ROW_COLUMNS, **{k: pa.string() for k in keys},
-             "conversions": pa.float64(), "credit": pa.float64(), "revenue": pa.float64(),
-             **{c: pa.float64() for c in _INTERVALS}}
-    return pa.table({c: pa.array([r[c] for r in ordered], types[c]) for c in columns})
+             **{c: pa.float64() for c in numbers}}
+    return pa.table({c: pa.array([decimal(r[c]) if c in numbers else r[c] for r in ordered], types[c])
+                     for c in columns})
 
 
 def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
