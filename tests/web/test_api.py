@@ -153,6 +153,19 @@ def test_openapi_and_docs_are_served_locally(site):
     assert site["client"].get("/docs/static/swagger-ui-bundle.js").status_code == 200
 
 
+def test_the_docs_page_reads_the_same_operations_in_openapi_30(site):
+    """Swagger UI 4 reads 3.0 only: /docs is given /docs/openapi.json, /openapi.json stays 3.1."""
+    spec = site["client"].get("/openapi.json").json()
+    page = site["client"].get("/docs/openapi.json").json()
+    assert (spec["openapi"], page["openapi"]) == ("3.1.0", "3.0.3")
+    assert "url: '/docs/openapi.json'" in site["client"].get("/docs").text
+    assert page["paths"].keys() == spec["paths"].keys()
+    assert '"null"' not in orjson.dumps(page).decode() and "summary" not in page["info"]
+    ci = next(p for p in page["paths"]["/api/attribution"]["get"]["parameters"] if p["name"] == "ci")
+    assert ci["schema"] == {"type": "number", "nullable": True, "title": "Ci",
+                            "description": "Add bootstrap intervals at this level (e.g. 0.95) to every row."}
+
+
 def test_repeated_list_parameters_are_joined_and_other_repeats_refused(site):
     joined = get(site, "/api/attribution", {"conversion": CONVERSION, "models": "first_touch,linear"}).json()
     repeated = get(site, "/api/attribution", [("conversion", CONVERSION), ("models", "first_touch"), ("models", "linear")])

@@ -470,3 +470,22 @@ def test_keyboard_reaches_every_control_in_order(tab: Tab, dashboard: Dashboard,
         assert all(f["outline"] for f in walk), "focus is visible on every stop"
         if path != "/attribution":
             break
+
+
+# --- the API's documentation --------------------------------------------------------------------
+
+def test_api_docs_render_every_operation(tab: Tab, dashboard: Dashboard) -> None:
+    """Swagger UI, from this server only, shows each operation of the query API with its parameters."""
+    page = tab.page
+    page.goto("/docs")
+    operations = page.locator(".opblock-summary-path")
+    operations.first.wait_for(timeout=30_000)
+    shown = [text.replace("\u200b", "") for text in operations.all_inner_texts()]
+    assert shown == ["/api/attribution", "/api/journey", "/api/events/names", "/api/properties",
+                     "/api/people/{person_id}"]
+    assert page.get_by_text("Unable to render this definition").count() == 0
+    page.locator(".opblock-summary", has_text="/api/attribution").first.click()
+    parameters = page.locator(".parameters .parameter__name")
+    parameters.first.wait_for()
+    names = [n.split()[0] for n in parameters.all_inner_texts()]
+    assert names[:3] == ["conversion", "models", "by"] and "per_conversion" in names
