@@ -29,6 +29,9 @@ QUESTIONS = [
     (["--models", "linear", "--per-conversion"], {"models": "linear", "per_conversion": "true"}),
 ]
 
+#: The questions also asked for CSV: totals, and rows per conversion.
+CSV_QUESTIONS = (0, 4)
+
 
 def cli(*args: str, cwd: Path) -> str:
     result = subprocess.run([sys.executable, "-m", "utmost", *args], cwd=cwd, capture_output=True, text=True,
@@ -53,10 +56,12 @@ def site(tmp_path_factory):
         import_files(store, other.name, [folder / "other.jsonl"])
     answers = [cli("attribute", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "json", *flags, cwd=folder)
                for flags, _ in QUESTIONS]
+    as_csv = {n: cli("attribute", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "csv", *QUESTIONS[n][0],
+                     cwd=folder) for n in CSV_QUESTIONS}
     journey = cli("journey", "user-000012", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "json", cwd=folder)
     with Store(folder / "api.duckdb") as store, serving(create_app(store)) as url:
         with httpx.Client(base_url=url, timeout=120) as client:
-            yield {"client": client, "secret": mine.secret, "answers": answers, "journey": journey}
+            yield {"client": client, "secret": mine.secret, "answers": answers, "journey": journey, "csv": as_csv}
 
 
 def get(site, path, params=None, secret=None):
@@ -70,6 +75,18 @@ def test_attribution_is_exactly_the_cli_json(site, n):
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json() == orjson.loads(site["answers"][n])
+
+
+@pytest.mark.parametrize("n", CSV_QUESTIONS)
+def test_attribution_as_csv_is_exactly_the_cli_csv(site, n):
+    response = get(site, "/api/attribution", {"conversion": CONVERSION, **QUESTIONS[n][1], "format": "csv"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    name = "attribution-per-conversion.csv" if "per_conversion" in QUESTIONS[n][1] else "attribution.csv"
+    assert response.headers["content-disposition"] == f'attachment; filename="{name}"'
+    assert response.text == site["csv"][n]
+    refused = get(site, "/api/attribution", {"conversion": CONVERSION, "format": "xml"})
+    assert refused.status_code == 400 and "format" in refused.json()["error"]["message"]
 
 
 def test_journey_is_exactly_the_cli_json(site):
