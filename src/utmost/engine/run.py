@@ -165,21 +165,25 @@ def _credit_rule_based(
 
 
 def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...], totals: bool) -> pa.Table:
-    """Totals or per-conversion rows, sorted by ``order`` (a leading ``-`` sorts descending),
-    without model_order, their numbers rounded by :func:`decimal`: every interface shows the same."""
+    """Totals or per-conversion rows, their numbers rounded by :func:`decimal` (every interface
+    shows the same), sorted by ``order`` (a leading ``-`` sorts descending), without model_order.
+
+    Rounded before sorting, so that two credits that differ only by noise are equal and
+    ordered by their keys, as docs/semantics.md §12 says.
+    """
+    numbers = ("conversions", "credit", "revenue", *_INTERVALS)
+    rounded = [{c: decimal(v) if c in numbers else v for c, v in row.items()} for row in rows]
 
     def sort_key(row: dict) -> tuple:
         return tuple(-row[c[1:]] if c.startswith("-") else row[c] for c in order)
 
-    ordered = sorted(rows, key=sort_key)
+    ordered = sorted(rounded, key=sort_key)
     intervals = _INTERVALS if totals and ordered and _INTERVALS[0] in ordered[0] else ()
     columns = ["model", *(("insert_id", "person", "time") if not totals else ()), *keys,
                *(("conversions", "revenue") if totals else ("credit", "revenue")), *intervals]
-    numbers = ("conversions", "credit", "revenue", *_INTERVALS)
     types = {"model": pa.string(), **_ROW_COLUMNS, **{k: pa.string() for k in keys},
              **{c: pa.float64() for c in numbers}}
-    return pa.table({c: pa.array([decimal(r[c]) if c in numbers else r[c] for r in ordered], types[c])
-                     for c in columns})
+    return pa.table({c: pa.array([r[c] for r in ordered], types[c]) for c in columns})
 
 
 def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:

@@ -37,13 +37,13 @@ document.querySelectorAll("table[data-sortable]").forEach((table) => {
   });
 });
 
-// A timeline wider than its frame (a phone, or many sessions) opens on its last conversion,
-// which is what the reader came to see; the sessions before it are a scroll to the left.
+// A timeline wider than its frame (a phone, or many sessions) opens with its last conversion
+// at the right edge, which is what the reader came to see, with as much of the path that led
+// to it as fits on its left; the earlier sessions are a scroll away.
 document.querySelectorAll(".timeline-wrap").forEach((wrap) => {
   const conversions = wrap.querySelectorAll("g.mark.conversion");
   const last = conversions[conversions.length - 1];
   if (!last || wrap.scrollWidth <= wrap.clientWidth) return;
-  const mark = last.getBoundingClientRect();
-  const frame = wrap.getBoundingClientRect();
-  wrap.scrollLeft += mark.left + mark.width / 2 - (frame.left + frame.width / 2);
+  const beyond = last.getBoundingClientRect().right + 32 - wrap.getBoundingClientRect().right;
+  if (beyond > 0) wrap.scrollLeft += beyond;
 });
