@@ -241,3 +241,103 @@ def test_help_loads_nothing_a_command_does_not_need(tmp_path):
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+# --- output details (issue 21, item 8) ------------------------------------------------------------
+
+def _sale(insert_id: str, device: str, t: int, event_name: str = "Page View", **properties) -> dict:
+    return {"event": event_name, "properties": {"time": 1_700_000_000 + t, "distinct_id": device,
+                                                "$insert_id": insert_id, **properties}}
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory):
+    """Two 0.1 + 0.2 bookings from google (float noise: 0.30000000000000004), and one of 100
+    after three sources (linear: a third each, 33.333333333333336 in binary)."""
+    folder = tmp_path_factory.mktemp("small")
+    day = 86400
+    events = [
+        _sale("a1", "d1", 0, utm_source="google"), _sale("a2", "d1", 60, "Booked", amount=0.1),
+        _sale("b1", "d2", 0, utm_source="google"), _sale("b2", "d2", 60, "Booked", amount=0.2),
+        _sale("c1", "d3", 0, utm_source="facebook"), _sale("c2", "d3", day, utm_source="email"),
+        _sale("c3", "d3", 2 * day, utm_source="tiktok"), _sale("c4", "d3", 2 * day + 60, "Booked", amount=100),
+    ]
+    (folder / "small.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    assert utmost("import", "--db", "s.duckdb", "small.jsonl", cwd=folder).returncode == 0
+    return folder
+
+
+def test_json_and_csv_numbers_have_no_float_noise(small_db):
+    question = ["attribute", "--db", "s.duckdb", "--conversion", "Booked", "--models", "first_touch,linear"]
+    rows = orjson.loads(utmost(*question, "--format", "json", cwd=small_db).stdout)
+    assert rows == [
+        {"model": "first_touch", "utm_source": "google", "conversions": 2.0, "revenue": 0.3},
+        {"model": "first_touch", "utm_source": "facebook", "conversions": 1.0, "revenue": 100.0},
+        {"model": "linear", "utm_source": "google", "conversions": 2.0, "revenue": 0.3},
+        {"model": "linear", "utm_source": "email", "conversions": 0.333333333333333, "revenue": 33.3333333333333},
+        {"model": "linear", "utm_source": "facebook", "conversions": 0.333333333333333, "revenue": 33.3333333333333},
+        {"model": "linear", "utm_source": "tiktok", "conversions": 0.333333333333333, "revenue": 33.3333333333333},
+    ]
+    assert utmost(*question, "--format", "csv", cwd=small_db).stdout.splitlines() == [
+        "model,utm_source,conversions,revenue",
+        "first_touch,google,2.0,0.3",
+        "first_touch,facebook,1.0,100.0",
+        "linear,google,2.0,0.3",
+        "linear,email,0.333333333333333,33.3333333333333",
+        "linear,facebook,0.333333333333333,33.3333333333333",
+        "linear,tiktok,0.333333333333333,33.3333333333333",
+    ]
+    per = utmost(*question, "--format", "csv", "--per-conversion", cwd=small_db).stdout.splitlines()
+    assert per[-1] == "linear,c4,d3,2023-11-16T22:14:20,tiktok,0.333333333333333,33.3333333333333"
+
+
+def test_per_conversion_with_the_table_format_prints_a_table(small_db):
+    shown = utmost("attribute", "--db", "s.duckdb", "--conversion", "Booked", "--models", "linear",
+                   "--per-conversion", cwd=small_db)
+    assert shown.returncode == 0, shown.stderr
+    assert [line.split() for line in shown.stdout.splitlines()] == [
+        ["model", "insert_id", "person", "time", "utm_source", "credit", "revenue"],
+        ["linear", "a2", "d1", "2023-11-14", "22:14:20", "google", "1", "0.10"],
+        ["linear", "b2", "d2", "2023-11-14", "22:14:20", "google", "1", "0.20"],
+        ["linear", "c4", "d3", "2023-11-16", "22:14:20", "email", "0.3333", "33.33"],
+        ["linear", "c4", "d3", "2023-11-16", "22:14:20", "facebook", "0.3333", "33.33"],
+        ["linear", "c4", "d3", "2023-11-16", "22:14:20", "tiktok", "0.3333", "33.33"],
+    ]
+
+
+def test_the_table_shows_the_intervals_asked_for(small_db):
+    question = ["attribute", "--db", "s.duckdb", "--conversion", "Booked", "--models", "first_touch",
+                "--ci", "0.9", "--bootstrap", "50", "--seed", "3"]
+    rows = orjson.loads(utmost(*question, "--format", "json", cwd=small_db).stdout)
+    table = utmost(*question, cwd=small_db).stdout.splitlines()
+    assert table[0].split() == ["utm_source", "first_touch", "90%", "interval", "revenue", "90%", "interval"]
+    for row in rows:
+        line = next(line for line in table if line.split()[0] == row["utm_source"])
+        assert line.split() == [row["utm_source"], f"{row['conversions']:,.2f}",
+                                f"{row['conversions_low']:,.2f}", "–", f"{row['conversions_high']:,.2f}",
+                                f"{row['revenue']:,.2f}", f"{row['revenue_low']:,.2f}", "–", f"{row['revenue_high']:,.2f}"]
+    assert "intervals: 90% bootstrap over persons, 50 rounds, seed 3" in " ".join(table)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--format", "xml"], "error: invalid value for '--format': 'xml' is not one of 'table', 'json', 'csv' "
+                          "(see `utmost attribute --help`)"),
+    (["--bogus"], "error: no such option '--bogus' (see `utmost attribute --help`)"),
+    (["--markov-order", "9"], "error: invalid value for '--markov-order': 9 is not in the range 1<=x<=4 "
+                              "(see `utmost attribute --help`)"),
+    (["--from", "2023-11-16", "--to", "2023-11-15"],
+     "error: from 2023-11-16 is after to 2023-11-15: no conversion can be between them"),
+])
+def test_usage_errors_and_a_reversed_range_are_one_line(small_db, args, message):
+    result = utmost("attribute", "--db", "s.duckdb", "--conversion", "Booked", *args, cwd=small_db)
+    assert (result.returncode, result.stderr, result.stdout) == (2, message + "\n", "")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["attribute", "--db", "s.duckdb"], "error: missing option '--conversion' (see `utmost attribute --help`)"),
+    (["atribute"], "error: no such command 'atribute'. Did you mean 'attribute'? (see `utmost --help`)"),
+    (["project", "create"], "error: missing argument 'NAME' (see `utmost project create --help`)"),
+])
+def test_every_usage_error_is_one_line(small_db, args, message):
+    result = utmost(*args, cwd=small_db)
+    assert (result.returncode, result.stderr) == (2, message + "\n")

@@ -7,6 +7,7 @@ and exit with status 2; nothing prints a traceback for bad input.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import socket
@@ -14,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +120,48 @@ def models_epilog() -> str:
     return "\b\nModels:\n" + "\n".join(lines)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _UsageErrorLine(click.UsageError):
+    """A usage error shown as every other error is: one ``error: …`` line, exit status 2.
+
+    Click's own display (the usage, a hint and ``Error: …`` over three lines) would be the only
+    error that looks different, and the only one a script cannot read as one line.
+    """
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message(), error.ctx)
+
+    def show(self, file: Any = None) -> None:
+        words = " ".join(self.format_message().split())
+        words = words[:1].lower() + words[1:]
+        where = f" (see `{self.ctx.command_path} --help`)" if self.ctx else ""
+        err.print(f"[red]error:[/] {escape(words.removesuffix('.'))}{where}", soft_wrap=True)
+
+
+class _Group(click.Group):
+    """The ``utmost`` group: usage errors anywhere below it (a bad choice, a missing option, an
+    unknown command) become :class:`_UsageErrorLine`. Parsing happens in ``make_context`` for the
+    group itself and in ``invoke`` for each command below it."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _one_line():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _one_line() -> Iterator[None]:
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # `utmost project` alone: the help is the answer
+    except click.UsageError as error:
+        raise _UsageErrorLine(error) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="utmost")
 def cli() -> None:
     """utmost: which campaign brought this customer — even when they came back later to buy."""
@@ -388,7 +430,7 @@ def _print_result(result: Result, output: str, per_conversion: bool) -> None:
     elif output == "csv":
         click.echo(formats.to_csv(table), nl=False)
     elif per_conversion:
-        out.print(formats.to_csv(table), markup=False)
+        out.print(formats.per_conversion_table(result))
     else:
         out.print(formats.to_table(result))
 

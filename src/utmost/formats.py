@@ -59,48 +59,80 @@ def _headers(names: Sequence[str]) -> list[Column]:
 
 
 def to_table(result: Result, revenue: bool = True) -> Table:
-    """One row per key, each model's credit (and revenue) side by side, totals, and a footer."""
+    """One row per key, each model's credit (and revenue) side by side, totals, and a footer.
+
+    With intervals (``--ci``), each number is followed by its interval, ``low – high``: a
+    table that dropped them would show a bare number as if it were certain.
+    """
     by = result.options.by
     models = [m.name for m in result.options.models]
-    cells: dict[tuple, dict[str, tuple[float, float]]] = {}
+    intervals = "conversions_low" in result.totals.column_names
+    cells: dict[tuple, dict[str, dict[str, float]]] = {}
     for row in rows(result.totals):
-        key = tuple(row[p] for p in by)
-        cells.setdefault(key, {})[row["model"]] = (row["conversions"], row["revenue"])
+        cells.setdefault(tuple(row[p] for p in by), {})[row["model"]] = row
     first = models[0]
-    order = sorted(cells, key=lambda k: (-cells[k].get(first, (0.0, 0.0))[0], k))
+    order = sorted(cells, key=lambda k: (-cells[k].get(first, {}).get("conversions", 0.0), k))
     table = Table(*_headers(by), box=None, caption=_plain(_footer(result)), caption_justify="left",
                   show_footer=True)
     table.columns[0].footer = "total"
+    metrics = ("conversions", "revenue") if revenue else ("conversions",)
     for name in models:
-        table.add_column(name, justify="right", footer=_number(_total(cells, name, 0)))
-        if revenue:
-            table.add_column("revenue", justify="right", footer=_number(_total(cells, name, 1)), style="dim")
+        for metric in metrics:
+            heading, style = (name, "") if metric == "conversions" else ("revenue", "dim")
+            table.add_column(heading, justify="right", footer=_number(_total(cells, name, metric)), style=style)
+            if intervals:
+                table.add_column(f"{_level(result.options.ci)} interval", justify="right", style=style)
     for key in order:
         values = []
         for name in models:
-            credit, money = cells[key].get(name, (0.0, 0.0))
-            values += [_number(credit), _number(money)] if revenue else [_number(credit)]
+            row = cells[key].get(name, {})
+            for metric in metrics:
+                values.append(_number(row.get(metric, 0.0)))
+                if intervals:
+                    values.append(_interval(row.get(f"{metric}_low"), row.get(f"{metric}_high")))
         table.add_row(*map(_plain, key), *values)
     return table
 
 
-def _total(cells: dict, model: str, index: int) -> float:
-    return sum(by_model[model][index] for by_model in cells.values() if model in by_model)
+def _total(cells: dict, model: str, metric: str) -> float:
+    return sum(by_model[model][metric] for by_model in cells.values() if model in by_model)
 
 
 def _number(value: float) -> str:
     return f"{value:,.2f}" if value else "·"
 
 
+def _interval(low: float | None, high: float | None) -> str:
+    return "·" if low is None or high is None else f"{low:,.2f} – {high:,.2f}"
+
+
+def _level(ci: float | None) -> str:
+    """An interval's level as a person writes it: ``95%``, ``97.5%``."""
+    return f"{(ci or 0) * 100:g}%"
+
+
 def _footer(result: Result) -> str:
     o = result.options
     with_touch = result.conversions - result.converted_without_touchpoints
     window = f"{o.lookback.days}d" if o.lookback.seconds == 0 else str(o.lookback)
+    intervals = (f"; intervals: {_level(o.ci)} bootstrap over persons, {o.bootstrap:,} rounds, seed {o.seed}"
+                 if o.ci is not None else "")
     return (
         f"{result.conversions:,} {o.conversion!r} conversions: {with_touch:,} with touchpoints, "
         f"{result.converted_without_touchpoints:,} without (credited to (none)); "
-        f"lookback {window}, scope {o.scope}, by {', '.join(o.by)}"
+        f"lookback {window}, scope {o.scope}, by {', '.join(o.by)}{intervals}"
     )
+
+
+def per_conversion_table(result: Result) -> Table:
+    """``--per-conversion`` for people: one row per model, conversion and key, as JSON has them."""
+    by = result.options.by
+    table = Table("model", "insert_id", "person", "time", *_headers(by), Column("credit", justify="right"),
+                  Column("revenue", justify="right"), box=None)
+    for row in rows(result.per_conversion):
+        table.add_row(row["model"], _plain(row["insert_id"]), _plain(row["person"]), f"{row['time']:%Y-%m-%d %H:%M:%S}",
+                      *(_plain(row[p]) for p in by), f"{row['credit']:.4g}", f"{row['revenue']:,.2f}")
+    return table
 
 
 def side_by_side(results: Sequence[tuple[str, Result]], model: str) -> Table:

@@ -42,6 +42,13 @@ def test_presets_are_position_models():
     assert parse_model("position:30/40/30").position == (30.0, 40.0, 30.0)
 
 
+def test_a_one_day_range_is_not_reversed():
+    one_day = make_options("x", start="2026-10-05", end="2026-10-05")
+    assert (one_day.start, one_day.end) == (dt.datetime(2026, 10, 5), dt.datetime(2026, 10, 6))
+    instant = make_options("x", start="2026-10-05T12:00:00", end="2026-10-05T12:00:00")
+    assert instant.end - instant.start == dt.timedelta(microseconds=1)
+
+
 def test_to_is_inclusive():
     assert make_options("x", end="2026-10-31").end == dt.datetime(2026, 11, 1)
     assert make_options("x", end="2026-10-31T12:00:00").end == dt.datetime(2026, 10, 31, 12, 0, 0, 1)
@@ -54,6 +61,9 @@ def test_to_is_inclusive():
     ({"session_timeout": "0m"}, "session timeout must be positive"),
     ({"by": " , "}, "by: name at least one property"),
     ({"models": ""}, "models: name at least one model"),
+    ({"start": "2026-10-05", "end": "2026-10-04"},
+     "from 2026-10-05 is after to 2026-10-04: no conversion can be between them"),
+    ({"start": "2026-10-05T12:00:00", "end": "2026-10-05T11:59:59"}, "from 2026-10-05T12:00:00 is after to"),
 ])
 def test_bad_options(kwargs, message):
     with pytest.raises(InputError, match=message):

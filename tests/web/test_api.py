@@ -29,6 +29,9 @@ QUESTIONS = [
     (["--models", "linear", "--per-conversion"], {"models": "linear", "per_conversion": "true"}),
 ]
 
+#: The questions also asked for CSV: totals, and rows per conversion.
+CSV_QUESTIONS = (0, 4)
+
 
 def cli(*args: str, cwd: Path) -> str:
     result = subprocess.run([sys.executable, "-m", "utmost", *args], cwd=cwd, capture_output=True, text=True,
@@ -53,10 +56,12 @@ def site(tmp_path_factory):
         import_files(store, other.name, [folder / "other.jsonl"])
     answers = [cli("attribute", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "json", *flags, cwd=folder)
                for flags, _ in QUESTIONS]
+    as_csv = {n: cli("attribute", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "csv", *QUESTIONS[n][0],
+                     cwd=folder) for n in CSV_QUESTIONS}
     journey = cli("journey", "user-000012", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "json", cwd=folder)
     with Store(folder / "api.duckdb") as store, serving(create_app(store)) as url:
         with httpx.Client(base_url=url, timeout=120) as client:
-            yield {"client": client, "secret": mine.secret, "answers": answers, "journey": journey}
+            yield {"client": client, "secret": mine.secret, "answers": answers, "journey": journey, "csv": as_csv}
 
 
 def get(site, path, params=None, secret=None):
@@ -70,6 +75,18 @@ def test_attribution_is_exactly_the_cli_json(site, n):
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json() == orjson.loads(site["answers"][n])
+
+
+@pytest.mark.parametrize("n", CSV_QUESTIONS)
+def test_attribution_as_csv_is_exactly_the_cli_csv(site, n):
+    response = get(site, "/api/attribution", {"conversion": CONVERSION, **QUESTIONS[n][1], "format": "csv"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    name = "attribution-per-conversion.csv" if "per_conversion" in QUESTIONS[n][1] else "attribution.csv"
+    assert response.headers["content-disposition"] == f'attachment; filename="{name}"'
+    assert response.text == site["csv"][n]
+    refused = get(site, "/api/attribution", {"conversion": CONVERSION, "format": "xml"})
+    assert refused.status_code == 400 and "format" in refused.json()["error"]["message"]
 
 
 def test_journey_is_exactly_the_cli_json(site):
@@ -116,6 +133,8 @@ ERRORS = [
     ({"conversion": CONVERSION, "markov_order": "x"}, "markov_order"),
     ({"conversion": "Booking"}, "'Booking'"),
     ({"conversion": CONVERSION, "by": "no_such_property"}, "no_such_property"),
+    ({"conversion": CONVERSION, "from": "2026-10-05", "to": "2026-10-04"},
+     "from 2026-10-05 is after to 2026-10-04: no conversion can be between them"),
 ]
 
 
@@ -149,6 +168,19 @@ def test_openapi_and_docs_are_served_locally(site):
     docs = site["client"].get("/docs").text
     assert "/docs/static/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert site["client"].get("/docs/static/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_docs_page_reads_the_same_operations_in_openapi_30(site):
+    """Swagger UI 4 reads 3.0 only: /docs is given /docs/openapi.json, /openapi.json stays 3.1."""
+    spec = site["client"].get("/openapi.json").json()
+    page = site["client"].get("/docs/openapi.json").json()
+    assert (spec["openapi"], page["openapi"]) == ("3.1.0", "3.0.3")
+    assert "url: '/docs/openapi.json'" in site["client"].get("/docs").text
+    assert page["paths"].keys() == spec["paths"].keys()
+    assert '"null"' not in orjson.dumps(page).decode() and "summary" not in page["info"]
+    ci = next(p for p in page["paths"]["/api/attribution"]["get"]["parameters"] if p["name"] == "ci")
+    assert ci["schema"] == {"type": "number", "nullable": True, "title": "Ci",
+                            "description": "Add bootstrap intervals at this level (e.g. 0.95) to every row."}
 
 
 def test_repeated_list_parameters_are_joined_and_other_repeats_refused(site):

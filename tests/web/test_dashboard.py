@@ -8,15 +8,19 @@ error, an uncaught exception or a request to another origin fails the test that 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
 from collector.live import serving
+from conftest import raw_lines
 from fastapi import FastAPI
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request
 
@@ -111,11 +115,16 @@ READ_TABLE = """() => Array.from(document.querySelectorAll('#credit tbody tr')).
         model: td.dataset.model, metric: td.dataset.metric, text: td.textContent.trim(),
         value: td.dataset.value, low: td.dataset.low ?? null, high: td.dataset.high ?? null})),
 }))"""
-READ_CHART = """() => ({
-    bars: Array.from(document.querySelectorAll('figure.chart svg g.bar')).map(g => ({
+READ_CHART = """(metric) => ({
+    bars: Array.from(document.querySelectorAll(`#chart-${metric} svg g.bar`)).map(g => ({
         model: g.dataset.model, key: g.dataset.key, value: g.dataset.value})),
-    labels: Array.from(document.querySelectorAll('figure.chart svg .axis.x text')).map(t => t.textContent),
-    legend: Array.from(document.querySelectorAll('figure.chart svg .legends .legend text')).map(t => t.textContent),
+    labels: Array.from(document.querySelectorAll(`#chart-${metric} svg .axis.x text`)).map(t => t.textContent),
+})"""
+#: The charts' legend (HTML beneath the links): each model's words, and whether all of them show.
+READ_LEGEND = """() => Array.from(document.querySelectorAll('ul.legend li')).map(li => {
+    const box = li.getBoundingClientRect();
+    return {text: li.textContent.trim(), model: li.dataset.model, left: box.left, right: box.right,
+            clipped: li.scrollWidth > li.clientWidth || box.width === 0};
 })"""
 
 
@@ -169,15 +178,16 @@ def check_answer(tab: Tab, dashboard: Dashboard, query: str, by: list[str], mode
     assert [float(v) for v in first] == sorted((float(v) for v in first), reverse=True)
     assert page.get_by_role("heading", name=re.compile(f"^{conversions:,} “{CONVERSION}” conversions")).is_visible()
 
-    chart = page.evaluate(READ_CHART)
     labels = [" · ".join(r["key"]) for r in table]
-    assert chart["labels"] == labels, "one group of bars per key, in the table's order"
-    assert chart["legend"] == models
-    for key in expected:
-        label = " · ".join(key)
-        group = {b["model"]: b["value"] for b in chart["bars"] if b["key"] == label}
-        assert group == {c["model"]: c["value"] for c in expected[key] if c["metric"] == "conversions"}
-    assert len(chart["bars"]) == len(expected) * len(models)
+    for metric in ("conversions", "revenue"):  # a chart of each, the same bars as the table's cells
+        chart = page.evaluate(READ_CHART, metric)
+        assert chart["labels"] == labels, "one group of bars per key, in the table's order"
+        for key in expected:
+            label = " · ".join(key)
+            group = {b["model"]: b["value"] for b in chart["bars"] if b["key"] == label}
+            assert group == {c["model"]: c["value"] for c in expected[key] if c["metric"] == metric}
+        assert len(chart["bars"]) == len(expected) * len(models)
+    assert [item["text"] for item in page.evaluate(READ_LEGEND)] == models
     return table
 
 
@@ -249,7 +259,9 @@ def test_changing_models_and_scope_updates_chart_and_table(tab: Tab, dashboard: 
 def test_by_dates_and_intervals(tab: Tab, dashboard: Dashboard) -> None:
     tab.sign_in()
     page = tab.page
-    page.locator("#by").select_option(["utm_source", "utm_medium"])
+    by = page.get_by_role("group", name=re.compile("^Credit by"))
+    assert by.get_by_role("checkbox", name="utm_source", exact=True).is_checked()
+    by.get_by_role("checkbox", name="utm_medium", exact=True).check()  # a plain click: no modifier key
     page.get_by_label("From", exact=True).fill("2026-09-10")
     page.get_by_label("To (inclusive)").fill("2026-10-05")
     page.get_by_role("checkbox", name=re.compile("Confidence intervals")).check()
@@ -259,7 +271,8 @@ def test_by_dates_and_intervals(tab: Tab, dashboard: Dashboard) -> None:
              "&ci=0.95&from=2026-09-10&to=2026-10-05")
     check_answer(tab, dashboard, query, ["utm_source", "utm_medium"], ["first_touch", "last_touch", "linear"],
                  dashboard.conversions("2026-09-10", "2026-10-05"), intervals=True)
-    assert page.locator("figure.chart svg .ci").count() > 0, "the intervals are drawn as whiskers"
+    for metric in ("conversions", "revenue"):
+        assert page.locator(f"#chart-{metric} svg .ci").count() > 0, "the intervals are drawn as whiskers"
 
 
 def test_table_sorts_by_any_column(tab: Tab) -> None:
@@ -470,3 +483,140 @@ def test_keyboard_reaches_every_control_in_order(tab: Tab, dashboard: Dashboard,
         assert all(f["outline"] for f in walk), "focus is visible on every stop"
         if path != "/attribution":
             break
+
+
+# --- the API's documentation --------------------------------------------------------------------
+
+def test_api_docs_render_every_operation(tab: Tab, dashboard: Dashboard) -> None:
+    """Swagger UI, from this server only, shows each operation of the query API with its parameters."""
+    page = tab.page
+    page.goto("/docs")
+    operations = page.locator(".opblock-summary-path")
+    operations.first.wait_for(timeout=30_000)
+    shown = [text.replace("\u200b", "") for text in operations.all_inner_texts()]
+    assert shown == ["/api/attribution", "/api/journey", "/api/events/names", "/api/properties",
+                     "/api/people/{person_id}"]
+    assert page.get_by_text("Unable to render this definition").count() == 0
+    page.locator(".opblock-summary", has_text="/api/attribution").first.click()
+    parameters = page.locator(".parameters .parameter__name")
+    parameters.first.wait_for()
+    names = [n.split()[0] for n in parameters.all_inner_texts()]
+    assert names[:3] == ["conversion", "models", "by"] and "per_conversion" in names
+
+
+# --- small screens, many models, long journeys, downloads (issue 21, item 9) ------------------------
+
+SEVEN = "first_touch,last_touch,linear,u_shaped,time_decay,markov,shapley"
+PHONE = {"width": 390, "height": 844}
+#: Every element the header shows, with its box: on a phone each must lie within the screen.
+READ_HEADER = """() => Array.from(document.querySelectorAll('header.top a, header.top .who, header.top button'))
+    .map(e => { const box = e.getBoundingClientRect();
+                return {text: e.textContent.trim(), left: box.left, right: box.right, width: box.width}; })"""
+
+
+@pytest.fixture
+def phone(browser: Browser, dashboard: Dashboard) -> Iterator[Tab]:
+    """A tab 390 px wide (an iPhone's screen), signed in, with the same checks as ``tab``."""
+    context = browser.new_context(base_url=dashboard.url, viewport=PHONE, device_scale_factor=3, is_mobile=True,
+                                  has_touch=True)
+    opened = Tab(context.new_page(), dashboard.secret)
+    opened.page.on("console", opened.on_console)
+    opened.page.on("pageerror", lambda error: opened.problems.append(f"page error: {error}"))
+    opened.page.goto(f"/signin/{dashboard.app.state.sign_in_links.make(dashboard.store.project())}")
+    yield opened
+    context.close()
+    assert opened.problems == []
+
+
+def test_on_a_phone_the_header_fits_and_the_charts_stay_legible(phone: Tab) -> None:
+    page = phone.page
+    page.goto(f"/attribution?conversion={quote(CONVERSION)}&models={SEVEN}")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], "nothing overflows sideways"
+    header = page.evaluate(READ_HEADER)
+    assert [h["text"] for h in header] == ["utmost", "Attribution", "Journey", "Send data", "API docs",
+                                           "project default", "Sign out"]
+    assert all(0 <= h["left"] and h["right"] <= PHONE["width"] and h["width"] > 0 for h in header), header
+    for metric in ("conversions", "revenue"):
+        frame = page.locator(f"#chart-{metric} .chart-scroll").bounding_box()
+        chart = page.locator(f"#chart-{metric} svg").bounding_box()
+        assert frame is not None and chart is not None
+        assert frame["x"] >= 0 and frame["x"] + frame["width"] <= PHONE["width"], "the chart's frame is on screen"
+        assert chart["width"] >= 720, "the chart scrolls rather than shrinking its words to a few pixels"
+    legend = page.evaluate(READ_LEGEND)
+    assert [item["text"] for item in legend] == SEVEN.split(",")
+    assert all(0 <= i["left"] and i["right"] <= PHONE["width"] and not i["clipped"] for i in legend), legend
+
+
+def test_seven_models_have_a_legend_nothing_clips(tab: Tab) -> None:
+    tab.sign_in()
+    tab.page.goto(f"/attribution?conversion={quote(CONVERSION)}&models={SEVEN}")
+    legend = tab.page.evaluate(READ_LEGEND)
+    assert [(item["text"], item["model"]) for item in legend] == [(m, m) for m in SEVEN.split(",")]
+    width = tab.page.viewport_size["width"] if tab.page.viewport_size else 0
+    assert all(0 <= i["left"] and i["right"] <= width and not i["clipped"] for i in legend), legend
+    for model in ("markov", "shapley"):
+        assert tab.page.locator("ul.legend li", has_text=model).is_visible()
+    swatches = tab.page.locator("ul.legend .swatch").evaluate_all("s => s.map(e => getComputedStyle(e).backgroundColor)")
+    first_bars = tab.page.locator("#chart-conversions svg .plot .series").evaluate_all(
+        "gs => gs.filter(g => g.querySelector('rect')).map(g => getComputedStyle(g.querySelector('rect')).fill)")
+    assert swatches == first_bars, "each swatch has its model's bar colour"
+
+
+def test_tables_download_as_csv(tab: Tab, dashboard: Dashboard) -> None:
+    tab.sign_in()
+    page = tab.page
+    for link, extra in (("Download as CSV", ""), ("per conversion", "&per_conversion=true")):
+        with page.expect_download() as download:
+            page.get_by_role("link", name=link, exact=True).click()
+        saved = download.value.path()
+        text = Path(saved).read_text()
+        json_rows = ask_api(dashboard, DEFAULT_QUERY + extra)
+        assert text == dashboard.api.get(f"/api/attribution?{DEFAULT_QUERY}{extra}&format=csv").text
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert len(rows) == len(json_rows) and rows[0].keys() == json_rows[0].keys()
+        for got, row in zip(rows, json_rows):
+            assert got["model"] == row["model"] and float(got["revenue"]) == row["revenue"]
+        assert download.value.suggested_filename == ("attribution.csv" if not extra else "attribution-per-conversion.csv")
+
+
+#: A guest who lands six times from six sources, a day apart, and books in the sixth session.
+SIX_SOURCES = ("google", "facebook", "newsletter", "tiktok", "partner", "instagram")
+
+
+@pytest.fixture(scope="module")
+def six_sessions(dashboard: Dashboard) -> str:
+    """Project ``six`` in the dashboard's file, holding only that guest; returns the project's name."""
+    store = dashboard.store
+    start, lines = 1_790_000_000, []
+    for day, source in enumerate(SIX_SOURCES):
+        url = f"https://hotel.example/?utm_source={source}"
+        lines.append({"event": "Page View", "properties": {
+            "time": start + day * 86400, "distinct_id": "$device:six", "$device_id": "six", "$current_url": url,
+            "$insert_id": f"six-{day}"}})
+    lines.append({"event": CONVERSION, "properties": {"time": start + 5 * 86400 + 120, "distinct_id": "guest-six",
+                                                      "$device_id": "six", "$user_id": "guest-six", "amount": 300,
+                                                      "$insert_id": "six-booking"}})
+    project = store.create_project("six")
+    store.insert_lines(project.name, raw_lines(lines)).result()
+    return project.name
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE], ids=["laptop", "phone"])
+def test_a_six_session_journey_shows_its_conversion(browser: Browser, dashboard: Dashboard, six_sessions: str,
+                                                    viewport: dict[str, int]) -> None:
+    context = browser.new_context(base_url=dashboard.url, viewport=viewport)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"/signin/{dashboard.app.state.sign_in_links.make(dashboard.store.project(six_sessions))}")
+    page.goto(f"/journey?id=guest-six&conversion={quote(CONVERSION)}")
+    assert page.locator("svg.timeline .session-label").all_text_contents() == [f"session {n}" for n in range(1, 7)]
+    conversion = page.locator("svg.timeline g.mark.conversion").bounding_box()
+    frame = page.locator(".timeline-wrap").bounding_box()
+    assert conversion is not None and frame is not None
+    assert frame["x"] <= conversion["x"] and conversion["x"] + conversion["width"] <= frame["x"] + frame["width"]
+    assert 0 <= conversion["x"] and conversion["x"] + conversion["width"] <= viewport["width"], "on screen, unscrolled"
+    if viewport == PHONE:
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    context.close()
+    assert errors == []

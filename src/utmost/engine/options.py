@@ -271,5 +271,9 @@ def make_options(conversion: str, *, project: str = "default", question: str = A
         if name not in PARAMETERS_BY_NAME:
             raise TypeError(f"make_options() got an unexpected keyword argument {name!r}")
     given = {**values, "conversion": conversion}
-    return Options(**{p.name: p.parse(given.get(p.name, p.default_for(question))) for p in PARAMETERS},
-                   project=project)
+    options = Options(**{p.name: p.parse(given.get(p.name, p.default_for(question))) for p in PARAMETERS},
+                      project=project)
+    if options.start is not None and options.end is not None and options.end <= options.start:
+        # Checked here, where the dates are still as typed: ``end`` is already past its day.
+        raise InputError(f"from {given['start']} is after to {given['end']}: no conversion can be between them")
+    return options

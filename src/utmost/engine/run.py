@@ -24,6 +24,21 @@ from utmost.ingest.campaign import LANDING_PARAMS
 
 #: Label propagation stops here even if ids are still merging (a chain this long is a bug).
 MAX_ROUNDS = 64
+#: Credit and revenue are shown to this many significant digits (docs/semantics.md §12). A
+#: double holds every decimal of up to 15 significant digits exactly (C's DBL_DIG), so a sum
+#: of amounts typed with cents, up to ten trillion, keeps every digit; what a double adds
+#: beyond them (``27685.170000000002``, ``0.30000000000000004``) is the binary rounding of
+#: the amounts, a unit or two in the 17th digit, and goes.
+SIGNIFICANT_DIGITS = 15
+
+
+def decimal(value: float) -> float:
+    """``value`` rounded to :data:`SIGNIFICANT_DIGITS`, so that its shortest form has no noise.
+
+    >>> decimal(27685.170000000002), decimal(0.1 + 0.2), decimal(1 / 3)
+    (27685.17, 0.3, 0.333333333333333)
+    """
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
 @dataclass(frozen=True)
@@ -152,19 +167,24 @@ def _credit_rule_based(
 
 
 def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...], totals: bool) -> pa.Table:
-    """Totals or per-conversion rows, sorted by ``order`` (a leading ``-`` sorts descending),
-    without model_order."""
+    """Totals or per-conversion rows, their numbers rounded by :func:`decimal` (every interface
+    shows the same), sorted by ``order`` (a leading ``-`` sorts descending), without model_order.
+
+    Rounded before sorting, so that two credits that differ only by noise are equal and
+    ordered by their keys, as docs/semantics.md §12 says.
+    """
+    numbers = ("conversions", "credit", "revenue", *_INTERVALS)
+    rounded = [{c: decimal(v) if c in numbers else v for c, v in row.items()} for row in rows]
 
     def sort_key(row: dict) -> tuple:
         return tuple(-row[c[1:]] if c.startswith("-") else row[c] for c in order)
 
-    ordered = sorted(rows, key=sort_key)
+    ordered = sorted(rounded, key=sort_key)
     intervals = _INTERVALS if totals and ordered and _INTERVALS[0] in ordered[0] else ()
     columns = ["model", *(("insert_id", "person", "time") if not totals else ()), *keys,
                *(("conversions", "revenue") if totals else ("credit", "revenue")), *intervals]
     types = {"model": pa.string(), **_ROW_COLUMNS, **{k: pa.string() for k in keys},
-             "conversions": pa.float64(), "credit": pa.float64(), "revenue": pa.float64(),
-             **{c: pa.float64() for c in _INTERVALS}}
+             **{c: pa.float64() for c in numbers}}
     return pa.table({c: pa.array([r[c] for r in ordered], types[c]) for c in columns})
 
 

@@ -13,7 +13,7 @@ import dataclasses
 import difflib
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -119,8 +119,13 @@ def _query_parameter(name: str, kind: type, description: str, default: Any = ins
 MODELS_DOC = "Models:\n\n" + "\n".join(
     f"- `{m.name}`: {m.meaning}" + "".join(f" (`{p}`)" for p in m.parameters) for m in MODELS
 )
+#: What the attribution endpoint answers in: the CLI's machine formats, the table being for terminals.
+ANSWER_FORMATS = ("json", "csv")
 AttributionQuery = Annotated[dict[str, str], Depends(asked(ATTRIBUTE, after=(
-    _query_parameter("per_conversion", bool, "One row per (conversion, model, key)", False),)))]
+    _query_parameter("per_conversion", bool, "One row per (conversion, model, key)", False),
+    _query_parameter("format", Literal["json", "csv"], "json, or csv as `utmost attribute --format csv` prints it "
+                     "(a download: attribution.csv)", "json"),
+)))]
 #: A journey also takes the attribution's other parameters, unlisted: an address on the dashboard
 #: carries its whole question from an answer to a person's journey.
 JourneyQuery = Annotated[dict[str, str], Depends(asked(JOURNEY, before=(
@@ -143,9 +148,17 @@ def _json(text: str) -> Response:
             description=MODELS_DOC)
 async def attribution(project: Asker, service: Answering, params: AttributionQuery) -> Response:
     per = str(params.pop("per_conversion", "")).lower() in _TRUE
+    answer_format = params.pop("format", "json") or "json"
+    if answer_format not in ANSWER_FORMATS:
+        raise InputError(f"format: {answer_format!r} is not one of {', '.join(ANSWER_FORMATS)}")
     options = options_of(params, project.name)
     result = await run_in_threadpool(service.attribution, options, per)
-    return _json(formats.to_json(result.per_conversion if per else result.totals))
+    rows = result.per_conversion if per else result.totals
+    if answer_format == "csv":
+        name = "attribution-per-conversion.csv" if per else "attribution.csv"
+        return Response(formats.to_csv(rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _json(formats.to_json(rows))
 
 
 @router.get("/journey", summary="One person's journey, as `utmost journey --format json`", description=MODELS_DOC)

@@ -11,10 +11,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import quote
 
-import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.applications import Starlette
@@ -29,6 +27,7 @@ from utmost.errors import InputError, ProjectError
 from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.store import Store
 from utmost.web import api
+from utmost.web.docs import add_docs
 from utmost.web.auth import READING, AuthError, Sessions, SignInLinks, cross_site
 from utmost.web.service import Service
 
@@ -56,7 +55,7 @@ def create_app(store: Store, session_secret: str | None = None) -> FastAPI:
     app.add_middleware(_CollectorFirst, collector=collector)
     app.include_router(api.router)
     _add_error_handlers(app)
-    _add_docs(app)
+    add_docs(app)
     from utmost.web import pages  # the dashboard
 
     app.include_router(pages.router)
@@ -153,18 +152,3 @@ def _problem(error: dict) -> str:
     if error["type"] == "missing":
         return f"parameter {name!r} is required"
     return f"parameter {name!r}: {error['msg']}"
-
-
-def _add_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs from the swagger-ui-bundle package: nothing loaded from a CDN."""
-    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> Response:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "",
-            title="utmost query API",
-            swagger_js_url="/docs/static/swagger-ui-bundle.js",
-            swagger_css_url="/docs/static/swagger-ui.css",
-            swagger_favicon_url="/docs/static/favicon-32x32.png",
-        )

@@ -31,19 +31,21 @@ _STYLE = Style(
 
 
 def credit_chart(keys: Sequence[str], credit: dict[str, list[float]],
-                 intervals: dict[str, list[tuple[float, float]]] | None = None, title: str = "") -> str:
+                 intervals: dict[str, list[tuple[float, float]]] | None = None, title: str = "",
+                 y_title: str = "conversions credited") -> str:
     """Grouped bars: one group per key (in ``keys`` order), one bar per model in each.
 
-    ``credit`` maps each model, in legend order, to its credit per key; ``intervals`` the same
-    models to (low, high) per key, drawn as error bars.
+    ``credit`` maps each model, in legend order, to its number per key (conversions or revenue);
+    ``intervals`` the same models to (low, high) per key, drawn as error bars. The chart has no
+    legend of its own: pygal lays a legend out in a fixed height, which clipped its second row
+    (seven models), so the page writes it as HTML (:func:`legend`), which wraps as text does.
     """
     top = max([v for values in credit.values() for v in values]
               + [high for bounds in (intervals or {}).values() for _, high in bounds] + [1.0])
     rotate = 30 if len(keys) > 8 or max((len(k) for k in keys), default=0) > 14 else 0
     chart = pygal.Bar(
-        js=[], disable_xml_declaration=True, style=_STYLE, width=960, height=440 + (60 if rotate else 0),
-        legend_at_bottom=True, legend_at_bottom_columns=min(len(credit), 5) or 1, range=(0, top * 1.05),
-        x_label_rotation=rotate, truncate_label=40, truncate_legend=-1, y_title="conversions credited",
+        js=[], disable_xml_declaration=True, style=_STYLE, width=960, height=400 + (60 if rotate else 0),
+        show_legend=False, range=(0, top * 1.05), x_label_rotation=rotate, truncate_label=40, y_title=y_title,
         value_formatter=_axis_number, show_x_guides=False, margin=12, spacing=12,
     )
     chart.x_labels = list(keys)
@@ -55,6 +57,11 @@ def credit_chart(keys: Sequence[str], credit: dict[str, list[float]],
         ])
     chart.add_xml_filter(_Annotate(title or "Credit per key and model", list(keys), credit))
     return chart.render(is_unicode=True)
+
+
+def legend(models: Sequence[str]) -> list[tuple[str, str]]:
+    """Each model with the colour of its bars, in the order :func:`credit_chart` draws them."""
+    return [(model, PALETTE[n % len(PALETTE)]) for n, model in enumerate(models)]
 
 
 def _axis_number(value: float) -> str:
@@ -101,6 +108,8 @@ MARKS = {
     "conversion": ("diamond", "conversion"),
 }
 _GAP, _LANE, _LEFT, _TOP, _WIDTH = 64, 48, 170, 40, 1180
+#: Narrowest session column: up to six sessions fit in _WIDTH, the page's width on a laptop.
+_MIN_COLUMN = 110
 _LEGEND_WIDTH = _LEFT + sum(34 + 6.4 * len(words) for _, words in MARKS.values())
 
 
@@ -126,12 +135,15 @@ def journey_timeline(ids: Sequence[str], sessions: Sequence[dict], marks: Sequen
     source, their marks coloured per source.
     """
     count = max(len(sessions), 1)
-    column = min(max((_WIDTH - _LEFT - 24 - (count - 1) * _GAP) / count, 150), 320)
+    gap = _GAP if count <= 4 else _GAP * 3 / 4
+    column = min(max((_WIDTH - _LEFT - 24 - (count - 1) * gap) / count, _MIN_COLUMN), 320)
     lanes = {i: n for n, i in enumerate(ids)}
-    width = max(_LEFT + count * (column + _GAP) - _GAP + 24, _LEGEND_WIDTH)
+    width = max(_LEFT + count * (column + gap) - gap + 24, _LEGEND_WIDTH)
     bottom = _TOP + len(ids) * _LANE
+    # As wide as the page allows, never wider than drawn: the style sheet sets width 100%, and
+    # below a phone's minimum the frame scrolls (to the last conversion, by the page's script).
     svg = etree.Element("svg", xmlns="http://www.w3.org/2000/svg", viewBox=f"0 0 {width:.0f} {bottom + 80}",
-                        role="img", width=f"{width:.0f}", height=str(bottom + 80))
+                        role="img", style=f"max-width: {width:.0f}px")
     svg.set("class", "timeline")
     etree.SubElement(svg, "title").text = (
         f"{len(sessions)} sessions from {len(ids)} ids; touchpoints, sign-ins and conversions in time order"
@@ -143,14 +155,14 @@ def journey_timeline(ids: Sequence[str], sessions: Sequence[dict], marks: Sequen
                          attrib={"class": "lane"})
     left = {}
     for n, session in enumerate(sessions):
-        x = _LEFT + n * (column + _GAP)
+        x = _LEFT + n * (column + gap)
         left[session["session"]] = (x, session)
         etree.SubElement(svg, "rect", x=f"{x:.1f}", y=str(_TOP - 4), width=f"{column:.1f}",
                          height=str(bottom - _TOP + 8), rx="6", attrib={"class": "session"})
         _text(svg, x + 6, _TOP - 12, f"session {session['session']}", "session-label")
         _text(svg, x + 6, bottom + 22, f"{session['start']:%b %d %H:%M}", "session-time")
         if n:
-            _text(svg, x - _GAP / 2, (_TOP + bottom) / 2 + 4, _gap(session["start"] - sessions[n - 1]["end"]),
+            _text(svg, x - gap / 2, (_TOP + bottom) / 2 + 4, _gap(session["start"] - sessions[n - 1]["end"]),
                   "gap", anchor="middle")
     order = list(MARKS)
     for mark in sorted(marks, key=lambda m: order.index(m.kind)):

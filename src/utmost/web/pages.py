@@ -301,16 +301,26 @@ def credit_of(result: Result) -> Credit:
     return Credit(models, by, [CreditRow(k, cells[k]) for k in order], totals, intervals, result)
 
 
-def credit_chart(credit: Credit) -> Markup:
+#: The charts of an answer: what each draws, and the words of its axis and title.
+CHARTS = {"conversions": ("conversions credited", "Conversions credited"),
+          "revenue": ("revenue credited", "Revenue credited")}
+
+
+def credit_charts(credit: Credit) -> dict[str, Markup]:
+    """Conversions and revenue per key, one bar per model (with whiskers under intervals)."""
+
     def column(model: str, metric: str) -> list[float]:
         return [row.cells.get(model, {}).get(metric, 0.0) for row in credit.rows]
 
-    values = {m: column(m, "conversions") for m in credit.models}
-    bounds = None
-    if credit.intervals:
-        bounds = {m: list(zip(column(m, "conversions_low"), column(m, "conversions_high"))) for m in credit.models}
-    title = f"Conversions credited per {', '.join(credit.by)}, one bar per model"
-    return Markup(charts.credit_chart(credit.labels, values, bounds, title))
+    drawn = {}
+    for metric, (axis, words) in CHARTS.items():
+        values = {m: column(m, metric) for m in credit.models}
+        bounds = None
+        if credit.intervals:
+            bounds = {m: list(zip(column(m, f"{metric}_low"), column(m, f"{metric}_high"))) for m in credit.models}
+        title = f"{words} per {', '.join(credit.by)}, one bar per model"
+        drawn[metric] = Markup(charts.credit_chart(credit.labels, values, bounds, title, axis))
+    return drawn
 
 
 @router.get("/attribution")
@@ -335,7 +345,8 @@ def attribution(request: Request) -> Response:
     except InputError as error:
         return render(request, "attribution.html", 400, error=str(error), credit=None, **page)
     credit = credit_of(result)
-    return render(request, "attribution.html", credit=credit, chart=credit_chart(credit), **page)
+    return render(request, "attribution.html", credit=credit, charts=credit_charts(credit),
+                  legend=charts.legend(credit.models), **page)
 
 
 # --- journey ---------------------------------------------------------------------------------

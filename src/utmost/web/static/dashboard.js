@@ -1,4 +1,5 @@
-// utmost dashboard: sortable tables. Everything else on the pages works without script.
+// utmost dashboard: sortable tables, and a journey's timeline scrolled to its conversion.
+// Everything else on the pages works without script.
 //
 // A table marked data-sortable has a button in each sortable heading (data-column = the
 // index of the cell it sorts by in each body row). Cells sort by their data-value: as
@@ -34,4 +35,15 @@ document.querySelectorAll("table[data-sortable]").forEach((table) => {
   table.querySelectorAll("thead button[data-column]").forEach((button) => {
     button.addEventListener("click", () => sortTable(table, button));
   });
+});
+
+// A timeline wider than its frame (a phone, or many sessions) opens with its last conversion
+// at the right edge, which is what the reader came to see, with as much of the path that led
+// to it as fits on its left; the earlier sessions are a scroll away.
+document.querySelectorAll(".timeline-wrap").forEach((wrap) => {
+  const conversions = wrap.querySelectorAll("g.mark.conversion");
+  const last = conversions[conversions.length - 1];
+  if (!last || wrap.scrollWidth <= wrap.clientWidth) return;
+  const beyond = last.getBoundingClientRect().right + 32 - wrap.getBoundingClientRect().right;
+  if (beyond > 0) wrap.scrollLeft += beyond;
 });
