@@ -5,7 +5,7 @@ else of it.
 """
 
 from utmost.store.appender import SPLIT_AHEAD_LINES
-from utmost.store.database import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, Store, default_path
+from utmost.store.database import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, Store, default_path, discard_demo
 from utmost.store.importer import ImportReport, import_files
 from utmost.store.profiles import Update
 from utmost.store.projects import DEFAULT_PROJECT, Project
@@ -23,6 +23,7 @@ __all__ = [
     "Store",
     "Update",
     "default_path",
+    "discard_demo",
     "import_files",
     "quick_handover",
 ]
