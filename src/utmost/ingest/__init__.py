@@ -10,5 +10,6 @@ use the names below and nothing else of it.
 
 from utmost.ingest.campaign import LANDING_PARAMS, UTM_KEYS
 from utmost.ingest.people import apply_operation, operations_of
+from utmost.ingest.sources import open_source
 
-__all__ = ["LANDING_PARAMS", "UTM_KEYS", "apply_operation", "operations_of"]
+__all__ = ["LANDING_PARAMS", "UTM_KEYS", "apply_operation", "open_source", "operations_of"]
