@@ -60,7 +60,7 @@ def test_db_from_environment_and_projects(tmp_path):
     created = utmost("project", "create", "hotel", "--token", "test-token", cwd=tmp_path, env=env)
     assert created.returncode == 0 and "token  test-token" in created.stdout and "secret " in created.stdout
     listed = utmost("project", "list", cwd=tmp_path, env=env)
-    assert "hotel" in listed.stdout and "test-token" in listed.stdout and "default" in listed.stdout
+    assert listed.stdout.split() == ["project", "token", "hotel", "test-token"]  # a read creates no `default`
     duplicate = utmost("project", "create", "hotel", cwd=tmp_path, env=env)
     assert duplicate.returncode == 2 and duplicate.stderr.strip() == "error: name already used by project 'hotel'"
     (tmp_path / "a.jsonl").write_bytes(orjson.dumps(event()) + b"\n")
@@ -158,6 +158,8 @@ def test_attribute_names_the_events_that_do_occur(demo_db, tmp_path):
     assert result.stderr.strip() == (
         "error: conversion event 'Booking' never occurs; most frequent events: "
         "$mp_web_page_view, Page View, Search, Room Viewed, $identify")
+    with Store(tmp_path / "empty.duckdb") as store:
+        store.project()
     empty = utmost("attribute", "--db", "empty.duckdb", "--conversion", "Booking", cwd=tmp_path)
     assert empty.returncode == 2 and empty.stderr.strip() == "error: project 'default' has no events yet (see `utmost import`)"
 

@@ -75,9 +75,13 @@ def attribute(
     per_conversion: bool = False,
     **options: Any,
 ) -> pa.Table:
-    """Credit per model and key (or per conversion), exactly as ``utmost attribute --format json``."""
+    """Credit per model and key (or per conversion), exactly as ``utmost attribute --format json``.
+
+    Reads ``db`` and changes nothing on disk: a missing file, or one that is not a utmost
+    database, raises :class:`~utmost.errors.DatabaseFileError` (a ``ValueError``).
+    """
     question = make_options(conversion, **options)
-    with Store(db) as store:
+    with Store(db, read_only=True) as store:
         store.project(question.project)
         result = answer(store, question, per_conversion)
     return result.per_conversion if per_conversion else result.totals
@@ -91,8 +95,10 @@ def follow(store: Store, options: Options, any_id: str) -> Journey:
 @_asks(JOURNEY)
 def journey(any_id: str, conversion: str, *, db: str | os.PathLike[str] | None = None, **options: Any) -> Journey:
     """The person owning ``any_id``: merged ids, sessions, the events that mattered, and the
-    credit of each of their conversions under every model (Arrow tables)."""
+    credit of each of their conversions under every model (Arrow tables).
+
+    Reads ``db`` as :func:`attribute` does, changing nothing on disk."""
     question = make_options(conversion, question=JOURNEY, **options)
-    with Store(db) as store:
+    with Store(db, read_only=True) as store:
         store.project(question.project)
         return follow(store, question, any_id)

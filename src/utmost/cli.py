@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import shlex
 import socket
 import sys
 import tempfile
@@ -57,13 +58,15 @@ err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() el
 
 
 def db_option(default: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--db``: from ``UTMOST_DB`` when not given, except where the command has a ``default``
+    of its own (``utmost demo``, which must never land in the database the variable names)."""
     return click.option(
         "--db",
         type=click.Path(dir_okay=False),
         default=default,
         envvar=None if default else DB_ENV,
-        show_default=default or DEFAULT_DB,
-        help=f"DuckDB file (env {DB_ENV}).",
+        show_default=True if default else DEFAULT_DB,
+        help=f"DuckDB file (env {DB_ENV})." if default is None else f"DuckDB file ({DB_ENV} is not read).",
     )
 
 
@@ -180,10 +183,15 @@ def import_command(paths: tuple[str, ...], db: str | None, project: str, strict:
     and against what is stored, so importing a file twice adds nothing. Bad lines are
     reported as FILE:LINE: reason and skipped.
     """
+    from utmost.ingest import open_source
     from utmost.store import Store
 
+    for path in paths:  # a mistyped path is said before the database is created or changed
+        open_source(path)
     with Store(db) as store:
-        name = store.project(project).name
+        found, created = store.open_project(project)
+        name = found.name
+        _note_if_created(store, found, created)
         started = time.perf_counter()
         report = _import_with_progress(store, name, paths, strict)
         _print_import_report(report, time.perf_counter() - started)
@@ -259,6 +267,44 @@ def project_create(name: str, token: str | None, secret: str | None, db: str | N
     out.print(f"  secret {created.secret}   (keep it safe: it authorises /import and the query API)")
 
 
+@project.command("secret")
+@click.argument("name")
+@click.option("--rotate", is_flag=True,
+              help="Replace the secret with a new one, printed once; the old one stops working at once.")
+@db_option()
+@reports_errors
+def project_secret(name: str, rotate: bool, db: str | None) -> None:
+    """Give project NAME a new secret (--rotate): the file keeps only a hash of the old one."""
+    if not rotate:
+        with Store(db, read_only=True) as store:
+            found = store.project(name)
+        raise InputError(
+            f"the secret of project {found.name} cannot be shown: the database keeps only its hash; "
+            f"`{_secret_command(store, found)}` replaces it with a new one, printed once (the old one stops working)"
+        )
+    with Store(db, create=False) as store:
+        rotated = store.rotate_secret(name)
+    out.print(f"project {escape(rotated.name)}")
+    out.print(f"  secret {rotated.secret}   (printed once; the old secret no longer works for /import, "
+              "the query API or the dashboard)")
+
+
+def _secret_command(store: Store, project: Project) -> str:
+    """The command that gives ``project`` a new secret, as the user would type it."""
+    db = "" if str(store.path) == default_path() else f" --db {shlex.quote(str(store.path))}"
+    return f"utmost project secret {shlex.quote(project.name)} --rotate{db}"
+
+
+def _note_if_created(store: Store, project: Project, created: bool) -> None:
+    """Say once that a command made a project unasked: no one was shown its secret."""
+    if created:
+        err.print(
+            f"note: created project {project.name}; its secret (for /import, the query API and the dashboard)"
+            f" is kept only as a hash: `{_secret_command(store, project)}` prints a new one",
+            markup=False, soft_wrap=True,
+        )
+
+
 @project.command("service-account")
 @click.argument("name")
 @click.option("--username", help="The account's user name (default: NAME.<random>).")
@@ -292,11 +338,14 @@ def project_list(db: str | None) -> None:
     """List projects and their tokens (secrets are not shown)."""
     from utmost.store import Store
 
-    with Store(db) as store:
-        store.project()  # `default` exists from first use, as everywhere else
-        table = Table("project", "token", box=None)
-        for found in store.projects():
-            table.add_row(found.name, found.token)
+    with Store(db, read_only=True) as store:
+        found = store.projects()
+    if not found:
+        out.print("no projects yet (`utmost project create NAME` or `utmost import` makes one)")
+        return
+    table = Table("project", "token", box=None)
+    for each in found:
+        table.add_row(each.name, each.token)
     out.print(table)
 
 
@@ -328,7 +377,7 @@ def attribute_command(
             raise InputError("--engine spark needs --events DIR (write it with `utmost export --parquet DIR`)")
         result = answer_on_spark(options, events_dir, spark_master)
     else:
-        with Store(db) as store:
+        with Store(db, read_only=True) as store:
             store.project(project)
             result = answer(store, options, per_conversion)
     if explain_model:
@@ -355,7 +404,7 @@ def journey_command(person_id: str, db: str | None, project: str, output: str, *
     from utmost.store import Store
 
     options = make_options(project=project, **question)
-    with Store(db) as store:
+    with Store(db, read_only=True) as store:
         store.project(project)
         path = follow(store, options, person_id)
     if output == "json":
@@ -376,7 +425,7 @@ def export_command(folder: str, db: str | None, project: str) -> None:
     """Write the project's canonical events as Parquet (partitioned by date) for Spark."""
     from utmost.store import Store
 
-    with Store(db) as store:
+    with Store(db, read_only=True) as store:
         count = store.export_parquet(store.project(project).name, folder)
     out.print(f"exported {count:,} events to {folder}")
 
@@ -443,26 +492,31 @@ def _print_result(result: Result, output: str, per_conversion: bool) -> None:
               help="Then serve the dashboard on a free local port until interrupted.")
 @reports_errors
 def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
-    """Generate hotel-booking traffic into a fresh demo database, show what it holds, serve it."""
+    """Generate hotel-booking traffic into a fresh demo database, show what it holds, serve it.
+
+    An existing --db file is replaced only if an earlier `utmost demo` made it and no process
+    holds it; any other file is refused, untouched.
+    """
     from utmost import demo
-    from utmost.store import Store
+    from utmost.store import Store, discard_demo
 
     path = Path(db)
-    for stale in (path, path.with_name(path.name + ".wal")):
-        stale.unlink(missing_ok=True)
+    discard_demo(path)
     with tempfile.TemporaryDirectory() as folder:
         export = Path(folder) / "demo-export.jsonl"
         with open(export, "wb") as file:
             file.writelines(demo.generate_lines(seed=seed, visitors=visitors))
         with Store(path) as store:
-            project = store.project()
+            store.mark_demo(seed, visitors)  # first: an interrupted demo is still replaced next time
+            project, created = store.open_project()
+            _note_if_created(store, project, created)
             started = time.perf_counter()
             report = _import_with_progress(store, project.name, (str(export),), strict=True)
             _print_import_report(report, time.perf_counter() - started)
             _print_summary(store, project.name, path)
             _print_comparison(store, project.name)
             if serve:
-                _serve(store, "127.0.0.1", 0, sign_in=project)
+                _serve(store, "127.0.0.1", 0)
 
 
 @cli.command("serve")
@@ -482,12 +536,14 @@ def serve_command(db: str | None, host: str, port: int, row_group_size: int) -> 
     from utmost.store import Store
 
     with Store(db, row_group_size=row_group_size) as store:
-        store.project()  # `default` exists from first use, as everywhere else
+        found, created = store.open_project()  # `default` exists from first use, as everywhere else
+        _note_if_created(store, found, created)
         _serve(store, host, port)
 
 
-def _serve(store: Store, host: str, port: int, sign_in: Project | None = None) -> None:
-    """Run the app on ``host:port`` until SIGTERM or Ctrl-C; print where, and a sign-in link."""
+def _serve(store: Store, host: str, port: int) -> None:
+    """Run the app on ``host:port`` until SIGTERM or Ctrl-C; print where, and a one-time
+    sign-in link for each project: the secrets are not known, so this is a way in to all."""
     import uvicorn
 
     from utmost.store import quick_handover
@@ -498,9 +554,9 @@ def _serve(store: Store, host: str, port: int, sign_in: Project | None = None) -
     app = create_app(store)
     url = f"http://{host}:{port}"
     out.print(f"\n[bold]utmost[/] on {url} — {store.path}  (Ctrl-C stops)")
-    if sign_in is not None:
-        code = app.state.sign_in_links.make(sign_in)
-        out.print(f"  dashboard: {url}/signin/{code}   (signs you in to project {escape(sign_in.name)})")
+    for project in store.projects():
+        code = app.state.sign_in_links.make(project)
+        out.print(f"  dashboard: {url}/signin/{code}   (signs you in to project {escape(project.name)}, once)")
     out.print(f"  API docs:  {url}/docs · collector: mixpanel.init(TOKEN, {{api_host: \"{url}\"}})", markup=False)
     # The dashboard's first question, answered before anyone asks: its steps are then kept.
     warming = threading.Thread(target=app.state.service.warm, name="utmost-warm", daemon=True)

@@ -2,7 +2,8 @@
 
     UtmostError
      ├── InputError (also ValueError)   bad input a user can fix: a file, an option, a payload
-     │    └── BadLineError              one line of an import file
+     │    ├── BadLineError              one line of an import file
+     │    └── DatabaseFileError         a --db path that is missing, not a utmost database, or held
      ├── ProjectError (also LookupError) unknown project, or a name already taken
      └── UnavailableError               the file cannot be written now (a full disk): retry later
 
@@ -27,6 +28,18 @@ class BadLineError(InputError):
     def __init__(self, where: str, reason: str) -> None:
         self.where, self.reason = where, reason
         super().__init__(f"{where}: {reason}")
+
+
+class DatabaseFileError(InputError):
+    """A database path utmost will not open as asked: ``PATH: problem``.
+
+    Missing (a read never creates one), not a utmost database, held by another process, or
+    (for ``utmost demo``) not a database the demo made. Nothing was created or changed.
+    """
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{self.path}: {problem}")
 
 
 class ProjectError(UtmostError, LookupError):

@@ -28,6 +28,7 @@ EVENTS = [
 def db(tmp_path):
     path = tmp_path / "j.duckdb"
     with Store(path) as store:
+        store.project()  # as import does: a read creates no project
         store.insert_lines("default", raw_lines(EVENTS)).result()
     return path
 

@@ -20,6 +20,7 @@ def dbs(tmp_path_factory):
     for visitors in (300, 2400):
         path = folder / f"{visitors}.duckdb"
         with Store(path) as store:
+            store.project()  # as import does: a read creates no project
             store.insert_lines("default", raw_lines(list(demo.generate(seed=5, visitors=visitors)))).result()
         paths[visitors] = path
     return paths

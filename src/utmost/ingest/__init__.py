@@ -8,7 +8,16 @@ here opens the database; :mod:`utmost.store` writes what this package accepts. T
 use the names below and nothing else of it.
 """
 
+from typing import TYPE_CHECKING
+
 from utmost.ingest.campaign import LANDING_PARAMS, UTM_KEYS
 from utmost.ingest.people import apply_operation, operations_of
+from utmost.lazy import exports
 
-__all__ = ["LANDING_PARAMS", "UTM_KEYS", "apply_operation", "operations_of"]
+if TYPE_CHECKING:
+    from utmost.ingest.sources import open_source
+
+#: Reading files loads Arrow and numpy: imported when first used (:mod:`utmost.lazy`).
+__getattr__ = exports(__name__, {"open_source": "utmost.ingest.sources"})
+
+__all__ = ["LANDING_PARAMS", "UTM_KEYS", "apply_operation", "open_source", "operations_of"]

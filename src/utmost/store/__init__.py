@@ -11,7 +11,7 @@ from utmost.store.defaults import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, 
 
 if TYPE_CHECKING:
     from utmost.store.appender import SPLIT_AHEAD_LINES
-    from utmost.store.database import Store, compact
+    from utmost.store.database import Store, compact, discard_demo
     from utmost.store.importer import ImportReport, import_files
     from utmost.store.profiles import Update
     from utmost.store.projects import Project
@@ -22,6 +22,7 @@ __getattr__ = exports(__name__, {
     "SPLIT_AHEAD_LINES": "utmost.store.appender",
     "Store": "utmost.store.database",
     "compact": "utmost.store.database",
+    "discard_demo": "utmost.store.database",
     "ImportReport": "utmost.store.importer",
     "import_files": "utmost.store.importer",
     "Update": "utmost.store.profiles",
@@ -43,6 +44,7 @@ __all__ = [
     "Update",
     "compact",
     "default_path",
+    "discard_demo",
     "import_files",
     "quick_handover",
 ]

@@ -13,6 +13,12 @@ file made before that tightens it and its companions to 0600.
 The file is attached to an in-memory DuckDB, not opened as its main database, because only
 ``ATTACH`` takes a row group size (:data:`COLLECTOR_ROW_GROUP_ROWS` says why one would); every
 cursor therefore starts with ``USE``.
+
+A store opened to read (``read_only=True``: every command and function that only asks
+questions) changes nothing on disk: a missing file, or one that is not a utmost database, is
+refused instead of created or given utmost's tables; DuckDB attaches it read-only (it replays
+a log left beside it in memory, leaving the log as it is); there is no writer, no spill file,
+no migration and no tightening of modes, which wait for the next store opened to write.
 """
 
 from __future__ import annotations
@@ -30,9 +36,9 @@ import duckdb
 import pyarrow as pa
 
 from utmost.dialect import DUCKDB
-from utmost.errors import InputError, ProjectError, UnavailableError, UtmostError
+from utmost.errors import DatabaseFileError, InputError, ProjectError, UnavailableError, UtmostError
 from utmost.ingest.people import Profile
-from utmost.store import inserts, profiles, projects
+from utmost.store import files, inserts, profiles, projects
 from utmost.store.appender import Appender, Records
 from utmost.store.defaults import DEFAULT_PROJECT, default_path
 from utmost.store.projects import Project, ServiceAccount
@@ -44,6 +50,8 @@ from utmost.store.writer import Writer
 T = TypeVar("T")
 #: The name the file is attached under.
 CATALOG = "utmost"
+#: The table only ``utmost demo``'s files hold (:meth:`Store.mark_demo`).
+DEMO_TABLE = "demo"
 #: Free bytes a full disk must have again before :meth:`Store.write_failure` tries a write: the
 #: small write it tries still fitted in the last page of the log on a full tmpfs, where every
 #: round of 50 events failed.
@@ -53,27 +61,62 @@ ROOM_BYTES = 1 << 20
 class Store:
     """An open utmost database file. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, row_group_size: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        row_group_size: int | None = None,
+        *,
+        read_only: bool = False,
+        create: bool = True,
+    ) -> None:
         """``row_group_size``: rows per row group of what this store writes (a multiple of
-        2,048; DuckDB's 122,880 if None). It applies to new rows only, and any size reads back."""
+        2,048; DuckDB's 122,880 if None). It applies to new rows only, and any size reads back.
+
+        ``read_only``: open to read, changing nothing on disk (the module says what that
+        means); raises :class:`DatabaseFileError` for a missing file or one that is not a
+        utmost database. ``create=False``: open to write, but only a database that exists.
+        """
         self.path = Path(path or default_path())
-        options = "" if row_group_size is None else f" (ROW_GROUP_SIZE {int(row_group_size)})"
-        attach = f"ATTACH {DUCKDB.literal(str(self.path))} AS {CATALOG}{options}"
+        self.read_only = read_only
+        #: How many times a secret was changed through this store: whatever keeps credentials
+        #: it checked (the collector) checks them again when this moves.
+        self.secrets_changed = 0
+        if read_only or not create:
+            files.check_readable(self.path)
+        options = [f"ROW_GROUP_SIZE {int(row_group_size)}"] if row_group_size is not None else []
+        options += ["READ_ONLY"] if read_only else []
+        attach = f"ATTACH {DUCKDB.literal(str(self.path))} AS {CATALOG}" + (f" ({', '.join(options)})" if options else "")
         _OwnerOnly.enter()
         try:
-            self._con = _open(self.path, attach)
+            self._con = _open(self.path, attach, read_only)
         except BaseException:
             _OwnerOnly.exit()
             raise
         self._key = projects.credential_key(self._con)
         #: Rounds number events here; whatever else stores events is handed it (:meth:`bulk`).
         self._numbering = Numbering()
+        self._writer: Writer | None = None
+        self._appender: Appender | None = None
+        if read_only:
+            return
         spilled = SpilledLines(Spill(Path(f"{self.path}.spill")), self._numbering)
         self._writer = Writer(self._cursor(), wal=Path(f"{self.path}.wal"), spilled=spilled, attach=attach)
         self._appender = Appender(self._writer, spilled, self._numbering, row_group_size or 0)
         self._appender.recover()
         self._deletions = 0
         self._deleting = threading.Lock()
+
+    @property
+    def _writing(self) -> Writer:
+        if self._writer is None:
+            raise UtmostError(f"{self.path} is open for reading only")
+        return self._writer
+
+    @property
+    def _appending(self) -> Appender:
+        if self._appender is None:
+            raise UtmostError(f"{self.path} is open for reading only")
+        return self._appender
 
     def __enter__(self) -> Store:
         return self
@@ -82,8 +125,9 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self._writer.close()
-        self._appender.spilled.file.close()
+        if self._writer is not None and self._appender is not None:
+            self._writer.close()
+            self._appender.spilled.file.close()
         # Drop the Python function from the database before Python shuts down: a reader cursor
         # that outlives the store would otherwise free it during interpreter finalisation,
         # which aborts the process (seen as SIGABRT after SIGTERM).
@@ -95,6 +139,8 @@ class Store:
         """Why writes fail (a full disk), or None if they succeed. While they fail, once the
         disk has ``ROOM_BYTES`` free this tries a write, so that the answer changes with no
         traffic."""
+        if self._writer is None:
+            return None
         if self._writer.failure is not None and shutil.disk_usage(self.path.parent).free >= ROOM_BYTES:
             with contextlib.suppress(UnavailableError):
                 self._writer.run(_try_write)
@@ -106,7 +152,8 @@ class Store:
         Every event answered before the call is readable through it: events spilled during
         a checkpoint (:mod:`utmost.store.spill`) are moved in first.
         """
-        self._appender.settle()
+        if self._appender is not None:
+            self._appender.settle()
         return self._cursor()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -117,19 +164,40 @@ class Store:
     # Projects
 
     def project(self, name: str = DEFAULT_PROJECT) -> Project:
-        """The named project; ``default`` is created on first use, others must exist."""
+        """The named project; ``default`` is created on first use (by a store open to write),
+        others must exist."""
+        return self.open_project(name)[0]
+
+    def open_project(self, name: str = DEFAULT_PROJECT) -> tuple[Project, bool]:
+        """The named project as :meth:`project` finds it, and whether this call created it:
+        who creates a project unasked says so, since its secret is then known to no one."""
         found = projects.find_project(self.reader(), name)
         if found:
-            return found
-        if name != DEFAULT_PROJECT:
+            return found, False
+        if name != DEFAULT_PROJECT or self.read_only:
             raise ProjectError(f"no project {name!r} (see `utmost project list`)")
-        return self._writer.run(
-            lambda con: projects.find_project(con, name) or projects.insert_project(con, self._key, name)
-        )
+        created: list[bool] = []
+
+        def find_or_create(con: duckdb.DuckDBPyConnection) -> Project:
+            existing = projects.find_project(con, name)
+            created.append(existing is None)
+            return existing or projects.insert_project(con, self._key, name)
+
+        return self._writing.run(find_or_create), created[0]
 
     def create_project(self, name: str, token: str | None = None, secret: str | None = None) -> Project:
         """The new project, holding its secret: the only time it is known (the file keeps a hash)."""
-        return self._writer.run(lambda con: projects.insert_project(con, self._key, name, token, secret))
+        return self._writing.run(lambda con: projects.insert_project(con, self._key, name, token, secret))
+
+    def rotate_secret(self, name: str) -> Project:
+        """Give project ``name`` a new generated secret, returned once (the file keeps its hash).
+
+        The old one stops working at once: for ``/import`` (:attr:`secrets_changed` tells the
+        collector), the query API, and the dashboard's sessions signed in with it.
+        """
+        rotated = self._writing.run(lambda con: projects.rotate_secret(con, self._key, name))
+        self.secrets_changed += 1
+        return rotated
 
     def projects(self) -> list[Project]:
         return projects.list_projects(self.reader())
@@ -146,7 +214,7 @@ class Store:
         self, project: str, username: str | None = None, secret: str | None = None
     ) -> ServiceAccount:
         """The new account, holding its secret: the only time it is known (the file keeps a hash)."""
-        return self._writer.run(
+        return self._writing.run(
             lambda con: projects.insert_service_account(con, self._key, project, username, secret)
         )
 
@@ -161,7 +229,7 @@ class Store:
 
         The future resolves once they are committed to the file.
         """
-        return self._writer.submit(lambda con: inserts.insert_lines(con, self._numbering, project, lines))
+        return self._writing.submit(lambda con: inserts.insert_lines(con, self._numbering, project, lines))
 
     def append(self, project: str, lines: pa.Table | Records) -> Future[list[tuple[int, str]]]:
         """Judge and store raw ``lines(lineno, line)``, or parsed records ``[(lineno, record)]``.
@@ -169,14 +237,14 @@ class Store:
         Resolves after the commit, to the rejected lines as ``(lineno, reason)``. Concurrent
         calls share one query and one commit (:mod:`utmost.store.appender`).
         """
-        return self._appender.append(project, lines)
+        return self._appending.append(project, lines)
 
     def bulk(self, job: Callable[[duckdb.DuckDBPyConnection, inserts.Numbering], T]) -> T:
         """Run a bulk load on the writer thread: ``job(connection, numbering)`` begins and
         commits its own transactions, and stores events with :mod:`utmost.store.inserts`'
         functions, which take ``numbering`` (or calls ``numbering.forget()`` before storing
         events by SQL of its own)."""
-        return self._writer.run_bulk(lambda con: job(con, self._numbering))
+        return self._writing.run_bulk(lambda con: job(con, self._numbering))
 
     def check_lines(self, project: str, lines: pa.Table) -> inserts.IngestResult:
         """Validate raw lines without storing anything."""
@@ -186,11 +254,11 @@ class Store:
 
     def update_profiles(self, kind: str, project: str, updates: Iterable[profiles.Update]) -> int:
         updates = list(updates)
-        return self._writer.run(lambda con: profiles.update_profiles(con, kind, project, updates))
+        return self._writing.run(lambda con: profiles.update_profiles(con, kind, project, updates))
 
     def submit_profiles(self, kind: str, project: str, updates: list[profiles.Update]) -> Future[int]:
         """:meth:`update_profiles` without waiting: the future resolves after the commit."""
-        return self._writer.submit(lambda con: profiles.update_profiles(con, kind, project, updates))
+        return self._writing.submit(lambda con: profiles.update_profiles(con, kind, project, updates))
 
     def profile(self, kind: str, project: str, *profile_id: str) -> Profile | None:
         return profiles.read_profile(self.reader(), kind, project, profile_id)
@@ -232,6 +300,25 @@ class Store:
             [project, str(folder)],
         )
         return count
+
+    # What made the file
+
+    def mark_demo(self, seed: int, visitors: int) -> None:
+        """Record in the file that ``utmost demo`` made it: the demo replaces no other file.
+
+        A table of its own rather than a migration: only demo files have it.
+        """
+
+        def mark(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_TABLE} (seed BIGINT, visitors BIGINT, "
+                        "made_at TIMESTAMP NOT NULL DEFAULT current_timestamp)")
+            con.execute(f"INSERT INTO {DEMO_TABLE} (seed, visitors) VALUES (?, ?)", [seed, visitors])
+
+        self._writing.run(mark)
+
+    def is_demo(self) -> bool:
+        """Whether ``utmost demo`` made this file (:meth:`mark_demo`)."""
+        return _has_table(self.reader(), DEMO_TABLE)
 
     # Summaries
 
@@ -279,6 +366,47 @@ class Store:
             "profiles": people,
             "top_events": top,
         }
+
+
+def discard_demo(path: str | os.PathLike[str]) -> None:
+    """Delete the demo database at ``path`` and the files beside it, for a fresh demo.
+
+    Refuses (:class:`DatabaseFileError`, nothing deleted) a file the demo did not make, and one
+    any running process holds: a server writing to it, or a reader. A log or spill file with no
+    database beside it is refused too, since a new database would read it as its own.
+    """
+    path = Path(path)
+    beside = [each for each in files.companions(path) if each.exists()]
+    if not path.exists():
+        if beside:
+            raise DatabaseFileError(beside[0], f"left without {path}; remove it, or use another file")
+        return
+    with Store(path, read_only=True) as old:  # refuses a file that is not utmost's, or held to write
+        made_by_demo = old.is_demo()
+    if not made_by_demo:
+        raise DatabaseFileError(path, "not a demo database; `utmost demo` replaces only one it made (choose another --db)")
+    _check_unheld(path)
+    for each in (path, *beside):
+        each.unlink(missing_ok=True)
+
+
+def _check_unheld(path: Path) -> None:
+    """Raise if any process holds ``path``: attaching to write needs the only lock on it."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"ATTACH {DUCKDB.literal(str(path))} AS held")
+        con.execute("DETACH held")
+    except duckdb.Error as error:
+        raise files.held_error(path, str(error)) or DatabaseFileError(path, f"cannot open: {error}") from None
+    finally:
+        con.close()
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?", [CATALOG, name]
+    ).fetchall()
+    return found[0][0] > 0
 
 
 def _try_write(con: duckdb.DuckDBPyConnection) -> None:
@@ -362,34 +490,67 @@ def _tighten(path: Path) -> None:
             pass
 
 
-def _open(path: Path, attach: str) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the file attached (``attach``), its schema up to date."""
-    _tighten(path)
+def _open(path: Path, attach: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the file attached (``attach``), its schema up to date (or,
+    ``read_only``, checked to be)."""
+    if not read_only:
+        if path.is_file() and path.stat().st_size and not files.is_duckdb_file(path):
+            raise DatabaseFileError(path, "not a utmost database (not a DuckDB file)")
     con = duckdb.connect(":memory:")
     try:
         try:
             con.execute(attach)
         except duckdb.Error as error:
-            raise UtmostError(f"cannot open {path}: {error}") from None
+            raise files.held_error(path, str(error)) or UtmostError(f"cannot open {path}: {error}") from None
         con.execute(f"USE {CATALOG}")
         # Where DuckDB spills what does not fit in memory: beside the file, as for a file it
         # opens itself (an in-memory database would spill to .tmp in the working directory).
         con.execute(f"SET temp_directory = {DUCKDB.literal(f'{path}.tmp')}")
         inserts.register_functions(con)
-        _migrate(con, path)
+        if read_only:
+            _check_schema(con, path)
+        else:
+            _migrate(con, path)  # first: it refuses a file of someone else's, whose modes stay
+            _tighten(path)
     except BaseException:
         con.close()
         raise
     return con
 
 
-def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+def _schema_version(con: duckdb.DuckDBPyConnection, path: Path) -> int | None:
+    """The file's schema version; None for a new, empty file. Refuses a newer one, and a
+    DuckDB file of someone else's (tables, but not utmost's), which utmost neither reads nor
+    fills with its own tables."""
+    if not _has_table(con, "schema_version"):
+        ((tables,),) = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ?", [CATALOG]).fetchall()
+        if tables:
+            raise DatabaseFileError(path, "not a utmost database (a DuckDB file with other tables)")
+        return None
     ((current,),) = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()
     if current > SCHEMA_VERSION:
         raise UtmostError(
             f"{path} has schema version {current}; this utmost knows up to {SCHEMA_VERSION}: upgrade utmost"
         )
+    return current
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """For reading: the file must be a utmost database at this utmost's schema version."""
+    current = _schema_version(con, path)
+    if current is None:
+        raise DatabaseFileError(path, "not a utmost database (an empty DuckDB file)")
+    if current < SCHEMA_VERSION:
+        raise DatabaseFileError(
+            path, f"schema version {current}, older than this utmost's {SCHEMA_VERSION}; a command that"
+                  " writes (`utmost import`, `utmost serve`) upgrades it in place"
+        )
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    current = _schema_version(con, path)
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    current = current or 0
     for version in range(current + 1, SCHEMA_VERSION + 1):
         con.begin()
         for step in MIGRATIONS[version - 1]:

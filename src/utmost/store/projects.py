@@ -26,11 +26,14 @@ from utmost.errors import InputError, ProjectError
 
 @dataclass(frozen=True)
 class Project:
-    """``secret`` is set only on the project that creation returns: the one time it is known."""
+    """``secret`` is set only on the project that creation (or a rotation) returns: the one
+    time it is known. ``secret_hash`` is what the file keeps of it: a session signed in with
+    one secret holds it, and ends when it no longer matches (the secret was rotated)."""
 
     name: str
     token: str
     secret: str | None = field(default=None, compare=False, repr=False)
+    secret_hash: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,19 @@ def hash_secrets(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
+def _project(row: tuple[str, str, str]) -> Project:
+    name, token, hashed = row
+    return Project(name, token, secret_hash=hashed)
+
+
 def find_project(con: duckdb.DuckDBPyConnection, name: str) -> Project | None:
-    row = con.execute("SELECT name, token FROM projects WHERE name = ?", [name]).fetchone()
-    return Project(*row) if row else None
+    row = con.execute("SELECT name, token, secret_hash FROM projects WHERE name = ?", [name]).fetchone()
+    return _project(row) if row else None
 
 
 def list_projects(con: duckdb.DuckDBPyConnection) -> list[Project]:
-    rows = con.execute("SELECT name, token FROM projects ORDER BY created_at, name").fetchall()
-    return [Project(*row) for row in rows]
+    rows = con.execute("SELECT name, token, secret_hash FROM projects ORDER BY created_at, name").fetchall()
+    return [_project(row) for row in rows]
 
 
 def insert_project(
@@ -99,7 +107,8 @@ def insert_project(
     if not name or not name.strip():
         raise InputError("project name is empty")
     secret = secret or new_credential()
-    project, hashed = Project(name, token or new_credential(), secret), secret_hash(key, secret)
+    hashed = secret_hash(key, secret)
+    project = Project(name, token or new_credential(), secret, hashed)
     for column, value in (("name", project.name), ("token", project.token), ("secret_hash", hashed)):
         taken = con.execute(f"SELECT name FROM projects WHERE {column} = ?", [value]).fetchone()
         if taken:
@@ -108,9 +117,24 @@ def insert_project(
     return project
 
 
+def rotate_secret(con: duckdb.DuckDBPyConnection, key: bytes, name: str) -> Project:
+    """Replace project ``name``'s secret with a generated one; the project returned holds it.
+
+    Generated only: a rotation is for a secret lost or leaked, and a chosen one could be
+    weaker than the one it replaces.
+    """
+    found = find_project(con, name)
+    if found is None:
+        raise ProjectError(f"no project {name!r} (see `utmost project list`)")
+    secret = new_credential()
+    hashed = secret_hash(key, secret)
+    con.execute("UPDATE projects SET secret_hash = ? WHERE name = ?", [hashed, name])
+    return Project(found.name, found.token, secret, hashed)
+
+
 def find_project_by_token(con: duckdb.DuckDBPyConnection, token: str) -> Project | None:
-    row = con.execute("SELECT name, token FROM projects WHERE token = ?", [token]).fetchone()
-    return Project(*row) if row else None
+    row = con.execute("SELECT name, token, secret_hash FROM projects WHERE token = ?", [token]).fetchone()
+    return _project(row) if row else None
 
 
 def find_project_by_secret(con: duckdb.DuckDBPyConnection, key: bytes, secret: str) -> Project | None:
@@ -119,7 +143,7 @@ def find_project_by_secret(con: duckdb.DuckDBPyConnection, key: bytes, secret: s
     row = con.execute("SELECT name, token, secret_hash FROM projects WHERE secret_hash = ?", [hashed]).fetchone()
     if row is None or not hmac.compare_digest(row[2], hashed):
         return None
-    return Project(row[0], row[1])
+    return Project(row[0], row[1], secret_hash=row[2])
 
 
 def insert_service_account(

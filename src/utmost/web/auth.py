@@ -6,14 +6,17 @@ once with the secret; scripts send it as HTTP Basic, ``secret:`` or ``:secret``.
 credentials, or wrong ones, is a 401; one project's secret never reads another project's data.
 
 The session cookie (signed, HttpOnly, SameSite=Lax, Secure over HTTPS) holds only a random
-session id; the server keeps which project each live id is signed in to (:class:`Sessions`),
-so signing out ends the session for every copy of the cookie. Wrong secrets are counted per
+session id; the server keeps which project each live id is signed in to, under which secret
+(:class:`Sessions`), so signing out ends the session for every copy of the cookie, and
+rotating the project's secret (``utmost project secret NAME --rotate``) ends every session
+signed in with the old one. Wrong secrets are counted per
 client (:mod:`utmost.limits`), and a request that changes something must come from
 this server's own pages (:func:`cross_site`).
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import threading
 import time
@@ -48,11 +51,14 @@ def request_project(request: Request) -> Project:
     if header:
         with _counting_failures(request):
             return _project_of_header(store, header)
-    name = request.app.state.sessions.project(request.session.get(SESSION_KEY))
-    if name:
+    session = request.session.get(SESSION_KEY)
+    signed_in = request.app.state.sessions.project(session)
+    if signed_in:
+        name, hashed = signed_in
         for project in store.projects():
-            if project.name == name:
+            if project.name == name and hmac.compare_digest(project.secret_hash, hashed):
                 return project
+        request.app.state.sessions.end(session)  # the project's secret changed, or it is gone
     raise AuthError("sign in, or send the project secret by HTTP Basic auth")
 
 
@@ -109,7 +115,7 @@ def start_session(request: Request, project: Project) -> None:
     sessions: Sessions = request.app.state.sessions
     sessions.end(request.session.get(SESSION_KEY))
     request.session.clear()
-    request.session[SESSION_KEY] = sessions.start(project.name)
+    request.session[SESSION_KEY] = sessions.start(project)
 
 
 def sign_out(request: Request) -> None:
@@ -119,7 +125,8 @@ def sign_out(request: Request) -> None:
 
 
 class Sessions:
-    """The live sessions of this server process: random id → project name.
+    """The live sessions of this server process: random id → project name and the hash of the
+    secret it was signed in under.
 
     Kept in memory: a restart signs everyone out. At most ``most`` at once, the oldest ended
     first (~250 bytes each); one older than ``max_age`` seconds is over, like its cookie.
@@ -128,19 +135,20 @@ class Sessions:
     def __init__(self, max_age: float, most: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_age, self.most = max_age, most
         self._clock = clock
-        self._live: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._live: OrderedDict[str, tuple[tuple[str, str], float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def start(self, project: str) -> str:
+    def start(self, project: Project) -> str:
         session = secrets.token_urlsafe(32)
         with self._lock:
-            self._live[session] = (project, self._clock())
+            self._live[session] = ((project.name, project.secret_hash), self._clock())
             while len(self._live) > self.most:
                 self._live.popitem(last=False)
         return session
 
-    def project(self, session: object) -> str | None:
-        """The project ``session`` is signed in to; None for an ended, unknown or stale one."""
+    def project(self, session: object) -> tuple[str, str] | None:
+        """The project ``session`` is signed in to and its secret's hash then; None for an
+        ended, unknown or stale one."""
         found = self._live.get(session) if isinstance(session, str) else None
         if found is None:
             return None
