@@ -97,14 +97,15 @@ class Store:
         self._numbering = Numbering()
         self._writer: Writer | None = None
         self._appender: Appender | None = None
+        #: How many deletions this store made: part of the data's version (:meth:`version`).
+        self._deletions = 0
+        self._deleting = threading.Lock()
         if read_only:
             return
         spilled = SpilledLines(Spill(Path(f"{self.path}.spill")), self._numbering)
         self._writer = Writer(self._cursor(), wal=Path(f"{self.path}.wal"), spilled=spilled, attach=attach)
         self._appender = Appender(self._writer, spilled, self._numbering, row_group_size or 0)
         self._appender.recover()
-        self._deletions = 0
-        self._deleting = threading.Lock()
 
     @property
     def _writing(self) -> Writer:
@@ -285,7 +286,7 @@ class Store:
                 con.unregister("deleted_profiles")
             return events, people
 
-        deleted = self._writer.run(delete)
+        deleted = self._writing.run(delete)
         with self._deleting:
             self._deletions += 1
         return deleted
