@@ -141,6 +141,35 @@ def test_import_json_ndjson_and_form_answers(server):
     assert len(server.events()) == 5
 
 
+def test_verbose_is_honoured_on_every_endpoint_in_the_query_or_the_form(server):
+    """The Node SDK sends verbose=0 in the query string and accepts only the body ``1``; the
+    Python SDK sends verbose=1 in the form body and accepts only the JSON."""
+    profile = {"$token": TOKEN, "$distinct_id": "u1", "$set": {"plan": "free"}}
+    group = {"$token": TOKEN, "$group_key": "company", "$group_id": "acme", "$set": {"rooms": 3}}
+    sends = {"/track": ([event(1)], {}), "/engage": ([profile], {}), "/groups": ([group], {}),
+             "/import": ([event(2)], basic(SECRET))}
+    asks = {("verbose=0", ""): "1", ("", ""): "1", ("verbose=1", ""): "json", ("", "&verbose=1"): "json",
+            ("verbose=0", "&verbose=1&ip=0"): "json", ("verbose=1", "&verbose=0"): "1"}
+    for path, (records, auth) in sends.items():
+        for (query, field), expected in asks.items():
+            response = server.client.post(f"{path}?{query}&ip=0", content=form(records) + field,
+                                          headers={**FORM, **auth})
+            answer = response.json() if expected == "json" else response.text
+            wanted = {"status": 1, "error": None} if expected == "json" else "1"
+            assert (response.status_code, answer) == (200, wanted), (path, query, field)
+
+
+def test_a_refused_import_answers_in_the_shape_it_asked_for(server):
+    wrong = {**FORM, **basic("wrong-secret")}
+    node = server.client.post("/import?ip=0&verbose=0", content=form([event(1)]), headers=wrong)
+    assert (node.status_code, node.text) == (401, "0")
+    python = server.client.post("/import", content=form([event(1)]) + "&verbose=1&ip=0", headers=wrong)
+    assert (python.status_code, python.json()) == (401, {"status": 0, "error": "invalid project secret"})
+    undecodable = server.client.post("/track", content="verbose=1&data=%%%", headers=FORM)
+    assert undecodable.status_code == 400 and undecodable.json()["error"] == '"data" is neither JSON nor base64'
+    assert server.events() == []
+
+
 def test_import_strict_reports_failed_records_and_keeps_the_rest(server):
     bad = event(1)
     bad["properties"]["distinct_id"] = ""
