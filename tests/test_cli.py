@@ -25,7 +25,8 @@ def utmost(*args: str, cwd, env: dict | None = None) -> subprocess.CompletedProc
 
 def test_help_on_every_command(tmp_path):
     for command in ([], ["import"], ["project"], ["project", "create"], ["project", "list"], ["demo"],
-                    ["attribute"], ["export"], ["serve"], ["project", "service-account"], ["journey"]):
+                    ["attribute"], ["export"], ["serve"], ["project", "service-account"], ["journey"],
+                    ["project", "set"]):
         result = utmost(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Usage: utmost" in result.stdout
 
@@ -66,6 +67,37 @@ def test_db_from_environment_and_projects(tmp_path):
     assert utmost("import", "--project", "hotel", "a.jsonl", cwd=tmp_path, env=env).returncode == 0
     with Store(tmp_path / "env.duckdb") as store:
         assert len(stored(store, project="hotel")) == 1 and stored(store) == []
+
+
+def test_a_project_keeps_the_id_it_had_at_mixpanel(tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return utmost("project", *args, "--db", "m.duckdb", cwd=tmp_path)
+
+    created = run("create", "shop", "--mixpanel-id", "2195193")
+    assert created.returncode == 0 and "mixpanel id 2195193   (/import?project_id=2195193 names it)" in created.stdout
+    assert run("create", "spa").returncode == 0
+    changed = run("set", "spa", "--mixpanel-id", "77")
+    assert (changed.returncode, changed.stdout.strip()) == (0, "project spa: mixpanel id 77   (/import?project_id=77 names it)")
+    listed = run("list").stdout.splitlines()
+    assert listed[0].split() == ["project", "token", "mixpanel", "id"]
+    assert [line.split()[::2] for line in listed[1:]] == [["shop", "2195193"], ["spa", "77"], ["default"]]
+    account = run("service-account", "shop", "--username", "importer")
+    assert "send ?project_id=shop (or 2195193) with it" in account.stdout
+    refusals = {
+        ("create", "golf", "--mixpanel-id", "2195193"): "error: Mixpanel id 2195193 already names project 'shop'",
+        ("set", "spa", "--mixpanel-id", "2195193"): "error: Mixpanel id 2195193 already names project 'shop'",
+        ("create", "77"): "error: 77 is the Mixpanel id of project 'spa': ?project_id=77 would name both",
+        ("set", "spa", "--mixpanel-id", "shop"): "error: a Mixpanel project id is a whole number such as 2195193, "
+                                                  "not 'shop'",
+        ("set", "spa", "--mixpanel-id", "-4"): "error: a Mixpanel project id is a whole number such as 2195193, not '-4'",
+        ("set", "nope", "--mixpanel-id", "5"): "error: no project 'nope' (see `utmost project list`)",
+        ("set", "spa"): "error: nothing to set: give --mixpanel-id N",
+    }
+    for args, message in refusals.items():
+        refused = run(*args)
+        assert (refused.returncode, refused.stderr.strip()) == (2, message), args
+    with Store(tmp_path / "m.duckdb") as store:
+        assert [(p.name, p.mixpanel_id) for p in store.projects()] == [("shop", 2195193), ("spa", 77), ("default", None)]
 
 
 def test_a_secret_is_printed_once_and_never_written_and_a_short_chosen_one_is_warned_of(tmp_path):

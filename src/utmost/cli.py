@@ -203,20 +203,43 @@ def project() -> None:
     """Create and list projects (name, token for SDKs, secret for /import)."""
 
 
+mixpanel_id_option = click.option(
+    "--mixpanel-id", metavar="N",
+    help="The project's numeric id at Mixpanel: /import?project_id=N then names it too (migrating from Mixpanel).")
+
+
 @project.command("create")
 @click.argument("name")
 @click.option("--token", help="Keep the token your pages already send (migrating from Mixpanel).")
 @click.option("--secret", help="Keep the API secret your importers already use.")
+@mixpanel_id_option
 @db_option()
 @reports_errors
-def project_create(name: str, token: str | None, secret: str | None, db: str | None) -> None:
+def project_create(name: str, token: str | None, secret: str | None, mixpanel_id: str | None, db: str | None) -> None:
     """Create project NAME; generated credentials are printed once."""
     with Store(db) as store:
-        created = store.create_project(name, token, secret)
+        created = store.create_project(name, token, secret, mixpanel_id)
     _warn_if_short(secret)
     out.print(f"project {created.name}")
     out.print(f"  token  {created.token}")
     out.print(f"  secret {created.secret}   (keep it safe: it authorises /import and the query API)")
+    if created.mixpanel_id is not None:
+        out.print(f"  mixpanel id {created.mixpanel_id}   (/import?project_id={created.mixpanel_id} names it)")
+
+
+@project.command("set")
+@click.argument("name")
+@mixpanel_id_option
+@db_option()
+@reports_errors
+def project_set(name: str, mixpanel_id: str | None, db: str | None) -> None:
+    """Change project NAME: give it the id it had at Mixpanel."""
+    if mixpanel_id is None:
+        raise InputError("nothing to set: give --mixpanel-id N")
+    with Store(db) as store:
+        changed = store.set_mixpanel_id(name, mixpanel_id)
+    out.print(f"project {changed.name}: mixpanel id {changed.mixpanel_id}"
+              f"   (/import?project_id={changed.mixpanel_id} names it)")
 
 
 @project.command("service-account")
@@ -228,10 +251,12 @@ def project_create(name: str, token: str | None, secret: str | None, db: str | N
 def project_service_account(name: str, username: str | None, secret: str | None, db: str | None) -> None:
     """Add a service account to project NAME: /import by Basic USER:SECRET with ?project_id=NAME."""
     with Store(db) as store:
-        account = store.create_service_account(store.project(name).name, username, secret)
+        found = store.project(name)
+        account = store.create_service_account(found.name, username, secret)
     _warn_if_short(secret)
+    named = account.project if found.mixpanel_id is None else f"{account.project} (or {found.mixpanel_id})"
     out.print(f"service account {account.username} for project {account.project}")
-    out.print(f"  secret {account.secret}   (printed once; send ?project_id={account.project} with it)")
+    out.print(f"  secret {account.secret}   (printed once; send ?project_id={named} with it)")
 
 
 def _warn_if_short(secret: str | None) -> None:
@@ -247,12 +272,12 @@ def _warn_if_short(secret: str | None) -> None:
 @db_option()
 @reports_errors
 def project_list(db: str | None) -> None:
-    """List projects and their tokens (secrets are not shown)."""
+    """List projects, their tokens and Mixpanel ids (secrets are not shown)."""
     with Store(db) as store:
         store.project()  # `default` exists from first use, as everywhere else
-        table = Table("project", "token", box=None)
+        table = Table("project", "token", "mixpanel id", box=None)
         for found in store.projects():
-            table.add_row(found.name, found.token)
+            table.add_row(found.name, found.token, "" if found.mixpanel_id is None else str(found.mixpanel_id))
     out.print(table)
 
 

@@ -236,6 +236,29 @@ def test_import_auth_matrix(server):
     assert server.events("other") == []
 
 
+def test_import_takes_the_numeric_id_a_project_had_at_mixpanel(server):
+    server.store.set_mixpanel_id(PROJECT, 2195193)
+    server.store.set_mixpanel_id("other", 7)
+    cases = {
+        "service account, mixpanel id": (basic(SA_USER, SA_SECRET), "project_id=2195193", 200),
+        "service account, mixpanel id with a leading zero": (basic(SA_USER, SA_SECRET), "project_id=02195193", 200),
+        "service account, name still": (basic(SA_USER, SA_SECRET), f"project_id={PROJECT}", 200),
+        "secret, mixpanel id": (basic(SECRET), "project_id=2195193", 200),
+        "service account, another project's mixpanel id": (basic(SA_USER, SA_SECRET), "project_id=7", 403),
+        "secret, another project's mixpanel id": (basic(SECRET), "project_id=7", 403),
+        "secret of the other project, its mixpanel id": (basic("other-secret"), "project_id=7", 200),
+        "service account, an id no project has": (basic(SA_USER, SA_SECRET), "project_id=2195194", 403),
+    }
+    for n, (name, (auth, query, status)) in enumerate(cases.items()):
+        response = server.client.post(f"/import?{query}", content=json.dumps([event(n)]),
+                                      headers={"Content-Type": "application/json", **auth})
+        assert response.status_code == status, (name, response.text)
+    refused = server.client.post("/import?project_id=7", content=json.dumps([event(9)]),
+                                 headers={"Content-Type": "application/json", **basic(SA_USER, SA_SECRET)})
+    assert refused.json()["error"] == f"service account {SA_USER!r} has no access to project '7'"
+    assert len(server.events(PROJECT)) == 4 and len(server.events("other")) == 1
+
+
 def test_import_ignores_the_token_the_secret_decides(server):
     assert import_json(server, [event(1, token="other-token")], auth=basic("other-secret")).status_code == 200
     assert len(server.events("other")) == 1 and server.events(PROJECT) == []

@@ -2,7 +2,7 @@
 
 ``/track``, ``/engage`` and ``/groups`` are authorised by the project token inside each record;
 ``/import`` by the project secret (HTTP Basic ``secret:``) or a service account (``user:secret``
-with ``?project_id=``). A request is answered only after its rows are committed to the DuckDB
+with ``?project_id=``, the project's name or the numeric id it had at Mixpanel). A request is answered only after its rows are committed to the DuckDB
 file: events go through :meth:`Store.append`, which lets concurrent requests share one insert
 and one commit. Bad records are named by index and field in a 4xx answer while the valid
 records beside them are stored; see :mod:`utmost.collector.answers` for the shapes.
@@ -229,15 +229,16 @@ class Collector:
                 raise RequestError("invalid service account user name or secret", 401)
             if wanted is None:
                 raise RequestError("a service account must name the project: add ?project_id=", 400)
-            if wanted != account.project:
+            project = self.store.project(account.project)
+            if not project.named_by(wanted):
                 raise RequestError(f"service account {user!r} has no access to project {wanted!r}", 403)
-            return self.store.project(account.project)
-        project = self.store.project_by("secret", user or password)
-        if project is None:
+            return project
+        found = self.store.project_by("secret", user or password)
+        if found is None:
             raise RequestError("invalid project secret", 401)
-        if wanted is not None and wanted != project.name:
+        if wanted is not None and not found.named_by(wanted):
             raise RequestError(f"this secret belongs to another project than {wanted!r}", 403)
-        return project
+        return found
 
 
 def create_app(store: Store, failures: FailureLimit | None = None) -> Starlette:
