@@ -12,11 +12,13 @@ import functools
 import gc
 import signal
 import socket
+import ssl
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -398,24 +400,59 @@ def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
 @click.option("--row-group-size", default=COLLECTOR_ROW_GROUP_ROWS, show_default=True,
               help="Rows per row group written (a multiple of 2048). Small ones let /import's rounds "
                    "skip the write-ahead log; 122880, DuckDB's default, stores them in less space.")
+@click.option("--tls-cert", metavar="FILE",
+              help="Serve HTTPS with this PEM certificate (chain); the key too, unless --tls-key.")
+@click.option("--tls-key", metavar="FILE",
+              help="The PEM private key of --tls-cert.")
 @reports_errors
-def serve_command(db: str | None, host: str, port: int, row_group_size: int) -> None:
+def serve_command(
+    db: str | None, host: str, port: int, row_group_size: int, tls_cert: str | None, tls_key: str | None
+) -> None:
     """Serve the collector, the query API and the dashboard until interrupted.
 
     Point an SDK at it: mixpanel.init(TOKEN, {api_host: "http://HOST:PORT"}); open
-    http://HOST:PORT/ and sign in with a project secret; API docs at /docs.
+    http://HOST:PORT/ and sign in with a project secret; API docs at /docs. With --tls-cert,
+    HTTPS: what the Node SDK needs to send a secret, and the session cookie is then Secure.
     """
+    tls = _tls(tls_cert, tls_key)
     with Store(db, row_group_size=row_group_size) as store:
         store.project()  # `default` exists from first use, as everywhere else
-        _serve(store, host, port)
+        _serve(store, host, port, tls=tls)
 
 
-def _serve(store: Store, host: str, port: int, sign_in: Project | None = None) -> None:
+@dataclass(frozen=True)
+class Tls:
+    """The PEM files ``utmost serve`` serves HTTPS with: uvicorn's ``ssl_certfile`` and ``ssl_keyfile``."""
+
+    cert: str
+    key: str | None
+
+
+def _tls(cert: str | None, key: str | None) -> Tls | None:
+    """The HTTPS settings, both files read once here so that a wrong one is one line of error
+    before the server starts, not a traceback from inside uvicorn."""
+    if cert is None:
+        if key is not None:
+            raise InputError("--tls-key needs --tls-cert FILE")
+        return None
+    files = f"--tls-cert {cert}" + (f" and --tls-key {key}" if key else "")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except ssl.SSLError as error:
+        why = ("the key is not the certificate's" if error.reason == "KEY_VALUES_MISMATCH"
+               else "expected a PEM certificate and its private key" + ("" if key else " in the one file"))
+        raise InputError(f"cannot serve HTTPS with {files}: {why}") from None
+    except OSError as error:
+        raise InputError(f"cannot serve HTTPS with {files}: {error.strerror or error}") from None
+    return Tls(cert, key)
+
+
+def _serve(store: Store, host: str, port: int, sign_in: Project | None = None, tls: Tls | None = None) -> None:
     """Run the app on ``host:port`` until SIGTERM or Ctrl-C; print where, and a sign-in link."""
     listening = socket.create_server((host, port))
     port = listening.getsockname()[1]
     app = create_app(store)
-    url = f"http://{host}:{port}"
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
     out.print(f"\n[bold]utmost[/] on {url} — {store.path}  (Ctrl-C stops)")
     if sign_in is not None:
         code = app.state.sign_in_links.make(sign_in)
@@ -424,7 +461,8 @@ def _serve(store: Store, host: str, port: int, sign_in: Project | None = None) -
     # The dashboard's first question, answered before anyone asks: its steps are then kept.
     warming = threading.Thread(target=app.state.service.warm, name="utmost-warm", daemon=True)
     warming.start()
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off",
+                            ssl_certfile=tls.cert if tls else None, ssl_keyfile=tls.key if tls else None)
     # Everything loaded so far lives as long as the server: keep it out of the garbage
     # collector's full passes, which otherwise stalled requests for 50-100 ms several times a
     # minute under load.
