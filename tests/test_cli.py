@@ -11,6 +11,7 @@ import sys
 import httpx
 import orjson
 import pytest
+from collector.live import self_signed
 from conftest import event, stored
 
 from utmost.store import Store
@@ -260,3 +261,26 @@ def test_serve_refuses_a_row_group_size_duckdb_cannot_write(tmp_path):
     served = utmost("serve", "--db", "s.duckdb", "--row-group-size", "1000", "--port", "0", cwd=tmp_path)
     assert served.returncode == 2
     assert served.stderr.startswith("error: cannot open s.duckdb: ") and "divisible by" in served.stderr
+
+
+def test_serve_refuses_tls_files_it_cannot_serve_with_in_one_line(tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    cert, key = self_signed(tmp_path / "one")
+    _, other_key = self_signed(tmp_path / "two")
+    refusals = {
+        ("--tls-key", str(key)): "error: --tls-key needs --tls-cert FILE",
+        ("--tls-cert", "missing.pem"): "error: cannot serve HTTPS with --tls-cert missing.pem: No such file or directory",
+        ("--tls-cert", str(cert)): f"error: cannot serve HTTPS with --tls-cert {cert}: expected a PEM certificate and "
+                                   "its private key in the one file",
+        ("--tls-cert", str(cert), "--tls-key", str(other_key)):
+            f"error: cannot serve HTTPS with --tls-cert {cert} and --tls-key {other_key}: the key is not the "
+            "certificate's",
+        ("--tls-cert", str(key), "--tls-key", str(key)):
+            f"error: cannot serve HTTPS with --tls-cert {key} and --tls-key {key}: expected a PEM certificate and its "
+            "private key",
+    }
+    for args, message in refusals.items():
+        refused = utmost("serve", "--db", "s.duckdb", "--port", "0", *args, cwd=tmp_path)
+        assert (refused.returncode, refused.stderr.strip()) == (2, message), args
+    assert not (tmp_path / "s.duckdb").exists()  # refused before the file was opened
