@@ -157,6 +157,8 @@ def test_verbose_is_honoured_on_every_endpoint_in_the_query_or_the_form(server):
             answer = response.json() if expected == "json" else response.text
             wanted = {"status": 1, "error": None} if expected == "json" else "1"
             assert (response.status_code, answer) == (200, wanted), (path, query, field)
+    modern = import_json(server, [event(3)], query="verbose=0")  # a JSON body has Mixpanel's one /import answer
+    assert modern.json() == {"code": 200, "num_records_imported": 1, "status": "OK"}
 
 
 def test_a_refused_import_answers_in_the_shape_it_asked_for(server):
