@@ -27,7 +27,9 @@ from rich.table import Table
 from utmost.engine import make_options, uncertainty
 
 sys.path.insert(0, str(Path(__file__).parent))  # the attribution benchmark's event generator
-from utmost.models import Journeys, markov, shapley
+from utmost.models.journeys import Journeys
+from utmost.models.markov import markov
+from utmost.models.shapley import shapley
 
 
 def synthetic(journeys: int, channels: int, seed: int = 1) -> tuple[Journeys, list[dict]]:

@@ -24,7 +24,7 @@ INTERFACES = ("utmost.api", "utmost.cli", "utmost.collector", "utmost.web", "utm
 #: Lowest first. The package's front doors (``import utmost`` is the Python API, ``python -m
 #: utmost`` the CLI) are interfaces too.
 LAYERS = (
-    ("utmost.errors", "utmost.dialect", "utmost.credentials", "utmost.limits"),
+    ("utmost.errors", "utmost.dialect", "utmost.credentials", "utmost.limits", "utmost.lazy"),
     ("utmost.ingest", "utmost.models"),
     ("utmost.store",),
     ("utmost.backends",),

@@ -7,30 +7,24 @@ and exit with status 2; nothing prints a traceback for bad input.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
-import signal
 import socket
-import ssl
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import uvicorn
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from utmost import __version__, demo, formats
-from utmost.api import answer, answer_on_spark, follow
+from utmost import __version__
 from utmost.engine import (
     ATTRIBUTE,
     FORMATS,
@@ -40,23 +34,18 @@ from utmost.engine import (
     PARAMETERS_BY_NAME,
     REQUIRED,
     Parameter,
-    Result,
     make_options,
     parameters,
 )
 from utmost.errors import InputError, UtmostError
-from utmost.store import (
-    COLLECTOR_ROW_GROUP_ROWS,
-    DB_ENV,
-    DEFAULT_DB,
-    DEFAULT_PROJECT,
-    ImportReport,
-    Project,
-    Store,
-    import_files,
-    quick_handover,
-)
-from utmost.web import create_app
+from utmost.store import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, default_path
+
+if TYPE_CHECKING:
+    from utmost.engine import Result
+    from utmost.store import ImportReport, Project, Store
+
+# What answers a command (Arrow, DuckDB, scipy, FastAPI, uvicorn) is imported inside it: `utmost
+# --help` took ~1.1 s when this module imported them all, and a command needs only its own.
 
 DEMO_DB = "utmost-demo.duckdb"
 #: Below this many characters a chosen secret draws a warning: the file keeps a fast hash of
@@ -150,6 +139,8 @@ def import_command(paths: tuple[str, ...], db: str | None, project: str, strict:
     and against what is stored, so importing a file twice adds nothing. Bad lines are
     reported as FILE:LINE: reason and skipped.
     """
+    from utmost.store import Store
+
     with Store(db) as store:
         name = store.project(project).name
         started = time.perf_counter()
@@ -160,6 +151,10 @@ def import_command(paths: tuple[str, ...], db: str | None, project: str, strict:
 
 
 def _import_with_progress(store: Store, project: str, paths: tuple[str, ...], strict: bool) -> ImportReport:
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from utmost.store import import_files
+
     total = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
     columns = (
         TextColumn("[progress.description]{task.description}"),
@@ -219,6 +214,8 @@ mixpanel_id_option = click.option(
 @reports_errors
 def project_create(name: str, token: str | None, secret: str | None, mixpanel_id: str | None, db: str | None) -> None:
     """Create project NAME; generated credentials are printed once."""
+    from utmost.store import Store
+
     with Store(db) as store:
         created = store.create_project(name, token, secret, mixpanel_id)
     _warn_if_short(secret)
@@ -238,6 +235,8 @@ def project_set(name: str, mixpanel_id: str | None, db: str | None) -> None:
     """Change project NAME: give it the id it had at Mixpanel."""
     if mixpanel_id is None:
         raise InputError("nothing to set: give --mixpanel-id N")
+    from utmost.store import Store
+
     with Store(db) as store:
         changed = store.set_mixpanel_id(name, mixpanel_id)
     out.print(f"project {changed.name}: mixpanel id {changed.mixpanel_id}"
@@ -252,6 +251,8 @@ def project_set(name: str, mixpanel_id: str | None, db: str | None) -> None:
 @reports_errors
 def project_service_account(name: str, username: str | None, secret: str | None, db: str | None) -> None:
     """Add a service account to project NAME: /import by Basic USER:SECRET with ?project_id=NAME."""
+    from utmost.store import Store
+
     with Store(db) as store:
         found = store.project(name)
         account = store.create_service_account(found.name, username, secret)
@@ -275,6 +276,8 @@ def _warn_if_short(secret: str | None) -> None:
 @reports_errors
 def project_list(db: str | None) -> None:
     """List projects, their tokens and Mixpanel ids (secrets are not shown)."""
+    from utmost.store import Store
+
     with Store(db) as store:
         store.project()  # `default` exists from first use, as everywhere else
         table = Table("project", "token", "mixpanel id", box=None)
@@ -301,6 +304,10 @@ def attribute_command(
     events_dir: str | None, spark_master: str, **question: Any,
 ) -> None:
     """Credit each conversion to the campaigns that brought it, under one or more models."""
+    from utmost import formats
+    from utmost.api import answer, answer_on_spark
+    from utmost.store import Store
+
     options = make_options(project=project, **question)
     if engine == "spark":
         if not events_dir:
@@ -329,6 +336,10 @@ def attribute_command(
 def journey_command(person_id: str, db: str | None, project: str, output: str, **question: Any) -> None:
     """One person (any of their ids): merged ids, sessions, touchpoints kept or dropped and why,
     and each conversion's credit under every model."""
+    from utmost import formats
+    from utmost.api import follow
+    from utmost.store import Store
+
     options = make_options(project=project, **question)
     with Store(db) as store:
         store.project(project)
@@ -349,12 +360,56 @@ def journey_command(person_id: str, db: str | None, project: str, output: str, *
 @reports_errors
 def export_command(folder: str, db: str | None, project: str) -> None:
     """Write the project's canonical events as Parquet (partitioned by date) for Spark."""
+    from utmost.store import Store
+
     with Store(db) as store:
         count = store.export_parquet(store.project(project).name, folder)
     out.print(f"exported {count:,} events to {folder}")
 
 
+@cli.group()
+def people() -> None:
+    """People: delete one, with every id merged into them (GDPR, CCPA)."""
+
+
+@people.command("delete")
+@click.argument("person_id", metavar="ID")
+@click.option("--yes", is_flag=True, help="Delete without asking first.")
+@db_option()
+@project_option
+@reports_errors
+def people_delete(person_id: str, yes: bool, db: str | None, project: str) -> None:
+    """Delete the person who owns ID (a user, distinct or device id): every event of every id
+    merged into them, their identity links and their profiles, in one transaction."""
+    from utmost.engine import delete_person
+    from utmost.store import Store
+
+    if not yes:
+        click.confirm(f"delete the person who owns {person_id!r}, with every event of theirs?", abort=True)
+    with Store(db) as store:
+        deleted = delete_person(store, store.project(project).name, person_id)
+    out.print(escape(f"deleted person {deleted.person}: {len(deleted.ids):,} ids ({', '.join(deleted.ids)}), "
+                     f"{deleted.events:,} events, {deleted.profiles:,} profiles"))
+    out.print("Their bytes may stay in the file's free space until reused: `utmost compact` rewrites the file "
+              "without them.", markup=False)
+
+
+@cli.command("compact")
+@db_option()
+@reports_errors
+def compact_command(db: str | None) -> None:
+    """Rewrite the database file with only what it holds now, so that nothing of deleted events is
+    left in it (the file must not be open elsewhere: stop `utmost serve` first)."""
+    from utmost.store import compact
+
+    path = db or default_path()
+    before, after = compact(path)
+    out.print(escape(f"compacted {path}: {before:,} bytes → {after:,} bytes"))
+
+
 def _print_result(result: Result, output: str, per_conversion: bool) -> None:
+    from utmost import formats
+
     table = result.per_conversion if per_conversion else result.totals
     if output == "json":
         click.echo(formats.to_json(table))
@@ -375,6 +430,9 @@ def _print_result(result: Result, output: str, per_conversion: bool) -> None:
 @reports_errors
 def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
     """Generate hotel-booking traffic into a fresh demo database, show what it holds, serve it."""
+    from utmost import demo
+    from utmost.store import Store
+
     path = Path(db)
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
@@ -414,6 +472,8 @@ def serve_command(
     http://HOST:PORT/ and sign in with a project secret; API docs at /docs. With --tls-cert,
     HTTPS: what the Node SDK needs to send a secret, and the session cookie is then Secure.
     """
+    from utmost.store import Store
+
     tls = _tls(tls_cert, tls_key)
     with Store(db, row_group_size=row_group_size) as store:
         store.project()  # `default` exists from first use, as everywhere else
@@ -435,6 +495,8 @@ def _tls(cert: str | None, key: str | None) -> Tls | None:
         if key is not None:
             raise InputError("--tls-key needs --tls-cert FILE")
         return None
+    import ssl
+
     files = f"--tls-cert {cert}" + (f" and --tls-key {key}" if key else "")
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
@@ -449,6 +511,11 @@ def _tls(cert: str | None, key: str | None) -> Tls | None:
 
 def _serve(store: Store, host: str, port: int, sign_in: Project | None = None, tls: Tls | None = None) -> None:
     """Run the app on ``host:port`` until SIGTERM or Ctrl-C; print where, and a sign-in link."""
+    import uvicorn
+
+    from utmost.store import quick_handover
+    from utmost.web import Server, create_app
+
     listening = socket.create_server((host, port))
     port = listening.getsockname()[1]
     app = create_app(store)
@@ -469,27 +536,10 @@ def _serve(store: Store, host: str, port: int, sign_in: Project | None = None, t
     gc.freeze()
     try:
         with quick_handover():  # requests are decoded on threads beside the writer's queries
-            _Server(config).run(sockets=[listening])
+            Server(config).run(sockets=[listening])
     finally:
         app.state.service.close()  # interrupts the warm-up: no query may outlive the store
         warming.join()
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, but a SIGTERM or Ctrl-C returns instead of re-raising once the server stops.
-
-    uvicorn re-raises the signal after shutting down, which would kill the process before the
-    store is closed; returning lets ``Store.close`` finish the writer and checkpoint the file.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(NAMES))
@@ -497,6 +547,9 @@ DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(NAMES))
 
 def _print_comparison(store: Store, project: str) -> None:
     """The seed question answered on screen: every model, then last touch across sessions or not."""
+    from utmost import formats
+    from utmost.api import answer
+
     by_user = answer(store, make_options(project=project, **DEMO_QUESTION))
     by_session = answer(store, make_options(project=project, scope="session", **DEMO_QUESTION))
     out.print("\n[bold]Which campaign brought each reservation?[/] (utmost attribute --models …)")

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utmost.models import Journeys, markov
+from utmost.models.journeys import Journeys
+from utmost.models.markov import markov
 from utmost.models.markov import states_of
 
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utmost.models import Journeys, shapley
+from utmost.models.journeys import Journeys
+from utmost.models.shapley import shapley
 from utmost.models.shapley import _values, conversion_rates
 
 

@@ -8,6 +8,8 @@ The question is declared once, as data (:data:`PARAMETERS`), and so are the mode
 The interfaces use the names below and nothing else of the engine.
 """
 
+from typing import TYPE_CHECKING
+
 from utmost.engine.models import MODELS, NAMES, parse_model
 from utmost.engine.options import (
     ATTRIBUTE,
@@ -21,8 +23,25 @@ from utmost.engine.options import (
     make_options,
     parameters,
 )
-from utmost.engine.queries import DEVICE_PREFIX
-from utmost.engine.run import Journey, Result, attribute, check_question, journey
+from utmost.lazy import exports
+
+if TYPE_CHECKING:
+    from utmost.engine.deletion import Deleted, delete_person
+    from utmost.engine.queries import DEVICE_PREFIX
+    from utmost.engine.run import Journey, Result, attribute, check_question, journey
+
+#: The question and the models are read by ``--help``; running one loads Arrow, DuckDB and
+#: scipy, so those names are imported when first used (:mod:`utmost.lazy`).
+__getattr__ = exports(__name__, {
+    "Deleted": "utmost.engine.deletion",
+    "delete_person": "utmost.engine.deletion",
+    "DEVICE_PREFIX": "utmost.engine.queries",
+    "Journey": "utmost.engine.run",
+    "Result": "utmost.engine.run",
+    "attribute": "utmost.engine.run",
+    "check_question": "utmost.engine.run",
+    "journey": "utmost.engine.run",
+})
 
 __all__ = [
     "ATTRIBUTE",
@@ -34,12 +53,14 @@ __all__ = [
     "PARAMETERS",
     "PARAMETERS_BY_NAME",
     "REQUIRED",
+    "Deleted",
     "Journey",
     "Options",
     "Parameter",
     "Result",
     "attribute",
     "check_question",
+    "delete_person",
     "journey",
     "make_options",
     "parameters",

@@ -16,7 +16,7 @@ from utmost.backends import Backend
 from utmost.engine import queries
 from utmost.engine.options import Options
 from utmost.engine.queries import KEY_SEPARATOR, PATH_SEPARATOR
-from utmost.models import Journeys
+from utmost.models.journeys import Journeys
 
 Row = dict[str, Any]
 

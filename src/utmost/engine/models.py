@@ -18,13 +18,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from utmost.dialect import double
 from utmost.errors import InputError
-from utmost.models import Journeys, markov, shapley
-from utmost.models.journeys import Path
-from utmost.models.markov import Chain, Markov
+from utmost.models.journeys import Journeys, Path
+
+if TYPE_CHECKING:
+    from utmost.models.markov import Markov
 
 Position = tuple[float, float, float]
 #: Credit and revenue per key.
@@ -114,14 +115,22 @@ def _position(model: Model) -> str:
     )
 
 
+# The learned models' mathematics (numpy, scipy) is imported when one is fitted, not when the
+# table is read (by ``utmost --help``, say).
+
+
 def _fit_markov(journeys: Journeys, markov_order: int) -> Fitted:
     """Each conversion split by its keys' removal effects; the totals are the chain's own
     (docs/semantics.md §9)."""
+    from utmost.models.markov import markov
+
     chain = markov(journeys, markov_order)
     return Fitted(chain.split, _chain_totals(chain), {"markov": _explained(chain, markov_order)})
 
 
 def _markov_rounds(paths: tuple[Path, ...], markov_order: int) -> Callable[[Journeys], Totals]:
+    from utmost.models.markov import Chain, markov
+
     chain = Chain(paths, markov_order)
     return lambda journeys: _chain_totals(markov(journeys, chain=chain))
 
@@ -149,6 +158,8 @@ def _explained(chain: Markov, order: int) -> dict[str, Any]:
 def _fit_shapley(journeys: Journeys) -> Fitted:
     """Each conversion split by its channel set's Shapley values; the totals are their
     sums (docs/semantics.md §10)."""
+    from utmost.models.shapley import shapley
+
     by_set = shapley(journeys)
     return Fitted(lambda path: by_set.get(frozenset(path)) or _equal(path))
 
@@ -159,6 +170,8 @@ def _shapley_rounds(paths: tuple[Path, ...]) -> Callable[[Journeys], Totals]:
 
 def _shapley_totals(journeys: Journeys) -> Totals:
     totals: dict[str, list[float]] = {}
+    from utmost.models.shapley import shapley
+
     splits = shapley(journeys)
     for path, converted, revenue in zip(journeys.paths, journeys.conversions, journeys.revenue):
         for key, share in splits.get(frozenset(path), {}).items():

@@ -22,7 +22,7 @@ from typing import Any
 
 from utmost.engine.models import MODELS, NAMES, Model, parse_model
 from utmost.errors import InputError
-from utmost.models.markov import MAX_ORDER as MAX_MARKOV_ORDER
+from utmost.models import MAX_MARKOV_ORDER
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

@@ -169,6 +169,30 @@ SELECT l.id, p.id AS person FROM {labels} AS l JOIN ranked AS p ON p.label = l.l
 """
 
 
+def person_events(d: Dialect, ids: str) -> str:
+    """The ``seq`` of every event of the ids in relation ``ids`` (one person's, docs/semantics.md §2):
+    those that name one of them, and every sign-in, alias or merge that links one of them.
+
+    Read after ``identified`` and ``identity_events`` are made (:func:`utmost.engine.run.resolve_people`).
+    """
+    prefix = d.literal(DEVICE_PREFIX)
+    anon = d.json_text("properties", "$anon_distinct_id")
+    identified_id = d.json_text("properties", "$identified_id")
+    alias = d.json_text("properties", "alias")
+    merged = d.json_string_array("properties", "$distinct_ids")
+    one_of = f"IN (SELECT id FROM {ids})"
+    return f"""
+SELECT seq FROM identified WHERE id {one_of}
+UNION
+SELECT seq FROM identity_events
+WHERE (event = '$identify' AND ({anon} {one_of} OR {prefix} || {anon} {one_of} OR {identified_id} {one_of}))
+   OR (event = '$create_alias' AND ({alias} {one_of} OR {prefix} || {alias} {one_of}))
+UNION
+SELECT seq FROM (SELECT seq, {d.explode.format(merged)} AS x FROM identity_events WHERE event = '$merge') AS m
+WHERE x {one_of} OR {prefix} || x {one_of}
+"""
+
+
 def person_of(events: str = "i") -> str:
     """SQL for an event's person, given ``LEFT JOIN persons AS p ON p.id = {events}.id``."""
     return f"coalesce(p.person, {events}.id)"

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from utmost.backends import Backend
-from utmost.engine import queries, uncertainty
+from utmost.engine import queries
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.options import Options
 from utmost.errors import InputError
@@ -93,6 +93,8 @@ _INTERVALS = ("conversions_low", "conversions_high", "revenue_low", "revenue_hig
 
 def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: list[dict]) -> None:
     """Bootstrap every total (persons resampled), adding the interval columns in place."""
+    from utmost.engine import uncertainty  # numpy and scipy, for the questions that ask for intervals
+
     key_list = ", ".join(keys)
     rule_rows = []
     if not all(m.learned for m in options.models):
@@ -215,16 +217,7 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
     """Follow the person who owns ``any_id`` (a user id, distinct id or device id)."""
     result = attribute(backend, options)
     d = backend.dialect
-    candidates = ", ".join(d.literal(i) for i in (any_id, queries.DEVICE_PREFIX + any_id))
-    person = backend.scalar(
-        f"SELECT min({queries.person_of()}) FROM (SELECT DISTINCT id FROM identified WHERE id IN ({candidates})) AS i "
-        "LEFT JOIN persons AS p ON p.id = i.id"
-    )
-    if person is None:
-        raise InputError(f"no person has the id {any_id!r} in project {options.project!r}")
-    quoted = d.literal(str(person))
-    linked = backend.arrow(f"SELECT id FROM persons WHERE person = {quoted} ORDER BY id").column("id").to_pylist()
-    ids = linked or [str(person)]
+    person, ids = person_of(backend, options.project, any_id)
     backend.create("person_sessions", queries.person_sessions(d, options, str(person), backend.source))
     sessions = backend.arrow(
         "SELECT session, min(time) AS start, max(time) AS \"end\", count(*) AS events FROM person_sessions "
@@ -235,6 +228,23 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
     touches = _named(touches, options)
     credits = result.per_conversion.filter(pc.equal(result.per_conversion.column("person"), person))
     return Journey(str(person), ids, sessions, events, touches, credits)
+
+
+def person_of(backend: Backend, project: str, any_id: str) -> tuple[str, list[str]]:
+    """The person who owns ``any_id`` (a user, distinct or device id, with or without the
+    ``$device:`` prefix, or an id only a link names: an alias, a merged id) and every id merged
+    into them; call after :func:`resolve_people`."""
+    d = backend.dialect
+    candidates = ", ".join(d.literal(i) for i in (any_id, queries.DEVICE_PREFIX + any_id))
+    person = backend.scalar(
+        f"SELECT min({queries.person_of()}) FROM (SELECT DISTINCT id FROM identified WHERE id IN ({candidates}) "
+        f"UNION SELECT id FROM persons WHERE id IN ({candidates})) AS i LEFT JOIN persons AS p ON p.id = i.id"
+    )
+    if person is None:
+        raise InputError(f"no person has the id {any_id!r} in project {project!r}")
+    quoted = d.literal(str(person))
+    linked = backend.arrow(f"SELECT id FROM persons WHERE person = {quoted} ORDER BY id").column("id").to_pylist()
+    return str(person), linked or [str(person)]
 
 
 def check_question(backend: Backend, options: Options) -> None:

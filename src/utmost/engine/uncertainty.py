@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sparse
 
 from utmost.engine.models import Model
-from utmost.models import Journeys
+from utmost.models.journeys import Journeys
 
 Group = tuple  # (model_order, model, *keys)
 

@@ -16,10 +16,11 @@ import numpy as np
 import scipy.sparse as sparse
 import scipy.sparse.linalg as sparse_linalg
 
+from utmost.models import MAX_MARKOV_ORDER
 from utmost.models.journeys import Journeys, Path
 
 START: tuple = ()
-MAX_ORDER = 4
+MAX_ORDER = MAX_MARKOV_ORDER
 
 
 @dataclass(frozen=True)

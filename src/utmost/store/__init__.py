@@ -4,12 +4,31 @@ Only this package opens database connections. The interfaces use the names below
 else of it.
 """
 
-from utmost.store.appender import SPLIT_AHEAD_LINES
-from utmost.store.database import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, Store, default_path
-from utmost.store.importer import ImportReport, import_files
-from utmost.store.profiles import Update
-from utmost.store.projects import DEFAULT_PROJECT, Project
-from utmost.store.writer import RETRY_AFTER_SECONDS, quick_handover
+from typing import TYPE_CHECKING
+
+from utmost.lazy import exports
+from utmost.store.defaults import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, default_path
+
+if TYPE_CHECKING:
+    from utmost.store.appender import SPLIT_AHEAD_LINES
+    from utmost.store.database import Store, compact
+    from utmost.store.importer import ImportReport, import_files
+    from utmost.store.profiles import Update
+    from utmost.store.projects import Project
+    from utmost.store.writer import RETRY_AFTER_SECONDS, quick_handover
+
+#: The rest load DuckDB and Arrow, so they are imported when first used (:mod:`utmost.lazy`).
+__getattr__ = exports(__name__, {
+    "SPLIT_AHEAD_LINES": "utmost.store.appender",
+    "Store": "utmost.store.database",
+    "compact": "utmost.store.database",
+    "ImportReport": "utmost.store.importer",
+    "import_files": "utmost.store.importer",
+    "Update": "utmost.store.profiles",
+    "Project": "utmost.store.projects",
+    "RETRY_AFTER_SECONDS": "utmost.store.writer",
+    "quick_handover": "utmost.store.writer",
+})
 
 __all__ = [
     "COLLECTOR_ROW_GROUP_ROWS",
@@ -22,6 +41,7 @@ __all__ = [
     "Project",
     "Store",
     "Update",
+    "compact",
     "default_path",
     "import_files",
     "quick_handover",

@@ -30,38 +30,24 @@ import duckdb
 import pyarrow as pa
 
 from utmost.dialect import DUCKDB
-from utmost.errors import ProjectError, UnavailableError, UtmostError
+from utmost.errors import InputError, ProjectError, UnavailableError, UtmostError
 from utmost.ingest.people import Profile
 from utmost.store import inserts, profiles, projects
 from utmost.store.appender import Appender, Records
-from utmost.store.projects import DEFAULT_PROJECT, Project, ServiceAccount
+from utmost.store.defaults import DEFAULT_PROJECT, default_path
+from utmost.store.projects import Project, ServiceAccount
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
 from utmost.store.inserts import Numbering
 from utmost.store.spill import Spill, SpilledLines
 from utmost.store.writer import Writer
 
 T = TypeVar("T")
-DEFAULT_DB = "utmost.duckdb"
 #: The name the file is attached under.
 CATALOG = "utmost"
-#: Rows per row group for a store that collects (``utmost serve``): DuckDB's smallest. DuckDB
-#: writes a transaction holding at least one row group (122,880 rows by default) straight into
-#: the file, and logs a smaller one, then writes it again at the checkpoint. The collector's
-#: rounds hold a few thousand rows, so with groups this small an /import round skips the log
-#: and the checkpoint: ~1.4x the events a second. The groups it writes take ~1.8x the space
-#: (500k demo events: 111 against 62 MiB) and scan as fast; a later write with DuckDB's size
-#: merges them back, ~120 groups a checkpoint.
-COLLECTOR_ROW_GROUP_ROWS = 2048
-DB_ENV = "UTMOST_DB"
 #: Free bytes a full disk must have again before :meth:`Store.write_failure` tries a write: the
 #: small write it tries still fitted in the last page of the log on a full tmpfs, where every
 #: round of 50 events failed.
 ROOM_BYTES = 1 << 20
-
-
-def default_path() -> str:
-    """``$UTMOST_DB``, else ``utmost.duckdb`` in the working directory."""
-    return os.environ.get(DB_ENV) or DEFAULT_DB
 
 
 class Store:
@@ -86,6 +72,8 @@ class Store:
         self._writer = Writer(self._cursor(), wal=Path(f"{self.path}.wal"), spilled=spilled, attach=attach)
         self._appender = Appender(self._writer, spilled, self._numbering, row_group_size or 0)
         self._appender.recover()
+        self._deletions = 0
+        self._deleting = threading.Lock()
 
     def __enter__(self) -> Store:
         return self
@@ -218,6 +206,33 @@ class Store:
     def profile(self, kind: str, project: str, *profile_id: str) -> Profile | None:
         return profiles.read_profile(self.reader(), kind, project, profile_id)
 
+    def delete(self, project: str, seqs: list[int], profile_ids: list[str]) -> tuple[int, int]:
+        """Delete the events numbered ``seqs`` and the people profiles of ``profile_ids``, in one
+        transaction; returns how many of each. The events leave the file itself at the next
+        checkpoint (on closing, or once the writer has been idle a second)."""
+        numbers = pa.table({"seq": pa.array(seqs, pa.int64())})
+        ids = pa.table({"id": pa.array(profile_ids, pa.string())})
+
+        def delete(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+            con.register("deleted_seqs", numbers)
+            con.register("deleted_profiles", ids)
+            try:
+                ((events,),) = con.execute(
+                    "DELETE FROM events WHERE project = ? AND seq IN (SELECT seq FROM deleted_seqs)", [project]
+                ).fetchall()
+                ((people,),) = con.execute(
+                    "DELETE FROM people WHERE project = ? AND distinct_id IN (SELECT id FROM deleted_profiles)", [project]
+                ).fetchall()
+            finally:
+                con.unregister("deleted_seqs")
+                con.unregister("deleted_profiles")
+            return events, people
+
+        deleted = self._writer.run(delete)
+        with self._deleting:
+            self._deletions += 1
+        return deleted
+
     def export_parquet(self, project: str, folder: str | os.PathLike[str]) -> int:
         """Write the project's canonical events to ``folder`` as Parquet, one folder per date."""
         cursor = self.reader()
@@ -231,10 +246,11 @@ class Store:
 
     # Summaries
 
-    def last_seq(self) -> int:
-        """The newest event's ``seq`` in any project (0 when empty): the data's version."""
+    def version(self) -> tuple[int, int]:
+        """The data's version: the newest event's ``seq`` in any project (0 when empty), and
+        how many deletions this store has made (a deletion leaves the newest ``seq`` as it was)."""
         ((seq,),) = self.reader().execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
-        return seq
+        return seq, self._deletions
 
     def event_counts(self, project: str) -> list[tuple[str, int]]:
         """Every event name of ``project`` with its count, most frequent first."""
@@ -279,6 +295,40 @@ class Store:
 def _try_write(con: duckdb.DuckDBPyConnection) -> None:
     """A write that changes nothing, so that its commit goes to the log (and can fail)."""
     con.execute("UPDATE schema_version SET version = version")
+
+
+def compact(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """Rewrite the database file with only what it holds now; returns its size before and after.
+
+    A checkpoint frees the blocks of deleted rows but leaves their bytes in the file until
+    DuckDB reuses the blocks (seen: a deleted person's property still readable in the file
+    after a checkpoint). A copy of every table into a new file, put in the old one's place,
+    keeps nothing of them. The file must not be open anywhere else (DuckDB's lock says so).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    with Store(path):  # brings the schema up to date, and moves in what a crash left in the log
+        pass
+    before = path.stat().st_size
+    copy = path.with_name(path.name + ".compacting")
+    copy.unlink(missing_ok=True)
+    _OwnerOnly.enter()
+    try:
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute(f"ATTACH {DUCKDB.literal(str(path))} AS old (READ_ONLY)")
+            con.execute(f"ATTACH {DUCKDB.literal(str(copy))} AS new")
+            con.execute("COPY FROM DATABASE old TO new")
+        except duckdb.Error as error:
+            raise UtmostError(f"cannot compact {path}: {error}") from None
+        finally:
+            con.close()
+        os.replace(copy, path)
+    finally:
+        copy.unlink(missing_ok=True)
+        _OwnerOnly.exit()
+    return before, path.stat().st_size
 
 
 class _OwnerOnly:

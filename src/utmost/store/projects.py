@@ -29,8 +29,6 @@ import duckdb
 
 from utmost.errors import InputError, ProjectError
 
-DEFAULT_PROJECT = "default"
-
 
 @dataclass(frozen=True)
 class Project:

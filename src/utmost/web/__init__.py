@@ -1,5 +1,6 @@
 """The web app: the query API and the dashboard, with the collector, as one ASGI app."""
 
 from utmost.web.app import create_app
+from utmost.web.server import Server
 
-__all__ = ["create_app"]
+__all__ = ["Server", "create_app"]

@@ -9,6 +9,7 @@ shape, ``{"error": {"status": 400, "message": "..."}}`` (see :func:`error_respon
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 from collections.abc import Callable
@@ -19,7 +20,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from utmost import formats
-from utmost.engine import ATTRIBUTE, JOURNEY, MODELS, PARAMETERS, REQUIRED, Options, Parameter, make_options, parameters
+from utmost.engine import (
+    ATTRIBUTE,
+    JOURNEY,
+    MODELS,
+    PARAMETERS,
+    REQUIRED,
+    Options,
+    Parameter,
+    delete_person,
+    make_options,
+    parameters,
+)
 from utmost.errors import InputError
 from utmost.store import Project
 from utmost.web.auth import request_project
@@ -162,6 +174,13 @@ async def person(
     conversion: Annotated[str | None, Query(description="Whose journey's touchpoints (default: the dashboard's)")] = None,
 ) -> Response:
     return _json(formats.dumps(await run_in_threadpool(service.person, project.name, person_id, conversion)))
+
+
+@router.delete("/people/{person_id}", summary="Delete a person: every event of every id merged into them, "
+               "their identity links and profiles (GDPR, CCPA)")
+async def delete_person_route(person_id: str, project: Asker, service: Answering) -> Response:
+    deleted = await run_in_threadpool(delete_person, service.store, project.name, person_id)
+    return _json(formats.dumps(dataclasses.asdict(deleted)))
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

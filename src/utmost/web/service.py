@@ -37,7 +37,7 @@ WARM_QUESTIONS = 4
 
 @dataclass
 class _Kept:
-    version: int
+    version: tuple[int, int]
     backend: ReusingBackend
     built: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,13 +54,13 @@ class Service:
         self.refresh_every = refresh_every
         self._kept: dict[str, _Kept] = {}
         self._lock = threading.Lock()
-        self._pickers: dict[tuple[str, str, int], Any] = {}
+        self._pickers: dict[tuple[str, str, tuple[int, int]], Any] = {}
         self._closing = False
         self._builds: dict[int, _Kept] = {}
 
-    def version(self) -> int:
-        """The data version: the newest event's ``seq`` (0 when empty)."""
-        return self.store.last_seq()
+    def version(self) -> tuple[int, int]:
+        """The data version (:meth:`Store.version`): new events and deletions change it."""
+        return self.store.version()
 
     def attribution(self, options: Options, per_conversion: bool = False) -> Result:
         return self._ask(options, lambda backend: attribute(backend, options, per_conversion))
@@ -89,7 +89,10 @@ class Service:
             if self._closing:
                 raise UtmostError("the server is stopping")
             kept = self._kept.get(project)
-            if kept is None or (kept.version != version and (self.refresh_every <= 0 or not kept.recent)):
+            # New events may be shown a little late (refreshed in the background); a deletion
+            # never: a person deleted is gone from the next answer.
+            deleted_since = kept is not None and kept.version[1] != version[1]
+            if kept is None or deleted_since or (kept.version != version and (self.refresh_every <= 0 or not kept.recent)):
                 if kept is not None:
                     self._discard(kept)
                 kept = self._kept[project] = _Kept(version, ReusingBackend.of(self.store))
@@ -99,7 +102,7 @@ class Service:
                 threading.Thread(target=self._refresh, args=(project, kept, version), daemon=True).start()
             return kept
 
-    def _refresh(self, project: str, old: _Kept, version: int) -> None:
+    def _refresh(self, project: str, old: _Kept, version: tuple[int, int]) -> None:
         """Build and warm a backend on the newest events, then let it take over from ``old``."""
         with self._lock:
             if self._closing:
