@@ -11,6 +11,7 @@ import sys
 import httpx
 import orjson
 import pytest
+from collector.live import self_signed
 from conftest import event, stored
 
 from utmost.store import Store
@@ -26,7 +27,7 @@ def utmost(*args: str, cwd, env: dict | None = None) -> subprocess.CompletedProc
 def test_help_on_every_command(tmp_path):
     for command in ([], ["import"], ["project"], ["project", "create"], ["project", "list"], ["demo"],
                     ["attribute"], ["export"], ["serve"], ["project", "service-account"], ["journey"],
-                    ["people"], ["people", "delete"], ["compact"]):
+                    ["people"], ["people", "delete"], ["compact"], ["project", "set"]):
         result = utmost(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Usage: utmost" in result.stdout
 
@@ -67,6 +68,37 @@ def test_db_from_environment_and_projects(tmp_path):
     assert utmost("import", "--project", "hotel", "a.jsonl", cwd=tmp_path, env=env).returncode == 0
     with Store(tmp_path / "env.duckdb") as store:
         assert len(stored(store, project="hotel")) == 1 and stored(store) == []
+
+
+def test_a_project_keeps_the_id_it_had_at_mixpanel(tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return utmost("project", *args, "--db", "m.duckdb", cwd=tmp_path)
+
+    created = run("create", "shop", "--mixpanel-id", "2195193")
+    assert created.returncode == 0 and "mixpanel id 2195193   (/import?project_id=2195193 names it)" in created.stdout
+    assert run("create", "spa").returncode == 0
+    changed = run("set", "spa", "--mixpanel-id", "77")
+    assert (changed.returncode, changed.stdout.strip()) == (0, "project spa: mixpanel id 77   (/import?project_id=77 names it)")
+    listed = run("list").stdout.splitlines()
+    assert listed[0].split() == ["project", "token", "mixpanel", "id"]
+    assert [line.split()[::2] for line in listed[1:]] == [["shop", "2195193"], ["spa", "77"], ["default"]]
+    account = run("service-account", "shop", "--username", "importer")
+    assert "send ?project_id=shop (or 2195193) with it" in account.stdout
+    refusals = {
+        ("create", "golf", "--mixpanel-id", "2195193"): "error: Mixpanel id 2195193 already names project 'shop'",
+        ("set", "spa", "--mixpanel-id", "2195193"): "error: Mixpanel id 2195193 already names project 'shop'",
+        ("create", "77"): "error: 77 is the Mixpanel id of project 'spa': ?project_id=77 would name both",
+        ("set", "spa", "--mixpanel-id", "shop"): "error: a Mixpanel project id is a whole number such as 2195193, "
+                                                  "not 'shop'",
+        ("set", "spa", "--mixpanel-id", "-4"): "error: a Mixpanel project id is a whole number such as 2195193, not '-4'",
+        ("set", "nope", "--mixpanel-id", "5"): "error: no project 'nope' (see `utmost project list`)",
+        ("set", "spa"): "error: nothing to set: give --mixpanel-id N",
+    }
+    for args, message in refusals.items():
+        refused = run(*args)
+        assert (refused.returncode, refused.stderr.strip()) == (2, message), args
+    with Store(tmp_path / "m.duckdb") as store:
+        assert [(p.name, p.mixpanel_id) for p in store.projects()] == [("shop", 2195193), ("spa", 77), ("default", None)]
 
 
 def test_a_secret_is_printed_once_and_never_written_and_a_short_chosen_one_is_warned_of(tmp_path):
@@ -231,6 +263,29 @@ def test_serve_refuses_a_row_group_size_duckdb_cannot_write(tmp_path):
     served = utmost("serve", "--db", "s.duckdb", "--row-group-size", "1000", "--port", "0", cwd=tmp_path)
     assert served.returncode == 2
     assert served.stderr.startswith("error: cannot open s.duckdb: ") and "divisible by" in served.stderr
+
+
+def test_serve_refuses_tls_files_it_cannot_serve_with_in_one_line(tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    cert, key = self_signed(tmp_path / "one")
+    _, other_key = self_signed(tmp_path / "two")
+    refusals = {
+        ("--tls-key", str(key)): "error: --tls-key needs --tls-cert FILE",
+        ("--tls-cert", "missing.pem"): "error: cannot serve HTTPS with --tls-cert missing.pem: No such file or directory",
+        ("--tls-cert", str(cert)): f"error: cannot serve HTTPS with --tls-cert {cert}: expected a PEM certificate and "
+                                   "its private key in the one file",
+        ("--tls-cert", str(cert), "--tls-key", str(other_key)):
+            f"error: cannot serve HTTPS with --tls-cert {cert} and --tls-key {other_key}: the key is not the "
+            "certificate's",
+        ("--tls-cert", str(key), "--tls-key", str(key)):
+            f"error: cannot serve HTTPS with --tls-cert {key} and --tls-key {key}: expected a PEM certificate and its "
+            "private key",
+    }
+    for args, message in refusals.items():
+        refused = utmost("serve", "--db", "s.duckdb", "--port", "0", *args, cwd=tmp_path)
+        assert (refused.returncode, refused.stderr.strip()) == (2, message), args
+    assert not (tmp_path / "s.duckdb").exists()  # refused before the file was opened
 
 
 def test_help_loads_nothing_a_command_does_not_need(tmp_path):

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -249,22 +250,47 @@ def project() -> None:
     """Create and list projects (name, token for SDKs, secret for /import)."""
 
 
+mixpanel_id_option = click.option(
+    "--mixpanel-id", metavar="N",
+    help="The project's numeric id at Mixpanel: /import?project_id=N then names it too (migrating from Mixpanel).")
+
+
 @project.command("create")
 @click.argument("name")
 @click.option("--token", help="Keep the token your pages already send (migrating from Mixpanel).")
 @click.option("--secret", help="Keep the API secret your importers already use.")
+@mixpanel_id_option
 @db_option()
 @reports_errors
-def project_create(name: str, token: str | None, secret: str | None, db: str | None) -> None:
+def project_create(name: str, token: str | None, secret: str | None, mixpanel_id: str | None, db: str | None) -> None:
     """Create project NAME; generated credentials are printed once."""
     from utmost.store import Store
 
     with Store(db) as store:
-        created = store.create_project(name, token, secret)
+        created = store.create_project(name, token, secret, mixpanel_id)
     _warn_if_short(secret)
     out.print(f"project {created.name}")
     out.print(f"  token  {created.token}")
     out.print(f"  secret {created.secret}   (keep it safe: it authorises /import and the query API)")
+    if created.mixpanel_id is not None:
+        out.print(f"  mixpanel id {created.mixpanel_id}   (/import?project_id={created.mixpanel_id} names it)")
+
+
+@project.command("set")
+@click.argument("name")
+@mixpanel_id_option
+@db_option()
+@reports_errors
+def project_set(name: str, mixpanel_id: str | None, db: str | None) -> None:
+    """Change project NAME: give it the id it had at Mixpanel."""
+    if mixpanel_id is None:
+        raise InputError("nothing to set: give --mixpanel-id N")
+    from utmost.store import Store
+
+    with Store(db) as store:
+        changed = store.set_mixpanel_id(name, mixpanel_id)
+    out.print(f"project {changed.name}: mixpanel id {changed.mixpanel_id}"
+              f"   (/import?project_id={changed.mixpanel_id} names it)")
 
 
 @project.command("secret")
@@ -316,10 +342,12 @@ def project_service_account(name: str, username: str | None, secret: str | None,
     from utmost.store import Store
 
     with Store(db) as store:
-        account = store.create_service_account(store.project(name).name, username, secret)
+        found = store.project(name)
+        account = store.create_service_account(found.name, username, secret)
     _warn_if_short(secret)
+    named = account.project if found.mixpanel_id is None else f"{account.project} (or {found.mixpanel_id})"
     out.print(f"service account {account.username} for project {account.project}")
-    out.print(f"  secret {account.secret}   (printed once; send ?project_id={account.project} with it)")
+    out.print(f"  secret {account.secret}   (printed once; send ?project_id={named} with it)")
 
 
 def _warn_if_short(secret: str | None) -> None:
@@ -335,7 +363,7 @@ def _warn_if_short(secret: str | None) -> None:
 @db_option()
 @reports_errors
 def project_list(db: str | None) -> None:
-    """List projects and their tokens (secrets are not shown)."""
+    """List projects, their tokens and Mixpanel ids (secrets are not shown)."""
     from utmost.store import Store
 
     with Store(db, read_only=True) as store:
@@ -343,9 +371,9 @@ def project_list(db: str | None) -> None:
     if not found:
         out.print("no projects yet (`utmost project create NAME` or `utmost import` makes one)")
         return
-    table = Table("project", "token", box=None)
+    table = Table("project", "token", "mixpanel id", box=None)
     for each in found:
-        table.add_row(each.name, each.token)
+        table.add_row(each.name, each.token, "" if each.mixpanel_id is None else str(each.mixpanel_id))
     out.print(table)
 
 
@@ -526,22 +554,59 @@ def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
 @click.option("--row-group-size", default=COLLECTOR_ROW_GROUP_ROWS, show_default=True,
               help="Rows per row group written (a multiple of 2048). Small ones let /import's rounds "
                    "skip the write-ahead log; 122880, DuckDB's default, stores them in less space.")
+@click.option("--tls-cert", metavar="FILE",
+              help="Serve HTTPS with this PEM certificate (chain); the key too, unless --tls-key.")
+@click.option("--tls-key", metavar="FILE",
+              help="The PEM private key of --tls-cert.")
 @reports_errors
-def serve_command(db: str | None, host: str, port: int, row_group_size: int) -> None:
+def serve_command(
+    db: str | None, host: str, port: int, row_group_size: int, tls_cert: str | None, tls_key: str | None
+) -> None:
     """Serve the collector, the query API and the dashboard until interrupted.
 
     Point an SDK at it: mixpanel.init(TOKEN, {api_host: "http://HOST:PORT"}); open
-    http://HOST:PORT/ and sign in with a project secret; API docs at /docs.
+    http://HOST:PORT/ and sign in with a project secret; API docs at /docs. With --tls-cert,
+    HTTPS: what the Node SDK needs to send a secret, and the session cookie is then Secure.
     """
     from utmost.store import Store
 
+    tls = _tls(tls_cert, tls_key)
     with Store(db, row_group_size=row_group_size) as store:
         found, created = store.open_project()  # `default` exists from first use, as everywhere else
         _note_if_created(store, found, created)
-        _serve(store, host, port)
+        _serve(store, host, port, tls=tls)
 
 
-def _serve(store: Store, host: str, port: int) -> None:
+@dataclass(frozen=True)
+class Tls:
+    """The PEM files ``utmost serve`` serves HTTPS with: uvicorn's ``ssl_certfile`` and ``ssl_keyfile``."""
+
+    cert: str
+    key: str | None
+
+
+def _tls(cert: str | None, key: str | None) -> Tls | None:
+    """The HTTPS settings, both files read once here so that a wrong one is one line of error
+    before the server starts, not a traceback from inside uvicorn."""
+    if cert is None:
+        if key is not None:
+            raise InputError("--tls-key needs --tls-cert FILE")
+        return None
+    import ssl
+
+    files = f"--tls-cert {cert}" + (f" and --tls-key {key}" if key else "")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except ssl.SSLError as error:
+        why = ("the key is not the certificate's" if error.reason == "KEY_VALUES_MISMATCH"
+               else "expected a PEM certificate and its private key" + ("" if key else " in the one file"))
+        raise InputError(f"cannot serve HTTPS with {files}: {why}") from None
+    except OSError as error:
+        raise InputError(f"cannot serve HTTPS with {files}: {error.strerror or error}") from None
+    return Tls(cert, key)
+
+
+def _serve(store: Store, host: str, port: int, tls: Tls | None = None) -> None:
     """Run the app on ``host:port`` until SIGTERM or Ctrl-C; print where, and a one-time
     sign-in link for each project: the secrets are not known, so this is a way in to all."""
     import uvicorn
@@ -552,7 +617,7 @@ def _serve(store: Store, host: str, port: int) -> None:
     listening = socket.create_server((host, port))
     port = listening.getsockname()[1]
     app = create_app(store)
-    url = f"http://{host}:{port}"
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
     out.print(f"\n[bold]utmost[/] on {url} — {store.path}  (Ctrl-C stops)")
     for project in store.projects():
         code = app.state.sign_in_links.make(project)
@@ -561,7 +626,8 @@ def _serve(store: Store, host: str, port: int) -> None:
     # The dashboard's first question, answered before anyone asks: its steps are then kept.
     warming = threading.Thread(target=app.state.service.warm, name="utmost-warm", daemon=True)
     warming.start()
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off",
+                            ssl_certfile=tls.cert if tls else None, ssl_keyfile=tls.key if tls else None)
     # Everything loaded so far lives as long as the server: keep it out of the garbage
     # collector's full passes, which otherwise stalled requests for 50-100 ms several times a
     # minute under load.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -73,18 +76,53 @@ def running_server(tmp_path: Path) -> Iterator[Server]:
             yield Server(url, store, client)
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen:
-    """``utmost serve`` in a process of its own on ``port``, its output in ``DB.log``; returns once it answers."""
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by its own key, as PEM files in ``folder``: (cert, key).
+
+    Made with ``cryptography`` (a test dependency), not the ``openssl`` command, which a machine
+    need not have. A client trusts it as its own authority (``NODE_EXTRA_CA_CERTS``, ``verify=``).
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def start_server(db: Path, port: int, tls: tuple[Path, Path] | None = None) -> subprocess.Popen:
+    """``utmost serve`` in a process of its own on ``port``, its output in ``DB.log``; returns once it answers.
+
+    ``tls``: the (cert, key) it serves HTTPS with, which the wait for its answer trusts.
+    """
     log = db.with_suffix(".log")
+    https = ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])] if tls else []
     with open(log, "ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "utmost", "serve", "--db", str(db), "--port", str(port)],
+            [sys.executable, "-m", "utmost", "serve", "--db", str(db), "--port", str(port), *https],
             stdout=output, stderr=output,
         )
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/healthz"
+    verify = ssl.create_default_context(cafile=tls[0]) if tls else True
     deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+            if httpx.get(url, verify=verify).status_code == 200:
                 return process
         except httpx.TransportError:
             pass

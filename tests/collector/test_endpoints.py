@@ -141,6 +141,37 @@ def test_import_json_ndjson_and_form_answers(server):
     assert len(server.events()) == 5
 
 
+def test_verbose_is_honoured_on_every_endpoint_in_the_query_or_the_form(server):
+    """The Node SDK sends verbose=0 in the query string and accepts only the body ``1``; the
+    Python SDK sends verbose=1 in the form body and accepts only the JSON."""
+    profile = {"$token": TOKEN, "$distinct_id": "u1", "$set": {"plan": "free"}}
+    group = {"$token": TOKEN, "$group_key": "company", "$group_id": "acme", "$set": {"rooms": 3}}
+    sends = {"/track": ([event(1)], {}), "/engage": ([profile], {}), "/groups": ([group], {}),
+             "/import": ([event(2)], basic(SECRET))}
+    asks = {("verbose=0", ""): "1", ("", ""): "1", ("verbose=1", ""): "json", ("", "&verbose=1"): "json",
+            ("verbose=0", "&verbose=1&ip=0"): "json", ("verbose=1", "&verbose=0"): "1"}
+    for path, (records, auth) in sends.items():
+        for (query, field), expected in asks.items():
+            response = server.client.post(f"{path}?{query}&ip=0", content=form(records) + field,
+                                          headers={**FORM, **auth})
+            answer = response.json() if expected == "json" else response.text
+            wanted = {"status": 1, "error": None} if expected == "json" else "1"
+            assert (response.status_code, answer) == (200, wanted), (path, query, field)
+    modern = import_json(server, [event(3)], query="verbose=0")  # a JSON body has Mixpanel's one /import answer
+    assert modern.json() == {"code": 200, "num_records_imported": 1, "status": "OK"}
+
+
+def test_a_refused_import_answers_in_the_shape_it_asked_for(server):
+    wrong = {**FORM, **basic("wrong-secret")}
+    node = server.client.post("/import?ip=0&verbose=0", content=form([event(1)]), headers=wrong)
+    assert (node.status_code, node.text) == (401, "0")
+    python = server.client.post("/import", content=form([event(1)]) + "&verbose=1&ip=0", headers=wrong)
+    assert (python.status_code, python.json()) == (401, {"status": 0, "error": "invalid project secret"})
+    undecodable = server.client.post("/track", content="verbose=1&data=%%%", headers=FORM)
+    assert undecodable.status_code == 400 and undecodable.json()["error"] == '"data" is neither JSON nor base64'
+    assert server.events() == []
+
+
 def test_import_strict_reports_failed_records_and_keeps_the_rest(server):
     bad = event(1)
     bad["properties"]["distinct_id"] = ""
@@ -205,6 +236,29 @@ def test_import_auth_matrix(server):
             assert response.json()["code"] == status and response.json()["error"], name
     assert len(server.events(PROJECT)) == 3
     assert server.events("other") == []
+
+
+def test_import_takes_the_numeric_id_a_project_had_at_mixpanel(server):
+    server.store.set_mixpanel_id(PROJECT, 2195193)
+    server.store.set_mixpanel_id("other", 7)
+    cases = {
+        "service account, mixpanel id": (basic(SA_USER, SA_SECRET), "project_id=2195193", 200),
+        "service account, mixpanel id with a leading zero": (basic(SA_USER, SA_SECRET), "project_id=02195193", 200),
+        "service account, name still": (basic(SA_USER, SA_SECRET), f"project_id={PROJECT}", 200),
+        "secret, mixpanel id": (basic(SECRET), "project_id=2195193", 200),
+        "service account, another project's mixpanel id": (basic(SA_USER, SA_SECRET), "project_id=7", 403),
+        "secret, another project's mixpanel id": (basic(SECRET), "project_id=7", 403),
+        "secret of the other project, its mixpanel id": (basic("other-secret"), "project_id=7", 200),
+        "service account, an id no project has": (basic(SA_USER, SA_SECRET), "project_id=2195194", 403),
+    }
+    for n, (name, (auth, query, status)) in enumerate(cases.items()):
+        response = server.client.post(f"/import?{query}", content=json.dumps([event(n)]),
+                                      headers={"Content-Type": "application/json", **auth})
+        assert response.status_code == status, (name, response.text)
+    refused = server.client.post("/import?project_id=7", content=json.dumps([event(9)]),
+                                 headers={"Content-Type": "application/json", **basic(SA_USER, SA_SECRET)})
+    assert refused.json()["error"] == f"service account {SA_USER!r} has no access to project '7'"
+    assert len(server.events(PROJECT)) == 4 and len(server.events("other")) == 1
 
 
 def test_import_ignores_the_token_the_secret_decides(server):

@@ -75,6 +75,19 @@ def test_service_account_import(server):
     assert [r["insert_id"] for r in server.events(columns="insert_id")] == ["sa-1"]
 
 
+def test_service_account_import_by_the_mixpanel_project_id(server):
+    """Code migrated from Mixpanel keeps its numeric project id: the project carries it."""
+    server.store.set_mixpanel_id(PROJECT, 2195193)
+    credentials = ServiceAccountCredentials(SA_USER, SA_SECRET, "2195193")
+    mp = Mixpanel(TOKEN, consumer=Consumer(credentials=credentials, **urls(server)))
+    mp.import_data(TOKEN, "user-1", "Historical Booking", T0, {"$insert_id": "sa-2"})
+    assert [r["insert_id"] for r in server.events(columns="insert_id")] == ["sa-2"]
+    wrong = Mixpanel(TOKEN, consumer=Consumer(credentials=ServiceAccountCredentials(SA_USER, SA_SECRET, "2195194"),
+                                              **urls(server)))
+    with pytest.raises(MixpanelException, match="has no access to project '2195194'"):
+        wrong.import_data(TOKEN, "user-1", "Historical Booking", T0, {"$insert_id": "sa-3"})
+
+
 def test_the_sdk_raises_on_a_rejected_import(server):
     mp = Mixpanel(TOKEN, consumer=Consumer(**urls(server)))
     with pytest.raises(MixpanelException, match="invalid project secret"):

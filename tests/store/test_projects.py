@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from conftest import event, raw_lines
 
+from utmost.errors import InputError, ProjectError
 from utmost.store import Store
 from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -60,6 +61,26 @@ def test_a_service_account_is_found_only_with_its_secret(store):
     assert store.service_account("nobody", "importer-secret-0123456789") is None
 
 
+def test_a_mixpanel_id_names_its_project_and_only_one(store):
+    store.create_project("shop", mixpanel_id=2195193)
+    spa = store.create_project("spa")
+    assert store.project("shop").mixpanel_id == 2195193 and spa.mixpanel_id is None
+    assert [store.project("shop").named_by(given) for given in ("shop", "2195193", "02195193", "2195194", "")] == [
+        True, True, True, False, False]
+    assert not spa.named_by("None") and not spa.named_by("0")
+    assert not store.project("shop").named_by("٢١٩٥١٩٣")  # Arabic-Indic digits are not Mixpanel's id
+    with pytest.raises(ProjectError, match="already names project 'shop'"):
+        store.set_mixpanel_id("spa", "2195193")
+    assert store.set_mixpanel_id("spa", " 42 ").mixpanel_id == 42
+    assert store.set_mixpanel_id("spa", 43).mixpanel_id == 43
+    assert store.project_by("token", spa.token).mixpanel_id == 43
+    for bad in ("", "4.0", "1e3", "0", str(2**63), "-1"):
+        with pytest.raises(InputError, match="a Mixpanel project id is a whole number"):
+            store.set_mixpanel_id("spa", bad)
+    with pytest.raises(duckdb.ConstraintException, match="mixpanel_id"):  # the file holds it too
+        store._writer.run(lambda con: con.execute("UPDATE projects SET mixpanel_id = 43 WHERE name = 'shop'"))
+
+
 def old_file(path: Path) -> None:
     """A file as utmost made it before secrets were hashed: schema version 2, plain secrets
     (by the released migrations 1 and 2, which are never edited)."""
@@ -91,6 +112,7 @@ def test_an_old_file_is_upgraded_in_place(tmp_path):
             ("importer", hashed(key, "old-sa-secret"), "spa")
         ]
         assert store.project_by("secret", "old-secret-2").name == "spa"
+        assert [p.mixpanel_id for p in store.projects()] == [None, None]
         assert store.service_account("importer", "old-sa-secret").project == "spa"
         store.create_project("golf", "golf-token", "new-secret")
         assert [p.name for p in store.projects()] == ["hotel", "spa", "golf"]

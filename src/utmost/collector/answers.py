@@ -2,11 +2,14 @@
 
 Two families:
 
-- ``/track``, ``/engage``, ``/groups`` (and ``/import`` sent as a ``data=`` form, which is how the
-  Python SDK sends it and which it parses the same way): ``1`` / ``0`` as text, or with
-  ``verbose=1`` ``{"status": 1, "error": null}`` / ``{"status": 0, "error": "..."}``.
+- ``/track``, ``/engage``, ``/groups``, and ``/import`` sent as a ``data=`` form (as the Python
+  and Node SDKs send it): ``1`` / ``0`` as text, or with ``verbose=1`` (in the query string or
+  the form body) ``{"status": 1, "error": null}`` / ``{"status": 0, "error": "..."}``. Each SDK
+  reads only the one it asks for: the Python SDK sends ``verbose=1`` and parses the JSON, the
+  Node SDK sends ``verbose=0`` and compares the body with ``1``.
 - ``/import`` with a JSON or NDJSON body: ``{"code": 200, "num_records_imported": N, "status":
-  "OK"}``, or ``{"code": 4xx, "error", "status", "num_records_imported", "failed_records"}``.
+  "OK"}``, or ``{"code": 4xx, "error", "status", "num_records_imported", "failed_records"}``,
+  whatever ``verbose`` says: it is Mixpanel's one answer there, and not one of its parameters.
 
 A failure is always a 4xx; when some records of a batch fail, the valid ones are stored, the
 answer is 400, and ``failed_records`` lists each bad record's index, ``$insert_id``, field and
@@ -64,7 +67,7 @@ def answer(endpoint: str, outcome: Outcome, *, verbose: bool, form: bool) -> Res
         if status != 200:
             body |= {"error": outcome.message, "failed_records": failed}
         return JSONResponse(body, status)
-    if endpoint == "import" or verbose:
+    if verbose:
         body = {"status": int(status == 200), "error": outcome.message}
         if failed:
             body["failed_records"] = failed

@@ -2,7 +2,7 @@
 
 ``/track``, ``/engage`` and ``/groups`` are authorised by the project token inside each record;
 ``/import`` by the project secret (HTTP Basic ``secret:``) or a service account (``user:secret``
-with ``?project_id=``). A request is answered only after its rows are committed to the DuckDB
+with ``?project_id=``, the project's name or the numeric id it had at Mixpanel). A request is answered only after its rows are committed to the DuckDB
 file: events go through :meth:`Store.append`, which lets concurrent requests share one insert
 and one commit. Bad records are named by index and field in a 4xx answer while the valid
 records beside them are stored; see :mod:`utmost.collector.answers` for the shapes.
@@ -43,6 +43,7 @@ from utmost.collector.wire import (
     Payload,
     RawRecords,
     RequestError,
+    asks_verbose,
     check_head,
     decode,
     maybe_compressed,
@@ -106,13 +107,15 @@ class Collector:
                 if changes == self.store.secrets_changed:  # else checked against a secret now gone
                     self._imports[key] = project
         except TooManyFailuresError as error:
-            refused = _answer(request, "import", None, Outcome(0, error=str(error), status=429))
+            refused = _answer(request, "import", None, Outcome(0, error=str(error), status=429),
+                              await _body_or_none(request))
             refused.headers["Retry-After"] = str(error.retry_after)
             return refused
         except RequestError as error:
             if error.status == 401 and request.headers.get("authorization"):  # a guess, not a forgotten header
                 self.failures.failed(client)
-            return _answer(request, "import", None, Outcome(0, error=str(error), status=error.status))
+            outcome = Outcome(0, error=str(error), status=error.status)
+            return _answer(request, "import", None, outcome, await _body_or_none(request))
         return await self._handle(request, "import", lambda payload: self._store_events(project, payload), raw=True)
 
     async def healthz(self, request: Request) -> Response:
@@ -132,9 +135,10 @@ class Collector:
         self, request: Request, endpoint: str, store: Callable[[Payload], Awaitable[Outcome]], raw: bool = False
     ) -> Response:
         """``raw``: keep the records as text for the store (events; profiles are parsed)."""
-        payload = None
+        body = payload = None
         try:
-            payload = await _decoded(request, raw, self._decoding)
+            body = await _body(request)
+            payload = await _decoded(request, body, raw, self._decoding)
             outcome = await store(payload)
         except _Unread as error:  # the rest of the body is not worth reading: close the connection
             response = _answer(request, endpoint, None, Outcome(0, error=str(error), status=error.status))
@@ -143,13 +147,13 @@ class Collector:
         except RequestError as error:
             outcome = Outcome(0, error=str(error), status=error.status)
         except UnavailableError as error:  # not committed: the sender keeps it and retries
-            response = _answer(request, endpoint, payload, Outcome(0, error=str(error), status=503))
+            response = _answer(request, endpoint, payload, Outcome(0, error=str(error), status=503), body)
             response.headers["Retry-After"] = str(error.retry_after)
             return response
         except ClientDisconnect:  # nobody is left to answer; the server serves on
             log.warning("%s %s: the client went away before sending its whole body", request.method, request.url.path)
             return Response(status_code=400)
-        return _answer(request, endpoint, payload, outcome)
+        return _answer(request, endpoint, payload, outcome, body)
 
     async def _store_events_by_token(self, payload: Payload) -> Outcome:
         lines, failures = event_lines(payload.records, time.time(), require_time=False)
@@ -238,15 +242,16 @@ class Collector:
                 raise RequestError("invalid service account user name or secret", 401)
             if wanted is None:
                 raise RequestError("a service account must name the project: add ?project_id=", 400)
-            if wanted != account.project:
+            project = self.store.project(account.project)
+            if not project.named_by(wanted):
                 raise RequestError(f"service account {user!r} has no access to project {wanted!r}", 403)
-            return self.store.project(account.project)
-        project = self.store.project_by("secret", user or password)
-        if project is None:
+            return project
+        found = self.store.project_by("secret", user or password)
+        if found is None:
             raise RequestError("invalid project secret", 401)
-        if wanted is not None and wanted != project.name:
+        if wanted is not None and not found.named_by(wanted):
             raise RequestError(f"this secret belongs to another project than {wanted!r}", 403)
-        return project
+        return found
 
 
 def create_app(store: Store, failures: FailureLimit | None = None) -> Starlette:
@@ -286,9 +291,9 @@ def create_app(store: Store, failures: FailureLimit | None = None) -> Starlette:
     return app
 
 
-async def _decoded(request: Request, raw: bool, limiter: anyio.CapacityLimiter) -> Payload:
+async def _decoded(request: Request, body: bytes, raw: bool, limiter: anyio.CapacityLimiter) -> Payload:
     """The request's records; a large or compressed body is decoded off the event loop, under ``limiter``."""
-    body, query = await _body(request), request.url.query
+    query = request.url.query
     encoding = request.headers.get("content-encoding", "")
     if len(body) + len(query) <= DECODE_ON_LOOP_BYTES and not maybe_compressed(body, query, encoding):
         return decode(body, query, encoding, raw=raw)
@@ -320,6 +325,15 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+async def _body_or_none(request: Request) -> bytes | None:
+    """The body of a request refused before it was read, for the ``verbose`` it may hold; None
+    when it is too large to read or the client went away."""
+    try:
+        return await _body(request)
+    except (RequestError, ClientDisconnect):
+        return None
+
+
 def _basic_auth(header: str | None) -> tuple[str, str]:
     try:
         credentials = basic_credentials(header)
@@ -337,13 +351,16 @@ def _credentials_or_none(header: str | None) -> tuple[str, str] | None:
         return None
 
 
-def _answer(request: Request, endpoint: str, payload: Payload | None, outcome: Outcome) -> Response:
-    """Answer in the shape the sender expects; a request that failed to decode is judged by its headers."""
+def _answer(
+    request: Request, endpoint: str, payload: Payload | None, outcome: Outcome, body: bytes | None = None
+) -> Response:
+    """Answer in the shape the sender expects; a request that failed to decode is judged by its
+    headers, and by the ``verbose`` field of its ``body`` when that was read."""
     if payload is not None:
         return answer(endpoint, outcome, verbose=payload.verbose, form=payload.from_form)
     content_type = request.headers.get("content-type", "")
     form = "json" not in content_type or request.method == "GET"
-    return answer(endpoint, outcome, verbose=request.query_params.get("verbose") == "1", form=form)
+    return answer(endpoint, outcome, verbose=asks_verbose(body, request.url.query), form=form)
 
 
 def _numbered(lines: list[EventLine]) -> list[tuple[int, dict[str, Any] | bytes]]:

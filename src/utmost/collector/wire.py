@@ -130,6 +130,24 @@ def decode(body: bytes, query_string: str, content_encoding: str = "", *, raw: b
     return _checked(Payload(_data_field(params["data"], raw), params, from_form=True))
 
 
+def asks_verbose(body: bytes | None, query_string: str) -> bool:
+    """Whether a request asks for the verbose answer, as :attr:`Payload.verbose` reads a decoded one:
+    ``verbose=1`` in its form body or, when the body has none, in its query string.
+
+    For the answer to a request refused before its records were decoded (a wrong secret, a body
+    that is not base64): the Python SDK sends ``verbose=1`` in the form body and reads only the
+    JSON answer, the Node SDK sends ``verbose=0`` in the query string and reads only ``1``/``0``.
+    Only the ``verbose`` field is picked out, so a 10 MB body costs one split, no unescaping.
+    """
+    verbose = _fields(query_string).get("verbose")
+    if body and b"verbose" in body and body.lstrip()[:1] not in (b"[", b"{") and not body.startswith(_GZIP_MAGIC):
+        for pair in body.split(b"&"):
+            key, _, value = pair.partition(b"=")
+            if key == b"verbose":
+                verbose = value.decode("utf-8", "replace")
+    return verbose == "1"
+
+
 def check_head(head: bytes, query_string: str, content_encoding: str = "") -> None:
     """Refuse a request from the first bytes of its body, before the rest arrives.
 

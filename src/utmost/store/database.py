@@ -186,9 +186,20 @@ class Store:
 
         return self._writing.run(find_or_create), created[0]
 
-    def create_project(self, name: str, token: str | None = None, secret: str | None = None) -> Project:
-        """The new project, holding its secret: the only time it is known (the file keeps a hash)."""
-        return self._writing.run(lambda con: projects.insert_project(con, self._key, name, token, secret))
+    def create_project(
+        self, name: str, token: str | None = None, secret: str | None = None, mixpanel_id: str | int | None = None
+    ) -> Project:
+        """The new project, holding its secret: the only time it is known (the file keeps a hash).
+
+        ``mixpanel_id``: the numeric id the project had at Mixpanel, which ``?project_id=`` may give.
+        """
+        number = None if mixpanel_id is None else projects.mixpanel_id_of(mixpanel_id)
+        return self._writing.run(lambda con: projects.insert_project(con, self._key, name, token, secret, number))
+
+    def set_mixpanel_id(self, name: str, mixpanel_id: str | int) -> Project:
+        """Give project ``name`` the numeric id it had at Mixpanel; the project as it now is."""
+        number = projects.mixpanel_id_of(mixpanel_id)
+        return self._writing.run(lambda con: projects.set_mixpanel_id(con, name, number))
 
     def rotate_secret(self, name: str) -> Project:
         """Give project ``name`` a new generated secret, returned once (the file keeps its hash).

@@ -1,4 +1,10 @@
-"""Projects: a name, the public token SDKs put in payloads, and the secret for /import.
+"""Projects: a name, the public token SDKs put in payloads, the secret for /import, and the
+numeric id the project had at Mixpanel, if any.
+
+Code migrated from Mixpanel names its project on ``/import`` by that number
+(``?project_id=2195193``, with a service account); a project that keeps it
+(``utmost project create NAME --mixpanel-id N``) is named by it as well as by its name, so that
+code is left unchanged. The number is unique in a file, and never another project's name.
 
 Secrets, of projects and of service accounts, are stored only as HMAC-SHA256 under a random
 256-bit key kept in the file (table ``credential_key``), so a copy of the file (a backup, a
@@ -34,6 +40,31 @@ class Project:
     token: str
     secret: str | None = field(default=None, compare=False, repr=False)
     secret_hash: str = field(default="", compare=False, repr=False)
+    #: The project's numeric id at Mixpanel, kept so that ``?project_id=`` may give it.
+    mixpanel_id: int | None = None
+
+    def named_by(self, project_id: str) -> bool:
+        """Whether ``?project_id=`` names this project: its name, or its Mixpanel id in decimal."""
+        if project_id == self.name:
+            return True
+        return self.mixpanel_id is not None and _is_number(project_id) and int(project_id) == self.mixpanel_id
+
+
+#: Mixpanel's project ids are positive; the column is a BIGINT.
+MAX_MIXPANEL_ID = 2**63 - 1
+
+
+def mixpanel_id_of(value: str | int) -> int:
+    """``value`` as a Mixpanel project id: a whole number from 1 up, written in decimal digits."""
+    text = str(value).strip()
+    if not _is_number(text) or not 1 <= int(text) <= MAX_MIXPANEL_ID:
+        raise InputError(f"a Mixpanel project id is a whole number such as 2195193, not {str(value)!r}")
+    return int(text)
+
+
+def _is_number(text: str) -> bool:
+    # isdigit alone admits other scripts' digits and superscripts, which int() refuses or misreads.
+    return text.isascii() and text.isdigit() and len(text) <= 19
 
 
 @dataclass(frozen=True)
@@ -82,25 +113,28 @@ def hash_secrets(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _project(row: tuple[str, str, str]) -> Project:
-    name, token, hashed = row
-    return Project(name, token, secret_hash=hashed)
+_PROJECT = "SELECT name, token, secret_hash, mixpanel_id FROM projects"
+
+
+def _project(row: tuple | None) -> Project | None:
+    return Project(row[0], row[1], secret_hash=row[2], mixpanel_id=row[3]) if row else None
 
 
 def find_project(con: duckdb.DuckDBPyConnection, name: str) -> Project | None:
-    row = con.execute("SELECT name, token, secret_hash FROM projects WHERE name = ?", [name]).fetchone()
-    return _project(row) if row else None
+    return _project(con.execute(f"{_PROJECT} WHERE name = ?", [name]).fetchone())
 
 
 def list_projects(con: duckdb.DuckDBPyConnection) -> list[Project]:
-    rows = con.execute("SELECT name, token, secret_hash FROM projects ORDER BY created_at, name").fetchall()
-    return [_project(row) for row in rows]
+    rows = con.execute(f"{_PROJECT} ORDER BY created_at, name").fetchall()
+    return [project for row in rows if (project := _project(row)) is not None]
 
 
 def insert_project(
-    con: duckdb.DuckDBPyConnection, key: bytes, name: str, token: str | None = None, secret: str | None = None
+    con: duckdb.DuckDBPyConnection, key: bytes, name: str, token: str | None = None, secret: str | None = None,
+    mixpanel_id: int | None = None,
 ) -> Project:
-    """Create a project; a site migrating from Mixpanel passes the token its pages already use.
+    """Create a project; a site migrating from Mixpanel passes the token its pages already use,
+    and the project id its importers send (``mixpanel_id``).
 
     The project returned is the only one that holds ``secret``: the file keeps its hash.
     """
@@ -108,12 +142,19 @@ def insert_project(
         raise InputError("project name is empty")
     secret = secret or new_credential()
     hashed = secret_hash(key, secret)
-    project = Project(name, token or new_credential(), secret, hashed)
+    project = Project(name, token or new_credential(), secret, secret_hash=hashed, mixpanel_id=mixpanel_id)
     for column, value in (("name", project.name), ("token", project.token), ("secret_hash", hashed)):
         taken = con.execute(f"SELECT name FROM projects WHERE {column} = ?", [value]).fetchone()
         if taken:
             raise ProjectError(f"{column.removesuffix('_hash')} already used by project {taken[0]!r}")
-    con.execute("INSERT INTO projects (name, token, secret_hash) VALUES (?, ?, ?)", [name, project.token, hashed])
+    if _is_number(name) and (taken := con.execute(
+            "SELECT name FROM projects WHERE mixpanel_id = ?", [int(name)]).fetchone()):
+        raise ProjectError(f"{name} is the Mixpanel id of project {taken[0]!r}: ?project_id={name} would name both")
+    _check_mixpanel_id_free(con, name, mixpanel_id)
+    con.execute(
+        "INSERT INTO projects (name, token, secret_hash, mixpanel_id) VALUES (?, ?, ?, ?)",
+        [name, project.token, hashed, mixpanel_id],
+    )
     return project
 
 
@@ -129,21 +170,46 @@ def rotate_secret(con: duckdb.DuckDBPyConnection, key: bytes, name: str) -> Proj
     secret = new_credential()
     hashed = secret_hash(key, secret)
     con.execute("UPDATE projects SET secret_hash = ? WHERE name = ?", [hashed, name])
-    return Project(found.name, found.token, secret, hashed)
+    return Project(found.name, found.token, secret, secret_hash=hashed, mixpanel_id=found.mixpanel_id)
+
+
+def set_mixpanel_id(con: duckdb.DuckDBPyConnection, name: str, mixpanel_id: int) -> Project:
+    """Give project ``name`` the id it had at Mixpanel (replacing any it had); the project after."""
+    if find_project(con, name) is None:
+        raise ProjectError(f"no project {name!r} (see `utmost project list`)")
+    _check_mixpanel_id_free(con, name, mixpanel_id)
+    con.execute("UPDATE projects SET mixpanel_id = ? WHERE name = ?", [mixpanel_id, name])
+    found = find_project(con, name)
+    assert found is not None
+    return found
+
+
+def _check_mixpanel_id_free(con: duckdb.DuckDBPyConnection, name: str, mixpanel_id: int | None) -> None:
+    """Refuse an id another project has, or that is another project's name (the unique index
+    holds the first too; this says which project)."""
+    if mixpanel_id is None:
+        return
+    taken = con.execute(
+        "SELECT name FROM projects WHERE (mixpanel_id = ? OR name = ?) AND name <> ?",
+        [mixpanel_id, str(mixpanel_id), name],
+    ).fetchone()
+    if taken:
+        raise ProjectError(f"Mixpanel id {mixpanel_id} already names project {taken[0]!r}")
 
 
 def find_project_by_token(con: duckdb.DuckDBPyConnection, token: str) -> Project | None:
-    row = con.execute("SELECT name, token, secret_hash FROM projects WHERE token = ?", [token]).fetchone()
-    return _project(row) if row else None
+    return _project(con.execute(f"{_PROJECT} WHERE token = ?", [token]).fetchone())
 
 
 def find_project_by_secret(con: duckdb.DuckDBPyConnection, key: bytes, secret: str) -> Project | None:
     """The project whose secret is ``secret``: found by its hash, then compared in constant time."""
     hashed = secret_hash(key, secret)
-    row = con.execute("SELECT name, token, secret_hash FROM projects WHERE secret_hash = ?", [hashed]).fetchone()
-    if row is None or not hmac.compare_digest(row[2], hashed):
+    row = con.execute(
+        "SELECT name, token, mixpanel_id, secret_hash FROM projects WHERE secret_hash = ?", [hashed]
+    ).fetchone()
+    if row is None or not hmac.compare_digest(row[3], hashed):
         return None
-    return Project(row[0], row[1], secret_hash=row[2])
+    return Project(row[0], row[1], secret_hash=row[3], mixpanel_id=row[2])
 
 
 def insert_service_account(

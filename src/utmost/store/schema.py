@@ -76,5 +76,12 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         "DROP TABLE service_accounts",
         "ALTER TABLE hashed_service_accounts RENAME TO service_accounts",
     ),
+    # 4: the numeric id a project had at Mixpanel, which migrated importers send as ?project_id=.
+    # An index, not a UNIQUE column: DuckDB adds no constraint to an existing table. Its NULLs
+    # (projects that never were at Mixpanel) are distinct from each other, as in a UNIQUE column.
+    (
+        "ALTER TABLE projects ADD COLUMN mixpanel_id BIGINT",
+        "CREATE UNIQUE INDEX projects_mixpanel_id ON projects (mixpanel_id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
