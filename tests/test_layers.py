@@ -120,3 +120,29 @@ def test_the_web_mounts_the_collector_and_uses_nothing_else_of_it():
 
 def test_the_collector_knows_nothing_of_the_web():
     assert not [(a, b) for a, b in imports() if _under(a, "utmost.collector") and _under(b, "utmost.web")]
+
+
+def _type_checking_names(tree: ast.Module) -> set[str]:
+    """Names a module imports only under ``if TYPE_CHECKING:`` (for annotations)."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for statement in node.body:
+                if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                    names |= {alias.asname or alias.name for alias in statement.names}
+    return names
+
+
+def test_names_imported_for_annotations_are_not_used_at_run_time():
+    """A name imported under ``TYPE_CHECKING`` (to keep a heavy module out of ``utmost --help``)
+    does not exist when the code runs: a function that uses it imports it itself."""
+    wrong = []
+    for module, path in modules().items():
+        tree = ast.parse(path.read_text())
+        annotation_only = _type_checking_names(tree)
+        for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+            body = [n for statement in function.body for n in ast.walk(statement)]
+            used = {n.id for n in body if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            local = {a.asname or a.name for n in body if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+            wrong += [f"{module}.{function.name}: {name}" for name in sorted((used & annotation_only) - local)]
+    assert not wrong

@@ -301,6 +301,8 @@ def project_set(name: str, mixpanel_id: str | None, db: str | None) -> None:
 @reports_errors
 def project_secret(name: str, rotate: bool, db: str | None) -> None:
     """Give project NAME a new secret (--rotate): the file keeps only a hash of the old one."""
+    from utmost.store import Store
+
     if not rotate:
         with Store(db, read_only=True) as store:
             found = store.project(name)
