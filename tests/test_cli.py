@@ -61,7 +61,7 @@ def test_db_from_environment_and_projects(tmp_path):
     created = utmost("project", "create", "hotel", "--token", "test-token", cwd=tmp_path, env=env)
     assert created.returncode == 0 and "token  test-token" in created.stdout and "secret " in created.stdout
     listed = utmost("project", "list", cwd=tmp_path, env=env)
-    assert listed.stdout.split() == ["project", "token", "hotel", "test-token"]  # a read creates no `default`
+    assert listed.stdout.split() == ["project", "token", "mixpanel", "id", "hotel", "test-token"]  # no `default` made
     duplicate = utmost("project", "create", "hotel", cwd=tmp_path, env=env)
     assert duplicate.returncode == 2 and duplicate.stderr.strip() == "error: name already used by project 'hotel'"
     (tmp_path / "a.jsonl").write_bytes(orjson.dumps(event()) + b"\n")
@@ -81,7 +81,7 @@ def test_a_project_keeps_the_id_it_had_at_mixpanel(tmp_path):
     assert (changed.returncode, changed.stdout.strip()) == (0, "project spa: mixpanel id 77   (/import?project_id=77 names it)")
     listed = run("list").stdout.splitlines()
     assert listed[0].split() == ["project", "token", "mixpanel", "id"]
-    assert [line.split()[::2] for line in listed[1:]] == [["shop", "2195193"], ["spa", "77"], ["default"]]
+    assert [line.split()[::2] for line in listed[1:]] == [["shop", "2195193"], ["spa", "77"]]  # no `default` made
     account = run("service-account", "shop", "--username", "importer")
     assert "send ?project_id=shop (or 2195193) with it" in account.stdout
     refusals = {
@@ -98,7 +98,7 @@ def test_a_project_keeps_the_id_it_had_at_mixpanel(tmp_path):
         refused = run(*args)
         assert (refused.returncode, refused.stderr.strip()) == (2, message), args
     with Store(tmp_path / "m.duckdb") as store:
-        assert [(p.name, p.mixpanel_id) for p in store.projects()] == [("shop", 2195193), ("spa", 77), ("default", None)]
+        assert [(p.name, p.mixpanel_id) for p in store.projects()] == [("shop", 2195193), ("spa", 77)]
 
 
 def test_a_secret_is_printed_once_and_never_written_and_a_short_chosen_one_is_warned_of(tmp_path):

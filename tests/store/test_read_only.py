@@ -15,6 +15,7 @@ from conftest import event, raw_lines
 
 from utmost.errors import DatabaseFileError, ProjectError, UtmostError
 from utmost.store import Store
+from utmost.store.schema import SCHEMA_VERSION
 
 NO_SUCH_FILE = "no such file (`utmost import` or `utmost project create` makes a database)"
 
@@ -76,10 +77,10 @@ def test_an_older_schema_is_not_upgraded_by_a_read(tmp_path):
     with Store(path):
         pass
     with duckdb.connect(str(path)) as con:
-        con.execute("DELETE FROM schema_version WHERE version = 3")
+        con.execute("DELETE FROM schema_version WHERE version = ?", [SCHEMA_VERSION])
     before = listing(tmp_path)
     assert refused(path) == (
-        f"{path}: schema version 2, older than this utmost's 3; a command that writes "
+        f"{path}: schema version {SCHEMA_VERSION - 1}, older than this utmost's {SCHEMA_VERSION}; a command that writes "
         "(`utmost import`, `utmost serve`) upgrades it in place")
     assert listing(tmp_path) == before
 
