@@ -1,0 +1,105 @@
+"""The commands that move events in or out: ``import``, ``export``, ``people delete``, ``compact``."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from rich.markup import escape
+
+from utmost.cli.shell import (
+    cli,
+    db_option,
+    import_with_progress,
+    note_if_created,
+    out,
+    print_import_report,
+    project_option,
+    reports_errors,
+)
+from utmost.store import default_path
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@db_option()
+@project_option
+@click.option("--strict", is_flag=True, help="Any bad line imports nothing and exits non-zero.")
+@reports_errors
+def import_command(paths: tuple[str, ...], db: str | None, project: str, strict: bool) -> None:
+    """Import Mixpanel export files: JSONL (one {"event", "properties"} per line), .gz, or a JSON array.
+
+    Duplicates (same event, distinct_id, time and $insert_id) are dropped, within the files
+    and against what is stored, so importing a file twice adds nothing. Bad lines are
+    reported as FILE:LINE: reason and skipped.
+    """
+    from utmost.ingest import open_source
+    from utmost.store import Store
+
+    for path in paths:  # a mistyped path is said before the database is created or changed
+        open_source(path)
+    with Store(db) as store:
+        found, created = store.open_project(project)
+        name = found.name
+        note_if_created(store, found, created)
+        started = time.perf_counter()
+        report = import_with_progress(store, name, paths, strict)
+        print_import_report(report, time.perf_counter() - started)
+    if report.rejected and strict:
+        sys.exit(1)
+
+
+@cli.command("export")
+@click.option("--parquet", "folder", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the events to, one sub-folder per date.")
+@db_option()
+@project_option
+@reports_errors
+def export_command(folder: str, db: str | None, project: str) -> None:
+    """Write the project's canonical events as Parquet (partitioned by date) for Spark."""
+    from utmost.store import Store
+
+    with Store(db, read_only=True) as store:
+        count = store.export_parquet(store.project(project).name, folder)
+    out.print(f"exported {count:,} events to {folder}")
+
+
+@cli.group()
+def people() -> None:
+    """People: delete one, with every id merged into them (GDPR, CCPA)."""
+
+
+@people.command("delete")
+@click.argument("person_id", metavar="ID")
+@click.option("--yes", is_flag=True, help="Delete without asking first.")
+@db_option()
+@project_option
+@reports_errors
+def people_delete(person_id: str, yes: bool, db: str | None, project: str) -> None:
+    """Delete the person who owns ID (a user, distinct or device id): every event of every id
+    merged into them, their identity links and their profiles, in one transaction."""
+    from utmost.engine import delete_person
+    from utmost.store import Store
+
+    if not yes:
+        click.confirm(f"delete the person who owns {person_id!r}, with every event of theirs?", abort=True)
+    with Store(db) as store:
+        deleted = delete_person(store, store.project(project).name, person_id)
+    out.print(escape(f"deleted person {deleted.person}: {len(deleted.ids):,} ids ({', '.join(deleted.ids)}), "
+                     f"{deleted.events:,} events, {deleted.profiles:,} profiles"))
+    out.print("Their bytes may stay in the file's free space until reused: `utmost compact` rewrites the file "
+              "without them.", markup=False)
+
+
+@cli.command("compact")
+@db_option()
+@reports_errors
+def compact_command(db: str | None) -> None:
+    """Rewrite the database file with only what it holds now, so that nothing of deleted events is
+    left in it (the file must not be open elsewhere: stop `utmost serve` first)."""
+    from utmost.store import compact
+
+    path = db or default_path()
+    before, after = compact(path)
+    out.print(escape(f"compacted {path}: {before:,} bytes → {after:,} bytes"))

@@ -1,0 +1,128 @@
+"""``utmost project …``: create, list, set, rotate a secret, add a service account."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from utmost.cli.shell import SHORT_SECRET, cli, db_option, err, out, reports_errors, secret_command
+from utmost.errors import InputError
+
+
+@cli.group()
+def project() -> None:
+    """Create and list projects (name, token for SDKs, secret for /import)."""
+
+
+mixpanel_id_option = click.option(
+    "--mixpanel-id", metavar="N",
+    help="The project's numeric id at Mixpanel: /import?project_id=N then names it too (migrating from Mixpanel).")
+
+
+@project.command("create")
+@click.argument("name")
+@click.option("--token", help="Keep the token your pages already send (migrating from Mixpanel).")
+@click.option("--secret", help="Keep the API secret your importers already use.")
+@mixpanel_id_option
+@db_option()
+@reports_errors
+def project_create(name: str, token: str | None, secret: str | None, mixpanel_id: str | None, db: str | None) -> None:
+    """Create project NAME; generated credentials are printed once."""
+    from utmost.store import Store
+
+    with Store(db) as store:
+        created = store.create_project(name, token, secret, mixpanel_id)
+    _warn_if_short(secret)
+    out.print(f"project {created.name}")
+    out.print(f"  token  {created.token}")
+    out.print(f"  secret {created.secret}   (keep it safe: it authorises /import and the query API)")
+    if created.mixpanel_id is not None:
+        out.print(f"  mixpanel id {created.mixpanel_id}   (/import?project_id={created.mixpanel_id} names it)")
+
+
+@project.command("set")
+@click.argument("name")
+@mixpanel_id_option
+@db_option()
+@reports_errors
+def project_set(name: str, mixpanel_id: str | None, db: str | None) -> None:
+    """Change project NAME: give it the id it had at Mixpanel."""
+    if mixpanel_id is None:
+        raise InputError("nothing to set: give --mixpanel-id N")
+    from utmost.store import Store
+
+    with Store(db) as store:
+        changed = store.set_mixpanel_id(name, mixpanel_id)
+    out.print(f"project {changed.name}: mixpanel id {changed.mixpanel_id}"
+              f"   (/import?project_id={changed.mixpanel_id} names it)")
+
+
+@project.command("secret")
+@click.argument("name")
+@click.option("--rotate", is_flag=True,
+              help="Replace the secret with a new one, printed once; the old one stops working at once.")
+@db_option()
+@reports_errors
+def project_secret(name: str, rotate: bool, db: str | None) -> None:
+    """Give project NAME a new secret (--rotate): the file keeps only a hash of the old one."""
+    from utmost.store import Store
+
+    if not rotate:
+        with Store(db, read_only=True) as store:
+            found = store.project(name)
+        raise InputError(
+            f"the secret of project {found.name} cannot be shown: the database keeps only its hash; "
+            f"`{secret_command(store, found)}` replaces it with a new one, printed once (the old one stops working)"
+        )
+    with Store(db, create=False) as store:
+        rotated = store.rotate_secret(name)
+    out.print(f"project {escape(rotated.name)}")
+    out.print(f"  secret {rotated.secret}   (printed once; the old secret no longer works for /import, "
+              "the query API or the dashboard)")
+
+
+@project.command("service-account")
+@click.argument("name")
+@click.option("--username", help="The account's user name (default: NAME.<random>).")
+@click.option("--secret", help="Keep a secret your importers already use.")
+@db_option()
+@reports_errors
+def project_service_account(name: str, username: str | None, secret: str | None, db: str | None) -> None:
+    """Add a service account to project NAME: /import by Basic USER:SECRET with ?project_id=NAME."""
+    from utmost.store import Store
+
+    with Store(db) as store:
+        found = store.project(name)
+        account = store.create_service_account(found.name, username, secret)
+    _warn_if_short(secret)
+    named = account.project if found.mixpanel_id is None else f"{account.project} (or {found.mixpanel_id})"
+    out.print(f"service account {account.username} for project {account.project}")
+    out.print(f"  secret {account.secret}   (printed once; send ?project_id={named} with it)")
+
+
+def _warn_if_short(secret: str | None) -> None:
+    if secret is not None and len(secret) < SHORT_SECRET:
+        err.print(
+            f"[yellow]warning:[/] a {len(secret)}-character secret can be guessed from a copy of the database"
+            " file; a generated one has 32 random hex digits",
+            soft_wrap=True,
+        )
+
+
+@project.command("list")
+@db_option()
+@reports_errors
+def project_list(db: str | None) -> None:
+    """List projects, their tokens and Mixpanel ids (secrets are not shown)."""
+    from utmost.store import Store
+
+    with Store(db, read_only=True) as store:
+        found = store.projects()
+    if not found:
+        out.print("no projects yet (`utmost project create NAME` or `utmost import` makes one)")
+        return
+    table = Table("project", "token", "mixpanel id", box=None)
+    for each in found:
+        table.add_row(each.name, each.token, "" if each.mixpanel_id is None else str(each.mixpanel_id))
+    out.print(table)
