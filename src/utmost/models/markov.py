@@ -20,7 +20,6 @@ from utmost.models import MAX_MARKOV_ORDER
 from utmost.models.journeys import Journeys, Path
 
 START: tuple = ()
-MAX_ORDER = MAX_MARKOV_ORDER
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,8 @@ class Chain:
     bootstrap refits it hundreds of times without walking the paths again."""
 
     def __init__(self, paths: tuple[Path, ...], order: int) -> None:
-        if not 1 <= order <= MAX_ORDER:
-            raise ValueError(f"markov order must be 1 to {MAX_ORDER}, not {order}")
+        if not 1 <= order <= MAX_MARKOV_ORDER:
+            raise ValueError(f"markov order must be 1 to {MAX_MARKOV_ORDER}, not {order}")
         self.paths = paths
         index: dict[Path, int] = {START: 0}
         edges: dict[tuple[int, int], int] = {}
