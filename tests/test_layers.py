@@ -15,7 +15,10 @@ import each other, even through others. The web app mounts the collector
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
+
+import pytest
 
 import utmost
 
@@ -146,3 +149,12 @@ def test_names_imported_for_annotations_are_not_used_at_run_time():
             local = {a.asname or a.name for n in body if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
             wrong += [f"{module}.{function.name}: {name}" for name in sorted((used & annotation_only) - local)]
     assert not wrong
+
+
+@pytest.mark.parametrize("package", ["utmost", "utmost.engine", "utmost.store", "utmost.ingest", "utmost.backends"])
+def test_every_public_name_of_a_package_resolves(package):
+    """A package lists its names twice, for type checkers (``TYPE_CHECKING``) and for
+    :func:`utmost.lazy.exports`: a name in ``__all__`` that the second list lacks fails here."""
+    module = importlib.import_module(package)
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert not missing
