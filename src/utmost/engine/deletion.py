@@ -34,9 +34,7 @@ def delete_person(store: Store, project: str, any_id: str) -> Deleted:
     try:
         resolve_people(backend, project)
         person, ids = person_of(backend, project, any_id)
-        backend.create("deleted_ids", "SELECT id FROM persons WHERE person = " + backend.dialect.literal(person)
-                       + " UNION SELECT " + backend.dialect.literal(person))
-        seqs = backend.arrow(queries.person_events(backend.dialect, "deleted_ids")).column("seq").to_pylist()
+        seqs = backend.arrow(queries.person_events(backend.dialect, "person_ids")).column("seq").to_pylist()
     finally:
         backend.close()
     # Profiles are kept under the id an SDK sent: a device's without the prefix the engine adds.

@@ -253,7 +253,7 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
 def person_of(backend: Backend, project: str, any_id: str) -> tuple[str, list[str]]:
     """The person who owns ``any_id`` (a user, distinct or device id, with or without the
     ``$device:`` prefix, or an id only a link names: an alias, a merged id) and every id merged
-    into them; call after :func:`resolve_people`."""
+    into them, also as the table ``person_ids``; call after :func:`resolve_people`."""
     d = backend.dialect
     candidates = ", ".join(d.literal(i) for i in (any_id, queries.DEVICE_PREFIX + any_id))
     person = backend.scalar(
@@ -263,8 +263,9 @@ def person_of(backend: Backend, project: str, any_id: str) -> tuple[str, list[st
     if person is None:
         raise InputError(f"no person has the id {any_id!r} in project {project!r}")
     quoted = d.literal(str(person))
-    linked = backend.arrow(f"SELECT id FROM persons WHERE person = {quoted} ORDER BY id").column("id").to_pylist()
-    return str(person), linked or [str(person)]
+    # An id in no link is a person by itself, absent from ``persons``: hence the UNION.
+    backend.create("person_ids", f"SELECT id FROM persons WHERE person = {quoted} UNION SELECT {quoted} AS id")
+    return str(person), backend.arrow("SELECT id FROM person_ids ORDER BY id").column("id").to_pylist()
 
 
 def check_question(backend: Backend, options: Options) -> None:
