@@ -4,6 +4,7 @@
      ├── InputError (also ValueError)   bad input a user can fix: a file, an option, a payload
      │    ├── BadLineError              one line of an import file
      │    └── DatabaseFileError         a --db path that is missing, not a utmost database, or held
+     │         └── DatabaseHeldError    held by another process (``pid``): perhaps a `utmost serve`
      ├── ProjectError (also LookupError) unknown project, or a name already taken
      └── UnavailableError               the file cannot be written now (a full disk): retry later
 
@@ -40,6 +41,15 @@ class DatabaseFileError(InputError):
     def __init__(self, path: object, problem: str) -> None:
         self.path, self.problem = str(path), problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class DatabaseHeldError(DatabaseFileError):
+    """The file is locked by process ``pid``: the commands ask that process instead if it is a
+    ``utmost serve`` (:mod:`utmost.access`), and otherwise show this."""
+
+    def __init__(self, path: object, problem: str, pid: int) -> None:
+        self.pid = pid
+        super().__init__(path, problem)
 
 
 class ProjectError(UtmostError, LookupError):

@@ -75,8 +75,8 @@ class Collector:
         self.failures = failures if failures is not None else FailureLimit()
         self._tokens: dict[str, Project] = {}
         self._imports: dict[tuple[tuple[str, str] | None, str | None], Project] = {}
-        #: The store's count of secret changes when ``_imports`` was last emptied.
-        self._secrets_seen = store.secrets_changed
+        #: The store's count of secret and Mixpanel id changes when ``_imports`` was last emptied.
+        self._credentials_seen = store.credentials_changed
         # Large bodies are decoded one at a time: each thread decoding one takes its turn at the
         # interpreter lock with the event loop, so with eight at once the loop had a ninth of it
         # and a small /track took 0.4 s (p50; p99 1.6 s) instead of 15 ms. They wait for each other.
@@ -102,9 +102,9 @@ class Collector:
         try:
             self.failures.check(client)  # before the cache, which would tell a right guess
             if (project := self._checked_import(key)) is None:
-                changes = self.store.secrets_changed
+                changes = self.store.credentials_changed
                 project = await run_in_threadpool(self._import_project, request)
-                if changes == self.store.secrets_changed:  # else checked against a secret now gone
+                if changes == self.store.credentials_changed:  # else checked against a secret now gone
                     self._imports[key] = project
         except TooManyFailuresError as error:
             refused = _answer(request, "import", None, Outcome(0, error=str(error), status=429),
@@ -217,10 +217,10 @@ class Collector:
 
     def _checked_import(self, key: tuple[tuple[str, str] | None, str | None]) -> Project | None:
         """The project these /import credentials were found good for, unless a secret changed
-        since (``utmost project secret --rotate``): then every one is checked again."""
-        if self._secrets_seen != self.store.secrets_changed:
+        since (``utmost project secret --rotate``), or a Mixpanel id: then every one is checked again."""
+        if self._credentials_seen != self.store.credentials_changed:
             self._imports.clear()
-            self._secrets_seen = self.store.secrets_changed
+            self._credentials_seen = self.store.credentials_changed
         return self._imports.get(key)
 
     async def _project_of_token(self, token: Any) -> Project | None:

@@ -46,38 +46,49 @@ class Source:
 
     path: Path
     unit: str  # "line" (JSONL) or "element" (JSON array)
+    #: The path as the user typed it, which messages show, if ``path`` is not (made absolute).
+    name: str | None = None
 
     @property
     def size(self) -> int:
         return self.path.stat().st_size
 
+    @property
+    def shown(self) -> str:
+        return self.name or str(self.path)
+
     def where(self, number: int) -> str:
         """``FILE:LINE`` for JSONL, ``FILE:element N`` for a JSON array."""
         prefix = "" if self.unit == "line" else "element "
-        return f"{self.path}:{prefix}{number}"
+        return f"{self.shown}:{prefix}{number}"
 
     def chunks(self) -> Iterator[Chunk]:
         with open(self.path, "rb") as raw:
             if self.unit == "line" and not _is_gzip(raw) and _mappable(raw):
-                yield from _mapped_line_chunks(raw)
+                yield from _mapped_line_chunks(raw, self.shown)
                 return
             stream = gzip.GzipFile(fileobj=raw) if _is_gzip(raw) else raw
             reader = _array_chunks if self.unit == "element" else _line_chunks
-            yield from reader(stream, raw)
+            yield from reader(stream, raw, self.shown)
 
 
-def open_source(path: str | os.PathLike[str]) -> Source:
-    """Inspect ``path`` (plain or gzip) and say whether it holds JSONL or a JSON array."""
-    file = Path(path)
+def open_source(path: str | os.PathLike[str], folder: str | os.PathLike[str] | None = None) -> Source:
+    """Inspect ``path`` (plain or gzip) and say whether it holds JSONL or a JSON array.
+
+    ``folder``: where a relative ``path`` is, when not the working directory (a server
+    importing for a command typed elsewhere); messages still name ``path`` as given.
+    """
+    name = str(Path(path))
+    file = Path(folder, path) if folder is not None else Path(path)
     if not file.is_file():
-        raise InputError(f"{file}: no such file")
+        raise InputError(f"{name}: no such file")
     with open(file, "rb") as raw:
         stream = gzip.GzipFile(fileobj=raw) if _is_gzip(raw) else raw
         try:
             head = stream.read(4096).lstrip()
         except (OSError, EOFError) as error:
-            raise InputError(f"{file}: cannot read: {error}") from None
-    return Source(file, "element" if head.startswith(b"[") else "line")
+            raise InputError(f"{name}: cannot read: {error}") from None
+    return Source(file, "element" if head.startswith(b"[") else "line", name)
 
 
 def _is_gzip(raw: io.BufferedReader) -> bool:
@@ -94,7 +105,7 @@ def _mappable(raw: io.BufferedReader) -> bool:
     return True
 
 
-def _mapped_line_chunks(raw: io.BufferedReader) -> Iterator[Chunk]:
+def _mapped_line_chunks(raw: io.BufferedReader, name: str) -> Iterator[Chunk]:
     """The lines of an uncompressed file, one block mapped into memory at a time.
 
     Mapping instead of reading saves copying every byte out of the page cache: the lines'
@@ -112,7 +123,7 @@ def _mapped_line_chunks(raw: io.BufferedReader) -> Iterator[Chunk]:
         try:
             block = mmap.mmap(raw.fileno(), length, access=mmap.ACCESS_READ, offset=base)
         except OSError as error:
-            raise InputError(f"{raw.name}: cannot read: {error}") from None
+            raise InputError(f"{name}: cannot read: {error}") from None
         data = memoryview(block)[start - base :]
         newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
         last = base + length == size
@@ -127,7 +138,7 @@ def _mapped_line_chunks(raw: io.BufferedReader) -> Iterator[Chunk]:
         yield Chunk(table, start)
 
 
-def _line_chunks(stream: io.BufferedIOBase, raw: io.BufferedReader) -> Iterator[Chunk]:
+def _line_chunks(stream: io.BufferedIOBase, raw: io.BufferedReader, name: str) -> Iterator[Chunk]:
     first_line = 1
     tail = b""
     while True:
@@ -138,7 +149,7 @@ def _line_chunks(stream: io.BufferedIOBase, raw: io.BufferedReader) -> Iterator[
         try:
             got = _read_into(stream, memoryview(buffer)[len(tail) :])
         except (OSError, EOFError) as error:
-            raise InputError(f"{getattr(raw, 'name', 'input')}: cannot read: {error}") from None
+            raise InputError(f"{name}: cannot read: {error}") from None
         size = len(tail) + got
         if not size:
             return
@@ -190,7 +201,7 @@ def _batched(table: pa.Table) -> pa.Table:
     return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS))
 
 
-def _array_chunks(stream: io.BufferedIOBase, raw: io.BufferedReader) -> Iterator[Chunk]:
+def _array_chunks(stream: io.BufferedIOBase, raw: io.BufferedReader, name: str) -> Iterator[Chunk]:
     """Elements of a top-level JSON array, re-serialised one per line.
 
     A broken array ends the file: what was parsed before the break is still imported.
@@ -209,7 +220,7 @@ def _array_chunks(stream: io.BufferedIOBase, raw: io.BufferedReader) -> Iterator
     if batch:
         yield Chunk(_element_table(batch, number), raw.tell())
     if broken is not None:
-        raise InputError(f"{raw.name}: invalid JSON array after element {number}: {broken}")
+        raise InputError(f"{name}: invalid JSON array after element {number}: {broken}")
 
 
 def _element_table(batch: list[bytes], last: int) -> pa.Table:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from utmost.store.database import Store, compact, discard_demo
     from utmost.store.importer import ImportReport, import_files
     from utmost.store.profiles import Update
-    from utmost.store.projects import Project
+    from utmost.store.projects import Project, ServiceAccount
     from utmost.store.writer import RETRY_AFTER_SECONDS, quick_handover
 
 #: The rest load DuckDB and Arrow, so they are imported when first used (:mod:`utmost.lazy`).
@@ -27,6 +27,7 @@ __getattr__ = exports(__name__, {
     "import_files": "utmost.store.importer",
     "Update": "utmost.store.profiles",
     "Project": "utmost.store.projects",
+    "ServiceAccount": "utmost.store.projects",
     "RETRY_AFTER_SECONDS": "utmost.store.writer",
     "quick_handover": "utmost.store.writer",
 })
@@ -40,6 +41,7 @@ __all__ = [
     "SPLIT_AHEAD_LINES",
     "ImportReport",
     "Project",
+    "ServiceAccount",
     "Store",
     "Update",
     "compact",

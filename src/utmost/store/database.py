@@ -78,9 +78,9 @@ class Store:
         """
         self.path = Path(path or default_path())
         self.read_only = read_only
-        #: How many times a secret was changed through this store: whatever keeps credentials
-        #: it checked (the collector) checks them again when this moves.
-        self.secrets_changed = 0
+        #: How many times a secret or a Mixpanel id was changed through this store: whatever
+        #: keeps credentials it checked (the collector) checks them again when this moves.
+        self.credentials_changed = 0
         if read_only or not create:
             files.check_readable(self.path)
         options = [f"ROW_GROUP_SIZE {int(row_group_size)}"] if row_group_size is not None else []
@@ -199,16 +199,18 @@ class Store:
     def set_mixpanel_id(self, name: str, mixpanel_id: str | int) -> Project:
         """Give project ``name`` the numeric id it had at Mixpanel; the project as it now is."""
         number = projects.mixpanel_id_of(mixpanel_id)
-        return self._writing.run(lambda con: projects.set_mixpanel_id(con, name, number))
+        changed = self._writing.run(lambda con: projects.set_mixpanel_id(con, name, number))
+        self.credentials_changed += 1  # `/import?project_id=` with the old id names it no more
+        return changed
 
     def rotate_secret(self, name: str) -> Project:
         """Give project ``name`` a new generated secret, returned once (the file keeps its hash).
 
-        The old one stops working at once: for ``/import`` (:attr:`secrets_changed` tells the
+        The old one stops working at once: for ``/import`` (:attr:`credentials_changed` tells the
         collector), the query API, and the dashboard's sessions signed in with it.
         """
         rotated = self._writing.run(lambda con: projects.rotate_secret(con, self._key, name))
-        self.secrets_changed += 1
+        self.credentials_changed += 1
         return rotated
 
     def projects(self) -> list[Project]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from utmost.errors import DatabaseFileError
+from utmost.errors import DatabaseFileError, DatabaseHeldError
 
 #: Every DuckDB file has these bytes at offset 8 (after the header block's checksum).
 DUCKDB_MAGIC = b"DUCK"
@@ -59,7 +59,7 @@ def held_error(path: Path, message: str) -> DatabaseFileError | None:
         return None
     pid = int(found["pid"])
     holder = command_line(pid) or Path(found["program"]).name
-    return DatabaseFileError(path, f"held by another process: PID {pid} ({holder}); stop it, or use another file")
+    return DatabaseHeldError(path, f"held by another process: PID {pid} ({holder}); stop it, or use another file", pid)
 
 
 def command_line(pid: int) -> str | None:

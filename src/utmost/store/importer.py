@@ -80,9 +80,14 @@ def import_files(
     *,
     strict: bool = False,
     progress: Progress | None = None,
+    folder: str | os.PathLike[str] | None = None,
 ) -> ImportReport:
-    """Import every file into ``project``; see the module docstring for the rules."""
-    sources = [open_source(path) for path in paths]
+    """Import every file into ``project``; see the module docstring for the rules.
+
+    ``folder``: where relative ``paths`` are, if not in the working directory (reports still
+    name them as given).
+    """
+    sources = [open_source(path, folder) for path in paths]
     with quick_handover():  # the writer's queries wait less for the reader's decoding
         if strict:
             report = _check(store, project, sources, progress)
