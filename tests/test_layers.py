@@ -5,7 +5,7 @@
     store      the file, its schema, the one writer
     backends   where a question runs (DuckDB, Spark)
     engine     the question, its SQL, running it
-    interfaces api, cli, collector, web (and formats, demo, which serve them)
+    interfaces api, cli, collector, web (and access, formats, demo, which serve them)
 
 A module imports only from its own layer or those above it in this table, and no two modules
 import each other, even through others. The web app mounts the collector
@@ -23,7 +23,7 @@ import pytest
 import utmost
 
 PACKAGE = Path(utmost.__file__).parent
-INTERFACES = ("utmost.api", "utmost.cli", "utmost.collector", "utmost.web", "utmost.formats", "utmost.demo")
+INTERFACES = ("utmost.access", "utmost.api", "utmost.cli", "utmost.collector", "utmost.web", "utmost.formats", "utmost.demo")
 #: Lowest first. The package's front doors (``import utmost`` is the Python API, ``python -m
 #: utmost`` the CLI) are interfaces too.
 LAYERS = (

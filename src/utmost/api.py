@@ -4,6 +4,9 @@
     >>> table = utmost.attribute("Reservation Completed", db="utmost-demo.duckdb",
     ...                          models="first_touch,last_touch")  # doctest: +SKIP
     >>> table.to_pandas()  # or polars.from_arrow(table)  # doctest: +SKIP
+
+``answer``, ``answer_on_spark`` and ``follow`` (a question on an open store) live in
+:mod:`utmost.access`, beside the operations that run them here or in a server.
 """
 
 from __future__ import annotations
@@ -15,32 +18,11 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from utmost import engine
-from utmost.backends import Backend, DuckDBBackend, SparkBackend, spark_session
-from utmost.engine import ATTRIBUTE, JOURNEY, Journey, Options, Result, check_question, make_options, parameters
-from utmost.store import Store
+from utmost.access import answer, answer_on_spark, attribution, follow, opened
+from utmost.access import journey as journey_of
+from utmost.engine import ATTRIBUTE, JOURNEY, Journey, make_options, parameters
 
-T = TypeVar("T")
-
-
-def _checked(backend: Backend, options: Options, work: Callable[[Backend], T]) -> T:
-    """Check the question against the data, then do ``work`` on the backend, and close it."""
-    try:
-        check_question(backend, options)
-        return work(backend)
-    finally:
-        backend.close()
-
-
-def answer(store: Store, options: Options, per_conversion: bool = True) -> Result:
-    """Answer a question on the store's DuckDB backend."""
-    return _checked(DuckDBBackend.of(store), options, lambda b: engine.attribute(b, options, per_conversion))
-
-
-def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]") -> Result:
-    """The same question on Spark, over Parquet written by ``utmost export --parquet``."""
-    return _checked(SparkBackend(spark_session(master), str(events)), options, lambda b: engine.attribute(b, options))
-
+__all__ = ["answer", "answer_on_spark", "attribute", "follow", "journey"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,18 +60,14 @@ def attribute(
     """Credit per model and key (or per conversion), exactly as ``utmost attribute --format json``.
 
     Reads ``db`` and changes nothing on disk: a missing file, or one that is not a utmost
-    database, raises :class:`~utmost.errors.DatabaseFileError` (a ``ValueError``).
+    database, raises :class:`~utmost.errors.DatabaseFileError` (a ``ValueError``). While
+    `utmost serve` holds the file, the server answers (:mod:`utmost.access`).
     """
-    question = make_options(conversion, **options)
-    with Store(db, read_only=True) as store:
-        store.project(question.project)
-        result = answer(store, question, per_conversion)
-    return result.per_conversion if per_conversion else result.totals
-
-
-def follow(store: Store, options: Options, any_id: str) -> Journey:
-    """One person's journey, on the store's DuckDB backend."""
-    return _checked(DuckDBBackend.of(store), options, lambda b: engine.journey(b, options, any_id))
+    question = dict(conversion=conversion, **options)
+    make_options(**question)  # a wrong question is told before the database is opened
+    with opened(db, read_only=True) as database:
+        found = database.run(attribution, question=question, per_conversion=per_conversion)
+    return found.per_conversion if per_conversion else found.totals
 
 
 @_asks(JOURNEY)
@@ -98,7 +76,7 @@ def journey(any_id: str, conversion: str, *, db: str | os.PathLike[str] | None =
     credit of each of their conversions under every model (Arrow tables).
 
     Reads ``db`` as :func:`attribute` does, changing nothing on disk."""
-    question = make_options(conversion, question=JOURNEY, **options)
-    with Store(db, read_only=True) as store:
-        store.project(question.project)
-        return follow(store, question, any_id)
+    question = dict(conversion=conversion, question=JOURNEY, **options)
+    make_options(**question)
+    with opened(db, read_only=True) as database:
+        return database.run(journey_of, question=question, any_id=any_id)

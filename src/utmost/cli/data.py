@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -11,8 +12,7 @@ from rich.markup import escape
 from utmost.cli.shell import (
     cli,
     db_option,
-    import_with_progress,
-    note_if_created,
+    import_into,
     out,
     print_import_report,
     project_option,
@@ -34,17 +34,14 @@ def import_command(paths: tuple[str, ...], db: str | None, project: str, strict:
     and against what is stored, so importing a file twice adds nothing. Bad lines are
     reported as FILE:LINE: reason and skipped.
     """
+    from utmost.access import opened
     from utmost.ingest import open_source
-    from utmost.store import Store
 
     for path in paths:  # a mistyped path is said before the database is created or changed
         open_source(path)
-    with Store(db) as store:
-        found, created = store.open_project(project)
-        name = found.name
-        note_if_created(store, found, created)
+    with opened(db) as database:
         started = time.perf_counter()
-        report = import_with_progress(store, name, paths, strict)
+        report = import_into(database, project, paths, strict).report
         print_import_report(report, time.perf_counter() - started)
     if report.rejected and strict:
         sys.exit(1)
@@ -58,10 +55,10 @@ def import_command(paths: tuple[str, ...], db: str | None, project: str, strict:
 @reports_errors
 def export_command(folder: str, db: str | None, project: str) -> None:
     """Write the project's canonical events as Parquet (partitioned by date) for Spark."""
-    from utmost.store import Store
+    from utmost.access import export_events, opened
 
-    with Store(db, read_only=True) as store:
-        count = store.export_parquet(store.project(project).name, folder)
+    with opened(db, read_only=True) as database:
+        count = database.run(export_events, project=project, folder=os.path.abspath(folder))
     out.print(f"exported {count:,} events to {folder}")
 
 
@@ -79,13 +76,12 @@ def people() -> None:
 def people_delete(person_id: str, yes: bool, db: str | None, project: str) -> None:
     """Delete the person who owns ID (a user, distinct or device id): every event of every id
     merged into them, their identity links and their profiles, in one transaction."""
-    from utmost.engine import delete_person
-    from utmost.store import Store
+    from utmost.access import delete_person_of, opened
 
     if not yes:
         click.confirm(f"delete the person who owns {person_id!r}, with every event of theirs?", abort=True)
-    with Store(db) as store:
-        deleted = delete_person(store, store.project(project).name, person_id)
+    with opened(db) as database:
+        deleted = database.run(delete_person_of, project=project, any_id=person_id)
     out.print(escape(f"deleted person {deleted.person}: {len(deleted.ids):,} ids ({', '.join(deleted.ids)}), "
                      f"{deleted.events:,} events, {deleted.profiles:,} profiles"))
     out.print("Their bytes may stay in the file's free space until reused: `utmost compact` rewrites the file "

@@ -29,10 +29,10 @@ mixpanel_id_option = click.option(
 @reports_errors
 def project_create(name: str, token: str | None, secret: str | None, mixpanel_id: str | None, db: str | None) -> None:
     """Create project NAME; generated credentials are printed once."""
-    from utmost.store import Store
+    from utmost.access import create_project, opened
 
-    with Store(db) as store:
-        created = store.create_project(name, token, secret, mixpanel_id)
+    with opened(db) as database:
+        created = database.run(create_project, name=name, token=token, secret=secret, mixpanel_id=mixpanel_id)
     _warn_if_short(secret)
     out.print(f"project {created.name}")
     out.print(f"  token  {created.token}")
@@ -50,10 +50,10 @@ def project_set(name: str, mixpanel_id: str | None, db: str | None) -> None:
     """Change project NAME: give it the id it had at Mixpanel."""
     if mixpanel_id is None:
         raise InputError("nothing to set: give --mixpanel-id N")
-    from utmost.store import Store
+    from utmost.access import opened, set_mixpanel_id
 
-    with Store(db) as store:
-        changed = store.set_mixpanel_id(name, mixpanel_id)
+    with opened(db) as database:
+        changed = database.run(set_mixpanel_id, name=name, mixpanel_id=mixpanel_id)
     out.print(f"project {changed.name}: mixpanel id {changed.mixpanel_id}"
               f"   (/import?project_id={changed.mixpanel_id} names it)")
 
@@ -66,17 +66,17 @@ def project_set(name: str, mixpanel_id: str | None, db: str | None) -> None:
 @reports_errors
 def project_secret(name: str, rotate: bool, db: str | None) -> None:
     """Give project NAME a new secret (--rotate): the file keeps only a hash of the old one."""
-    from utmost.store import Store
+    from utmost.access import find_project, opened, rotate_secret
 
     if not rotate:
-        with Store(db, read_only=True) as store:
-            found = store.project(name)
+        with opened(db, read_only=True) as database:
+            found = database.run(find_project, name=name)
         raise InputError(
             f"the secret of project {found.name} cannot be shown: the database keeps only its hash; "
-            f"`{secret_command(store, found)}` replaces it with a new one, printed once (the old one stops working)"
+            f"`{secret_command(database.path, found)}` replaces it with a new one, printed once (the old one stops working)"
         )
-    with Store(db, create=False) as store:
-        rotated = store.rotate_secret(name)
+    with opened(db, create=False) as database:
+        rotated = database.run(rotate_secret, name=name)
     out.print(f"project {escape(rotated.name)}")
     out.print(f"  secret {rotated.secret}   (printed once; the old secret no longer works for /import, "
               "the query API or the dashboard)")
@@ -90,11 +90,10 @@ def project_secret(name: str, rotate: bool, db: str | None) -> None:
 @reports_errors
 def project_service_account(name: str, username: str | None, secret: str | None, db: str | None) -> None:
     """Add a service account to project NAME: /import by Basic USER:SECRET with ?project_id=NAME."""
-    from utmost.store import Store
+    from utmost.access import create_service_account, opened
 
-    with Store(db) as store:
-        found = store.project(name)
-        account = store.create_service_account(found.name, username, secret)
+    with opened(db) as database:
+        found, account = database.run(create_service_account, project=name, username=username, secret=secret)
     _warn_if_short(secret)
     named = account.project if found.mixpanel_id is None else f"{account.project} (or {found.mixpanel_id})"
     out.print(f"service account {account.username} for project {account.project}")
@@ -115,10 +114,10 @@ def _warn_if_short(secret: str | None) -> None:
 @reports_errors
 def project_list(db: str | None) -> None:
     """List projects, their tokens and Mixpanel ids (secrets are not shown)."""
-    from utmost.store import Store
+    from utmost.access import list_projects, opened
 
-    with Store(db, read_only=True) as store:
-        found = store.projects()
+    with opened(db, read_only=True) as database:
+        found = database.run(list_projects)
     if not found:
         out.print("no projects yet (`utmost project create NAME` or `utmost import` makes one)")
         return

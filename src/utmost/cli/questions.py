@@ -79,8 +79,7 @@ def attribute_command(
 ) -> None:
     """Credit each conversion to the campaigns that brought it, under one or more models."""
     from utmost import formats
-    from utmost.api import answer, answer_on_spark
-    from utmost.store import Store
+    from utmost.access import answer_on_spark, attribution, opened
 
     options = make_options(project=project, **question)
     if engine == "spark":
@@ -88,9 +87,9 @@ def attribute_command(
             raise InputError("--engine spark needs --events DIR (write it with `utmost export --parquet DIR`)")
         result = answer_on_spark(options, events_dir, spark_master)
     else:
-        with Store(db, read_only=True) as store:
-            store.project(project)
-            result = answer(store, options, per_conversion)
+        with opened(db, read_only=True) as database:
+            found = database.run(attribution, question=dict(project=project, **question), per_conversion=per_conversion)
+        result = found.result(options)
     if explain_model:
         if output != "json":
             raise InputError("--explain-model needs --format json")
@@ -111,13 +110,11 @@ def journey_command(person_id: str, db: str | None, project: str, output: str, *
     """One person (any of their ids): merged ids, sessions, touchpoints kept or dropped and why,
     and each conversion's credit under every model."""
     from utmost import formats
-    from utmost.api import follow
-    from utmost.store import Store
+    from utmost.access import journey, opened
 
     options = make_options(project=project, **question)
-    with Store(db, read_only=True) as store:
-        store.project(project)
-        path = follow(store, options, person_id)
+    with opened(db, read_only=True) as database:
+        path = database.run(journey, question=dict(project=project, **question), any_id=person_id)
     if output == "json":
         click.echo(formats.journey_json(path))
         return

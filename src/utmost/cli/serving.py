@@ -63,7 +63,7 @@ def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
         with Store(path) as store:
             store.mark_demo(seed, visitors)  # first: an interrupted demo is still replaced next time
             project, created = store.open_project()
-            note_if_created(store, project, created)
+            note_if_created(store.path, project, created)
             started = time.perf_counter()
             report = import_with_progress(store, project.name, (str(export),), strict=True)
             print_import_report(report, time.perf_counter() - started)
@@ -99,7 +99,7 @@ def serve_command(
     tls = _tls(tls_cert, tls_key)
     with Store(db, row_group_size=row_group_size) as store:
         found, created = store.open_project()  # `default` exists from first use, as everywhere else
-        note_if_created(store, found, created)
+        note_if_created(store.path, found, created)
         _serve(store, host, port, tls=tls)
 
 
@@ -137,13 +137,16 @@ def _serve(store: Store, host: str, port: int, tls: Tls | None = None) -> None:
     sign-in link for each project: the secrets are not known, so this is a way in to all."""
     import uvicorn
 
+    from utmost.access import Handoff
     from utmost.store import quick_handover
     from utmost.web import Server, create_app
 
     listening = socket.create_server((host, port))
     port = listening.getsockname()[1]
-    app = create_app(store)
-    url = f"{'https' if tls else 'http'}://{host}:{port}"
+    scheme = "https" if tls else "http"
+    handoff = Handoff.new(scheme, host, port, tls.cert if tls else None)  # how commands here reach it
+    app = create_app(store, handoff=handoff)
+    url = f"{scheme}://{host}:{port}"
     out.print(f"\n[bold]utmost[/] on {url} — {store.path}  (Ctrl-C stops)")
     for project in store.projects():
         code = app.state.sign_in_links.make(project)
@@ -159,7 +162,7 @@ def _serve(store: Store, host: str, port: int, tls: Tls | None = None) -> None:
     # minute under load.
     gc.freeze()
     try:
-        with quick_handover():  # requests are decoded on threads beside the writer's queries
+        with quick_handover(), handoff.kept(store.path):  # requests are decoded beside the writer's queries
             Server(config).run(sockets=[listening])
     finally:
         app.state.service.close()  # interrupts the warm-up: no query may outlive the store

@@ -25,6 +25,7 @@ from utmost.errors import UtmostError
 from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, default_path
 
 if TYPE_CHECKING:
+    from utmost.access import Database, Imported
     from utmost.store import ImportReport, Project, Store
 
 
@@ -147,6 +148,26 @@ def import_with_progress(store: Store, project: str, paths: tuple[str, ...], str
         return import_files(store, project, paths, strict=strict, progress=advance)
 
 
+def import_into(database: Database, project: str, paths: tuple[str, ...], strict: bool) -> Imported:
+    """Import ``paths``: here with a progress bar, or through the `utmost serve` that holds the
+    database (whose writer stores them; a spinner shows meanwhile)."""
+    import os
+
+    from utmost.access import Imported, import_events
+
+    if database.store is None:
+        assert database.server is not None
+        with err.status(f"importing through utmost serve (PID {database.server.handoff.pid}) at "
+                        f"{database.server.handoff.url}", spinner="dots"):
+            imported = database.run(import_events, project=project, paths=list(paths), strict=strict,
+                                    folder=os.getcwd())
+        note_if_created(database.path, imported.project, imported.created)
+        return imported
+    found, created = database.store.open_project(project)
+    note_if_created(database.path, found, created)
+    return Imported(found, created, import_with_progress(database.store, found.name, paths, strict))
+
+
 def print_import_report(report: ImportReport, seconds: float) -> None:
     for problem in report.problems:
         err.print(problem, markup=False)
@@ -164,17 +185,18 @@ def print_import_report(report: ImportReport, seconds: float) -> None:
     )
 
 
-def secret_command(store: Store, project: Project) -> str:
-    """The command that gives ``project`` a new secret, as the user would type it."""
-    db = "" if str(store.path) == default_path() else f" --db {shlex.quote(str(store.path))}"
+def secret_command(path: Path, project: Project) -> str:
+    """The command that gives ``project`` of the database at ``path`` a new secret, as the user
+    would type it."""
+    db = "" if str(path) == default_path() else f" --db {shlex.quote(str(path))}"
     return f"utmost project secret {shlex.quote(project.name)} --rotate{db}"
 
 
-def note_if_created(store: Store, project: Project, created: bool) -> None:
+def note_if_created(path: Path, project: Project, created: bool) -> None:
     """Say once that a command made a project unasked: no one was shown its secret."""
     if created:
         err.print(
             f"note: created project {project.name}; its secret (for /import, the query API and the dashboard)"
-            f" is kept only as a hash: `{secret_command(store, project)}` prints a new one",
+            f" is kept only as a hash: `{secret_command(path, project)}` prints a new one",
             markup=False, soft_wrap=True,
         )

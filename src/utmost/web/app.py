@@ -22,11 +22,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from utmost import __version__
+from utmost.access import Handoff
 from utmost.collector import create_app as create_collector
 from utmost.errors import InputError, ProjectError
 from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.store import Store
-from utmost.web import api
+from utmost.web import api, local
 from utmost.web.docs import add_docs
 from utmost.web.auth import READING, AuthError, Sessions, SignInLinks, cross_site
 from utmost.web.service import Service
@@ -35,8 +36,9 @@ STATIC = Path(__file__).parent / "static"
 SESSION_DAYS = 14
 
 
-def create_app(store: Store, session_secret: str | None = None) -> FastAPI:
-    """The whole server over an open store; ``session_secret`` signs session cookies."""
+def create_app(store: Store, session_secret: str | None = None, handoff: Handoff | None = None) -> FastAPI:
+    """The whole server over an open store; ``session_secret`` signs session cookies;
+    ``handoff`` holds the credential that commands on this machine send (:mod:`utmost.web.local`)."""
     app = FastAPI(
         title="utmost",
         version=__version__,
@@ -49,11 +51,13 @@ def create_app(store: Store, session_secret: str | None = None) -> FastAPI:
     app.state.sign_in_links = SignInLinks()
     app.state.sessions = Sessions(max_age=SESSION_DAYS * 86400)
     app.state.failures = FailureLimit()
+    app.state.handoff = handoff
     app.add_middleware(_SessionCookie, secret_key=session_secret or secrets.token_hex(32), max_age=SESSION_DAYS * 86400)
     app.add_middleware(_SameOriginChanges)
     collector = create_collector(store, app.state.failures)
     app.add_middleware(_CollectorFirst, collector=collector)
     app.include_router(api.router)
+    app.include_router(local.router)
     _add_error_handlers(app)
     add_docs(app)
     from utmost.web import pages  # the dashboard

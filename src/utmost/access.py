@@ -1,0 +1,375 @@
+"""A database as the commands use it: opened here, or asked through the `utmost serve` holding it.
+
+DuckDB lets one process open a file to write, and no other process open it at all meanwhile:
+with the server running, every command and the Python API would stop at DuckDB's lock. So
+`utmost serve` writes ``DB.serving`` beside the database (:class:`Handoff`: its address, its PID
+and a random local credential, readable by its owner only) and removes it when it stops. A
+command that finds the file held by the process that file names sends its operation there
+instead (:meth:`Database.run`); the server runs the same function on its own open store
+(``POST /local/NAME``, :func:`run_operation`). The function and the store are the same, so is
+the answer, and a command prints the same bytes either way; an import goes through the
+server's writer, with its numbering and its duplicate checks.
+
+An operation is a function of an open store and keywords (:func:`operation` declares it).
+What crosses the connection is msgpack, tables inside as Arrow IPC streams, decoded by the
+function's own type hints: msgspec checks every argument the server receives.
+
+A file held by anything else stays an error that names the holder
+(:class:`~utmost.errors.DatabaseHeldError`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import http.client
+import json
+import os
+import secrets
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar, get_type_hints
+from urllib.parse import urlsplit
+
+import msgspec
+import pyarrow as pa
+
+from utmost import engine
+from utmost.backends import Backend, DuckDBBackend, SparkBackend, spark_session
+from utmost.engine import Deleted, Journey, Options, Result, check_question, delete_person, make_options
+from utmost.errors import DatabaseHeldError, InputError, ProjectError, UtmostError
+from utmost.store import ImportReport, Project, ServiceAccount, Store, default_path, import_files
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: Every operation by name: what ``POST /local/NAME`` may run.
+OPERATIONS: dict[str, Callable[..., Any]] = {}
+#: The suffix of the file a running `utmost serve` keeps beside its database.
+HANDOFF_SUFFIX = ".serving"
+#: The header that names the kind of a refused operation's error, so the caller raises its kind.
+ERROR_KIND = "X-Utmost-Error"
+_KINDS: dict[str, type[UtmostError]] = {"InputError": InputError, "ProjectError": ProjectError,
+                                        "UtmostError": UtmostError}
+
+
+def operation(function: Callable[Concatenate[Store, P], T]) -> Callable[Concatenate[Store, P], T]:
+    """Declare ``function(store, *, …)`` an operation that a command may run where the file is."""
+    if function.__code__.co_argcount != 1:
+        raise TypeError(f"{function.__name__}: an operation takes the store, then keywords only")
+    OPERATIONS[function.__name__] = function
+    return function
+
+
+# The operations
+
+
+def _checked(backend: Backend, options: Options, work: Callable[[Backend], T]) -> T:
+    """Check the question against the data, then do ``work`` on the backend, and close it."""
+    try:
+        check_question(backend, options)
+        return work(backend)
+    finally:
+        backend.close()
+
+
+def answer(store: Store, options: Options, per_conversion: bool = True) -> Result:
+    """Answer a question on the store's DuckDB backend."""
+    return _checked(DuckDBBackend.of(store), options, lambda b: engine.attribute(b, options, per_conversion))
+
+
+def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]") -> Result:
+    """The same question on Spark, over Parquet written by ``utmost export --parquet``."""
+    return _checked(SparkBackend(spark_session(master), str(events)), options, lambda b: engine.attribute(b, options))
+
+
+def follow(store: Store, options: Options, any_id: str) -> Journey:
+    """One person's journey, on the store's DuckDB backend."""
+    return _checked(DuckDBBackend.of(store), options, lambda b: engine.journey(b, options, any_id))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A :class:`~utmost.engine.Result` without its options, which the asker made itself."""
+
+    totals: pa.Table
+    per_conversion: pa.Table
+    conversions: int
+    converted_without_touchpoints: int
+    explanation: dict[str, Any]
+
+    def result(self, options: Options) -> Result:
+        return Result(self.totals, self.per_conversion, options, self.conversions,
+                      self.converted_without_touchpoints, self.explanation)
+
+
+@operation
+def attribution(store: Store, *, question: dict[str, Any], per_conversion: bool) -> Answer:
+    """``question``: :func:`~utmost.engine.make_options`' keywords, as the asker gave them."""
+    options = make_options(**question)
+    store.project(options.project)
+    result = answer(store, options, per_conversion)
+    return Answer(result.totals, result.per_conversion, result.conversions, result.converted_without_touchpoints,
+                  result.explanation)
+
+
+@operation
+def journey(store: Store, *, question: dict[str, Any], any_id: str) -> Journey:
+    options = make_options(**question)
+    store.project(options.project)
+    return follow(store, options, any_id)
+
+
+@dataclass(frozen=True)
+class Imported:
+    project: Project
+    created: bool  # the import made the project
+    report: ImportReport
+
+
+@operation
+def import_events(store: Store, *, project: str, paths: list[str], strict: bool, folder: str) -> Imported:
+    """Import ``paths`` (relative ones in ``folder``, where the command was typed)."""
+    found, created = store.open_project(project)
+    return Imported(found, created, import_files(store, found.name, paths, strict=strict, folder=folder))
+
+
+@operation
+def export_events(store: Store, *, project: str, folder: str) -> int:
+    return store.export_parquet(store.project(project).name, folder)
+
+
+@operation
+def delete_person_of(store: Store, *, project: str, any_id: str) -> Deleted:
+    return delete_person(store, store.project(project).name, any_id)
+
+
+@operation
+def create_project(
+    store: Store, *, name: str, token: str | None, secret: str | None, mixpanel_id: str | None
+) -> Project:
+    return store.create_project(name, token, secret, mixpanel_id)
+
+
+@operation
+def set_mixpanel_id(store: Store, *, name: str, mixpanel_id: str) -> Project:
+    return store.set_mixpanel_id(name, mixpanel_id)
+
+
+@operation
+def rotate_secret(store: Store, *, name: str) -> Project:
+    return store.rotate_secret(name)
+
+
+@operation
+def find_project(store: Store, *, name: str) -> Project:
+    return store.project(name)
+
+
+@operation
+def list_projects(store: Store) -> list[Project]:
+    return store.projects()
+
+
+@operation
+def create_service_account(
+    store: Store, *, project: str, username: str | None, secret: str | None
+) -> tuple[Project, ServiceAccount]:
+    found = store.project(project)
+    return found, store.create_service_account(found.name, username, secret)
+
+
+# Where an operation runs
+
+
+class Database:
+    """An open database here (``store``), or the `utmost serve` that holds it (``server``)."""
+
+    def __init__(self, path: Path, store: Store | None = None, server: ServerClient | None = None) -> None:
+        self.path = path
+        self.store = store
+        self.server = server
+
+    def run(self, operation: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``operation(store, **kwargs)``, here or in the server."""
+        if self.store is not None:
+            return operation(self.store, *args, **kwargs)
+        assert self.server is not None and not args, "operations take keywords only"
+        return self.server.call(operation, kwargs)
+
+
+@contextlib.contextmanager
+def opened(
+    db: str | os.PathLike[str] | None = None, *, read_only: bool = False, create: bool = True
+) -> Iterator[Database]:
+    """The database at ``db`` (the default's if None), opened as :class:`~utmost.store.Store`
+    opens it; if a running `utmost serve` holds it, that server."""
+    path = Path(db or default_path())
+    try:
+        store = Store(path, read_only=read_only, create=create)
+    except DatabaseHeldError as held:
+        server = ServerClient.of(path, held.pid)
+        if server is None:
+            raise
+    else:
+        with store:
+            yield Database(path, store=store)
+        return
+    yield Database(path, server=server)
+
+
+# The file beside the database, and the connection
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """What ``DB.serving`` holds: where the server listens, who it is, the credential it takes."""
+
+    url: str
+    pid: int
+    credential: str
+    cert: str | None = None  # the server's certificate (HTTPS): the only one the client trusts
+
+    @staticmethod
+    def path(database: Path) -> Path:
+        return database.with_name(database.name + HANDOFF_SUFFIX)
+
+    @classmethod
+    def read(cls, database: Path) -> Handoff | None:
+        """The file's content; None if there is none (or it is unreadable: not ours to use)."""
+        try:
+            return msgspec.json.decode(cls.path(database).read_bytes(), type=cls)
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            return None
+
+    @classmethod
+    def new(cls, scheme: str, host: str, port: int, cert: str | None) -> Handoff:
+        """For this process, serving on ``host:port``, with a new credential."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # reached on loopback
+        where = f"[{host}]" if ":" in host else host
+        return cls(f"{scheme}://{where}:{port}", os.getpid(), secrets.token_urlsafe(32),
+                   str(Path(cert).resolve()) if cert else None)
+
+    @contextlib.contextmanager
+    def kept(self, database: Path) -> Iterator[None]:
+        """Write the file beside ``database``, owner-only, and remove it on exit.
+
+        An old file (of a server that was killed) is replaced: whoever serves holds the database.
+        """
+        target = self.path(database)
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump(asdict(self), file)
+        os.replace(partial, target)
+        try:
+            yield
+        finally:
+            if self.read(database) == self:  # not one a later server wrote
+                target.unlink(missing_ok=True)
+
+    def accepts(self, authorization: str | None) -> bool:
+        """Whether an ``Authorization`` header carries this credential."""
+        scheme, _, given = (authorization or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), self.credential.encode())
+
+
+class ServerClient:
+    """The `utmost serve` named in a database's ``.serving`` file, asked over HTTP."""
+
+    def __init__(self, path: Path, handoff: Handoff) -> None:
+        self.path = path
+        self.handoff = handoff
+
+    @classmethod
+    def of(cls, path: Path, holder: int) -> ServerClient | None:
+        """The server holding ``path``, if the process holding it (``holder``) is one."""
+        handoff = Handoff.read(path)
+        return cls(path, handoff) if handoff is not None and handoff.pid == holder else None
+
+    def call(self, operation: Callable[..., T], arguments: dict[str, Any]) -> T:
+        """Run ``operation`` in the server; raise what it raised, as its kind of error."""
+        body = msgspec.msgpack.encode(arguments, enc_hook=_encode)
+        status, kind, data = self._post(f"/local/{operation.__name__}", body)
+        if status == 200:
+            return msgspec.msgpack.decode(data, type=get_type_hints(operation)["return"], dec_hook=_decode)
+        try:
+            message = json.loads(data)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = data[:200].decode(errors="replace")
+        if kind in _KINDS:
+            raise _KINDS[kind](message)
+        raise UtmostError(f"{self.path} is held by utmost serve (PID {self.handoff.pid}), which refused"
+                          f" the command at {self.handoff.url}: {status} {message}")
+
+    def _post(self, target: str, body: bytes) -> tuple[int, str | None, bytes]:
+        parts = urlsplit(self.handoff.url)
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, context=self._tls())
+        else:
+            connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
+        headers = {"Authorization": f"Bearer {self.handoff.credential}", "Content-Type": "application/msgpack"}
+        try:
+            connection.request("POST", target, body, headers)
+            response = connection.getresponse()
+            return response.status, response.getheader(ERROR_KIND), response.read()
+        except (OSError, http.client.HTTPException) as error:
+            raise UtmostError(
+                f"{self.path} is held by utmost serve (PID {self.handoff.pid}), which does not answer at"
+                f" {self.handoff.url} ({error}); wait for it to start, or stop it"
+            ) from None
+        finally:
+            connection.close()
+
+    def _tls(self) -> ssl.SSLContext:
+        """Trust the server's own certificate, and only it: the file names it, and its host name
+        (a certificate for the public name, reached on loopback) is not checked."""
+        context = ssl.create_default_context(cafile=self.handoff.cert)
+        context.check_hostname = False
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        return context
+
+
+def run_operation(store: Store, name: str, body: bytes) -> bytes:
+    """What the server answers ``POST /local/NAME``: the operation's value, encoded.
+
+    Raises :class:`~utmost.errors.InputError` for an unknown operation or arguments of the wrong
+    names or types, and whatever the operation raises.
+    """
+    function = OPERATIONS.get(name)
+    if function is None:
+        raise InputError(f"no operation {name!r}; this server runs {', '.join(sorted(OPERATIONS))}")
+    hints = get_type_hints(function)
+    fields = [(each, hints[each]) for each in function.__code__.co_varnames[1 : function.__code__.co_argcount
+                                                                            + function.__code__.co_kwonlyargcount]]
+    arguments_type = msgspec.defstruct(f"{name}_arguments", fields, forbid_unknown_fields=True)
+    try:
+        arguments = msgspec.msgpack.decode(body, type=arguments_type, dec_hook=_decode)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise InputError(f"operation {name}: {error}") from None
+    value = function(store, **{each: getattr(arguments, each) for each, _ in fields})
+    return msgspec.msgpack.encode(value, enc_hook=_encode)
+
+
+def error_kind(error: UtmostError) -> str:
+    """The name of the nearest kind of ``error`` that a caller raises again (:data:`ERROR_KIND`)."""
+    return next(name for name, kind in _KINDS.items() if isinstance(error, kind))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, pa.Table):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, value.schema) as writer:
+            writer.write_table(value)
+        return sink.getvalue().to_pybytes()
+    raise NotImplementedError(f"cannot send a {type(value).__name__}")
+
+
+def _decode(kind: type, value: Any) -> Any:
+    if kind is pa.Table and isinstance(value, bytes):
+        return pa.ipc.open_stream(value).read_all()
+    raise NotImplementedError(f"cannot receive a {kind.__name__}")
