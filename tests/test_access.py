@@ -12,6 +12,7 @@ import json
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -271,14 +272,20 @@ def test_a_file_held_by_something_else_names_the_holder(demo, tmp_path):
     assert refused.stderr.endswith("); stop it, or use another file\n")
 
 
-def test_a_server_that_does_not_answer_is_said_to_be_one(demo, tmp_path):
+@pytest.mark.parametrize("mode", [0o600, 0o644])
+def test_a_server_that_does_not_answer_is_said_to_be_one_if_its_file_is_the_users_alone(demo, tmp_path, mode):
     db = tmp_path / "d.duckdb"
     shutil.copy(demo / "d.duckdb", db)
     with held_by_a_script(db) as holder:
         url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-        Path(f"{db}{HANDOFF_SUFFIX}").write_text(json.dumps({"url": url, "pid": holder.pid, "credential": "c"}))
+        beside = Path(f"{db}{HANDOFF_SUFFIX}")
+        beside.write_text(json.dumps({"url": url, "pid": holder.pid, "credential": "c"}))
+        beside.chmod(mode)
         refused = utmost(*READS[0], "--db", "d.duckdb", cwd=tmp_path)
     assert (refused.returncode, refused.stdout) == (2, "")
+    if mode & 0o077:  # others may read it, or someone else wrote it: not believed
+        assert refused.stderr.startswith(f"error: d.duckdb: held by another process: PID {holder.pid} (")
+        return
     assert refused.stderr.startswith(f"error: d.duckdb is held by utmost serve (PID {holder.pid}), which does not answer"
                                      f" at {url} (")
     assert refused.stderr.endswith("); wait for it to start, or stop it\n")
@@ -320,20 +327,59 @@ def test_the_local_channel_refuses_every_other_credential(local):
     assert foreign.status_code == 403
 
 
+def frames(answer: httpx.Response) -> list[tuple[bytes, object]]:
+    """The frames of an answer: (tag, value), each sent as a 4-byte length, a tag and msgpack."""
+    data, found, at = answer.content, [], 0
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        found.append((data[at + 4 : at + 5], msgspec.msgpack.decode(data[at + 5 : at + 5 + length])))
+        at += 5 + length
+    return found
+
+
 @pytest.mark.parametrize(("name", "body", "message"), [
     ("format_disk", {}, "no operation 'format_disk'; this server runs attribution, create_project, "),
     ("rotate_secret", {}, "operation rotate_secret: Object missing required field `name`"),
     ("rotate_secret", {"name": 7}, "operation rotate_secret: Expected `str`, got `int` - at `$.name`"),
     ("rotate_secret", {"name": "default", "also": 1}, "operation rotate_secret: Object contains unknown field `also`"),
-    ("rotate_secret", {"name": "nope"}, "no project 'nope'"),
-    ("attribution", {"question": {"conversion": BOOKED, "lookback": "3 fortnights"}, "per_conversion": False},
-     "lookback"),
+    ("import_events", {"project": "default", "paths": [], "strict": False, "folder": "/", "progress": 1},
+     "operation import_events: Object contains unknown field `progress`"),  # the server's own callback
 ])
-def test_the_local_channel_says_what_is_wrong_with_a_call(local, name, body, message):
+def test_the_local_channel_refuses_a_call_it_cannot_make(local, name, body, message):
     client, handoff = local
     refused = client.post(f"/local/{name}", content=msgspec.msgpack.encode(body), headers=bearer(handoff))
-    assert refused.status_code in (400, 404)
-    assert message in refused.json()["error"]["message"]
+    assert (refused.status_code, refused.headers["x-utmost-error"]) == (400, "InputError")
+    assert refused.json()["error"]["message"].startswith(message)
+
+
+@pytest.mark.parametrize(("name", "body", "kind", "message"), [
+    ("rotate_secret", {"name": "nope"}, "ProjectError", "no project 'nope' (see `utmost project list`)"),
+    ("attribution", {"question": {"conversion": BOOKED, "start": "2024-02-01", "end": "2024-01-01"},
+                     "per_conversion": False}, "InputError",
+     "from 2024-02-01 is after to 2024-01-01: no conversion can be between them"),
+    ("journey", {"question": {"conversion": BOOKED}, "any_id": "nobody"}, "InputError",
+     "no person has the id 'nobody' in project 'default'"),
+])
+def test_an_operation_that_fails_ends_its_answer_with_its_error(local, name, body, kind, message):
+    client, handoff = local
+    answered = client.post(f"/local/{name}", content=msgspec.msgpack.encode(body), headers=bearer(handoff))
+    assert answered.status_code == 200
+    assert frames(answered) == [(b"e", {"kind": kind, "message": message})]
+
+
+def test_an_import_through_the_channel_reports_progress_before_its_value(local, tmp_path):
+    client, handoff = local
+    write_events(tmp_path / "a.jsonl", [event("Page View", 1_700_000_000 + i, f"q{i}", **{"$insert_id": f"q{i}"})
+                                         for i in range(5)])
+    write_events(tmp_path / "b.jsonl", [event("Page View", 1_700_000_100, "q9", **{"$insert_id": "q9"})])
+    body = {"project": "default", "paths": ["a.jsonl", "b.jsonl"], "strict": False, "folder": str(tmp_path)}
+    answered = client.post("/local/import_events", content=msgspec.msgpack.encode(body), headers=bearer(handoff))
+    found = frames(answered)
+    size = (tmp_path / "a.jsonl").stat().st_size, (tmp_path / "b.jsonl").stat().st_size
+    assert found[:-1] == [(b"p", [size[0], 5]), (b"p", [size[1], 1])]
+    tag, value = found[-1]
+    assert tag == b"v" and value["report"] == {"imported": 6, "duplicates": 0, "rejected": 0, "problems": [],
+                                               "checked_only": False}
 
 
 #: Names the operations take, and values of every kind for them (questions with wrong keys too).
@@ -354,14 +400,6 @@ def test_no_call_however_malformed_gets_a_server_error(local, name, body):
     assert answered.status_code < 500, answered.text
     if answered.status_code != 200:
         assert answered.json()["error"]["message"]
-
-
-def test_no_server_error_for_a_question_the_engine_refuses(local):
-    client, handoff = local
-    question = {"conversion": BOOKED, "by": "utm_source", "start": "2024-02-01", "end": "2024-01-01"}
-    answered = client.post("/local/attribution", headers=bearer(handoff),
-                           content=msgspec.msgpack.encode({"question": question, "per_conversion": False}))
-    assert answered.status_code == 400 and answered.headers["x-utmost-error"] == "InputError"
 
 
 def test_a_killed_servers_file_is_replaced_and_left_alone_by_the_next(tmp_path):

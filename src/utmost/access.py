@@ -6,13 +6,17 @@ with the server running, every command and the Python API would stop at DuckDB's
 and a random local credential, readable by its owner only) and removes it when it stops. A
 command that finds the file held by the process that file names sends its operation there
 instead (:meth:`Database.run`); the server runs the same function on its own open store
-(``POST /local/NAME``, :func:`run_operation`). The function and the store are the same, so is
+(``POST /local/NAME``, :func:`prepare_operation`). The function and the store are the same, so is
 the answer, and a command prints the same bytes either way; an import goes through the
 server's writer, with its numbering and its duplicate checks.
 
 An operation is a function of an open store and keywords (:func:`operation` declares it).
 What crosses the connection is msgpack, tables inside as Arrow IPC streams, decoded by the
-function's own type hints: msgspec checks every argument the server receives.
+function's own type hints: msgspec checks every argument the server receives. A ``progress``
+keyword is the one that does not cross: the server calls its own, which sends a frame the
+client hands to the caller's (an import through the server shows the same progress bar).
+The answer is a series of frames, each a length, a tag and msgpack (:data:`PROGRESS_FRAME`,
+:data:`VALUE_FRAME`, :data:`ERROR_FRAME`), so that progress can come before the value.
 
 A file held by anything else stays an error that names the holder
 (:class:`~utmost.errors.DatabaseHeldError`).
@@ -27,6 +31,7 @@ import json
 import os
 import secrets
 import ssl
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,6 +56,11 @@ OPERATIONS: dict[str, Callable[..., Any]] = {}
 HANDOFF_SUFFIX = ".serving"
 #: The header that names the kind of a refused operation's error, so the caller raises its kind.
 ERROR_KIND = "X-Utmost-Error"
+#: The keyword of an operation that is a callback, called with (bytes done, events) as it goes.
+PROGRESS = "progress"
+#: The tags of the frames of an answer: progress so far, the value, or the error that ended it.
+PROGRESS_FRAME, VALUE_FRAME, ERROR_FRAME = b"p", b"v", b"e"
+_LENGTH = struct.Struct(">I")
 _KINDS: dict[str, type[UtmostError]] = {"InputError": InputError, "ProjectError": ProjectError,
                                         "UtmostError": UtmostError}
 
@@ -130,10 +140,14 @@ class Imported:
 
 
 @operation
-def import_events(store: Store, *, project: str, paths: list[str], strict: bool, folder: str) -> Imported:
+def import_events(
+    store: Store, *, project: str, paths: list[str], strict: bool, folder: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> Imported:
     """Import ``paths`` (relative ones in ``folder``, where the command was typed)."""
     found, created = store.open_project(project)
-    return Imported(found, created, import_files(store, found.name, paths, strict=strict, folder=folder))
+    report = import_files(store, found.name, paths, strict=strict, folder=folder, progress=progress)
+    return Imported(found, created, report)
 
 
 @operation
@@ -238,9 +252,15 @@ class Handoff:
 
     @classmethod
     def read(cls, database: Path) -> Handoff | None:
-        """The file's content; None if there is none (or it is unreadable: not ours to use)."""
+        """The file's content; None if there is none, or it is not to be believed: unreadable,
+        or not this user's alone (in a folder others may write to, someone else could have put
+        it there to be sent this user's commands)."""
         try:
-            return msgspec.json.decode(cls.path(database).read_bytes(), type=cls)
+            with open(cls.path(database), "rb") as file:
+                mode = os.fstat(file.fileno())
+                if mode.st_uid != os.geteuid() or mode.st_mode & 0o077:
+                    return None
+                return msgspec.json.decode(file.read(), type=cls)
         except (OSError, msgspec.DecodeError, msgspec.ValidationError):
             return None
 
@@ -292,10 +312,24 @@ class ServerClient:
 
     def call(self, operation: Callable[..., T], arguments: dict[str, Any]) -> T:
         """Run ``operation`` in the server; raise what it raised, as its kind of error."""
+        progress = arguments.pop(PROGRESS, None)
         body = msgspec.msgpack.encode(arguments, enc_hook=_encode)
-        status, kind, data = self._post(f"/local/{operation.__name__}", body)
-        if status == 200:
-            return msgspec.msgpack.decode(data, type=get_type_hints(operation)["return"], dec_hook=_decode)
+        with self._connection() as connection:
+            response = self._post(connection, f"/local/{operation.__name__}", body)
+            if response.status != 200:
+                self._refused(response.status, response.getheader(ERROR_KIND), response.read())
+            while True:
+                tag, data = self._frame(response)
+                if tag == PROGRESS_FRAME:
+                    if progress is not None:
+                        progress(*msgspec.msgpack.decode(data, type=tuple[int, int]))
+                elif tag == VALUE_FRAME:
+                    return msgspec.msgpack.decode(data, type=get_type_hints(operation)["return"], dec_hook=_decode)
+                else:
+                    error = msgspec.msgpack.decode(data, type=dict[str, str])
+                    raise _KINDS.get(error.get("kind", ""), UtmostError)(error.get("message", "?"))
+
+    def _refused(self, status: int, kind: str | None, data: bytes) -> None:
         try:
             message = json.loads(data)["error"]["message"]
         except (ValueError, KeyError, TypeError):
@@ -305,18 +339,16 @@ class ServerClient:
         raise UtmostError(f"{self.path} is held by utmost serve (PID {self.handoff.pid}), which refused"
                           f" the command at {self.handoff.url}: {status} {message}")
 
-    def _post(self, target: str, body: bytes) -> tuple[int, str | None, bytes]:
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[http.client.HTTPConnection]:
         parts = urlsplit(self.handoff.url)
         connection: http.client.HTTPConnection
         if parts.scheme == "https":
             connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, context=self._tls())
         else:
             connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
-        headers = {"Authorization": f"Bearer {self.handoff.credential}", "Content-Type": "application/msgpack"}
         try:
-            connection.request("POST", target, body, headers)
-            response = connection.getresponse()
-            return response.status, response.getheader(ERROR_KIND), response.read()
+            yield connection
         except (OSError, http.client.HTTPException) as error:
             raise UtmostError(
                 f"{self.path} is held by utmost serve (PID {self.handoff.pid}), which does not answer at"
@@ -324,6 +356,22 @@ class ServerClient:
             ) from None
         finally:
             connection.close()
+
+    def _post(self, connection: http.client.HTTPConnection, target: str, body: bytes) -> http.client.HTTPResponse:
+        headers = {"Authorization": f"Bearer {self.handoff.credential}", "Content-Type": "application/msgpack"}
+        connection.request("POST", target, body, headers)
+        return connection.getresponse()
+
+    @staticmethod
+    def _frame(response: http.client.HTTPResponse) -> tuple[bytes, bytes]:
+        head = response.read(_LENGTH.size + 1)
+        if len(head) < _LENGTH.size + 1:
+            raise http.client.IncompleteRead(head)
+        (length,) = _LENGTH.unpack(head[: _LENGTH.size])
+        data = response.read(length)
+        if len(data) < length:
+            raise http.client.IncompleteRead(data, length - len(data))
+        return head[_LENGTH.size :], data
 
     def _tls(self) -> ssl.SSLContext:
         """Trust the server's own certificate, and only it: the file names it, and its host name
@@ -334,25 +382,43 @@ class ServerClient:
         return context
 
 
-def run_operation(store: Store, name: str, body: bytes) -> bytes:
-    """What the server answers ``POST /local/NAME``: the operation's value, encoded.
+def prepare_operation(name: str, body: bytes) -> Callable[[Store, Callable[[bytes], None]], None]:
+    """What the server runs for ``POST /local/NAME``: the operation, its arguments decoded.
 
-    Raises :class:`~utmost.errors.InputError` for an unknown operation or arguments of the wrong
-    names or types, and whatever the operation raises.
+    Raises :class:`~utmost.errors.InputError` for an unknown operation, or arguments of the
+    wrong names or types. The function returned runs it on a store and hands each frame of the
+    answer to ``send``: progress as it goes, then the value or the error that ended it.
     """
     function = OPERATIONS.get(name)
     if function is None:
         raise InputError(f"no operation {name!r}; this server runs {', '.join(sorted(OPERATIONS))}")
     hints = get_type_hints(function)
-    fields = [(each, hints[each]) for each in function.__code__.co_varnames[1 : function.__code__.co_argcount
-                                                                            + function.__code__.co_kwonlyargcount]]
+    names = function.__code__.co_varnames[1 : 1 + function.__code__.co_kwonlyargcount]
+    fields = [(each, hints[each]) for each in names if each != PROGRESS]
     arguments_type = msgspec.defstruct(f"{name}_arguments", fields, forbid_unknown_fields=True)
     try:
         arguments = msgspec.msgpack.decode(body, type=arguments_type, dec_hook=_decode)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise InputError(f"operation {name}: {error}") from None
-    value = function(store, **{each: getattr(arguments, each) for each, _ in fields})
-    return msgspec.msgpack.encode(value, enc_hook=_encode)
+    keywords = {each: getattr(arguments, each) for each, _ in fields}
+
+    def run(store: Store, send: Callable[[bytes], None]) -> None:
+        if PROGRESS in names:
+            keywords[PROGRESS] = lambda done, events: send(frame(PROGRESS_FRAME, (done, events)))
+        try:
+            value = function(store, **keywords)
+        except UtmostError as error:
+            send(frame(ERROR_FRAME, {"kind": error_kind(error), "message": str(error)}))
+        else:
+            send(frame(VALUE_FRAME, value))
+
+    return run
+
+
+def frame(tag: bytes, value: object) -> bytes:
+    """One frame of an answer: its length, its tag, ``value`` as msgpack."""
+    data = msgspec.msgpack.encode(value, enc_hook=_encode)
+    return _LENGTH.pack(len(data)) + tag + data
 
 
 def error_kind(error: UtmostError) -> str:

@@ -18,7 +18,7 @@ from rich.table import Table
 from utmost.cli.shell import (
     cli,
     db_option,
-    import_with_progress,
+    import_into,
     note_if_created,
     out,
     print_import_report,
@@ -52,6 +52,7 @@ def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
     holds it; any other file is refused, untouched.
     """
     from utmost import demo
+    from utmost.access import Database
     from utmost.store import Store, discard_demo
 
     path = Path(db)
@@ -65,7 +66,7 @@ def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
             project, created = store.open_project()
             note_if_created(store.path, project, created)
             started = time.perf_counter()
-            report = import_with_progress(store, project.name, (str(export),), strict=True)
+            report = import_into(Database(path, store=store), project.name, (str(export),), strict=True).report
             print_import_report(report, time.perf_counter() - started)
             _print_summary(store, project.name, path)
             _print_comparison(store, project.name)

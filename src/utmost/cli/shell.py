@@ -26,7 +26,7 @@ from utmost.store import DB_ENV, DEFAULT_DB, DEFAULT_PROJECT, default_path
 
 if TYPE_CHECKING:
     from utmost.access import Database, Imported
-    from utmost.store import ImportReport, Project, Store
+    from utmost.store import ImportReport, Project
 
 
 #: Below this many characters a chosen secret draws a warning: the file keeps a fast hash of
@@ -120,10 +120,14 @@ def cli() -> None:
     """utmost: which campaign brought this customer — even when they came back later to buy."""
 
 
-def import_with_progress(store: Store, project: str, paths: tuple[str, ...], strict: bool) -> ImportReport:
+def import_into(database: Database, project: str, paths: tuple[str, ...], strict: bool) -> Imported:
+    """Import ``paths`` with a progress bar: here, or through the `utmost serve` that holds the
+    database (whose writer stores them, and which reports its progress as it goes)."""
+    import os
+
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    from utmost.store import import_files
+    from utmost.access import import_events
 
     total = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
     columns = (
@@ -135,7 +139,8 @@ def import_with_progress(store: Store, project: str, paths: tuple[str, ...], str
         TimeElapsedColumn(),
     )
     started = time.perf_counter()
-    with Progress(*columns, console=err, transient=True) as progress:
+    # Drawn on a terminal only: elsewhere (a log, a pipe) it would leave a blank line.
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("importing", total=total or None, events=0, rate=0.0)
         seen = 0
 
@@ -145,27 +150,10 @@ def import_with_progress(store: Store, project: str, paths: tuple[str, ...], str
             rate = seen / max(time.perf_counter() - started, 1e-9)
             progress.update(task, advance=done_bytes, events=seen, rate=rate)
 
-        return import_files(store, project, paths, strict=strict, progress=advance)
-
-
-def import_into(database: Database, project: str, paths: tuple[str, ...], strict: bool) -> Imported:
-    """Import ``paths``: here with a progress bar, or through the `utmost serve` that holds the
-    database (whose writer stores them; a spinner shows meanwhile)."""
-    import os
-
-    from utmost.access import Imported, import_events
-
-    if database.store is None:
-        assert database.server is not None
-        with err.status(f"importing through utmost serve (PID {database.server.handoff.pid}) at "
-                        f"{database.server.handoff.url}", spinner="dots"):
-            imported = database.run(import_events, project=project, paths=list(paths), strict=strict,
-                                    folder=os.getcwd())
-        note_if_created(database.path, imported.project, imported.created)
-        return imported
-    found, created = database.store.open_project(project)
-    note_if_created(database.path, found, created)
-    return Imported(found, created, import_with_progress(database.store, found.name, paths, strict))
+        imported = database.run(import_events, project=project, paths=list(paths), strict=strict,
+                                folder=os.getcwd(), progress=advance)
+    note_if_created(database.path, imported.project, imported.created)
+    return imported
 
 
 def print_import_report(report: ImportReport, seconds: float) -> None:
