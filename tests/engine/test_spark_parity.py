@@ -7,7 +7,7 @@ import math
 
 import pytest
 from conftest import raw_lines
-from engine.journeys import DAY, T0, server
+from engine.journeys import DAY, T0, book, land, page, server
 
 from utmost import demo
 from utmost.api import answer
@@ -26,6 +26,9 @@ QUESTIONS = [
     dict(models="first_touch,u_shaped", by="utm_source,utm_campaign", half_life="2d", start="2026-09-20",
          split_on_key=True, scope="session"),
     dict(models="first_touch,linear", by=["utm_source", HOSTILE], revenue_property=PRICE),
+    dict(models="first_touch,last_touch,last_non_direct,linear,time_decay,markov,shapley", by="channel"),
+    dict(models="last_non_direct,u_shaped,participation", by="channel,utm_campaign", exclude_direct=True,
+         scope="session", split_on_key=True),
 ]
 
 
@@ -43,6 +46,14 @@ def exported(tmp_path_factory):
         {"event": "$merge", "properties": {"time": T0 + base + 3 * DAY, "$distinct_ids": ["x-1", "x-2"]}},
         server("Page View", base, "h-1", utm_source="google", **{HOSTILE: "gold"}),
         server("Reservation Completed", base + DAY, "h-1", **{PRICE: 12.5}),
+        # Visits the channel rules read: from a search engine, a social site, a click id, the site itself.
+        land(base, None, dev="ch1", gclid="g1"),
+        page(base + DAY, dev="ch1", **{"$referrer": "https://www.google.de/", "$referring_domain": "www.google.de"}),
+        land(base + 2 * DAY, None, dev="ch1", fbclid="f1", **{"$referring_domain": "l.facebook.com"}),
+        page(base + 3 * DAY, dev="ch1", **{"$referrer": "https://hotel.example/", "$referring_domain": "hotel.example"}),
+        book(base + 3 * DAY + 60, dev="ch1"),
+        page(base, dev="ch2"),
+        book(base + 60, dev="ch2"),
     ]
     store = Store(folder / "parity.duckdb")
     store.insert_lines("default", raw_lines(events)).result()
@@ -51,7 +62,8 @@ def exported(tmp_path_factory):
     store.close()
 
 
-@pytest.mark.parametrize("question", QUESTIONS, ids=["all-models", "session-scope", "two-keys", "odd-names"])
+@pytest.mark.parametrize("question", QUESTIONS, ids=["all-models", "session-scope", "two-keys", "odd-names",
+                                                     "channels", "channels-without-direct"])
 def test_spark_matches_duckdb(spark, exported, question):
     store, events = exported
     options = make_options("Reservation Completed", **question)

@@ -10,6 +10,7 @@ The interfaces use the names below and nothing else of the engine.
 
 from typing import TYPE_CHECKING
 
+from utmost.engine.channels import CHANNEL, Channels, channels_from, default_channels, describe
 from utmost.engine.models import MODELS, NAMES, parse_model
 from utmost.engine.options import (
     ATTRIBUTE,
@@ -45,6 +46,7 @@ __getattr__ = exports(__name__, {
 
 __all__ = [
     "ATTRIBUTE",
+    "CHANNEL",
     "DEVICE_PREFIX",
     "FORMATS",
     "JOURNEY",
@@ -53,14 +55,18 @@ __all__ = [
     "PARAMETERS",
     "PARAMETERS_BY_NAME",
     "REQUIRED",
+    "Channels",
     "Deleted",
     "Journey",
     "Options",
     "Parameter",
     "Result",
     "attribute",
+    "channels_from",
     "check_question",
+    "default_channels",
     "delete_person",
+    "describe",
     "journey",
     "make_options",
     "parameters",

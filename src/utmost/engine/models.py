@@ -194,6 +194,11 @@ MODELS: tuple[Model, ...] = (
           Rule(_always(f"CASE WHEN touch_number = 1 THEN {double(1)} ELSE {double(0)} END"))),
     Model("last_touch", "all of a conversion to its last touchpoint (Mixpanel's default)",
           Rule(_always(f"CASE WHEN touch_number = touches THEN {double(1)} ELSE {double(0)} END"))),
+    Model("last_non_direct", "all of a conversion to its last touchpoint that is not Direct (GA4's and "
+          "Universal Analytics' last click; Direct only when nothing else touched it; with --by channel)",
+          Rule(_always(f"CASE WHEN indirect_touches = 0 THEN CASE WHEN touch_number = touches THEN {double(1)} "
+                       f"ELSE {double(0)} END WHEN NOT direct AND indirect_number = indirect_touches THEN {double(1)} "
+                       f"ELSE {double(0)} END"))),
     Model("linear", "equal shares to every touchpoint", Rule(_always(f"{double(1)} / touches"))),
     Model("u_shaped", "40% to the first touchpoint, 40% to the last, 20% shared by those between",
           _BY_POSITION, position=(40, 20, 40)),

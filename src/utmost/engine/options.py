@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from utmost.engine.channels import CHANNEL, Channels, default_channels
 from utmost.engine.models import MODELS, NAMES, Model, parse_model
 from utmost.errors import InputError
 from utmost.models import MAX_MARKOV_ORDER
@@ -186,6 +187,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("revenue_property", "amount", "Property holding the revenue.", "Revenue property", _as_given),
     Parameter("split_on_key", False, "Also start a session at a touchpoint whose key differs from the session's "
               "first.", "A new campaign starts a new session", _as_given, type=bool),
+    Parameter("exclude_direct", False, "Leave Direct touchpoints out (with --by channel) and share the credit "
+              "among the rest; a conversion with only Direct goes to (none).", "Leave Direct out", _as_given,
+              type=bool),
     Parameter("markov_order", 1, "markov's order: how many previous keys a state remembers.", "Markov order",
               _whole("markov order"), type=int, bounds=(1, MAX_MARKOV_ORDER)),
     Parameter("ci", None, "Add bootstrap intervals at this level (e.g. 0.95) to every row.", "Confidence intervals",
@@ -219,6 +223,7 @@ class Options:
     half_life: dt.timedelta
     revenue_property: str
     split_on_key: bool  # a touchpoint with a new key also starts a session
+    exclude_direct: bool  # Direct touchpoints do not count (channel mode)
     markov_order: int
     ci: float | None  # bootstrap interval level, e.g. 0.95
     bootstrap: int
@@ -226,6 +231,13 @@ class Options:
     start: dt.datetime | None  # conversions at or after
     end: dt.datetime | None  # conversions strictly before
     project: str
+    #: The channel rules in effect (GA4's unless the project has its own); read with ``by`` channel.
+    channels: Channels = field(default_factory=default_channels)
+
+    @property
+    def by_channel(self) -> bool:
+        """Channel mode (docs/semantics.md §13): every session is a touchpoint, Direct included."""
+        return CHANNEL in self.by
 
     def __post_init__(self) -> None:
         if not self.conversion:

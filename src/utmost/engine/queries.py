@@ -10,6 +10,7 @@ Pure: each function returns the SQL of one step, reading the tables of the steps
 from __future__ import annotations
 
 from utmost.dialect import Dialect, double
+from utmost.engine.channels import CHANNEL, CLICK_ID_TRAFFIC, DIRECT, channel_sql, paid_click, traffic_sql
 from utmost.engine.models import Rule
 from utmost.engine.options import Options
 from utmost.ingest.campaign import LANDING_PARAMS
@@ -35,9 +36,24 @@ def _nonempty(column: str) -> str:
 IDENTITY_COLUMNS = ("seq", "time", "event", "distinct_id", "device_id", "user_id")
 
 
+#: What a visit says of where it came from, beside its landing parameters (channel mode reads them).
+VISIT_COLUMNS = ("referrer", "referring_domain", "current_url")
+#: Every column a touchpoint's channel is derived from (:func:`utmost.engine.channels.traffic_sql`).
+TRAFFIC_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", *CLICK_ID_TRAFFIC, *VISIT_COLUMNS)
+
+
 def landing_columns(options: Options) -> tuple[str, ...]:
-    """The landing columns a question reads: the attribution property and its ``--by`` keys."""
-    return tuple(dict.fromkeys(["utm_source", *(p for p in options.by if p in LANDING_PARAMS)]))
+    """The landing columns a question reads: the attribution property and its ``--by`` keys, and
+    in channel mode what the channel is derived from."""
+    traffic = TRAFFIC_COLUMNS if options.by_channel else ()
+    return tuple(dict.fromkeys(["utm_source", *traffic, *(p for p in options.by if p in LANDING_PARAMS)]))
+
+
+def landed(options: Options, table: str = "s") -> str:
+    """SQL: the row landed with campaign parameters: a utm_source, or in channel mode also a
+    click id that names its platform (docs/semantics.md §4, §13)."""
+    tagged = _nonempty(f"{table}.utm_source")
+    return f"({tagged} OR {paid_click(table)})" if options.by_channel else tagged
 
 
 def devices(d: Dialect, source: str, project: str) -> str:
@@ -228,16 +244,16 @@ def _numbered(d: Dialect, options: Options, marked: str, source: str) -> str:
     """
     if not options.split_on_key:
         return f"SELECT *, CAST(sum(starts) {_RUNNING} AS BIGINT) AS session FROM ({marked}) AS marked"
-    keys = [sql for _, sql in key_columns(d, options.by)]
+    keys = [sql for _, sql in key_columns(d, options)]
     key = f"concat_ws({_KEY_SQL}, {', '.join(keys)})" if len(keys) > 1 else keys[0]
-    join = with_properties(source, options.project, d, any(p not in LANDING_PARAMS for p in options.by))
+    join = with_properties(source, options.project, d, _reads_properties(options))
     previous_touch = "lag(touch_key) OVER (PARTITION BY person, time_session, touch_key IS NULL ORDER BY time, seq)"
     return f"""
 SELECT *, CAST(sum(starts + split) {_RUNNING} AS BIGINT) AS session FROM (
   SELECT *, CASE WHEN touch_key IS NOT NULL AND {previous_touch} <> touch_key THEN 1 ELSE 0 END AS split
   FROM (
     SELECT *, sum(starts) {_RUNNING} AS time_session FROM (
-      SELECT s.*, CASE WHEN {_nonempty('s.utm_source')} THEN {key} END AS touch_key
+      SELECT s.*, CASE WHEN {landed(options)} THEN {key} END AS touch_key
       FROM ({marked}) AS s {join}
     ) AS keyed
   ) AS timed
@@ -251,7 +267,7 @@ def sessions(d: Dialect, options: Options, source: str) -> str:
     Only those rows, plus each session's first event, are numbered: counting the starts among
     them gives the same numbers as among all events, with one sort of every event, not two.
     """
-    keep = f"starts = 1 OR {_nonempty('utm_source')} OR event = {d.literal(options.conversion)}"
+    keep = f"starts = 1 OR {landed(options, 'all_events')} OR event = {d.literal(options.conversion)}"
     return _numbered(d, options, f"SELECT * FROM ({_marked(d, options)}) AS all_events WHERE {keep}", source)
 
 
@@ -260,14 +276,28 @@ def person_sessions(d: Dialect, options: Options, person: str, source: str) -> s
     return _numbered(d, options, _marked(d, options, person), source)
 
 
-def key_columns(d: Dialect, by: tuple[str, ...], table: str = "s") -> list[tuple[str, str]]:
-    """(output column, SQL) for each ``--by`` property: landing columns of ``table``, else
-    its event's properties (``e.properties``, joined by :func:`with_properties`)."""
+def key_columns(d: Dialect, options: Options, table: str = "s") -> list[tuple[str, str]]:
+    """(output column, SQL) for each ``--by`` property: ``channel`` by the rules in effect,
+    landing columns of ``table``, else its event's properties (``e.properties``, joined by
+    :func:`with_properties`)."""
     columns = []
-    for index, prop in enumerate(by):
+    for index, prop in enumerate(options.by):
+        if prop == CHANNEL:
+            columns.append((f"k{index}", channel_of(d, options, table)))
+            continue
         value = f"{table}.{prop}" if prop in LANDING_PARAMS else d.json_text("e.properties", prop)
         columns.append((f"k{index}", f"coalesce(nullif({value}, ''), {d.literal(NOT_SET)})"))
     return columns
+
+
+def channel_of(d: Dialect, options: Options, table: str = "s") -> str:
+    """SQL: the channel of a row of ``table`` (which carries :data:`TRAFFIC_COLUMNS`)."""
+    return channel_sql(d, options.channels, *traffic_sql(d, options.channels, table))
+
+
+def _reads_properties(options: Options) -> bool:
+    """Whether a key is an event property, which the events' JSON is joined in for."""
+    return any(p not in LANDING_PARAMS and p != CHANNEL for p in options.by)
 
 
 def with_properties(source: str, project: str, d: Dialect, needed: bool, table: str = "s") -> str:
@@ -278,21 +308,26 @@ def with_properties(source: str, project: str, d: Dialect, needed: bool, table: 
 
 
 def touchpoints(d: Dialect, options: Options, source: str) -> str:
-    """Landings with a utm_source, minus repeats of the previous key in the same session."""
-    keys = key_columns(d, options.by)
+    """Landings with a utm_source, minus repeats of the previous key in the same session; in
+    channel mode, also every session's first event (a visit, Direct or from a referrer) and
+    landings with a click id, and without Direct ones with ``exclude_direct``."""
+    keys = key_columns(d, options)
     selected = ", ".join(f"{sql} AS {name}" for name, sql in keys)
     names = ", ".join(name for name, _ in keys)
     combined = f"concat_ws({_KEY_SQL}, {names})" if len(keys) > 1 else keys[0][0]
     window = "OVER (PARTITION BY person ORDER BY time, seq)"
-    join = with_properties(source, options.project, d, any(p not in LANDING_PARAMS for p in options.by))
+    join = with_properties(source, options.project, d, _reads_properties(options))
+    touching = f"{landed(options)} OR s.starts = 1" if options.by_channel else landed(options)
+    direct = f"{channel_of(d, options)} = {d.literal(DIRECT)}" if options.by_channel else "FALSE"
+    kept = "WHERE NOT direct" if options.exclude_direct else ""
     return f"""
-SELECT person, session, time, seq, {names}, key FROM (
+SELECT person, session, time, seq, {names}, key, direct FROM (
   SELECT *, lag(key) {window} AS previous_key, lag(session) {window} AS previous_session
   FROM (
-    SELECT person, session, time, seq, {names}, {combined} AS key FROM (
-      SELECT s.person, s.session, s.time, s.seq, {selected} FROM sessions AS s {join}
-      WHERE {_nonempty('s.utm_source')}
-    ) AS keyed
+    SELECT person, session, time, seq, {names}, {combined} AS key, direct FROM (
+      SELECT s.person, s.session, s.time, s.seq, {selected}, {direct} AS direct FROM sessions AS s {join}
+      WHERE {touching}
+    ) AS keyed {kept}
   ) AS combined
 ) AS stream
 WHERE NOT coalesce(previous_session = session AND previous_key = key, FALSE)
@@ -325,14 +360,18 @@ def attributable(d: Dialect, options: Options) -> str:
     lookback = int(options.lookback.total_seconds() * 1_000_000)
     half_life = options.half_life.total_seconds() * 1_000_000
     same_session = "AND t.session = c.session" if options.scope == "session" else ""
-    names = [name for name, _ in key_columns(d, options.by)]
+    names = [name for name, _ in key_columns(d, options)]
     keys = ", ".join(f"t.{n}" for n in names)
+    indirect = "CASE WHEN t.direct THEN 0 WHEN t.seq IS NOT NULL THEN 1 ELSE 0 END"
     return f"""
 SELECT *, sum(decay) OVER (PARTITION BY conversion) AS decay_total FROM (
   SELECT c.conversion, c.insert_id, c.person, c.time AS conversion_time, c.revenue,
-    t.time AS touch_time, t.seq AS touch_seq, t.key, {keys},
+    t.time AS touch_time, t.seq AS touch_seq, t.key, {keys}, coalesce(t.direct, FALSE) AS direct,
     row_number() OVER (PARTITION BY c.conversion ORDER BY t.time, t.seq) AS touch_number,
     count(t.seq) OVER (PARTITION BY c.conversion) AS touches,
+    sum({indirect}) OVER (PARTITION BY c.conversion ORDER BY t.time, t.seq
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS indirect_number,
+    sum({indirect}) OVER (PARTITION BY c.conversion) AS indirect_touches,
     pow(CAST(2 AS DOUBLE), -({d.micros.format('c.time')} - {d.micros.format('t.time')}) / {half_life!r}) AS decay
   FROM conversions AS c LEFT JOIN touchpoints AS t
     ON t.person = c.person
@@ -352,7 +391,7 @@ def per_conversion(d: Dialect, options: Options) -> str:
     Every model's weights are summed in one pass over ``attributable`` and unpivoted after:
     one aggregation of the touchpoints instead of one per model.
     """
-    names = [name for name, _ in key_columns(d, options.by)]
+    names = [name for name, _ in key_columns(d, options)]
     none_keys = ", ".join(f"CASE WHEN touches = 0 THEN {d.literal(NONE_KEY)} ELSE {n} END AS {n}" for n in names)
     key_list = ", ".join(names)
     rule_based = [(order, m, m.computes) for order, m in enumerate(options.models) if isinstance(m.computes, Rule)]
@@ -370,7 +409,7 @@ WITH credited AS (
   SELECT conversion, insert_id, person, conversion_time, {key_list}, max(revenue) AS revenue, {", ".join(weights)}
   FROM (
     SELECT conversion, insert_id, person, conversion_time, revenue, touches, touch_number, decay, decay_total,
-      {none_keys}
+      direct, indirect_number, indirect_touches, {none_keys}
     FROM attributable
   ) AS keyed
   GROUP BY conversion, insert_id, person, conversion_time, {key_list}
@@ -414,7 +453,7 @@ ORDER BY time, seq
 def journey_touches(d: Dialect, options: Options, person: str) -> str:
     """For each of the person's conversions, each of their touchpoints: counted, or why not."""
     lookback = int(options.lookback.total_seconds() * 1_000_000)
-    names = ", ".join(f"t.{name}" for name, _ in key_columns(d, options.by))
+    names = ", ".join(f"t.{name}" for name, _ in key_columns(d, options))
     return f"""
 SELECT c.insert_id AS conversion, c.time AS conversion_time, t.time, t.session, {names},
   CASE WHEN a.touch_seq IS NOT NULL THEN 'counted'

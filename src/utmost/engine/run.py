@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from utmost.backends import Backend
 from utmost.engine import queries
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
+from utmost.engine.channels import CHANNEL
 from utmost.engine.options import Options
 from utmost.errors import InputError
 from utmost.ingest.campaign import LANDING_PARAMS
@@ -60,7 +61,7 @@ def resolve_people(backend: Backend, project: str) -> None:
     # A view: scanning the events again where it is read is cheaper than storing a copy. It
     # carries every landing column whatever the question (only those read are scanned), so
     # its text, and the identity steps after it, are the same for every question.
-    backend.view("identified", queries.identified(d, backend.source, project, LANDING_PARAMS))
+    backend.view("identified", queries.identified(d, backend.source, project, LANDING_PARAMS + queries.VISIT_COLUMNS))
     backend.create("identity_events", queries.identity_events(d, backend.source, project))
     backend.create("links", queries.links(d))
     backend.create("labels_0", queries.first_labels())
@@ -287,7 +288,7 @@ def check_question(backend: Backend, options: Options) -> None:
             f"conversion event {options.conversion!r} never occurs; most frequent events: {', '.join(top)}"
         )
     for prop in options.by:
-        if prop in queries.LANDING_PARAMS:
+        if prop in queries.LANDING_PARAMS or prop == CHANNEL:
             continue
         value = d.json_text("properties", prop)
         if not backend.scalar(

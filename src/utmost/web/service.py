@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from utmost.backends import ReusingBackend
-from utmost.engine import DEVICE_PREFIX, Journey, Options, Result, attribute, check_question, journey, make_options
+from utmost.engine import CHANNEL, DEVICE_PREFIX, Journey, Options, Result, attribute, check_question, journey, make_options
 from utmost.errors import InputError, UtmostError
 from utmost.ingest import LANDING_PARAMS
 from utmost.store import Store
@@ -201,12 +201,14 @@ class Service:
         return [{"event": event, "events": count} for event, count in self.store.event_counts(project)]
 
     def properties(self, project: str, sample: int = 100_000) -> list[str]:
-        """Property names seen on the newest ``sample`` events, landing columns first (the --by picker)."""
+        """Property names seen on the newest ``sample`` events, after ``channel`` and the landing
+        columns (the --by picker)."""
         return self._picker("properties", project, lambda: self._properties(project, sample))
 
     def _properties(self, project: str, sample: int) -> list[str]:
         seen = self.store.property_names(project, sample)
-        return list(LANDING_PARAMS) + [name for name in seen if name not in LANDING_PARAMS]
+        first = [CHANNEL, *LANDING_PARAMS]
+        return first + [name for name in seen if name not in first]
 
     def close(self) -> None:
         """Stop what is running (a warm-up, a refresh) and drop every kept backend."""
