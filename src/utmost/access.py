@@ -25,6 +25,8 @@ A file held by anything else stays an error that names the holder
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hmac
 import http.client
 import json
@@ -43,7 +45,18 @@ import pyarrow as pa
 
 from utmost import engine
 from utmost.backends import Backend, DuckDBBackend, SparkBackend, spark_session
-from utmost.engine import Deleted, Journey, Options, Result, check_question, delete_person, make_options
+from utmost.engine import (
+    Channels,
+    Deleted,
+    Journey,
+    Options,
+    Result,
+    channels_from,
+    check_question,
+    default_channels,
+    delete_person,
+    make_options,
+)
 from utmost.errors import DatabaseHeldError, InputError, ProjectError, UtmostError
 from utmost.store import ImportReport, Project, ServiceAccount, Store, default_path, import_files
 
@@ -86,7 +99,8 @@ def _checked(backend: Backend, options: Options, work: Callable[[Backend], T]) -
 
 
 def answer(store: Store, options: Options, per_conversion: bool = True) -> Result:
-    """Answer a question on the store's DuckDB backend."""
+    """Answer a question on the store's DuckDB backend (with the project's channel rules)."""
+    options = with_project_channels(store, options)
     return _checked(DuckDBBackend.of(store), options, lambda b: engine.attribute(b, options, per_conversion))
 
 
@@ -96,8 +110,48 @@ def answer_on_spark(options: Options, events: str | os.PathLike[str], master: st
 
 
 def follow(store: Store, options: Options, any_id: str) -> Journey:
-    """One person's journey, on the store's DuckDB backend."""
+    """One person's journey, on the store's DuckDB backend (with the project's channel rules)."""
+    options = with_project_channels(store, options)
     return _checked(DuckDBBackend.of(store), options, lambda b: engine.journey(b, options, any_id))
+
+
+def with_project_channels(store: Store, options: Options) -> Options:
+    """``options`` with the channel rules of its project: its own (``utmost channels --rules``)
+    before GA4's, or GA4's. Every question on a store is made so (here, and by the web service)."""
+    own = store.channel_rules(options.project)
+    channels = _channels(*own) if own is not None else default_channels()
+    return options if channels == options.channels else dataclasses.replace(options, channels=channels)
+
+
+@functools.lru_cache(maxsize=64)
+def _channels(name: str, text: str) -> Channels:
+    return channels_from(text, name)
+
+
+@dataclass(frozen=True)
+class ProjectChannels:
+    """The rules in effect for a project, and the file they came from (None: GA4's alone)."""
+
+    project: str
+    name: str | None
+    text: str | None
+
+
+@operation
+def project_channels(store: Store, *, project: str) -> ProjectChannels:
+    found = store.project(project).name
+    own = store.channel_rules(found)
+    return ProjectChannels(found, *own) if own is not None else ProjectChannels(found, None, None)
+
+
+@operation
+def set_project_channels(store: Store, *, project: str, name: str | None, text: str | None) -> ProjectChannels:
+    """Keep ``text`` (the rules file ``name``) as the project's rules, checked first; None: GA4's alone."""
+    found = store.project(project).name
+    if text is not None:
+        channels_from(text, name or "rules")  # InputError as FILE:LINE: reason
+    store.set_channel_rules(found, (name or "rules", text) if text is not None else None)
+    return project_channels(store, project=found)
 
 
 @dataclass(frozen=True)

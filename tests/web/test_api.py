@@ -104,7 +104,7 @@ def test_pickers_and_person(site):
     names = get(site, "/api/events/names").json()
     assert names[0]["events"] >= names[-1]["events"] and CONVERSION in [n["event"] for n in names]
     properties = get(site, "/api/properties").json()
-    assert properties[:2] == ["utm_source", "utm_medium"] and "amount" in properties
+    assert properties[:3] == ["channel", "utm_source", "utm_medium"] and "amount" in properties
     person = get(site, "/api/people/user-000012").json()
     journey = orjson.loads(site["journey"])
     assert person["person"] == journey["person"] and person["ids"] == journey["ids"]

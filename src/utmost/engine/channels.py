@@ -137,6 +137,10 @@ def _rule(entry: object, where: str) -> ChannelRule:
 
 
 def _condition(key: str, value: object, where: str) -> Condition:
+    field_name, _, operator = key.partition("_")
+    if key != "source_category" and (field_name not in FIELDS or operator not in OPERATORS):
+        conditions = ", ".join(f"{f}_{o}" for f in FIELDS for o in OPERATORS)
+        raise InputError(f"{where}: unknown condition {key!r} (one of {conditions}, source_category)")
     values = tuple(value) if isinstance(value, list) else (value,)
     if not values or not all(isinstance(v, str) for v in values):
         raise InputError(f"{where}: {key} takes a string or a list of strings")
@@ -145,10 +149,6 @@ def _condition(key: str, value: object, where: str) -> Condition:
             if each not in CATEGORIES:
                 raise InputError(f"{where}: unknown source category {each!r} (one of {', '.join(CATEGORIES)})")
         return Condition("source", "category", values)
-    field_name, _, operator = key.partition("_")
-    if field_name not in FIELDS or operator not in OPERATORS:
-        conditions = ", ".join(f"{f}_{o}" for f in FIELDS for o in OPERATORS)
-        raise InputError(f"{where}: unknown condition {key!r} (one of {conditions}, source_category)")
     if operator == "matches":
         for each in values:
             _check_regex(each, where)

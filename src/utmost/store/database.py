@@ -236,6 +236,21 @@ class Store:
         """The service account ``username`` if ``secret`` is its secret, else None."""
         return projects.verify_service_account(self.reader(), self._key, username, secret)
 
+    def channel_rules(self, project: str) -> tuple[str, str] | None:
+        """The (file name, text) of the project's own channel rules, None if it has none."""
+        found = self.reader().execute("SELECT name, rules FROM channel_rules WHERE project = ?", [project]).fetchall()
+        return (found[0][0], found[0][1]) if found else None
+
+    def set_channel_rules(self, project: str, rules: tuple[str, str] | None) -> None:
+        """Keep (file name, text) as the project's channel rules, or drop them (None)."""
+
+        def keep(con: duckdb.DuckDBPyConnection) -> None:  # one transaction, as every writer job
+            con.execute("DELETE FROM channel_rules WHERE project = ?", [project])
+            if rules is not None:
+                con.execute("INSERT INTO channel_rules (project, name, rules) VALUES (?, ?, ?)", [project, *rules])
+
+        self._writing.run(keep)
+
     # Events
 
     def insert_lines(self, project: str, lines: pa.Table) -> Future[inserts.IngestResult]:

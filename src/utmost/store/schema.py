@@ -83,5 +83,15 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         "ALTER TABLE projects ADD COLUMN mixpanel_id BIGINT",
         "CREATE UNIQUE INDEX projects_mixpanel_id ON projects (mixpanel_id)",
     ),
+    # 5: a project's own channel rules (`utmost channels --rules FILE`): the file's text as given,
+    # read by the engine (utmost.engine.channels) whenever the project is asked about.
+    (
+        """CREATE TABLE channel_rules (
+  project VARCHAR PRIMARY KEY,
+  name VARCHAR NOT NULL,
+  rules VARCHAR NOT NULL,
+  set_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

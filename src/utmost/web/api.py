@@ -174,7 +174,7 @@ async def event_names(project: Asker, service: Answering) -> list[dict[str, Any]
     return await run_in_threadpool(service.event_names, project.name)
 
 
-@router.get("/properties", summary="Properties to attribute by: landing columns, then those seen on events")
+@router.get("/properties", summary="Properties to attribute by: channel, landing columns, then those seen on events")
 async def properties(project: Asker, service: Answering) -> list[str]:
     return await run_in_threadpool(service.properties, project.name)
 

@@ -26,6 +26,7 @@ from utmost.backends import ReusingBackend
 from utmost.engine import CHANNEL, DEVICE_PREFIX, Journey, Options, Result, attribute, check_question, journey, make_options
 from utmost.errors import InputError, UtmostError
 from utmost.ingest import LANDING_PARAMS
+from utmost.access import with_project_channels
 from utmost.store import Store
 
 #: The dashboard's first question: this conversion when it occurs, under these models.
@@ -63,15 +64,19 @@ class Service:
         return self.store.version()
 
     def attribution(self, options: Options, per_conversion: bool = False) -> Result:
-        return self._ask(options, lambda backend: attribute(backend, options, per_conversion))
+        return self._ask(options, lambda backend, asked: attribute(backend, asked, per_conversion))
 
     def journey(self, options: Options, any_id: str) -> Journey:
-        return self._ask(options, lambda backend: journey(backend, options, any_id))
+        return self._ask(options, lambda backend, asked: journey(backend, asked, any_id))
 
     def _ask(self, options: Options, work: Any) -> Any:
+        """``work(backend, options)`` on the project's kept backend, the options with the
+        project's channel rules (as every question on a store)."""
+        options = with_project_channels(self.store, options)
+
         def asked(kept: _Kept) -> Any:
             kept.recent.append(options)
-            return _answer(kept.backend, options, work)
+            return _answer(kept.backend, options, lambda backend: work(backend, options))
 
         return self._using(options.project, asked)
 
