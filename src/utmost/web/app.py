@@ -27,7 +27,7 @@ from utmost.collector import create_app as create_collector
 from utmost.errors import InputError, ProjectError
 from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.store import Store
-from utmost.web import api, local
+from utmost.web import api, local, spend
 from utmost.web.docs import add_docs
 from utmost.web.auth import READING, AuthError, Sessions, SignInLinks, cross_site
 from utmost.web.service import Service
@@ -56,6 +56,7 @@ def create_app(store: Store, session_secret: str | None = None, handoff: Handoff
     app.add_middleware(_SameOriginChanges)
     collector = create_collector(store, app.state.failures)
     app.add_middleware(_CollectorFirst, collector=collector)
+    app.include_router(spend.router)  # before the API's catch-all for unknown paths
     app.include_router(api.router)
     app.include_router(local.router)
     _add_error_handlers(app)
