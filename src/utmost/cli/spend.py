@@ -50,13 +50,13 @@ def spend_import(paths: tuple[str, ...], columns: str | None, maps: tuple[str, .
     reported as FILE:LINE: reason and skipped.
     """
     from utmost.access import import_spend_files, opened
-    from utmost.ingest import Layout
-    from utmost.store import spend_files
+    from utmost.ingest import Layout, check_spend_file, read_spend_file
 
     renames = parse_assignments(maps, "--map", last=True)
     constants = parse_assignments(sets, "--set", last=False)
-    Layout.of(columns, renames, constants)  # a wrong name is said before the database is opened
-    spend_files(paths)  # and so is a missing file
+    layout = Layout.of(columns, renames, constants)  # a wrong name is said before the database is opened,
+    for path in paths:  # and so is a missing file, or one that is no spend file
+        check_spend_file(read_spend_file(path), path, layout)
     with opened(db) as database:
         imported = database.run(import_spend_files, project=project, paths=list(paths), folder=os.getcwd(),
                                 columns=columns, renames=renames, constants=constants, strict=strict)

@@ -15,7 +15,7 @@ from utmost.ingest.campaign import LANDING_PARAMS, UTM_KEYS
 from utmost.ingest.people import apply_operation, operations_of
 from utmost.lazy import exports
 
-from utmost.ingest.spend import MAX_SPEND_BYTES, PRESETS, Layout, parse_assignments
+from utmost.ingest.spend import MAX_SPEND_BYTES, PRESETS, Layout, check_spend_file, parse_assignments, read_spend_file
 
 if TYPE_CHECKING:
     from utmost.ingest.sources import open_source
@@ -30,7 +30,9 @@ __all__ = [
     "UTM_KEYS",
     "Layout",
     "apply_operation",
+    "check_spend_file",
     "open_source",
     "operations_of",
     "parse_assignments",
+    "read_spend_file",
 ]

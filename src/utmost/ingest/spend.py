@@ -226,6 +226,12 @@ def parse_spend(data: bytes, name: str, layout: Layout | None = None, currency: 
     return reading.result()
 
 
+def check_spend_file(data: bytes, name: str, layout: Layout | None = None) -> None:
+    """Raise the :class:`InputError` :func:`parse_spend` would for what is no spend file at all,
+    reading no further than its header: a command says so before it opens the database."""
+    _find_header(_text(_gunzipped(data, name), name), name, layout or Layout())
+
+
 @dataclass(frozen=True)
 class _Header:
     """Where the header is, how wide, which column gives each field (``until``: the end of a
