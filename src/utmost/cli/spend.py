@@ -12,10 +12,11 @@ from rich.table import Table
 
 from utmost.cli.shell import cli, db_option, err, note_if_created, out, project_option, reports_errors
 from utmost.ingest import PRESETS, parse_assignments
-from utmost.store import SpendReport
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from utmost.store import SpendReport
 
 #: How an empty utm_medium or utm_campaign is shown: as attribution shows a missing key value.
 NOT_SET = "(not set)"

@@ -4,7 +4,7 @@ What an event is (:mod:`~utmost.ingest.events`: its columns and the rules that a
 reject a line), the fast decoder of well-formed lines (:mod:`~utmost.ingest.plain`), files to
 read (:mod:`~utmost.ingest.sources`), the landing parameters of a URL
 (:mod:`~utmost.ingest.campaign`), profile operations (:mod:`~utmost.ingest.people`) and ad
-spend exports (:mod:`~utmost.ingest.spend`). Nothing
+spend exports (:mod:`~utmost.ingest.spend`, read by :mod:`~utmost.ingest.spend_layout`). Nothing
 here opens the database; :mod:`utmost.store` writes what this package accepts. The interfaces
 use the names below and nothing else of it.
 """
@@ -15,7 +15,8 @@ from utmost.ingest.campaign import LANDING_PARAMS, UTM_KEYS
 from utmost.ingest.people import apply_operation, operations_of
 from utmost.lazy import exports
 
-from utmost.ingest.spend import MAX_SPEND_BYTES, PRESETS, Layout, check_spend_file, parse_assignments, read_spend_file
+from utmost.ingest.spend import MAX_SPEND_BYTES, check_spend_file, read_spend_file
+from utmost.ingest.spend_layout import PRESETS, Layout, parse_assignments
 
 if TYPE_CHECKING:
     from utmost.ingest.sources import open_source

@@ -4,8 +4,8 @@ reason per bad line) out. Pure: no database, no file but the one :func:`read_spe
 A spend row is the cost of one day for one (utm_source, utm_medium, utm_campaign), in one
 currency (docs/semantics.md §13). The native header is
 ``date,utm_source,utm_medium,utm_campaign,cost[,currency]``; an export with other column names
-is read through a :class:`Layout`: a named preset (:data:`PRESETS`, ``--columns``), the user's
-renames (``--map column=field``) and constants (``--set field=value``).
+is read through a :class:`~utmost.ingest.spend_layout.Layout`: a named preset (``--columns``),
+the user's renames (``--map column=field``) and constants (``--set field=value``).
 
 What real exports hold beyond a plain CSV, and what is done with it:
 
@@ -28,20 +28,18 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
-import difflib
 import io
 import math
 import os
 import re
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from utmost.errors import InputError
+from utmost.ingest.spend_layout import FIELDS, Layout
 
-#: The fields of a spend row, in the native header's order.
-FIELDS = ("date", "utm_source", "utm_medium", "utm_campaign", "cost", "currency")
 #: The campaign key of a row: what replaces, and what a later step joins attribution rows by.
 KEYS = ("utm_source", "utm_medium", "utm_campaign")
 #: Fields whose column the header must have (after the layout); ``currency`` may be absent.
@@ -50,8 +48,6 @@ NEEDED = ("date", "utm_source", "utm_medium", "utm_campaign", "cost")
 #: utm_source is needed because a touchpoint is a landing whose utm_source is set (§4): spend
 #: without one could never meet a touchpoint.
 REQUIRED_VALUES = ("date", "utm_source", "cost")
-#: Fields ``--set`` may give: a constant date or cost would make every line the same.
-SETTABLE = ("utm_source", "utm_medium", "utm_campaign", "currency")
 #: How many rows from the top may come before the header (a report's title and date range).
 HEADER_ROWS = 10
 #: Bytes of a file or request body, after gunzip: a year of daily spend on 2,000 campaigns is
@@ -64,108 +60,6 @@ _COST = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+", re.ASCII)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-@dataclass(frozen=True)
-class Preset:
-    """The column names of one ad platform's export, and what it leaves out.
-
-    ``columns``: (column, field) in order of preference (the first the header has wins);
-    ``constants``: fields every row gets; ``cost_currency``: a cost column whose header names
-    the currency, as ``Amount spent (EUR)``; ``ranges``: (start, end) columns of a row that
-    covers a date range, which must be one day when ``start`` gave the date.
-    """
-
-    name: str
-    help: str
-    columns: tuple[tuple[str, str], ...]
-    constants: tuple[tuple[str, str], ...] = ()
-    cost_currency: re.Pattern[str] | None = None
-    ranges: tuple[tuple[str, str], ...] = ()
-
-
-#: The exports a marketer has at hand, by the names ``--columns`` takes.
-#:
-#: Google Ads, a campaign report downloaded from Reports (columns "Day", "Campaign", "Cost",
-#: "Currency code", as the report editor names them): every click is google / cpc, as auto-tagged
-#: clicks read in GA4 (support.google.com/analytics/answer/9756891, "Paid Search": medium cpc).
-#: Meta Ads Manager, "Export table data" as .csv with a breakdown by day ("Day", or "Reporting
-#: starts"/"Reporting ends" when the rows are already days; "Campaign name"; "Amount spent (EUR)",
-#: the account currency in the header; "Currency" when added): facebook / paid_social, which GA4
-#: reads as Paid Social (a social source with a medium matching ``paid.*``, same page). Both
-#: assume utm_campaign is the platform's campaign name (Meta's ``{{campaign.name}}`` URL
-#: parameter, Google's ``{_campaign}`` custom parameter); ``--map``/``--set`` say otherwise.
-PRESETS: dict[str, Preset] = {
-    preset.name: preset for preset in (
-        Preset(
-            "google-ads", "Google Ads campaign report (Day, Campaign, Cost, Currency code): google / cpc",
-            columns=(("Day", "date"), ("Campaign", "utm_campaign"), ("Cost", "cost"), ("Currency code", "currency")),
-            constants=(("utm_source", "google"), ("utm_medium", "cpc")),
-        ),
-        Preset(
-            "meta", "Meta Ads Manager export by day (Day, Campaign name, Amount spent (CUR)): facebook / paid_social",
-            columns=(("Day", "date"), ("Reporting starts", "date"), ("Campaign name", "utm_campaign"),
-                     ("Amount spent", "cost"), ("Currency", "currency")),
-            constants=(("utm_source", "facebook"), ("utm_medium", "paid_social")),
-            cost_currency=re.compile(r"Amount spent \((?P<currency>[A-Za-z]{3})\)"),
-            ranges=(("Reporting starts", "Reporting ends"),),
-        ),
-    )
-}
-
-
-@dataclass(frozen=True)
-class Layout:
-    """How a file's columns become fields: a preset, then the user's renames and constants.
-
-    ``renames``: column → field (``--map``), preferred to the preset's; ``constants``: field →
-    value (``--set``), which wins over any column.
-    """
-
-    preset: Preset | None = None
-    renames: tuple[tuple[str, str], ...] = ()
-    constants: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def of(cls, columns: str | None = None, renames: Mapping[str, str] | None = None,
-           constants: Mapping[str, str] | None = None) -> Layout:
-        """The layout for ``--columns NAME``, ``--map column=field`` and ``--set field=value``;
-        an unknown name or field is an :class:`InputError` that suggests the right one."""
-        preset = None
-        if columns:
-            preset = PRESETS.get(columns)
-            if preset is None:
-                raise InputError(f"unknown columns {columns!r}{_suggest(columns, PRESETS)}")
-        for column, name in (renames or {}).items():
-            if name not in FIELDS:
-                raise InputError(f"--map {column}={name}: no field {name!r}{_suggest(name, FIELDS)}")
-        for name, value in (constants or {}).items():
-            if name not in SETTABLE:
-                raise InputError(f"--set {name}={value}: only {', '.join(SETTABLE)} can be set{_suggest(name, SETTABLE)}")
-        return cls(preset, tuple((renames or {}).items()), tuple((constants or {}).items()))
-
-    def candidates(self, name: str) -> list[str]:
-        """The columns that may give field ``name``, most preferred first."""
-        preset = [column for column, given in self.preset.columns if given == name] if self.preset else []
-        return [column for column, given in self.renames if given == name] + preset + [name]
-
-    def constant(self, name: str) -> str | None:
-        own = dict(self.constants)
-        if name in own:
-            return own[name]
-        return dict(self.preset.constants).get(name) if self.preset else None
-
-
-def parse_assignments(pairs: tuple[str, ...] | list[str], option: str, last: bool) -> dict[str, str]:
-    """``NAME=VALUE`` pairs as a dict; split at the ``last`` "=" (``--map``: a column name may
-    hold one, a field never does) or the first (``--set``: a value may hold one)."""
-    found = {}
-    for pair in pairs:
-        left, sign, right = pair.rpartition("=") if last else pair.partition("=")
-        if not sign or not left.strip() or not right.strip():
-            raise InputError(f"{option} {pair!r}: expected {'COLUMN=FIELD' if last else 'FIELD=VALUE'}")
-        found[left.strip()] = right.strip()
-    return found
 
 
 @dataclass(frozen=True)
@@ -446,10 +340,3 @@ def _text(data: bytes, name: str) -> str:
         raise InputError(f"{name}: holds NUL bytes: UTF-16 without a byte-order mark, or not text; save it as UTF-8 CSV")
     # Undecodable bytes become lone surrogates, which fail their own line only (_Reading._row).
     return data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
-
-
-def _suggest(name: str, known: Mapping[str, object] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f". Did you mean {close[0]}?" if close else f" (known: {', '.join(known)})"
-
-

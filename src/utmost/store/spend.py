@@ -18,13 +18,13 @@ import duckdb
 import pyarrow as pa
 
 from utmost.errors import InputError
-from utmost.ingest.spend import SpendRow
+from utmost.ingest.spend import KEYS, SpendRow
 
 #: The columns :func:`read_spend` answers with, in order.
 SPEND_COLUMNS = ("date", "utm_source", "utm_medium", "utm_campaign", "cost", "currency")
 _KEY_MATCH = " AND ".join(
     ["spend.date = incoming.date"]
-    + [f"spend.{key} IS NOT DISTINCT FROM incoming.{key}" for key in ("utm_source", "utm_medium", "utm_campaign")]
+    + [f"spend.{key} IS NOT DISTINCT FROM incoming.{key}" for key in KEYS]
 )
 
 

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from utmost.errors import InputError
-from utmost.ingest.spend import Layout, SpendRow, parse_assignments, parse_spend
+from utmost.ingest.spend import SpendRow, parse_spend
+from utmost.ingest.spend_layout import Layout, parse_assignments
 
 D1, D2 = datetime.date(2026, 3, 1), datetime.date(2026, 3, 2)
 NATIVE = (
