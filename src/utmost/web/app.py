@@ -56,8 +56,8 @@ def create_app(store: Store, session_secret: str | None = None, handoff: Handoff
     app.add_middleware(_SameOriginChanges)
     collector = create_collector(store, app.state.failures)
     app.add_middleware(_CollectorFirst, collector=collector)
-    app.include_router(spend.router)  # before the API's catch-all for unknown paths
     app.include_router(api.router)
+    app.include_router(spend.router)  # a POST: the API's catch-all for unknown paths takes only GETs
     app.include_router(local.router)
     _add_error_handlers(app)
     add_docs(app)
