@@ -27,7 +27,8 @@ def utmost(*args: str, cwd, env: dict | None = None) -> subprocess.CompletedProc
 def test_help_on_every_command(tmp_path):
     for command in ([], ["import"], ["project"], ["project", "create"], ["project", "list"], ["demo"],
                     ["attribute"], ["export"], ["serve"], ["project", "service-account"], ["journey"],
-                    ["people"], ["people", "delete"], ["compact"], ["project", "set"], ["channels"]):
+                    ["people"], ["people", "delete"], ["compact"], ["project", "set"], ["channels"], ["spend"],
+                    ["spend", "import"], ["spend", "show"]):
         result = utmost(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Usage: utmost" in result.stdout
 

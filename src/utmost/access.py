@@ -58,7 +58,18 @@ from utmost.engine import (
     make_options,
 )
 from utmost.errors import DatabaseHeldError, InputError, ProjectError, UtmostError
-from utmost.store import ImportReport, Project, ServiceAccount, Store, default_path, import_files
+from utmost.ingest import Layout
+from utmost.store import (
+    ImportReport,
+    Project,
+    ServiceAccount,
+    SpendReport,
+    Store,
+    default_path,
+    import_files,
+    import_spend,
+    spend_files,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -202,6 +213,38 @@ def import_events(
     found, created = store.open_project(project)
     report = import_files(store, found.name, paths, strict=strict, folder=folder, progress=progress)
     return Imported(found, created, report)
+
+
+@dataclass(frozen=True)
+class SpendImported:
+    project: Project
+    created: bool  # the import made the project
+    report: SpendReport
+
+
+@operation
+def import_spend_files(
+    store: Store, *, project: str, paths: list[str], folder: str, columns: str | None,
+    renames: dict[str, str], constants: dict[str, str], strict: bool,
+) -> SpendImported:
+    """Import spend files ``paths`` (relative ones in ``folder``) read through ``columns`` (a
+    preset), ``renames`` (column → field) and ``constants`` (field → value)."""
+    layout = Layout.of(columns, renames, constants)
+    files = spend_files(paths, folder)  # a mistyped path is said before a project is made
+    found, created = store.open_project(project)
+    return SpendImported(found, created, import_spend(store, found.name, files, layout, strict=strict))
+
+
+@operation
+def stored_spend(store: Store, *, project: str) -> pa.Table:
+    """The project's spend rows (date, utm_source, utm_medium, utm_campaign, cost, currency)."""
+    return store.spend(store.project(project).name)
+
+
+@operation
+def spend_totals(store: Store, *, project: str) -> pa.Table:
+    """The project's spend per (utm_source, utm_medium, utm_campaign)."""
+    return store.spend_totals(store.project(project).name)
 
 
 @operation

@@ -18,11 +18,22 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from utmost.access import answer, answer_on_spark, attribution, follow, opened
+from utmost.access import (
+    SpendImported,
+    answer,
+    answer_on_spark,
+    attribution,
+    follow,
+    import_spend_files,
+    opened,
+    stored_spend,
+)
 from utmost.access import journey as journey_of
 from utmost.engine import ATTRIBUTE, JOURNEY, Journey, make_options, parameters
+from utmost.ingest import Layout
+from utmost.store import DEFAULT_PROJECT, SpendReport
 
-__all__ = ["answer", "answer_on_spark", "attribute", "follow", "journey"]
+__all__ = ["answer", "answer_on_spark", "attribute", "follow", "import_spend", "journey", "spend"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,3 +91,36 @@ def journey(any_id: str, conversion: str, *, db: str | os.PathLike[str] | None =
     make_options(**question)
     with opened(db, read_only=True) as database:
         return database.run(journey_of, question=question, any_id=any_id)
+
+
+def spend(db: str | os.PathLike[str] | None = None, project: str = DEFAULT_PROJECT) -> pa.Table:
+    """The project's ad spend, one row per day and key: ``date``, ``utm_source``, ``utm_medium``,
+    ``utm_campaign`` (an empty medium or campaign is null), ``cost``, ``currency``; ordered by
+    date, then key.
+
+    Reads ``db`` as :func:`attribute` does, changing nothing on disk, or asks the `utmost serve`
+    that holds it."""
+    with opened(db, read_only=True) as database:
+        return database.run(stored_spend, project=project)
+
+
+def import_spend(
+    *paths: str | os.PathLike[str],
+    db: str | os.PathLike[str] | None = None,
+    project: str = DEFAULT_PROJECT,
+    columns: str | None = None,
+    renames: dict[str, str] | None = None,
+    constants: dict[str, str] | None = None,
+    strict: bool = False,
+) -> SpendReport:
+    """Import spend files as ``utmost spend import`` does: ``columns`` is ``--columns``,
+    ``renames`` ``--map`` (column → field), ``constants`` ``--set`` (field → value). Returns what
+    it did (``imported``, ``replaced``, ``rejected``, ``problems``); bad lines are skipped, or
+    with ``strict`` stop everything (``checked_only``)."""
+    Layout.of(columns, renames, constants)
+    with opened(db) as database:
+        done: SpendImported = database.run(
+            import_spend_files, project=project, paths=[os.fspath(p) for p in paths], folder=os.getcwd(),
+            columns=columns, renames=dict(renames or {}), constants=dict(constants or {}), strict=strict,
+        )
+    return done.report

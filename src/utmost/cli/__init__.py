@@ -4,15 +4,16 @@ Every command takes ``--db`` (default ``utmost.duckdb``, env ``UTMOST_DB``) and,
 reads or writes events, ``--project`` (default ``default``). Errors print one line on stderr
 and exit with status 2; nothing prints a traceback for bad input.
 
-The commands live by what they do (:mod:`~utmost.cli.channels`, :mod:`~utmost.cli.data`, :mod:`~utmost.cli.projects`,
-:mod:`~utmost.cli.questions`, :mod:`~utmost.cli.serving`); each adds itself to the one group,
-:data:`utmost.cli.shell.cli`, when imported here.
+The commands live by what they do (:mod:`~utmost.cli.channels`, :mod:`~utmost.cli.data`,
+:mod:`~utmost.cli.projects`, :mod:`~utmost.cli.questions`, :mod:`~utmost.cli.serving`,
+:mod:`~utmost.cli.spend`); each adds itself to the one group, :data:`utmost.cli.shell.cli`, when
+imported here.
 """
 
-from utmost.cli import channels, data, projects, questions, serving
+from utmost.cli import channels, data, projects, questions, serving, spend
 from utmost.cli.shell import cli
 
-__all__ = ["channels", "cli", "data", "main", "projects", "questions", "serving"]
+__all__ = ["channels", "cli", "data", "main", "projects", "questions", "serving", "spend"]
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Storage: the DuckDB file, its schema, the single writer, and file import.
+"""Storage: the DuckDB file, its schema, the single writer, and file import (events and spend).
 
 Only this package opens database connections. The interfaces use the names below and nothing
 else of it.
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from utmost.store.importer import ImportReport, import_files
     from utmost.store.profiles import Update
     from utmost.store.projects import Project, ServiceAccount
+    from utmost.store.spend import SpendFile, SpendReport
+    from utmost.store.spend_import import import_spend, spend_files
     from utmost.store.writer import RETRY_AFTER_SECONDS, quick_handover
 
 #: The rest load DuckDB and Arrow, so they are imported when first used (:mod:`utmost.lazy`).
@@ -28,6 +30,10 @@ __getattr__ = exports(__name__, {
     "Update": "utmost.store.profiles",
     "Project": "utmost.store.projects",
     "ServiceAccount": "utmost.store.projects",
+    "SpendFile": "utmost.store.spend",
+    "SpendReport": "utmost.store.spend",
+    "import_spend": "utmost.store.spend_import",
+    "spend_files": "utmost.store.spend_import",
     "RETRY_AFTER_SECONDS": "utmost.store.writer",
     "quick_handover": "utmost.store.writer",
 })
@@ -42,11 +48,15 @@ __all__ = [
     "ImportReport",
     "Project",
     "ServiceAccount",
+    "SpendFile",
+    "SpendReport",
     "Store",
     "Update",
     "compact",
     "default_path",
     "discard_demo",
     "import_files",
+    "import_spend",
     "quick_handover",
+    "spend_files",
 ]

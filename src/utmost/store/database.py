@@ -38,7 +38,8 @@ import pyarrow as pa
 from utmost.dialect import DUCKDB
 from utmost.errors import DatabaseFileError, InputError, ProjectError, UnavailableError, UtmostError
 from utmost.ingest.people import Profile
-from utmost.store import files, inserts, profiles, projects
+from utmost.ingest.spend import SpendRow
+from utmost.store import files, inserts, profiles, projects, spend
 from utmost.store.appender import Appender, Records
 from utmost.store.defaults import DEFAULT_PROJECT, default_path
 from utmost.store.projects import Project, ServiceAccount
@@ -329,6 +330,25 @@ class Store:
             [project, str(folder)],
         )
         return count
+
+    # Spend
+
+    def store_spend(self, project: str, batches: list[list[SpendRow]], currency: str | None) -> tuple[int, int]:
+        """Store each batch of spend rows in turn, in one transaction, replacing the stored rows
+        of their keys and days (:func:`utmost.store.spend.replace_spend`): (stored, replaced)."""
+        return self._writing.run(lambda con: spend.replace_spend(con, project, batches, currency))
+
+    def spend_currency(self, project: str) -> str | None:
+        """The currency of ``project``'s spend, or None while none was given."""
+        return spend.project_currency(self.reader(), project)
+
+    def spend(self, project: str) -> pa.Table:
+        """``project``'s spend rows: date, utm_source, utm_medium, utm_campaign, cost, currency."""
+        return spend.read_spend(self.reader(), project)
+
+    def spend_totals(self, project: str) -> pa.Table:
+        """``project``'s spend per key: cost, first and last day, days, currency."""
+        return spend.spend_totals(self.reader(), project)
 
     # What made the file
 

@@ -93,5 +93,19 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
   set_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 )""",
     ),
+    # 6: ad spend, one row per (project, date, utm_source, utm_medium, utm_campaign), which
+    # utmost.store.spend keeps unique (no key: an empty medium or campaign is NULL, which a
+    # primary key refuses). The currency is the project's, on every row (NULL until one is given).
+    (
+        """CREATE TABLE spend (
+  project VARCHAR NOT NULL,
+  date DATE NOT NULL,
+  utm_source VARCHAR NOT NULL,
+  utm_medium VARCHAR,
+  utm_campaign VARCHAR,
+  cost DOUBLE NOT NULL,
+  currency VARCHAR
+)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,7 +27,7 @@ from utmost.collector import create_app as create_collector
 from utmost.errors import InputError, ProjectError
 from utmost.limits import FailureLimit, TooManyFailuresError
 from utmost.store import Store
-from utmost.web import api, local
+from utmost.web import api, local, spend
 from utmost.web.docs import add_docs
 from utmost.web.auth import READING, AuthError, Sessions, SignInLinks, cross_site
 from utmost.web.service import Service
@@ -57,6 +57,7 @@ def create_app(store: Store, session_secret: str | None = None, handoff: Handoff
     collector = create_collector(store, app.state.failures)
     app.add_middleware(_CollectorFirst, collector=collector)
     app.include_router(api.router)
+    app.include_router(spend.router)  # a POST: the API's catch-all for unknown paths takes only GETs
     app.include_router(local.router)
     _add_error_handlers(app)
     add_docs(app)
