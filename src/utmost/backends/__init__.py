@@ -21,6 +21,8 @@ class Backend(Protocol):
 
     dialect: Dialect
     source: str
+    #: The ad spend table (docs/semantics.md §14), None where there is none (Spark's Parquet).
+    spend: str | None
 
     def create(self, name: str, sql: str) -> None:
         """Materialise ``sql`` as the table ``name`` (replacing one of that name)."""

@@ -23,6 +23,7 @@ B = TypeVar("B", bound="DuckDBBackend")
 class DuckDBBackend:
     dialect = DUCKDB
     source = "events"
+    spend: str | None = "spend"
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self._cursor = cursor

@@ -45,6 +45,7 @@ def spark_session(master: str = DEFAULT_MASTER) -> Any:
 class SparkBackend:
     dialect = SPARK
     source = "events"
+    spend: str | None = None  # the Parquet export holds events only
 
     def __init__(self, session: Any, events: str) -> None:
         self._spark = session

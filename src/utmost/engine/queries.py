@@ -334,6 +334,23 @@ WHERE NOT coalesce(previous_session = session AND previous_key = key, FALSE)
 """
 
 
+def spend_by_key(d: Dialect, options: Options, spend: str) -> str:
+    """The project's spend per ``--by`` key (docs/semantics.md §15), dated within the question's
+    range: its UTM values read as a landing's (empty: ``(not set)``), or its channel by the rules."""
+    medium, campaign = (f"coalesce(nullif(s.{c}, ''), {d.literal(NOT_SET)})" for c in ("utm_medium", "utm_campaign"))
+    values = {"utm_source": "s.utm_source", "utm_medium": medium, "utm_campaign": campaign,
+              CHANNEL: channel_sql(d, options.channels, "s.utm_source", medium, campaign)}
+    keys = [f"{values[prop]} AS k{index}" for index, prop in enumerate(options.by)]
+    bounds = [f"s.project = {d.literal(options.project)}"]
+    if options.start is not None:
+        bounds.append(f"CAST(s.date AS TIMESTAMP) >= {d.literal(options.start)}")
+    if options.end is not None:
+        bounds.append(f"CAST(s.date AS TIMESTAMP) < {d.literal(options.end)}")
+    names = ", ".join(f"k{index}" for index in range(len(options.by)))
+    return (f"SELECT {names}, sum(cost) AS cost FROM (SELECT {', '.join(keys)}, s.cost FROM {spend} AS s "
+            f"WHERE {' AND '.join(bounds)}) AS keyed GROUP BY {names}")
+
+
 def conversions(d: Dialect, options: Options, source: str) -> str:
     """Conversion events in the date range, with revenue (0 unless a finite number)."""
     value = d.to_double.format(d.json_text("e.properties", options.revenue_property))

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from utmost.backends import Backend
-from utmost.engine import queries
+from utmost.engine import money, queries
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.channels import CHANNEL
 from utmost.engine.options import Options
@@ -90,12 +90,25 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     totals += more_totals
     if options.ci is not None:
         _add_intervals(backend, options, keys, totals)
+    totals = _with_spend(backend, options, keys, totals)
     ordered_totals = _ordered(totals, keys, ("model_order", "-conversions", *keys), totals=True)
     ordered_rows = _ordered(rows + more_rows, keys, ("model_order", "time", "insert_id", *keys), totals=False)
     count, bare = backend.arrow(
         "SELECT count(DISTINCT conversion), count(DISTINCT CASE WHEN touches = 0 THEN conversion END) FROM attributable"
     ).to_pylist()[0].values()
     return Result(_named(ordered_totals, options), _named(ordered_rows, options), options, count, bare, explanation)
+
+
+def _with_spend(backend: Backend, options: Options, keys: list[str], totals: list[dict]) -> list[dict]:
+    """The totals with money columns (:mod:`utmost.engine.money`) when the question's keys are
+    spend's and the project has recorded any spend; else as they are."""
+    if not money.asks_money(options) or backend.spend is None:
+        return totals
+    project = backend.dialect.literal(options.project)
+    if not backend.scalar(f"SELECT count(*) FROM {backend.spend} WHERE project = {project}"):
+        return totals
+    spent = backend.arrow(queries.spend_by_key(backend.dialect, options, backend.spend)).to_pylist()
+    return money.with_money(totals, {tuple(r[k] for k in keys): r["cost"] for r in spent}, options, keys)
 
 
 def _named(table: pa.Table, options: Options) -> pa.Table:
@@ -174,16 +187,17 @@ def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...], totals: 
     Rounded before sorting, so that two credits that differ only by noise are equal and
     ordered by their keys, as docs/semantics.md §12 says.
     """
-    numbers = ("conversions", "credit", "revenue", *_INTERVALS)
-    rounded = [{c: decimal(v) if c in numbers else v for c, v in row.items()} for row in rows]
+    numbers = ("conversions", "credit", "revenue", *_INTERVALS, *money.MONEY)
+    rounded = [{c: decimal(v) if c in numbers and v is not None else v for c, v in row.items()} for row in rows]
 
     def sort_key(row: dict) -> tuple:
         return tuple(-row[c[1:]] if c.startswith("-") else row[c] for c in order)
 
     ordered = sorted(rounded, key=sort_key)
     intervals = _INTERVALS if totals and ordered and _INTERVALS[0] in ordered[0] else ()
+    spent = money.MONEY if totals and ordered and money.MONEY[0] in ordered[0] else ()
     columns = ["model", *(("insert_id", "person", "time") if not totals else ()), *keys,
-               *(("conversions", "revenue") if totals else ("credit", "revenue")), *intervals]
+               *(("conversions", "revenue") if totals else ("credit", "revenue")), *intervals, *spent]
     types = {"model": pa.string(), **_ROW_COLUMNS, **{k: pa.string() for k in keys},
              **{c: pa.float64() for c in numbers}}
     return pa.table({c: pa.array([r[c] for r in ordered], types[c]) for c in columns})

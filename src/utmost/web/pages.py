@@ -53,7 +53,8 @@ templates = Jinja2Templates(env=Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, undefined=StrictUndefined,
     trim_blocks=True, lstrip_blocks=True,
 ))
-templates.env.filters["exact"] = repr  # a float's every digit, for sorting and for tests
+# A float's every digit, for sorting and for tests; "no value" (-inf) as JavaScript's Number reads it.
+templates.env.filters["exact"] = lambda value: "-Infinity" if value == float("-inf") else repr(value)
 templates.env.filters["when"] = lambda time: f"{time:%Y-%m-%d %H:%M:%S} UTC"
 templates.env.tests["devicelike"] = lambda any_id: str(any_id).startswith(DEVICE_PREFIX)
 
@@ -230,6 +231,8 @@ class CreditRow:
 #: The table's columns per model, and their headings.
 METRICS = {"conversions": "Credit", "share": "Share", "revenue": "Revenue"}
 INTERVAL_METRICS = {"conversions_ci": "Credit interval", "revenue_ci": "Revenue interval"}
+#: With spend (docs/semantics.md §15): shown as "·" where there is none, sorted first.
+MONEY_METRICS = {"cost": "Cost", "cpa": "CPA", "roas": "ROAS"}
 
 
 @dataclass(frozen=True)
@@ -251,9 +254,10 @@ class Credit:
     models: list[str]
     by: tuple[str, ...]
     rows: list[CreditRow]
-    totals: dict[str, dict[str, float]]
+    totals: dict[str, dict[str, float | None]]
     intervals: bool
     result: Result
+    money: bool = False
 
     @property
     def labels(self) -> list[str]:
@@ -261,9 +265,9 @@ class Credit:
 
     @property
     def metrics(self) -> dict[str, str]:
-        return {**METRICS, **(INTERVAL_METRICS if self.intervals else {})}
+        return {**METRICS, **(INTERVAL_METRICS if self.intervals else {}), **(MONEY_METRICS if self.money else {})}
 
-    def cells(self, numbers: dict[str, dict[str, float]]) -> list[Cell]:
+    def cells(self, numbers: dict[str, dict[str, float | None]]) -> list[Cell]:
         """Every model's cells for one row (``numbers``: model → metric → value; 0 when absent)."""
         shown = []
         for model in self.models:
@@ -271,10 +275,14 @@ class Credit:
             for metric in self.metrics:
                 base = metric.removesuffix("_ci")
                 if metric.endswith("_ci"):
-                    low, high = got.get(f"{base}_low", 0.0), got.get(f"{base}_high", 0.0)
+                    low, high = got.get(f"{base}_low") or 0.0, got.get(f"{base}_high") or 0.0
                     shown.append(Cell(model, metric, f"{low:,.2f} – {high:,.2f}", low, low, high))
+                elif metric in MONEY_METRICS:
+                    money = got.get(metric)
+                    shown.append(Cell(model, metric, "·" if money is None else f"{money:,.2f}",
+                                      float("-inf") if money is None else money))
                 else:
-                    value = got.get(metric, 0.0)
+                    value = got.get(metric) or 0.0
                     text = f"{value:.1%}" if metric == "share" else f"{value:,.2f}"
                     shown.append(Cell(model, metric, text, value))
         return shown
@@ -295,10 +303,18 @@ def credit_of(result: Result) -> Credit:
         cells.setdefault(tuple(row[p] for p in by), {})[row["model"]] = numbers
     first = models[0]
     order = sorted(cells, key=lambda k: (-cells[k].get(first, {}).get("conversions", 0.0), k))
-    totals = {m: {metric: sum(cells[k][m][metric] for k in cells if m in cells[k])
+    totals: dict[str, dict[str, float | None]] = {m: {metric: sum(cells[k][m][metric] for k in cells if m in cells[k])
                   for metric in ("conversions", "revenue", "share")} for m in models}
     intervals = "conversions_low" in result.totals.column_names
-    return Credit(models, by, [CreditRow(k, cells[k]) for k in order], totals, intervals, result)
+    money = "cost" in result.totals.column_names
+    if money:  # over the keys that spent, as each row's (docs/semantics.md §15)
+        paid = [k for k in cells if next(iter(cells[k].values()))["cost"] is not None]
+        cost = sum(next(iter(cells[k].values()))["cost"] for k in paid)
+        for m in models:
+            bought = sum(cells[k][m]["conversions"] for k in paid if m in cells[k])
+            earned = sum(cells[k][m]["revenue"] for k in paid if m in cells[k])
+            totals[m] |= {"cost": cost, "cpa": cost / bought if bought else None, "roas": earned / cost if cost else None}
+    return Credit(models, by, [CreditRow(k, cells[k]) for k in order], totals, intervals, result, money)
 
 
 #: The charts of an answer: what each draws, and the words of its axis and title.
