@@ -55,6 +55,7 @@ templates = Jinja2Templates(env=Environment(
 ))
 # A float's every digit, for sorting and for tests; "no value" (-inf) as JavaScript's Number reads it.
 templates.env.filters["exact"] = lambda value: "-Infinity" if value == float("-inf") else repr(value)
+templates.env.filters["keyquery"] = lambda key: urlencode([("key", part) for part in key], quote_via=quote)
 templates.env.filters["when"] = lambda time: f"{time:%Y-%m-%d %H:%M:%S} UTC"
 templates.env.tests["devicelike"] = lambda any_id: str(any_id).startswith(DEVICE_PREFIX)
 
@@ -233,6 +234,8 @@ METRICS = {"conversions": "Credit", "share": "Share", "revenue": "Revenue"}
 INTERVAL_METRICS = {"conversions_ci": "Credit interval", "revenue_ci": "Revenue interval"}
 #: With spend (docs/semantics.md §15): shown as "·" where there is none, sorted first.
 MONEY_METRICS = {"cost": "Cost", "cpa": "CPA", "roas": "ROAS"}
+#: What the difference view subtracts: the default model, as Mixpanel's and most tools' is.
+BASELINE_MODEL = "last_touch"
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,19 @@ class Credit:
     @property
     def labels(self) -> list[str]:
         return [key_label(row.key) for row in self.rows]
+
+    @property
+    def differences(self) -> list[tuple[tuple[str, ...], list[tuple[str, float]]]] | None:
+        """Per key, each other model's credit minus last touch's: what leaving last click changes.
+        None unless last_touch and another model were asked for."""
+        others = [m for m in self.models if m != BASELINE_MODEL]
+        if BASELINE_MODEL not in self.models or not others:
+            return None
+
+        def credit(row: CreditRow, model: str) -> float:
+            return row.cells.get(model, {}).get("conversions") or 0.0
+
+        return [(row.key, [(m, credit(row, m) - credit(row, BASELINE_MODEL)) for m in others]) for row in self.rows]
 
     @property
     def metrics(self) -> dict[str, str]:
@@ -319,7 +335,8 @@ def credit_of(result: Result) -> Credit:
 
 #: The charts of an answer: what each draws, and the words of its axis and title.
 CHARTS = {"conversions": ("conversions credited", "Conversions credited"),
-          "revenue": ("revenue credited", "Revenue credited")}
+          "revenue": ("revenue credited", "Revenue credited"),
+          "roas": ("revenue per unit of cost", "Return on ad spend")}  # with spend only
 
 
 def credit_charts(credit: Credit) -> dict[str, Markup]:
@@ -330,9 +347,11 @@ def credit_charts(credit: Credit) -> dict[str, Markup]:
 
     drawn = {}
     for metric, (axis, words) in CHARTS.items():
-        values = {m: column(m, metric) for m in credit.models}
+        if metric == "roas" and not credit.money:
+            continue
+        values = {m: [v or 0.0 for v in column(m, metric)] for m in credit.models}
         bounds = None
-        if credit.intervals:
+        if credit.intervals and metric != "roas":
             bounds = {m: list(zip(column(m, f"{metric}_low"), column(m, f"{metric}_high"))) for m in credit.models}
         title = f"{words} per {', '.join(credit.by)}, one bar per model"
         drawn[metric] = Markup(charts.credit_chart(credit.labels, values, bounds, title, axis))
@@ -361,8 +380,33 @@ def attribution(request: Request) -> Response:
     except InputError as error:
         return render(request, "attribution.html", 400, error=str(error), credit=None, **page)
     credit = credit_of(result)
+    compare = None if BASELINE_MODEL in credit.models else canonical(
+        {**chosen, "models": ",".join([BASELINE_MODEL, *credit.models])})
     return render(request, "attribution.html", credit=credit, charts=credit_charts(credit),
-                  legend=charts.legend(credit.models), **page)
+                  legend=charts.legend(credit.models), compare=compare, **page)
+
+
+@router.get("/conversions")
+def conversions(request: Request) -> Response:
+    """The conversions credited to one key (``key``, one per --by property) under each model of
+    the question: the rows behind a number of the attribution table, each leading to its journey."""
+    project = request_project(request)
+    service = request.app.state.service
+    chosen = question_of(request)
+    key = tuple(value for name, value in parse_qsl(request.url.query, keep_blank_values=True) if name == "key")
+    chosen.pop("key", None)
+    query = canonical(chosen)
+    page: dict[str, Any] = {"project": project, "key": key, "query": query, "rows": [], "by": ()}
+    try:
+        options = options_of(chosen, project.name)
+        if len(key) != len(options.by):
+            raise InputError(f"key: give one value per --by property ({', '.join(options.by)}), as key=…")
+        result = service.attribution(options, per_conversion=True)
+    except InputError as error:
+        return render(request, "conversions.html", 400, error=str(error), **page)
+    rows = [r for r in result.per_conversion.to_pylist() if tuple(r[p] for p in options.by) == key]
+    return render(request, "conversions.html", **{**page, "rows": rows, "by": options.by,
+                                                   "conversion": options.conversion})
 
 
 # --- journey ---------------------------------------------------------------------------------
