@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import raw_lines
 from engine.journeys import DAY, MINUTE, book, land, page
 
@@ -171,3 +173,34 @@ def test_the_rules_are_described_in_order_with_their_lists():
     assert said.splitlines()[0] == " 1. Direct: source is '(direct)' and (medium is '(not set)' or '(none)')"
     assert "19. Unassigned: when no rule above holds" in said
     assert "\nsearch sites (" in said and "google" in said
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(max_size=300))
+def test_any_text_as_a_rules_file_is_used_or_refused_with_a_line(text):
+    try:
+        channels_from(text, "any.toml")
+    except InputError as refused:
+        assert str(refused).startswith("any.toml:")
+
+
+#: Values that break SQL quoting or a regular expression if they ever reached either unescaped.
+HOSTILE = st.text(alphabet=st.sampled_from(list("ab'\"\\%_.*?()[]|^$ \x00é")), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(source=HOSTILE, medium=HOSTILE, campaign=HOSTILE, value=HOSTILE)
+def test_hostile_values_in_touchpoints_and_in_a_projects_rules_stay_values(source, medium, campaign, value):
+    """A rule's value and a touchpoint's are compared as text: each value only ever reaches the
+    SQL as a literal (or an escaped pattern), so the query runs and names one of the channels."""
+    rules = channels_from(f'[[rule]]\nchannel = "Odd"\nwhen = [{{ source_is = {_toml_string(value)} }}]\n', "odd.toml")
+    sql = channel_sql(DUCKDB, rules, "s", "m", "c")
+    found = duckdb.execute(f"SELECT {sql} FROM (SELECT ? AS s, ? AS m, ? AS c)", [source, medium, campaign]).fetchone()[0]
+    assert found in rules.names
+    assert (found == "Odd") == (source.lower() == value.lower())
+
+
+def _toml_string(value: str) -> str:
+    """``value`` as a TOML basic string."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\x00", "\\u0000")
+    return f'"{escaped}"'
