@@ -127,11 +127,6 @@ def campaign_report(store: Store, options: Options) -> Report:
     return _checked(DuckDBBackend.of(store), options, lambda b: engine.report(b, options))
 
 
-def report_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]") -> Report:
-    """The campaign report on Spark, over Parquet written by ``utmost export --parquet`` (no spend there)."""
-    return _checked(SparkBackend(spark_session(master), str(events)), options, lambda b: engine.report(b, options))
-
-
 def follow(store: Store, options: Options, any_id: str) -> Journey:
     """One person's journey, on the store's DuckDB backend (with the project's channel rules)."""
     options = with_project_channels(store, options)
