@@ -394,7 +394,8 @@ UNLABELLED = """() => Array.from(document.querySelectorAll('input:not([type=hidd
 
 
 def pages(dashboard: Dashboard) -> list[str]:
-    return ["/attribution", f"/journey?id={two_device_booker(dashboard)}", "/send"]
+    return ["/attribution", f"/report?conversion={quote(CONVERSION)}&by=channel&interval=week",
+            f"/journey?id={two_device_booker(dashboard)}", "/send"]
 
 
 def test_every_page_has_the_nav_and_loads_only_from_its_origin(tab: Tab, dashboard: Dashboard) -> None:
@@ -402,8 +403,8 @@ def test_every_page_has_the_nav_and_loads_only_from_its_origin(tab: Tab, dashboa
     for path in pages(dashboard):
         tab.page.goto(path)
         nav = tab.page.get_by_role("navigation", name="Main")
-        for name, href in [("Attribution", "/attribution"), ("Journey", "/journey"), ("Send data", "/send"),
-                           ("API docs", "/docs")]:
+        for name, href in [("Attribution", "/attribution"), ("Report", "/report"), ("Journey", "/journey"),
+                           ("Send data", "/send"), ("API docs", "/docs")]:
             assert nav.get_by_role("link", name=name, exact=True).get_attribute("href") == href
         assert nav.get_by_role("button", name="Sign out").is_visible()
         html = tab.page.content()
@@ -467,7 +468,7 @@ def tab_through(page: Page, stops: int) -> list[dict[str, Any]]:
     return presses
 
 
-@pytest.mark.parametrize("path", ["/attribution", "/journey", "/send"])
+@pytest.mark.parametrize("path", ["/attribution", "/report", "/journey", "/send"])
 def test_keyboard_reaches_every_control_in_order(tab: Tab, dashboard: Dashboard, path: str) -> None:
     tab.sign_in()
     page = tab.page
@@ -481,7 +482,7 @@ def test_keyboard_reaches_every_control_in_order(tab: Tab, dashboard: Dashboard,
         walk = tab_through(page, len(stops))
         assert list(dict.fromkeys(f["stop"] for f in walk)) == list(range(len(stops))), "every stop, in document order"
         assert all(f["outline"] for f in walk), "focus is visible on every stop"
-        if path != "/attribution":
+        if path not in ("/attribution", "/report"):
             break
 
 
