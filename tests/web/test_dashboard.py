@@ -495,7 +495,7 @@ def test_api_docs_render_every_operation(tab: Tab, dashboard: Dashboard) -> None
     operations = page.locator(".opblock-summary-path")
     operations.first.wait_for(timeout=30_000)
     shown = [text.replace("\u200b", "") for text in operations.all_inner_texts()]
-    assert shown == ["/api/attribution", "/api/journey", "/api/events/names", "/api/properties",
+    assert shown == ["/api/attribution", "/api/report", "/api/journey", "/api/events/names", "/api/properties",
                      "/api/people/{person_id}", "/api/people/{person_id}", "/api/spend"]  # GET, then DELETE; spend
     assert page.get_by_text("Unable to render this definition").count() == 0
     page.locator(".opblock-summary", has_text="/api/attribution").first.click()
