@@ -534,7 +534,7 @@ def test_on_a_phone_the_header_fits_and_the_charts_stay_legible(phone: Tab) -> N
     page.goto(f"/attribution?conversion={quote(CONVERSION)}&models={SEVEN}")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], "nothing overflows sideways"
     header = page.evaluate(READ_HEADER)
-    assert [h["text"] for h in header] == ["utmost", "Attribution", "Journey", "Send data", "API docs",
+    assert [h["text"] for h in header] == ["utmost", "Attribution", "Report", "Journey", "Send data", "API docs",
                                            "project default", "Sign out"]
     assert all(0 <= h["left"] and h["right"] <= PHONE["width"] and h["width"] > 0 for h in header), header
     for metric in ("conversions", "revenue"):
