@@ -47,6 +47,9 @@ READS = [
     ["attribute", "--conversion", BOOKED, "--per-conversion"],
     ["attribute", "--conversion", BOOKED, "--models", "markov", "--format", "json", "--explain-model"],
     ["journey", "{person}", "--conversion", BOOKED],
+    ["report", "--conversion", BOOKED, "--by", "channel"],
+    ["report", "--conversion", BOOKED, "--model", "linear", "--interval", "week", "--format", "json"],
+    ["report", "--conversion", BOOKED, "--format", "csv", "--by", "utm_source,utm_campaign"],
     ["journey", "{person}", "--conversion", BOOKED, "--format", "json"],
     ["project", "list"],
     ["project", "secret", "default"],  # an error: the secret cannot be shown
@@ -102,7 +105,9 @@ def test_the_python_api_gets_the_same_tables_through_the_server(demo):
     table = api.attribute(BOOKED, db=db, **question)
     per_conversion = api.attribute(BOOKED, db=db, per_conversion=True)
     path = api.journey(booker(demo), BOOKED, db=db)
+    report = api.report(BOOKED, db=db, model="shapley", interval="month")
     with served(db):
+        assert api.report(BOOKED, db=db, model="shapley", interval="month").equals(report)
         assert api.attribute(BOOKED, db=db, **question).equals(table)
         assert api.attribute(BOOKED, db=db, per_conversion=True).equals(per_conversion)
         through = api.journey(booker(demo), BOOKED, db=db)

@@ -213,3 +213,34 @@ def test_any_string_as_any_option_is_an_answer_or_a_clean_error(files, options, 
         utmost.attribute(conversion, db=files["db"], project=ASKER, **keywords)
     except InputError:
         pass
+
+
+#: Every string option of the campaign report, as a user could type it.
+REPORT_OPTIONS = ("conversion", "model", "interval", "by", "lookback", "scope", "session_timeout", "revenue_property",
+                  "from", "to", "models", "ci")
+report_text = st.one_of(hostile_text, st.sampled_from(["day", "week", "month", "year", "linear", "channel"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(REPORT_OPTIONS), report_text, min_size=1, max_size=5))
+def test_any_string_as_any_option_of_the_report_is_an_answer_or_a_clean_error(files, options):
+    """The campaign report through HTTP (its API and page), the CLI and Python: an answer or a
+    clean error, never a 500, a traceback or another project's data."""
+    client = files["client"]
+    params = {"conversion": "Purchase", **options}
+    for path in ("/api/report", "/report"):
+        response = client.get(path, auth=(ASKER_SECRET, ""), params=params)
+        assert response.status_code in ((200, 400) if path.startswith("/api") else (200, 303, 400)), response.text
+        assert response.headers.get("location", "/").startswith("/")
+        assert VICTIM_MARK not in response.text
+    flags = [f"--{name.replace('_', '-')}={value}" for name, value in params.items()]
+    command = CliRunner().invoke(cli, ["report", f"--db={files['db']}", f"--project={ASKER}", *flags])
+    assert command.exit_code in (0, 2) and (command.exception is None or isinstance(command.exception, SystemExit)), (
+        "".join(traceback.format_exception(command.exception)) if command.exception else command.stderr)
+    assert VICTIM_MARK not in command.output and "Traceback" not in command.stderr
+    keywords = {{"from": "start", "to": "end"}.get(k, k): v for k, v in options.items()}
+    conversion = keywords.pop("conversion", "Purchase")
+    try:
+        utmost.report(conversion, db=files["db"], project=ASKER, **keywords)
+    except InputError:
+        pass

@@ -50,6 +50,7 @@ from utmost.engine import (
     Deleted,
     Journey,
     Options,
+    Report,
     Result,
     channels_from,
     check_question,
@@ -120,6 +121,12 @@ def answer_on_spark(options: Options, events: str | os.PathLike[str], master: st
     return _checked(SparkBackend(spark_session(master), str(events)), options, lambda b: engine.attribute(b, options))
 
 
+def campaign_report(store: Store, options: Options) -> Report:
+    """The campaign report of ``options`` (a ``report`` question), on the store's DuckDB backend."""
+    options = with_project_channels(store, options)
+    return _checked(DuckDBBackend.of(store), options, lambda b: engine.report(b, options))
+
+
 def follow(store: Store, options: Options, any_id: str) -> Journey:
     """One person's journey, on the store's DuckDB backend (with the project's channel rules)."""
     options = with_project_channels(store, options)
@@ -188,6 +195,14 @@ def attribution(store: Store, *, question: dict[str, Any], per_conversion: bool)
     result = answer(store, options, per_conversion)
     return Answer(result.totals, result.per_conversion, result.conversions, result.converted_without_touchpoints,
                   result.explanation)
+
+
+@operation
+def report(store: Store, *, question: dict[str, Any]) -> Report:
+    """``question``: :func:`~utmost.engine.make_options`' keywords for a ``report`` question."""
+    options = make_options(**{**question, "question": engine.REPORT})
+    store.project(options.project)
+    return campaign_report(store, options)
 
 
 @operation

@@ -28,12 +28,13 @@ from utmost.access import (
     opened,
     stored_spend,
 )
+from utmost.access import report as report_of
 from utmost.access import journey as journey_of
-from utmost.engine import ATTRIBUTE, JOURNEY, Journey, make_options, parameters
+from utmost.engine import ATTRIBUTE, JOURNEY, REPORT, Journey, make_options, parameters
 from utmost.ingest import Layout
 from utmost.store import DEFAULT_PROJECT, SpendReport
 
-__all__ = ["answer", "answer_on_spark", "attribute", "follow", "import_spend", "journey", "spend"]
+__all__ = ["answer", "answer_on_spark", "attribute", "follow", "import_spend", "journey", "report", "spend"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,6 +92,20 @@ def journey(any_id: str, conversion: str, *, db: str | os.PathLike[str] | None =
     make_options(**question)
     with opened(db, read_only=True) as database:
         return database.run(journey_of, question=question, any_id=any_id)
+
+
+@_asks(REPORT)
+def report(conversion: str, *, db: str | os.PathLike[str] | None = None, **options: Any) -> pa.Table:
+    """The campaign report, exactly as ``utmost report --format json``: per key (and ``period``
+    with ``interval``), ``sessions``, ``persons``, ``landings``, ``conversions``,
+    ``conversion_rate``, ``revenue``, and ``cost``, ``cpa`` and ``roas`` when spend applies
+    (docs/semantics.md §16).
+
+    Reads ``db`` as :func:`attribute` does, changing nothing on disk."""
+    question = dict(conversion=conversion, **options)
+    make_options(question=REPORT, **question)
+    with opened(db, read_only=True) as database:
+        return database.run(report_of, question=question).table
 
 
 def spend(db: str | os.PathLike[str] | None = None, project: str = DEFAULT_PROJECT) -> pa.Table:

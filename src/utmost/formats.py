@@ -15,7 +15,7 @@ import pyarrow as pa
 from rich.table import Column, Table
 from rich.text import Text
 
-from utmost.engine import Journey, Result
+from utmost.engine import Journey, Options, Report, Result
 
 
 def rows(table: pa.Table) -> list[dict]:
@@ -144,6 +144,36 @@ def _footer(result: Result) -> str:
         f"{result.converted_without_touchpoints:,} without (credited to (none)); "
         f"lookback {window}, scope {o.scope}, by {', '.join(o.by)}{intervals}"
     )
+
+
+def report_table(report: Report, options: Options) -> Table:
+    """The campaign report for people: counts whole, credit and money to two places, the
+    conversion rate as a percentage, ``·`` where there is no value (docs/semantics.md §16)."""
+    lead = ["period"] if options.interval else []
+    names = report.table.column_names
+    numbers = [c for c in names if c not in (*lead, *options.by)]
+    headings = {"conversions": options.models[0].name, "conversion_rate": "rate"}
+    table = Table(*_headers([*lead, *options.by]), *(Column(headings.get(c, c), justify="right") for c in numbers),
+                  box=None, caption=_plain(_report_footer(report, options)), caption_justify="left")
+    for row in rows(report.table):
+        table.add_row(*(_plain(row[c]) for c in [*lead, *options.by]), *(_cell(c, row[c]) for c in numbers))
+    return table
+
+
+def _cell(column: str, value: float | int | None) -> str:
+    if value is None:
+        return "·"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.1%}" if column == "conversion_rate" else f"{value:,.2f}"
+
+
+def _report_footer(report: Report, options: Options) -> str:
+    window = f"{options.lookback.days}d" if options.lookback.seconds == 0 else str(options.lookback)
+    period = f"; per {options.interval} (credit in the period of the conversion)" if options.interval else ""
+    return (f"{report.conversions:,} {options.conversion!r} conversions credited by {options.models[0].name} "
+            f"({report.converted_without_touchpoints:,} without touchpoints, to (none)); rate: credited "
+            f"conversions ÷ sessions started; lookback {window}, scope {options.scope}{period}")
 
 
 def per_conversion_table(result: Result) -> Table:

@@ -23,14 +23,26 @@ from conftest import event, raw_lines
 import utmost
 from utmost.cli import cli
 from utmost.engine.models import MODELS
-from utmost.engine.options import ATTRIBUTE, JOURNEY, PARAMETERS, REQUIRED, Options, Parameter, make_options, parameters
+from utmost.engine.options import (
+    ATTRIBUTE,
+    JOURNEY,
+    PARAMETERS,
+    REPORT,
+    REQUIRED,
+    Options,
+    Parameter,
+    make_options,
+    parameters,
+)
 from utmost.store import Store
 from utmost.web import create_app
 
 ROOT = Path(__file__).parents[2]
-QUESTIONS = (ATTRIBUTE, JOURNEY)
-ENDPOINTS = {ATTRIBUTE: "/api/attribution", JOURNEY: "/api/journey"}
-PYTHON = {ATTRIBUTE: utmost.attribute, JOURNEY: utmost.journey}
+QUESTIONS = (ATTRIBUTE, JOURNEY, REPORT)
+ENDPOINTS = {ATTRIBUTE: "/api/attribution", JOURNEY: "/api/journey", REPORT: "/api/report"}
+PYTHON = {ATTRIBUTE: utmost.attribute, JOURNEY: utmost.journey, REPORT: utmost.report}
+#: The dashboard's pages that ask a question with a form of its parameters.
+PAGES = {ATTRIBUTE: "/attribution", REPORT: "/report"}
 SECRET = "question-secret-0123456789abcdef"
 ASKED = [pytest.param(question, p, id=f"{question}-{p.name}") for question in QUESTIONS for p in parameters(question)]
 
@@ -138,15 +150,17 @@ class _Form(HTMLParser):
         self.inside = self.inside and tag != "form"
 
 
-def test_the_dashboard_form_has_a_field_for_each_parameter_showing_its_default(site) -> None:
-    page = site.get(f"/attribution?conversion={quote('Buy')}")
+@pytest.mark.parametrize("question", PAGES)
+def test_the_dashboard_form_has_a_field_for_each_parameter_showing_its_default(site, question: str) -> None:
+    page = site.get(f"{PAGES[question]}?conversion={quote('Buy')}")
     assert page.status_code == 200, page.text
     form = _Form()
     form.feed(page.text)
-    for parameter in PARAMETERS:
-        assert parameter.query in form.fields, f"no field {parameter.query!r} in the form"
-        if parameter.default is not REQUIRED:
-            assert form.fields[parameter.query] == as_text(parameter.default), parameter.query
+    assert set(form.fields) == {p.query for p in parameters(question)}, "a field of another question, or none"
+    for parameter in parameters(question):
+        default = parameter.default_for(question)
+        if default is not REQUIRED:
+            assert form.fields[parameter.query] == as_text(default), parameter.query
 
 
 @pytest.mark.parametrize("parameter", PARAMETERS, ids=lambda p: p.name)

@@ -10,9 +10,10 @@ from conftest import raw_lines
 from engine.journeys import DAY, T0, book, land, page, server
 
 from utmost import demo
+from utmost.access import campaign_report
 from utmost.api import answer
 from utmost.backends.spark import SparkBackend
-from utmost.engine import attribute, make_options
+from utmost.engine import REPORT, attribute, make_options, report
 from utmost.store import Store
 
 #: Property names that hold what breaks a JSON path or a literal: each is read by its literal name.
@@ -87,3 +88,33 @@ def test_spark_matches_duckdb(spark, exported, question):
                     assert math.isclose(value, b[column], rel_tol=1e-9, abs_tol=1e-9), (name, a, b)
                 else:
                     assert value == b[column], (name, a, b)
+
+
+REPORTS = [
+    dict(model="linear", by="channel", interval="week"),
+    dict(model="shapley", by="utm_source,utm_campaign", start="2026-09-20", interval="day", scope="session"),
+    dict(model="time_decay", by="channel", exclude_direct=True, split_on_key=True, interval="month"),
+]
+
+
+@pytest.mark.parametrize("question", REPORTS, ids=["channel-weeks", "campaign-days", "months-without-direct"])
+def test_the_report_on_spark_matches_duckdb(spark, exported, question):
+    """Every column of the campaign report (docs/semantics.md §16): the Parquet export holds no
+    spend, so neither side has money columns here."""
+    store, events = exported
+    options = make_options("Reservation Completed", question=REPORT, **question)
+    on_duckdb = campaign_report(store, options)
+    backend = SparkBackend(spark, str(events))
+    try:
+        on_spark = report(backend, options)
+    finally:
+        backend.close()
+    left, right = on_duckdb.table.to_pylist(), on_spark.table.to_pylist()
+    assert len(left) == len(right) > 5 and sum(r["sessions"] for r in left) > 100
+    for a, b in zip(left, right):
+        assert a.keys() == b.keys()
+        for column, value in a.items():
+            if isinstance(value, float):
+                assert math.isclose(value, b[column], rel_tol=1e-9, abs_tol=1e-9), (a, b)
+            else:
+                assert value == b[column], (a, b)

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 
 from utmost.backends.duckdb import DuckDBBackend
 from utmost.dialect import DUCKDB, SPARK
-from utmost.engine import attribute, check_question, journey, make_options
+from utmost.engine import REPORT, attribute, check_question, journey, make_options, report
 from utmost.store import Store
 
 #: Each hostile value is made of marked pieces around what breaks out of a literal or a path.
@@ -93,6 +93,10 @@ def test_every_value_of_a_question_reaches_sql_only_as_a_literal(tmp_path):
         check_question(backend, options)
         result = attribute(backend, options)
         path = journey(backend, options, person)
+        reported = report(backend, make_options(conversion, project=project, question=REPORT, by=[prop, "utm_medium"],
+                                                revenue_property=revenue, model="linear", interval="week",
+                                                start="2023-11-01", end="2023-12-01"))
+    assert reported.table.column(prop).to_pylist() == ["kept"] and reported.table.column("revenue")[0].as_py() == 42
     assert result.totals.column(prop).to_pylist() == ["kept"] * 6
     assert result.totals.column("revenue").to_pylist() == [42.0] * 6
     assert path.person == person and path.ids == ["$device:d1", person]

@@ -395,7 +395,8 @@ UNLABELLED = """() => Array.from(document.querySelectorAll('input:not([type=hidd
 
 
 def pages(dashboard: Dashboard) -> list[str]:
-    return ["/attribution", f"/journey?id={two_device_booker(dashboard)}", "/send"]
+    return ["/attribution", f"/report?conversion={quote(CONVERSION)}&by=channel&interval=week",
+            f"/journey?id={two_device_booker(dashboard)}", "/send"]
 
 
 def test_every_page_has_the_nav_and_loads_only_from_its_origin(tab: Tab, dashboard: Dashboard) -> None:
@@ -403,8 +404,8 @@ def test_every_page_has_the_nav_and_loads_only_from_its_origin(tab: Tab, dashboa
     for path in pages(dashboard):
         tab.page.goto(path)
         nav = tab.page.get_by_role("navigation", name="Main")
-        for name, href in [("Attribution", "/attribution"), ("Journey", "/journey"), ("Send data", "/send"),
-                           ("API docs", "/docs")]:
+        for name, href in [("Attribution", "/attribution"), ("Report", "/report"), ("Journey", "/journey"),
+                           ("Send data", "/send"), ("API docs", "/docs")]:
             assert nav.get_by_role("link", name=name, exact=True).get_attribute("href") == href
         assert nav.get_by_role("button", name="Sign out").is_visible()
         html = tab.page.content()
@@ -468,7 +469,7 @@ def tab_through(page: Page, stops: int) -> list[dict[str, Any]]:
     return presses
 
 
-@pytest.mark.parametrize("path", ["/attribution", "/journey", "/send"])
+@pytest.mark.parametrize("path", ["/attribution", "/report", "/journey", "/send"])
 def test_keyboard_reaches_every_control_in_order(tab: Tab, dashboard: Dashboard, path: str) -> None:
     tab.sign_in()
     page = tab.page
@@ -482,7 +483,7 @@ def test_keyboard_reaches_every_control_in_order(tab: Tab, dashboard: Dashboard,
         walk = tab_through(page, len(stops))
         assert list(dict.fromkeys(f["stop"] for f in walk)) == list(range(len(stops))), "every stop, in document order"
         assert all(f["outline"] for f in walk), "focus is visible on every stop"
-        if path != "/attribution":
+        if path not in ("/attribution", "/report"):
             break
 
 
@@ -495,7 +496,7 @@ def test_api_docs_render_every_operation(tab: Tab, dashboard: Dashboard) -> None
     operations = page.locator(".opblock-summary-path")
     operations.first.wait_for(timeout=30_000)
     shown = [text.replace("\u200b", "") for text in operations.all_inner_texts()]
-    assert shown == ["/api/attribution", "/api/journey", "/api/events/names", "/api/properties",
+    assert shown == ["/api/attribution", "/api/report", "/api/journey", "/api/events/names", "/api/properties",
                      "/api/people/{person_id}", "/api/people/{person_id}", "/api/spend"]  # GET, then DELETE; spend
     assert page.get_by_text("Unable to render this definition").count() == 0
     page.locator(".opblock-summary", has_text="/api/attribution").first.click()
@@ -534,7 +535,7 @@ def test_on_a_phone_the_header_fits_and_the_charts_stay_legible(phone: Tab) -> N
     page.goto(f"/attribution?conversion={quote(CONVERSION)}&models={SEVEN}")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], "nothing overflows sideways"
     header = page.evaluate(READ_HEADER)
-    assert [h["text"] for h in header] == ["utmost", "Attribution", "Journey", "Send data", "API docs",
+    assert [h["text"] for h in header] == ["utmost", "Attribution", "Report", "Journey", "Send data", "API docs",
                                            "project default", "Sign out"]
     assert all(0 <= h["left"] and h["right"] <= PHONE["width"] and h["width"] > 0 for h in header), header
     for metric in ("conversions", "revenue"):

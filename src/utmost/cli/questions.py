@@ -1,4 +1,4 @@
-"""``utmost attribute`` and ``utmost journey``: the question's options come from its table
+"""``utmost attribute``, ``utmost journey`` and ``utmost report``: the question's options come from its table
 (:data:`utmost.engine.PARAMETERS`), the models' list from :data:`utmost.engine.MODELS`."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from utmost.engine import (
     JOURNEY,
     MODELS,
     PARAMETERS_BY_NAME,
+    REPORT,
     REQUIRED,
     Parameter,
     make_options,
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 
 def question_options(question: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The click options of ``question`` (``attribute`` or ``journey``), one per row of the
+    """The click options of ``question`` (``attribute``, ``journey`` or ``report``), one per row of the
     question's table (:data:`utmost.engine.options.PARAMETERS`)."""
 
     def add(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,6 +122,29 @@ def journey_command(person_id: str, db: str | None, project: str, output: str, *
     for part in formats.journey_tables(path, options.by):
         out.print(part)
         out.print()
+
+
+@cli.command("report", epilog=models_epilog())
+@question_options(REPORT)
+@click.option("--format", "output", type=click.Choice(FORMATS), default="table", show_default=True)
+@db_option()
+@project_option
+@reports_errors
+def report_command(db: str | None, project: str, output: str, **question: Any) -> None:
+    """Per campaign key: the sessions it started, persons and landings, the conversions credited
+    to it under one model, conversion rate, revenue, cost, CPA and ROAS; per period with --interval."""
+    from utmost import formats
+    from utmost.access import opened, report
+
+    options = make_options(project=project, question=REPORT, **question)
+    with opened(db, read_only=True) as database:
+        found = database.run(report, question=dict(project=project, **question))
+    if output == "json":
+        click.echo(formats.to_json(found.table))
+    elif output == "csv":
+        click.echo(formats.to_csv(found.table), nl=False)
+    else:
+        out.print(formats.report_table(found, options))
 
 
 def _print_result(result: Result, output: str, per_conversion: bool) -> None:

@@ -15,9 +15,11 @@ from utmost.engine.models import MODELS, NAMES, parse_model
 from utmost.engine.options import (
     ATTRIBUTE,
     FORMATS,
+    INTERVALS,
     JOURNEY,
     PARAMETERS,
     PARAMETERS_BY_NAME,
+    REPORT,
     REQUIRED,
     Options,
     Parameter,
@@ -29,6 +31,7 @@ from utmost.lazy import exports
 if TYPE_CHECKING:
     from utmost.engine.deletion import Deleted, delete_person
     from utmost.engine.queries import DEVICE_PREFIX
+    from utmost.engine.reports import Report, report
     from utmost.engine.run import Journey, Result, attribute, check_question, journey
 
 #: The question and the models are read by ``--help``; running one loads Arrow, DuckDB and
@@ -42,6 +45,8 @@ __getattr__ = exports(__name__, {
     "attribute": "utmost.engine.run",
     "check_question": "utmost.engine.run",
     "journey": "utmost.engine.run",
+    "Report": "utmost.engine.reports",
+    "report": "utmost.engine.reports",
 })
 
 __all__ = [
@@ -49,17 +54,20 @@ __all__ = [
     "CHANNEL",
     "DEVICE_PREFIX",
     "FORMATS",
+    "INTERVALS",
     "JOURNEY",
     "MODELS",
     "NAMES",
     "PARAMETERS",
     "PARAMETERS_BY_NAME",
+    "REPORT",
     "REQUIRED",
     "Channels",
     "Deleted",
     "Journey",
     "Options",
     "Parameter",
+    "Report",
     "Result",
     "attribute",
     "channels_from",
@@ -71,4 +79,5 @@ __all__ = [
     "make_options",
     "parameters",
     "parse_model",
+    "report",
 ]

@@ -26,7 +26,7 @@ def with_money(rows: list[dict], spend: dict[tuple, float], options: Options, ke
     credited revenue per unit of cost; a row of 0 credit for every (model, key) that spent but
     has none. A key with no spend has all three None, not 0; ``cpa`` is None with no credit,
     ``roas`` None when the cost is 0."""
-    found = [{**row, **_money(spend.get(tuple(row[k] for k in keys)), row["conversions"], row["revenue"])}
+    found = [{**row, **money_columns(spend.get(tuple(row[k] for k in keys)), row["conversions"], row["revenue"])}
              for row in rows]
     credited = {(row["model_order"], tuple(row[k] for k in keys)) for row in rows}
     intervals = {c: 0.0 for c in rows[0] if c.endswith(("_low", "_high"))} if rows else {}
@@ -34,11 +34,13 @@ def with_money(rows: list[dict], spend: dict[tuple, float], options: Options, ke
         for key, cost in spend.items():
             if (order, key) not in credited:
                 found.append({"model_order": order, "model": model.name, **dict(zip(keys, key)),
-                              "conversions": 0.0, "revenue": 0.0, **intervals, **_money(cost, 0.0, 0.0)})
+                              "conversions": 0.0, "revenue": 0.0, **intervals, **money_columns(cost, 0.0, 0.0)})
     return found
 
 
-def _money(cost: float | None, conversions: float, revenue: float) -> dict[str, float | None]:
+def money_columns(cost: float | None, conversions: float, revenue: float) -> dict[str, float | None]:
+    """``cost``, ``cpa`` and ``roas`` of a key that cost ``cost`` (None: no spend recorded) and
+    was credited ``conversions`` and ``revenue``."""
     if cost is None:
         return {"cost": None, "cpa": None, "roas": None}
     return {"cost": cost, "cpa": cost / conversions if conversions else None, "roas": revenue / cost if cost else None}

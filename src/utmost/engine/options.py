@@ -14,6 +14,7 @@ docs/semantics.md §3 to §12 give the meaning of every option.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
@@ -34,12 +35,16 @@ SCOPES = ("user", "session")
 RESULT_COLUMNS = (
     "model", "conversions", "revenue", "conversions_low", "conversions_high", "revenue_low", "revenue_high",
     "insert_id", "person", "time", "credit", "conversion", "conversion_time", "session", "status",
+    "period", "sessions", "persons", "landings", "conversion_rate", "cost", "cpa", "roas",
 )
 #: More rounds than this add nothing a person can read, and would hold a server for hours.
 MAX_BOOTSTRAP = 10_000
 #: Durations are compared in microseconds as 64-bit integers; a century is more than any question needs.
 MAX_DURATION = dt.timedelta(days=36_525)
 FORMATS = ("table", "json", "csv")
+#: The periods ``utmost report --interval`` cuts time into: UTC calendar days, ISO weeks (from
+#: Monday), calendar months (docs/semantics.md §16).
+INTERVALS = ("day", "week", "month")
 
 
 def parse_duration(text: str, option: str = "duration") -> dt.timedelta:
@@ -123,8 +128,10 @@ def _level(value: Any) -> float | None:
     return None if value in (None, "") else _number(float, value, "ci")
 
 
-#: The questions one may ask: credit per key, or one person's journey.
-ATTRIBUTE, JOURNEY = "attribute", "journey"
+#: The questions one may ask: credit per key, one person's journey, or the campaign report.
+ATTRIBUTE, JOURNEY, REPORT = "attribute", "journey", "report"
+#: The questions most parameters belong to.
+_ALL = (ATTRIBUTE, JOURNEY, REPORT)
 
 
 class _Required:
@@ -151,7 +158,7 @@ class Parameter:
     alias: str = ""  # its name in a query and on the command line, where the keyword cannot be
     choices: tuple[str, ...] = ()
     bounds: tuple[int, int] | None = None  # the smallest and largest whole number it takes
-    questions: tuple[str, ...] = (ATTRIBUTE, JOURNEY)  # the questions that offer it
+    questions: tuple[str, ...] = _ALL  # the questions that offer it
     defaults: Mapping[str, Any] = field(default_factory=dict)  # a question's own default, where it differs
 
     @property
@@ -171,11 +178,17 @@ class Parameter:
 #: Every parameter of the question, in the order the interfaces list them. ``utmost journey``
 #: does without the bootstrap's three (one person's credit has no interval); the query API's
 #: journey still takes them, unlisted, so that an attribution's address leads to its journeys.
+#: ``utmost report`` credits by one ``model`` and may cut time by ``interval``; it has no
+#: bootstrap either.
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter("conversion", REQUIRED, "The conversion event, e.g. 'Reservation Completed'.", "Conversion event",
               _as_given),
     Parameter("models", "last_touch", f"Comma-separated: {', '.join(m.name for m in MODELS)}.", "Models",
-              parse_models, many=True, defaults={JOURNEY: ",".join(NAMES)}),
+              parse_models, many=True, defaults={JOURNEY: ",".join(NAMES)}, questions=(ATTRIBUTE, JOURNEY)),
+    Parameter("model", "last_touch", "The one model that credits conversions (see Models below).", "Model",
+              parse_model, questions=(REPORT,)),
+    Parameter("interval", None, "Also per period: day, week (ISO, from Monday) or month, in UTC.", "Per period",
+              _as_given, choices=INTERVALS, questions=(REPORT,)),
     Parameter("by", "utm_source", "Comma-separated key properties.", "Credit by", _keys, many=True),
     Parameter("lookback", "30d", "How far back a touchpoint counts (inclusive).", "Lookback window",
               _duration("lookback")),
@@ -206,7 +219,7 @@ PARAMETERS_BY_NAME = {p.name: p for p in PARAMETERS}
 
 
 def parameters(question: str) -> tuple[Parameter, ...]:
-    """The parameters ``question`` offers (``attribute`` or ``journey``), in the table's order."""
+    """The parameters ``question`` offers (``attribute``, ``journey`` or ``report``), in the table's order."""
     return tuple(p for p in PARAMETERS if question in p.questions)
 
 
@@ -216,6 +229,8 @@ class Options:
 
     conversion: str
     models: tuple[Model, ...]
+    model: Model  # the report's one model; its question's ``models`` are this one alone
+    interval: str | None  # the report's periods, one of INTERVALS; None: the whole range at once
     by: tuple[str, ...]
     lookback: dt.timedelta
     scope: str
@@ -242,6 +257,8 @@ class Options:
     def __post_init__(self) -> None:
         if not self.conversion:
             raise InputError("conversion: name the conversion event")
+        if self.interval is not None and self.interval not in INTERVALS:
+            raise InputError(f"interval: {self.interval!r} is not one of {', '.join(INTERVALS)}")
         if self.scope not in SCOPES:
             raise InputError(f"scope: {self.scope!r} is not one of {', '.join(SCOPES)}")
         if not self.by or any(not p.strip() for p in self.by):
@@ -272,6 +289,12 @@ class Options:
             raise InputError(f"markov order must be 1, 2, 3 or 4, not {self.markov_order}")
 
 
+def _asks(question: str, parameter: Parameter) -> bool:
+    """Whether ``question`` takes ``parameter``: its own, and a journey also the attribution's
+    (so that an attribution's address leads to its journeys)."""
+    return question in parameter.questions or (question == JOURNEY and ATTRIBUTE in parameter.questions)
+
+
 def make_options(conversion: str, *, project: str = "default", question: str = ATTRIBUTE, **values: Any) -> Options:
     """Options from what a user typed (CLI flags, query parameters, Python keywords), each value
     parsed by its row of :data:`PARAMETERS`; a parameter not given takes ``question``'s default.
@@ -282,9 +305,15 @@ def make_options(conversion: str, *, project: str = "default", question: str = A
     for name in values:
         if name not in PARAMETERS_BY_NAME:
             raise TypeError(f"make_options() got an unexpected keyword argument {name!r}")
+        if not _asks(question, PARAMETERS_BY_NAME[name]):
+            parameter = PARAMETERS_BY_NAME[name]
+            offered = " or ".join(f"utmost {q}" for q in parameter.questions)
+            raise InputError(f"{parameter.query}: utmost {question} does not take it ({offered} does)")
     given = {**values, "conversion": conversion}
     options = Options(**{p.name: p.parse(given.get(p.name, p.default_for(question))) for p in PARAMETERS},
                       project=project)
+    if question == REPORT:
+        options = dataclasses.replace(options, models=(options.model,))
     if options.start is not None and options.end is not None and options.end <= options.start:
         # Checked here, where the dates are still as typed: ``end`` is already past its day.
         raise InputError(f"from {given['start']} is after to {given['end']}: no conversion can be between them")

@@ -336,7 +336,8 @@ WHERE NOT coalesce(previous_session = session AND previous_key = key, FALSE)
 
 def spend_by_key(d: Dialect, options: Options, spend: str) -> str:
     """The project's spend per ``--by`` key (docs/semantics.md §15), dated within the question's
-    range: its UTM values read as a landing's (empty: ``(not set)``), or its channel by the rules."""
+    range: its UTM values read as a landing's (empty: ``(not set)``), or its channel by the rules.
+    With ``--interval``, per period of its date too (§16), as the column ``period``."""
     medium, campaign = (f"coalesce(nullif(s.{c}, ''), {d.literal(NOT_SET)})" for c in ("utm_medium", "utm_campaign"))
     values = {"utm_source": "s.utm_source", "utm_medium": medium, "utm_campaign": campaign,
               CHANNEL: channel_sql(d, options.channels, "s.utm_source", medium, campaign)}
@@ -346,9 +347,46 @@ def spend_by_key(d: Dialect, options: Options, spend: str) -> str:
         bounds.append(f"CAST(s.date AS TIMESTAMP) >= {d.literal(options.start)}")
     if options.end is not None:
         bounds.append(f"CAST(s.date AS TIMESTAMP) < {d.literal(options.end)}")
-    names = ", ".join(f"k{index}" for index in range(len(options.by)))
+    names = ", ".join([*(["period"] if options.interval else []), *(f"k{i}" for i in range(len(options.by)))])
+    if options.interval:
+        keys.insert(0, f"{period_of(d, options, 'CAST(s.date AS TIMESTAMP)')} AS period")
     return (f"SELECT {names}, sum(cost) AS cost FROM (SELECT {', '.join(keys)}, s.cost FROM {spend} AS s "
             f"WHERE {' AND '.join(bounds)}) AS keyed GROUP BY {names}")
+
+
+def period_of(d: Dialect, options: Options, time: str) -> str:
+    """SQL: the first day of the ``--interval`` period that holds the TIMESTAMP ``time``, as a
+    DATE (both engines truncate a week to its Monday, ISO 8601's)."""
+    return f"CAST(date_trunc({d.literal(options.interval or 'day')}, {time}) AS DATE)"
+
+
+def reach(d: Dialect, options: Options) -> str:
+    """Per key of ``touchpoints`` (and per period with ``--interval``): the touchpoints in the
+    question's range (``landings``), the sessions whose first touchpoint it is (``sessions``)
+    and the distinct persons it touched (``persons``); docs/semantics.md §16.
+
+    A touchpoint's place in its session is found among all of the person's touchpoints, before
+    the range is applied: a session that began before ``--from`` is not started again by its
+    second touchpoint."""
+    names = [name for name, _ in key_columns(d, options)]
+    period = [f"{period_of(d, options, 'time')} AS period"] if options.interval else []
+    group = ["period"] if options.interval else []
+    bounds = ["TRUE"]
+    if options.start is not None:
+        bounds.append(f"time >= {d.literal(options.start)}")
+    if options.end is not None:
+        bounds.append(f"time < {d.literal(options.end)}")
+    return f"""
+SELECT {", ".join([*group, *names])}, count(*) AS landings,
+  CAST(sum(CASE WHEN place = 1 THEN 1 ELSE 0 END) AS BIGINT) AS sessions, count(DISTINCT person) AS persons
+FROM (
+  SELECT {", ".join([*period, *names])}, person,
+    row_number() OVER (PARTITION BY person, session ORDER BY time, seq) AS place, time
+  FROM touchpoints
+) AS placed
+WHERE {" AND ".join(bounds)}
+GROUP BY {", ".join([*group, *names])}
+"""
 
 
 def conversions(d: Dialect, options: Options, source: str) -> str:

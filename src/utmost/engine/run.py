@@ -102,13 +102,21 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
 def _with_spend(backend: Backend, options: Options, keys: list[str], totals: list[dict]) -> list[dict]:
     """The totals with money columns (:mod:`utmost.engine.money`) when the question's keys are
     spend's and the project has recorded any spend; else as they are."""
-    if not money.asks_money(options) or backend.spend is None:
+    spent = spending(backend, options)
+    if spent is None:
         return totals
+    return money.with_money(totals, {tuple(r[k] for k in keys): r["cost"] for r in spent}, options, keys)
+
+
+def spending(backend: Backend, options: Options) -> list[dict] | None:
+    """The rows of :func:`~utmost.engine.queries.spend_by_key`, or None when the question's keys
+    are not spend's or the project has recorded no spend (no money columns then)."""
+    if not money.asks_money(options) or backend.spend is None:
+        return None
     project = backend.dialect.literal(options.project)
     if not backend.scalar(f"SELECT count(*) FROM {backend.spend} WHERE project = {project}"):
-        return totals
-    spent = backend.arrow(queries.spend_by_key(backend.dialect, options, backend.spend)).to_pylist()
-    return money.with_money(totals, {tuple(r[k] for k in keys): r["cost"] for r in spent}, options, keys)
+        return None
+    return backend.arrow(queries.spend_by_key(backend.dialect, options, backend.spend)).to_pylist()
 
 
 def _named(table: pa.Table, options: Options) -> pa.Table:

@@ -1,6 +1,6 @@
 """The JSON query API: the CLI's questions over HTTP, answered in the CLI's own JSON.
 
-``GET /api/attribution`` takes ``utmost attribute``'s options as query parameters (``from`` and
+``GET /api/attribution`` (and ``/api/report``, ``/api/journey`` likewise) takes ``utmost attribute``'s options as query parameters (``from`` and
 ``to`` as named on the command line, ``session_timeout`` for ``--session-timeout``) and returns
 exactly the rows ``--format json`` prints. The parameters, their checks and their OpenAPI docs
 come from the question's table (:data:`utmost.engine.options.PARAMETERS`). Every error has one
@@ -25,6 +25,7 @@ from utmost.engine import (
     JOURNEY,
     MODELS,
     PARAMETERS,
+    REPORT,
     REQUIRED,
     Options,
     Parameter,
@@ -126,6 +127,10 @@ AttributionQuery = Annotated[dict[str, str], Depends(asked(ATTRIBUTE, after=(
     _query_parameter("format", Literal["json", "csv"], "json, or csv as `utmost attribute --format csv` prints it "
                      "(a download: attribution.csv)", "json"),
 )))]
+ReportQuery = Annotated[dict[str, str], Depends(asked(REPORT, after=(
+    _query_parameter("format", Literal["json", "csv"], "json, or csv as `utmost report --format csv` prints it "
+                     "(a download: report.csv)", "json"),
+)))]
 #: A journey also takes the attribution's other parameters, unlisted: an address on the dashboard
 #: carries its whole question from an answer to a person's journey.
 JourneyQuery = Annotated[dict[str, str], Depends(asked(JOURNEY, before=(
@@ -148,9 +153,7 @@ def _json(text: str) -> Response:
             description=MODELS_DOC)
 async def attribution(project: Asker, service: Answering, params: AttributionQuery) -> Response:
     per = str(params.pop("per_conversion", "")).lower() in _TRUE
-    answer_format = params.pop("format", "json") or "json"
-    if answer_format not in ANSWER_FORMATS:
-        raise InputError(f"format: {answer_format!r} is not one of {', '.join(ANSWER_FORMATS)}")
+    answer_format = _answer_format(params)
     options = options_of(params, project.name)
     result = await run_in_threadpool(service.attribution, options, per)
     rows = result.per_conversion if per else result.totals
@@ -159,6 +162,25 @@ async def attribution(project: Asker, service: Answering, params: AttributionQue
         return Response(formats.to_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return _json(formats.to_json(rows))
+
+
+@router.get("/report", summary="The campaign report, as `utmost report --format json`", description=MODELS_DOC)
+async def report(project: Asker, service: Answering, params: ReportQuery) -> Response:
+    answer_format = _answer_format(params)
+    options = options_of(params, project.name, REPORT)
+    found = await run_in_threadpool(service.report, options)
+    if answer_format == "csv":
+        return Response(formats.to_csv(found.table), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="report.csv"'})
+    return _json(formats.to_json(found.table))
+
+
+def _answer_format(params: dict[str, str]) -> str:
+    """The ``format`` asked for (taken out of ``params``): json or csv."""
+    answer_format = params.pop("format", "json") or "json"
+    if answer_format not in ANSWER_FORMATS:
+        raise InputError(f"format: {answer_format!r} is not one of {', '.join(ANSWER_FORMATS)}")
+    return answer_format
 
 
 @router.get("/journey", summary="One person's journey, as `utmost journey --format json`", description=MODELS_DOC)

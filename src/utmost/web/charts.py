@@ -1,4 +1,5 @@
-"""The dashboard's charts as inline SVG: credit per key (pygal) and a person's timeline (drawn here).
+"""The dashboard's charts as inline SVG: credit per key (pygal), credit per key over time (pygal,
+the campaign report's), and a person's timeline (drawn here).
 
 Pure: rows in, SVG text out. Nothing in the SVG loads anything: pygal's tooltip script (which
 it fetches from a CDN) is switched off with ``js=[]``, and the small configuration script it
@@ -77,14 +78,7 @@ class _Annotate:
     credit: dict[str, list[float]]
 
     def __call__(self, root: etree.Element) -> etree.Element:
-        for parent in [root, *root.iter()]:
-            for child in list(parent):
-                if child.tag in ("script", etree.Comment) or "tooltip-overlay" in child.get("class", ""):
-                    parent.remove(child)
-        root.set("role", "img")
-        root.set("aria-label", self.title)
-        for node in root.iter("title"):
-            node.text = self.title
+        _quiet(root, self.title)
         index = {key: n for n, key in enumerate(self.keys)}
         plot = next(g for g in root.iter("g") if g.get("class", "").split() == ["plot"])
         series = [g for g in plot.iter("g") if "series" in g.get("class", "").split()]
@@ -94,6 +88,62 @@ class _Annotate:
                 value = self.credit[model][index[key]]
                 bar.attrib.update({"data-model": model, "data-key": key, "data-value": repr(value)})
                 etree.SubElement(bar, "title").text = f"{model} · {key}: {value:,.2f}"
+        return root
+
+
+def credit_over_time(periods: Sequence[str], credit: dict[str, list[float]], title: str,
+                     y_title: str = "conversions credited") -> str:
+    """Lines: one per key (in ``credit``'s order, coloured as :func:`legend` lists them), its
+    credit in each of ``periods`` (0 where it has none), so a campaign's launch and fatigue show.
+
+    Each point carries its key, period and exact value as ``data-*`` attributes and a ``<title>``.
+    """
+    top = max([v for values in credit.values() for v in values] + [1.0])
+    rotate = 30 if len(periods) > 12 else 0
+    chart = pygal.Line(
+        js=[], disable_xml_declaration=True, style=_STYLE, width=960, height=400 + (60 if rotate else 0),
+        show_legend=False, range=(0, top * 1.05), x_label_rotation=rotate, y_title=y_title,
+        value_formatter=_axis_number, show_x_guides=False, margin=12, dots_size=4, allow_interruptions=False,
+    )
+    chart.x_labels = list(periods)
+    for key, values in credit.items():
+        chart.add(key, list(values))
+    chart.add_xml_filter(_AnnotatePoints(title, list(periods), credit))
+    return chart.render(is_unicode=True)
+
+
+def _quiet(root: etree.Element, title: str) -> None:
+    """No scripts, comments or tooltip overlay; the chart named by ``title``."""
+    for parent in [root, *root.iter()]:
+        for child in list(parent):
+            if child.tag in ("script", etree.Comment) or "tooltip-overlay" in child.get("class", ""):
+                parent.remove(child)
+    root.set("role", "img")
+    root.set("aria-label", title)
+    for node in root.iter("title"):
+        node.text = title
+
+
+@dataclass
+class _AnnotatePoints:
+    """Each point of a line labelled with its key, period and exact value."""
+
+    title: str
+    periods: list[str]
+    credit: dict[str, list[float]]
+
+    def __call__(self, root: etree.Element) -> etree.Element:
+        _quiet(root, self.title)
+        index = {period: n for n, period in enumerate(self.periods)}
+        overlay = next(g for g in root.iter("g") if g.get("class", "").split() == ["plot", "overlay"])
+        series = [g for g in overlay if "series" in g.get("class", "").split()]
+        for key, group in zip(self.credit, series):
+            group.set("data-key", key)
+            for point in (g for g in group.iter("g") if g.get("class") == "dots"):
+                period = next(d.text or "" for d in point.iter("desc") if d.get("class") == "x_label")
+                value = self.credit[key][index[period]]
+                point.attrib.update({"data-key": key, "data-period": period, "data-value": repr(value)})
+                etree.SubElement(point, "title").text = f"{key} · {period}: {value:,.2f}"
         return root
 
 

@@ -28,16 +28,20 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from utmost.engine import (
+    ATTRIBUTE,
     DEVICE_PREFIX,
     JOURNEY,
     NAMES,
     PARAMETERS,
     PARAMETERS_BY_NAME,
+    REPORT,
     REQUIRED,
     Journey,
     Options,
     Parameter,
+    Report,
     Result,
+    parameters,
     parse_model,
 )
 from utmost.errors import InputError
@@ -65,9 +69,10 @@ LOOKBACKS = ("1d", "7d", "14d", "30d", "60d", "90d")
 #: The API's default for each parameter, as text: a canonical address leaves these out.
 API_DEFAULTS = {p.query: str(p.default) for p in PARAMETERS
                 if p.default is not REQUIRED and p.default is not None and p.type is not bool}
-#: Parameters with a field of their own on the attribution form; every other one gets a text box,
-#: a list of choices or a check box under "More options", from its row of the table.
-OWN_FIELDS = ("conversion", "models", "by", "lookback", "scope", "start", "end", "ci")
+#: Parameters with a field of their own on a question's form; every other one of the question gets
+#: a text box, a list of choices or a check box under "More options", from its row of the table.
+OWN_FIELDS = {ATTRIBUTE: ("conversion", "models", "by", "lookback", "scope", "start", "end", "ci"),
+              REPORT: ("conversion", "model", "interval", "by", "lookback", "scope", "start", "end")}
 _WIDGETS = ("text", "choice", "check")
 #: Pages may only load from here: no CDN, no inline script (pygal's SVG keeps inline styles).
 SECURITY_HEADERS = {
@@ -176,6 +181,7 @@ class Pickers:
     properties: list[str]
     models: list[str] = field(default_factory=list)
     lookbacks: list[str] = field(default_factory=list)
+    question: str = ATTRIBUTE
 
     def value(self, name: str) -> str:
         return self.chosen.get(name) or API_DEFAULTS.get(name, "")
@@ -187,10 +193,14 @@ class Pickers:
     def label(name: str) -> str:
         return PARAMETERS_BY_NAME[name].label
 
+    @staticmethod
+    def parameter(name: str) -> Parameter:
+        return PARAMETERS_BY_NAME[name]
+
     @property
     def more(self) -> list[Parameter]:
         """The parameters under "More options": text boxes, then lists of choices, then check boxes."""
-        others = [p for p in PARAMETERS if p.name not in OWN_FIELDS]
+        others = [p for p in parameters(self.question) if p.name not in OWN_FIELDS[self.question]]
         return sorted(others, key=lambda p: _WIDGETS.index(self.widget(p)))
 
     @staticmethod
@@ -211,9 +221,10 @@ class Pickers:
             return ""
 
 
-def pickers(service: Any, project: Project, chosen: dict[str, str]) -> Pickers:
-    offered = Pickers(chosen, service.event_names(project.name), service.properties(project.name))
-    offered.models = [*NAMES, *(m for m in offered.many("models") if m not in NAMES)]
+def pickers(service: Any, project: Project, chosen: dict[str, str], question: str = ATTRIBUTE) -> Pickers:
+    offered = Pickers(chosen, service.event_names(project.name), service.properties(project.name), question=question)
+    asked = offered.many("models") if question != REPORT else [offered.value("model")]
+    offered.models = [*NAMES, *(m for m in asked if m not in NAMES)]
     offered.lookbacks = [*LOOKBACKS, *([offered.value("lookback")] if offered.value("lookback") not in LOOKBACKS else [])]
     offered.properties += [p for p in offered.many("by") if p not in offered.properties]
     return offered
@@ -407,6 +418,85 @@ def conversions(request: Request) -> Response:
     rows = [r for r in result.per_conversion.to_pylist() if tuple(r[p] for p in options.by) == key]
     return render(request, "conversions.html", **{**page, "rows": rows, "by": options.by,
                                                    "conversion": options.conversion})
+
+
+# --- the campaign report ---------------------------------------------------------------------
+
+#: The report's columns beside its keys, and their headings (docs/semantics.md §16).
+REPORT_HEADINGS = {"sessions": "Sessions", "persons": "Persons", "landings": "Landings", "conversions": "Credit",
+                   "conversion_rate": "Conv. rate", "revenue": "Revenue", "cost": "Cost", "cpa": "CPA", "roas": "ROAS"}
+#: The most keys the chart draws a line for (the most credited); the table has them all.
+CHART_KEYS = 10
+
+
+@dataclass
+class ReportView:
+    """The report as the page shows it: each row's key (period first) and its cells."""
+
+    keys: list[str]  # the key columns' names: period (with an interval), then the --by properties
+    columns: dict[str, str]  # the number columns' names and headings
+    rows: list[tuple[tuple[str, ...], list[Cell]]]
+    found: Report
+
+
+def report_view(found: Report, options: Options) -> ReportView:
+    keys = [*(["period"] if options.interval else []), *options.by]
+    columns = {c: REPORT_HEADINGS[c] for c in found.table.column_names if c in REPORT_HEADINGS}
+    rows = []
+    for row in found.table.to_pylist():
+        cells = [Cell("", c, _report_text(c, row[c]), float("-inf") if row[c] is None else float(row[c]))
+                 for c in columns]
+        rows.append((tuple(row[k] for k in keys), cells))
+    return ReportView(keys, columns, rows, found)
+
+
+def _report_text(column: str, value: float | int | None) -> str:
+    if value is None:
+        return "·"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.1%}" if column == "conversion_rate" else f"{value:,.2f}"
+
+
+def report_chart(found: Report, options: Options) -> tuple[Markup, list[tuple[str, str]]] | None:
+    """With an interval: credit per key over the periods, one line per key (the
+    :data:`CHART_KEYS` most credited), and its legend; None without one."""
+    if not options.interval:
+        return None
+    rows = found.table.to_pylist()
+    periods = sorted({r["period"] for r in rows})
+    credit: dict[str, list[float]] = {}
+    for row in rows:
+        line = credit.setdefault(key_label(tuple(row[p] for p in options.by)), [0.0] * len(periods))
+        line[periods.index(row["period"])] += row["conversions"]
+    drawn = sorted(credit, key=lambda k: (-sum(credit[k]), k))[:CHART_KEYS]
+    lines = {k: credit[k] for k in drawn}
+    title = f"Conversions credited ({options.models[0].name}) per {', '.join(options.by)} and {options.interval}"
+    return Markup(charts.credit_over_time(periods, lines, title)), charts.legend(drawn)
+
+
+@router.get("/report")
+def report(request: Request) -> Response:
+    project = request_project(request)
+    service = request.app.state.service
+    chosen = question_of(request)
+    offered = pickers(service, project, chosen, REPORT)
+    first = service.default_question(project.name)
+    if not first["conversion"]:
+        return render(request, "report.html", project=project, pickers=offered, view=None, api=None)
+    chosen.setdefault("conversion", first["conversion"])
+    query = canonical(chosen)
+    if parse_qsl(request.url.query, keep_blank_values=True) != parse_qsl(query):  # not only spelt otherwise
+        return RedirectResponse(f"/report?{query}", 303)
+    offered.chosen = chosen
+    page: dict[str, Any] = {"project": project, "pickers": offered, "api": f"/api/report?{query}", "query": query}
+    try:
+        options = options_of(chosen, project.name, REPORT)
+        found = service.report(options)
+    except InputError as error:
+        return render(request, "report.html", 400, error=str(error), view=None, **page)
+    return render(request, "report.html", view=report_view(found, options), chart=report_chart(found, options),
+                  options=options, **page)
 
 
 # --- journey ---------------------------------------------------------------------------------

@@ -23,7 +23,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from utmost.backends import ReusingBackend
-from utmost.engine import CHANNEL, DEVICE_PREFIX, Journey, Options, Result, attribute, check_question, journey, make_options
+from utmost.engine import (
+    CHANNEL,
+    DEVICE_PREFIX,
+    Journey,
+    Options,
+    Report,
+    Result,
+    attribute,
+    check_question,
+    journey,
+    make_options,
+    report,
+)
 from utmost.errors import InputError, UtmostError
 from utmost.ingest import LANDING_PARAMS
 from utmost.access import with_project_channels
@@ -65,6 +77,10 @@ class Service:
 
     def attribution(self, options: Options, per_conversion: bool = False) -> Result:
         return self._ask(options, lambda backend, asked: attribute(backend, asked, per_conversion))
+
+    def report(self, options: Options) -> Report:
+        """The campaign report of ``options`` (a ``report`` question: one model)."""
+        return self._ask(options, lambda backend, asked: report(backend, asked))
 
     def journey(self, options: Options, any_id: str) -> Journey:
         return self._ask(options, lambda backend, asked: journey(backend, asked, any_id))
