@@ -198,7 +198,8 @@ def test_attribute_names_the_events_that_do_occur(demo_db, tmp_path):
 
 
 def test_demo_prints_the_comparison_then_serves_the_dashboard(tmp_path):
-    """`utmost demo` as the README runs it: data, the model comparison, then a sign-in link."""
+    """`utmost demo` as the README runs it: data and spend, the models compared with cost per
+    booking, then a sign-in link onto an attribution page with the money columns."""
     process = subprocess.Popen(
         [sys.executable, "-m", "utmost", "demo", "--visitors", "300"], cwd=tmp_path, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
@@ -210,12 +211,13 @@ def test_demo_prints_the_comparison_then_serves_the_dashboard(tmp_path):
             if "dashboard: " in line:
                 break
         output = "".join(printed)
-        assert "Which campaign brought each reservation?" in output
-        assert "scope user" in output and "scope session" in output and "u_shaped" in output
+        assert "Where should my next euro go?" in output and "weekend_escape" in output
+        assert "last_non_direct" in output and "Paid Search" in output
         link = output.split("dashboard: ")[1].split()[0]
         with httpx.Client(follow_redirects=True, timeout=60) as browser:
             landed = browser.get(link)
             assert (landed.status_code, landed.url.path) == (200, "/attribution")
+            assert all(f'data-metric="{metric}"' in landed.text for metric in ("cost", "cpa", "roas"))  # spend joined
             assert browser.get(link).url.path == "/signin"  # a sign-in link works once
     finally:
         process.send_signal(signal.SIGTERM)
