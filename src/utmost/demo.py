@@ -7,7 +7,8 @@ devices, and book. Every event is what mixpanel-browser 2.83.0 sends with its de
 (see the wire fixtures): the same properties in the same order, landing UTMs and click ids both
 in ``$current_url`` and as properties, UTM super properties persisted key by key (so keys of
 two campaigns mix) and echoed on every later event, ``$identify`` on sign-in, and reloads that
-fire a campaign landing twice.
+fire a campaign landing twice. :func:`generate_spend` gives what the paid campaigns cost over
+the same days, as a spend CSV that joins their landings.
 
 Pure and deterministic: nothing but ``random.Random(seed)``, no clock, no I/O. Events come out
 in time order, as in an export. A visitor's visits are planned on the day of the first one and
