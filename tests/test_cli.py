@@ -168,7 +168,8 @@ def test_attribute_json_is_the_python_api_and_sums_to_conversions(demo_db):
 def test_attribute_csv_and_table(demo_db):
     csv_out = utmost("attribute", "--db", "d.duckdb", "--conversion", "Reservation Completed", "--format", "csv",
                      "--models", "first_touch,last_touch", cwd=demo_db).stdout.splitlines()
-    assert csv_out[0] == "model,utm_source,conversions,revenue" and csv_out[1].startswith("first_touch,")
+    # the demo has spend, so by utm_source (a spend key) the money columns follow the credit
+    assert csv_out[0] == "model,utm_source,conversions,revenue,cost,cpa,roas" and csv_out[1].startswith("first_touch,")
     table = utmost("attribute", "--db", "d.duckdb", "--conversion", "Reservation Completed",
                    "--models", "first_touch,last_touch", "--scope", "session", cwd=demo_db).stdout
     assert "first_touch" in table and "total" in table and "scope session" in table and "lookback 30d" in table
@@ -198,7 +199,8 @@ def test_attribute_names_the_events_that_do_occur(demo_db, tmp_path):
 
 
 def test_demo_prints_the_comparison_then_serves_the_dashboard(tmp_path):
-    """`utmost demo` as the README runs it: data, the model comparison, then a sign-in link."""
+    """`utmost demo` as the README runs it: data and spend, the models compared with cost per
+    booking, then a sign-in link onto an attribution page with the money columns."""
     process = subprocess.Popen(
         [sys.executable, "-m", "utmost", "demo", "--visitors", "300"], cwd=tmp_path, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
@@ -210,12 +212,13 @@ def test_demo_prints_the_comparison_then_serves_the_dashboard(tmp_path):
             if "dashboard: " in line:
                 break
         output = "".join(printed)
-        assert "Which campaign brought each reservation?" in output
-        assert "scope user" in output and "scope session" in output and "u_shaped" in output
+        assert "Where should my next euro go?" in output and "weekend_escape" in output
+        assert "last_non_direct" in output and "Paid Search" in output
         link = output.split("dashboard: ")[1].split()[0]
         with httpx.Client(follow_redirects=True, timeout=60) as browser:
             landed = browser.get(link)
             assert (landed.status_code, landed.url.path) == (200, "/attribution")
+            assert all(f'data-metric="{metric}"' in landed.text for metric in ("cost", "cpa", "roas"))  # spend joined
             assert browser.get(link).url.path == "/signin"  # a sign-in link works once
     finally:
         process.send_signal(signal.SIGTERM)
@@ -230,6 +233,9 @@ def test_export_then_attribute_on_spark_equals_duckdb(demo_db, tmp_path):
     assert sorted(p.name for p in (tmp_path / "events").iterdir())[0].startswith("date=2026-")
     question = ["--conversion", "Reservation Completed", "--models", "first_touch,linear", "--format", "json"]
     on_duckdb = orjson.loads(utmost("attribute", "--db", "d.duckdb", *question, cwd=demo_db).stdout)
+    money = ("cost", "cpa", "roas")  # the demo has spend; the Parquet export holds none (semantics §15)
+    assert all(set(money) <= row.keys() for row in on_duckdb)
+    on_duckdb = [{key: value for key, value in row.items() if key not in money} for row in on_duckdb]
     spark = utmost("attribute", "--engine", "spark", "--events", str(tmp_path / "events"),
                    "--spark-master", "local[2]", *question, cwd=demo_db)
     assert spark.returncode == 0, spark.stderr

@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utmost.demo import CAMPAIGNS, generate, generate_lines
+from utmost.demo import CAMPAIGNS, SPEND_FACTOR, generate, generate_lines, generate_spend
+from utmost.ingest.spend import KEYS, parse_spend
 
 INSERT_ID = re.compile(r"^[0-9a-z]{16}$")
 USER_ID = re.compile(r"^user-\d{6}$")
@@ -313,6 +314,76 @@ def test_first_and_last_touch_disagree(events):
     social = {"facebook", "instagram", "tiktok"}
     assert sum(first[s] for s in social) > 1.3 * sum(last[s] for s in social)
     assert last["newsletter"] > 1.3 * first["newsletter"]
+
+
+def test_visits_without_utms_carry_the_referrer_the_sdk_sends_and_returns_are_often_direct(events):
+    """Organic visits are told apart by ``$referrer`` (a search engine, a social site, a blog,
+    as origins: the browser's default referrer policy), Direct ones by having none."""
+    first_views: dict[str, list[dict]] = collections.defaultdict(list)
+    for stream in by_device(events).values():
+        previous = None
+        for event in stream:
+            p = props(event)
+            if event["event"] == "$mp_web_page_view" and (previous is None or p["time"] - previous > 1800):
+                first_views[p["$device_id"]].append(p)
+            previous = p["time"]
+    landings = [view for views in first_views.values() for view in views]
+    untagged = [v for v in landings if "utm_source" not in url_params(v["$current_url"])]
+    referred = collections.Counter(v.get("$referring_domain", "$direct") for v in untagged)
+    assert {"www.google.com", "l.facebook.com", "www.wanderlustdiaries.example"} <= referred.keys()
+    assert all(v["$referrer"] == f"https://{v['$referring_domain']}/" for v in untagged if "$referrer" in v)
+    returns = [v for views in first_views.values() for v in views[1:]]
+    direct_returns = [v for v in returns if "$referrer" not in v]
+    assert len(direct_returns) > len(returns) / 4
+
+
+# -- spend --------------------------------------------------------------------------------
+
+PAID = [c for c in CAMPAIGNS if c.daily_budget]
+
+
+def spend_rows(**kwargs) -> list:
+    parsed = parse_spend(generate_spend(**kwargs), "demo-spend.csv", currency=None)
+    assert parsed.problems == [] and parsed.currency == "EUR"
+    return parsed.rows
+
+
+def test_spend_is_the_same_for_a_seed_and_another_for_another():
+    assert generate_spend(seed=3) == generate_spend(seed=3)
+    assert generate_spend(seed=3) != generate_spend(seed=4)
+
+
+def test_spend_is_one_row_per_day_the_traffic_covers_and_paid_campaign():
+    rows = spend_rows(seed=3, days=10, start=START)
+    days = sorted({row.date for row in rows})
+    assert days == [START.date() + datetime.timedelta(d) for d in range(10)]
+    assert len(rows) == 10 * len(PAID) and len(PAID) == 4
+    budgets = {(c.utm_source, c.utm_medium, c.utm_campaign): c.daily_budget for c in PAID}
+    scale = (2_000 / 10) / (2_000 / 60)  # the default visitors over 10 days, not 60
+    low, high = SPEND_FACTOR
+    for row in rows:
+        budget = budgets[(row.utm_source, row.utm_medium, row.utm_campaign)] * scale
+        assert budget * low - 0.005 <= row.cost <= budget * high + 0.005
+
+
+def test_spend_follows_the_visitors_per_day():
+    """Half the visitors, half the spend: each day's factor is drawn the same for a seed."""
+    full, half = spend_rows(seed=5), spend_rows(seed=5, visitors=1_000)
+    assert all(abs(a.cost / 2 - b.cost) <= 0.01 for a, b in zip(full, half, strict=True))  # cents, rounded twice
+
+
+def test_every_spend_key_is_a_key_the_landings_carry(events):
+    """Spend joins attribution rows by (utm_source, utm_medium, utm_campaign): the landings'
+    own spelling, read from ``$current_url`` as the engine reads it."""
+    landed = {tuple(url_params(props(e)["$current_url"]).get(key) for key in KEYS) for e in events}
+    spent = {tuple(getattr(row, key) for key in KEYS) for row in spend_rows()}
+    assert spent <= landed
+
+
+def test_the_wasteful_campaign_spends_the_most_on_the_most_first_visits():
+    tiktok = max(PAID, key=lambda c: c.daily_budget)
+    assert tiktok.utm_campaign == "weekend_escape"
+    assert tiktok.weight == max(c.weight for c in CAMPAIGNS) and tiktok.prospects < 0.5
 
 
 # -- size and format ----------------------------------------------------------------------

@@ -7,7 +7,8 @@ devices, and book. Every event is what mixpanel-browser 2.83.0 sends with its de
 (see the wire fixtures): the same properties in the same order, landing UTMs and click ids both
 in ``$current_url`` and as properties, UTM super properties persisted key by key (so keys of
 two campaigns mix) and echoed on every later event, ``$identify`` on sign-in, and reloads that
-fire a campaign landing twice.
+fire a campaign landing twice. :func:`generate_spend` gives what the paid campaigns cost over
+the same days, as a spend CSV that joins their landings.
 
 Pure and deterministic: nothing but ``random.Random(seed)``, no clock, no I/O. Events come out
 in time order, as in an export. A visitor's visits are planned on the day of the first one and
@@ -40,25 +41,31 @@ import orjson
 
 from utmost.ingest import UTM_KEYS
 
-__all__ = ["CAMPAIGNS", "Campaign", "DeviceProfile", "Room", "generate", "generate_lines"]
+__all__ = ["CAMPAIGNS", "Campaign", "DeviceProfile", "Room", "generate", "generate_lines", "generate_spend"]
 
 SITE_ORIGIN = "https://hotel.example"
 SITE_NAME = "Hotel Example"
 SDK_VERSION = "2.83.0"
 CURRENCY = "EUR"
 DEFAULT_START = datetime.datetime(2026, 9, 1, tzinfo=datetime.UTC)
+DEFAULT_VISITORS = 2_000
+DEFAULT_DAYS = 60
 
 
 @dataclass(frozen=True, slots=True)
 class Campaign:
-    """One way into the site: a tagged link, or (no ``utm_source``) a search result or a typed URL.
+    """One way into the site: a tagged link, or (no ``utm_source``) a visit from a search result,
+    a social post or a blog's link (``referrer``), or a typed address (no referrer: Direct).
 
     ``weight`` is this route's share of first visits and ``return_weight`` its share of later
     visits; ``intent`` multiplies the chance that a signed-in visitor books during a visit that
-    came this way. Social ads bring many first visits and few bookings, newsletters and brand
-    search bring people back to book, so first-touch and last-touch credit disagree as they do
-    for real hotels. ``click_id`` names the ad platform's click id, appended to the URL with a
-    fresh value per click; ``referrer`` is ``document.referrer`` of the landing page.
+    came this way, and ``prospects`` the chance that a visitor who first came this way ever
+    signs in (so ever books). Social ads bring many first visits and few bookings, newsletters
+    and brand search bring people back to book, so first-touch and last-touch credit disagree
+    as they do for real hotels. ``click_id`` names the ad platform's click id, appended to the
+    URL with a fresh value per click; ``referrer`` is ``document.referrer`` of the landing page
+    (browsers send another site only its origin). ``daily_budget`` is what a paid campaign
+    spends a day, in EUR, at the default size (:func:`generate_spend`).
     """
 
     utm_source: str | None
@@ -69,6 +76,8 @@ class Campaign:
     weight: float = 0.0
     return_weight: float = 0.0
     intent: float = 1.0
+    prospects: float = 1.0
+    daily_budget: float = 0.0
     utm_content: str | None = None
     utm_term: str | None = None
     utm_id: str | None = None
@@ -82,35 +91,44 @@ class Campaign:
         return {key: value for key, value in zip(UTM_KEYS, values) if value is not None}
 
 
-
+# The hotel's marketing, shaped so that the demo's first screen has an answer to "where should
+# my next euro go?": TikTok buys many clicks from people who will not travel (the most spent,
+# almost no bookings), generic search is cheap and brings new guests who book, and brand search
+# is clicked by people who already know the hotel, on the visit they book in (last touch
+# flatters it, first touch does not).
 CAMPAIGNS: tuple[Campaign, ...] = (
     Campaign("newsletter", "email", "spring_sale", utm_content="hero", utm_term="hotel",
-             weight=0.07, return_weight=0.14, intent=1.7, landing_path="/offers/spring-sale"),
+             weight=0.05, return_weight=0.13, intent=1.7, landing_path="/offers/spring-sale"),
     Campaign("newsletter", "email", "autumn_getaway", utm_content="footer_button",
-             weight=0.04, return_weight=0.08, intent=1.5, landing_path="/offers/autumn-getaway"),
+             weight=0.02, return_weight=0.07, intent=1.5, landing_path="/offers/autumn-getaway"),
     Campaign("google", "cpc", "brand_search", "gclid", "https://www.google.com/",
              utm_content="rsa_brand", utm_term="hotel example", utm_id="21400117",
-             weight=0.10, return_weight=0.12, intent=1.5),
+             weight=0.02, return_weight=0.18, intent=2.2, daily_budget=35.0),
     Campaign("google", "cpc", "generic_hotels", "gclid", "https://www.google.com/",
              utm_content="rsa_generic", utm_term="boutique hotel lisbon", utm_id="21400342",
-             weight=0.10, return_weight=0.04, intent=0.9),
+             weight=0.11, return_weight=0.04, intent=1.2, prospects=1.3, daily_budget=12.0),
     Campaign("facebook", "paid_social", "city_breaks", "fbclid", "https://www.facebook.com/",
              utm_content="carousel_a", utm_id="120210000001",
-             weight=0.14, return_weight=0.06, intent=0.6, landing_path="/offers/city-breaks"),
+             weight=0.12, return_weight=0.05, intent=0.9, daily_budget=35.0,
+             landing_path="/offers/city-breaks"),
     # Hand-made links are often tagged sparsely (a link in bio, a partner's article): their
     # landings overwrite only some persisted keys, and the rest stay from an older campaign.
     Campaign("instagram", "social", None, None, "https://l.instagram.com/",
-             utm_content="link_in_bio", weight=0.10, return_weight=0.03, intent=0.5),
+             utm_content="link_in_bio", weight=0.09, return_weight=0.03, intent=0.5),
     Campaign("partner", "referral", None, None, "https://www.travelblog.example/",
-             weight=0.05, return_weight=0.02, intent=1.2),
+             weight=0.04, return_weight=0.02, intent=1.2),
     Campaign("tiktok", "paid_social", "weekend_escape", "ttclid", "https://www.tiktok.com/",
              utm_content="video_15s", utm_id="1790000000042",
-             weight=0.12, return_weight=0.02, intent=0.4),
-    # Organic search: a referrer and nothing else, so not a UTM touchpoint.
+             weight=0.21, return_weight=0.02, intent=0.3, prospects=0.15, daily_budget=110.0),
+    # Visits without UTMs, read by their referrer (utmost reads them as channels: Organic
+    # Search, Organic Social, Referral), and Direct: a typed address or a bookmark.
     Campaign(None, None, None, None, "https://www.google.com/",
-             weight=0.16, return_weight=0.10, intent=1.0),
-    # Direct: a typed address or a bookmark, no referrer.
-    Campaign(None, None, None, weight=0.12, return_weight=0.39, intent=1.3),
+             weight=0.17, return_weight=0.08, intent=1.0),
+    Campaign(None, None, None, None, "https://l.facebook.com/",
+             weight=0.04, return_weight=0.02, intent=0.6),
+    Campaign(None, None, None, None, "https://www.wanderlustdiaries.example/",
+             weight=0.03, return_weight=0.01, intent=1.0),
+    Campaign(None, None, None, weight=0.10, return_weight=0.35, intent=1.3),
 )
 
 #: Click id values look like the platforms' (a fixed prefix, then base64url characters).
@@ -199,6 +217,8 @@ BOOKING_RATE_AT_SIGN_IN = 0.45
 BOOKING_RATE_LATER = 0.18
 REPEAT_BOOKING_FACTOR = 0.2
 MAX_BOOKINGS = 2
+#: A day's spend as a share of the campaign's daily budget: platforms pace around it.
+SPEND_FACTOR = (0.85, 1.1)
 #: Tagged landings reloaded within a minute: the same click, fired twice.
 RELOAD_RATE = 0.08
 #: Untagged landings that open a room page (a bookmark, a search result) rather than home.
@@ -242,7 +262,7 @@ _SEARCH_ENGINES = (("google", re.compile(r"https?://(.*)google.([^/?]*)")),
                    ("duckduckgo", re.compile(r"https?://(.*)duckduckgo.com")))
 
 
-def generate(seed: int = 7, visitors: int = 2_000, days: int = 60,
+def generate(seed: int = 7, visitors: int = DEFAULT_VISITORS, days: int = DEFAULT_DAYS,
              start: datetime.datetime = DEFAULT_START,
              token: str = "demo-token") -> Iterator[dict]:
     """Yield Mixpanel export events {"event": ..., "properties": {...}} in non-decreasing time order.
@@ -262,12 +282,49 @@ def generate(seed: int = 7, visitors: int = 2_000, days: int = 60,
     return _Traffic(random.Random(seed), token, start, days).events(visitors)
 
 
-def generate_lines(seed: int = 7, visitors: int = 2_000, days: int = 60,
+def generate_lines(seed: int = 7, visitors: int = DEFAULT_VISITORS, days: int = DEFAULT_DAYS,
                    start: datetime.datetime = DEFAULT_START,
                    token: str = "demo-token") -> Iterator[bytes]:
     """Yield :func:`generate`'s events as the lines of a Mixpanel export JSONL file."""
     dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     return (dumps(event, option=newline) for event in generate(seed, visitors, days, start, token))
+
+
+def generate_spend(seed: int = 7, visitors: int = DEFAULT_VISITORS, days: int = DEFAULT_DAYS,
+                   start: datetime.datetime = DEFAULT_START) -> bytes:
+    """The paid campaigns' daily spend over the days :func:`generate` covers, as a spend CSV.
+
+    The native header (``date,utm_source,utm_medium,utm_campaign,cost,currency``), one row per
+    day and campaign with a ``daily_budget``, keyed by the UTM values its landings carry, so
+    it joins them (docs/semantics.md §14). A platform spends about its budget, a little under or
+    over from day to day: each day's cost is the budget times a factor in
+    :data:`SPEND_FACTOR`. Budgets are the default size's (2,000 visitors over 60 days) and
+    follow the visitors per day, so other sizes keep about the same cost per booking. The same
+    arguments always give the same bytes, whatever :func:`generate` is given.
+
+    Example:
+        >>> lines = generate_spend(seed=1).decode().splitlines()
+        >>> lines[:2]
+        ['date,utm_source,utm_medium,utm_campaign,cost,currency', '2026-09-01,google,cpc,brand_search,...,EUR']
+        >>> len(lines) - 1 == 60 * sum(1 for c in CAMPAIGNS if c.daily_budget)
+        True
+    """
+    if visitors < 0:
+        raise ValueError(f"visitors must be >= 0, got {visitors}")
+    if days < 1:
+        raise ValueError(f"days must be >= 1, got {days}")
+    rng = random.Random(f"{seed}/spend")  # its own stream: the traffic's is not drawn from
+    scale = (visitors / days) / (DEFAULT_VISITORS / DEFAULT_DAYS)
+    low, high = SPEND_FACTOR
+    lines = ["date,utm_source,utm_medium,utm_campaign,cost,currency"]
+    for day in range(days):
+        date = (start.date() + datetime.timedelta(day)).isoformat()
+        for c in CAMPAIGNS:
+            if c.daily_budget:
+                cost = c.daily_budget * scale * (low + rng.random() * (high - low))
+                lines.append(f"{date},{c.utm_source},{c.utm_medium},{c.utm_campaign},"
+                             f"{cost:.2f},{CURRENCY}")
+    return ("\n".join(lines) + "\n").encode()
 
 
 def _cumulative(weights: Sequence[float]) -> tuple[list[float], float]:
@@ -590,11 +647,12 @@ class _Traffic:
 
     def plan_visitor(self, serial: int, first_ms: int) -> None:
         """File every visit of one person (and of their second device) under its slot."""
-        user_id = f"user-{serial:06d}" if self.random() < SIGN_IN_RATE else None
+        first_route = self.pick(self.first_routes)
+        prospects = self.routes[first_route].campaign.prospects
+        user_id = f"user-{serial:06d}" if self.random() < SIGN_IN_RATE * prospects else None
         look = self.looks[self.pick(self.look_weights)]
         times = self.visit_times(first_ms, 1 + self.pick(_RETURN_VISITS))
-        routes = [self.pick(self.first_routes)] + [self.pick(self.return_routes)
-                                                   for _ in times[1:]]
+        routes = [first_route] + [self.pick(self.return_routes) for _ in times[1:]]
         sign_in_at = self.sign_in_visit(len(times)) if user_id else None
         bookings = self.schedule(self.new_device(user_id, look), times, routes, sign_in_at, 0)
         if sign_in_at is not None and self.random() < SECOND_DEVICE_RATE:  # signs in iff user_id

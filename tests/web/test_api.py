@@ -58,7 +58,7 @@ def site(tmp_path_factory):
                for flags, _ in QUESTIONS]
     as_csv = {n: cli("attribute", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "csv", *QUESTIONS[n][0],
                      cwd=folder) for n in CSV_QUESTIONS}
-    journey = cli("journey", "user-000012", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "json", cwd=folder)
+    journey = cli("journey", "user-000024", "--db", "api.duckdb", "--conversion", CONVERSION, "--format", "json", cwd=folder)
     with Store(folder / "api.duckdb") as store, serving(create_app(store)) as url:
         with httpx.Client(base_url=url, timeout=120) as client:
             yield {"client": client, "secret": mine.secret, "answers": answers, "journey": journey, "csv": as_csv}
@@ -90,7 +90,7 @@ def test_attribution_as_csv_is_exactly_the_cli_csv(site, n):
 
 
 def test_journey_is_exactly_the_cli_json(site):
-    response = get(site, "/api/journey", {"id": "user-000012", "conversion": CONVERSION})
+    response = get(site, "/api/journey", {"id": "user-000024", "conversion": CONVERSION})
     assert response.json() == orjson.loads(site["journey"])
 
 
@@ -105,7 +105,7 @@ def test_pickers_and_person(site):
     assert names[0]["events"] >= names[-1]["events"] and CONVERSION in [n["event"] for n in names]
     properties = get(site, "/api/properties").json()
     assert properties[:3] == ["channel", "utm_source", "utm_medium"] and "amount" in properties
-    person = get(site, "/api/people/user-000012").json()
+    person = get(site, "/api/people/user-000024").json()
     journey = orjson.loads(site["journey"])
     assert person["person"] == journey["person"] and person["ids"] == journey["ids"]
     assert set(person) == {"person", "ids", "profile", "first_touch", "last_touch"}
@@ -195,7 +195,7 @@ def test_a_persons_first_and_last_touch_are_touchpoints_the_engine_counts(site):
     """Not the raw landing events: a reload of the landing page is no second touch."""
     journey = orjson.loads(site["journey"])
     counted = [e for e in journey["events"] if e["touch"] == "touchpoint"]
-    person = get(site, "/api/people/user-000012").json()
+    person = get(site, "/api/people/user-000024").json()
     assert counted, "pick a person with touchpoints"
     assert person["first_touch"]["time"] == counted[0]["time"]
     assert person["last_touch"]["time"] == counted[-1]["time"]

@@ -1,4 +1,5 @@
-"""``utmost serve`` and ``utmost demo``: the app on a port, and the demo that builds a database to serve."""
+"""``utmost serve`` and ``utmost demo``: the app on a port, and the demo that builds a database (events and
+ad spend) to serve."""
 
 from __future__ import annotations
 
@@ -24,10 +25,7 @@ from utmost.cli.shell import (
     print_import_report,
     reports_errors,
 )
-from utmost.engine import (
-    NAMES,
-    make_options,
-)
+from utmost.engine import make_options
 from utmost.errors import InputError
 from utmost.store import COLLECTOR_ROW_GROUP_ROWS
 
@@ -46,14 +44,15 @@ DEMO_DB = "utmost-demo.duckdb"
               help="Then serve the dashboard on a free local port until interrupted.")
 @reports_errors
 def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
-    """Generate hotel-booking traffic into a fresh demo database, show what it holds, serve it.
+    """Generate hotel-booking traffic and its ad spend into a fresh demo database, show what
+    each campaign and channel cost per booking under two models, serve it.
 
     An existing --db file is replaced only if an earlier `utmost demo` made it and no process
     holds it; any other file is refused, untouched.
     """
     from utmost import demo
     from utmost.access import Database
-    from utmost.store import Store, discard_demo
+    from utmost.store import SpendFile, Store, discard_demo, import_spend
 
     path = Path(db)
     discard_demo(path)
@@ -68,6 +67,9 @@ def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
             started = time.perf_counter()
             report = import_into(Database(path, store=store), project.name, (str(export),), strict=True).report
             print_import_report(report, time.perf_counter() - started)
+            spend = SpendFile("demo-spend.csv", demo.generate_spend(seed=seed, visitors=visitors))
+            import_spend(store, project.name, [spend], strict=True)
+            _print_spend(store, project.name)
             _print_summary(store, project.name, path)
             _print_comparison(store, project.name)
             if serve:
@@ -170,22 +172,35 @@ def _serve(store: Store, host: str, port: int, tls: Tls | None = None) -> None:
         warming.join()
 
 
-DEMO_QUESTION = dict(conversion="Reservation Completed", models=",".join(NAMES))
+#: What the demo asks on screen: (title, --by, --models), each a table of credit, cost, CPA
+#: and ROAS under two models that disagree, narrow enough for a 100-column terminal.
+DEMO_QUESTIONS = (
+    ("Where should my next euro go?", "utm_source,utm_campaign", "first_touch,last_touch"),
+    ("By channel: every visit is a touchpoint, and last_non_direct passes over Direct",
+     "channel", "first_touch,last_non_direct"),
+)
+DEMO_CONVERSION = "Reservation Completed"
 
 
 def _print_comparison(store: Store, project: str) -> None:
-    """The seed question answered on screen: every model, then last touch across sessions or not."""
+    """The demo's questions answered on screen, with the command that asks each."""
     from utmost import formats
-    from utmost.api import answer
+    from utmost.access import answer
 
-    by_user = answer(store, make_options(project=project, **DEMO_QUESTION))
-    by_session = answer(store, make_options(project=project, scope="session", **DEMO_QUESTION))
-    out.print("\n[bold]Which campaign brought each reservation?[/] (utmost attribute --models …)")
-    out.print(formats.to_table(by_user, revenue=False))
-    out.print(
-        "\n[bold]Last touch, across sessions and devices (user) vs only the booking's own session (session)[/]"
-    )
-    out.print(formats.side_by_side([("scope user", by_user), ("scope session", by_session)], "last_touch"))
+    for title, by, models in DEMO_QUESTIONS:
+        result = answer(store, make_options(project=project, conversion=DEMO_CONVERSION, by=by, models=models),
+                        per_conversion=False)
+        out.print(f"\n[bold]{escape(title)}[/]\n[dim]utmost attribute --by {by} --models {models}[/]")
+        out.print(formats.to_table(result, revenue=False))
+    out.print("cpa: cost per booking credited; roas: revenue credited per euro spent; ·: none", markup=False)
+
+
+def _print_spend(store: Store, project: str) -> None:
+    totals = store.spend_totals(project).to_pylist()
+    cost = sum(row["cost"] for row in totals)
+    days = max((row["days"] for row in totals), default=0)
+    currency = totals[0]["currency"] if totals else ""
+    out.print(f"spend: {len(totals)} paid campaigns, {days} days, {cost:,.2f} {currency}", markup=False)
 
 
 def _print_summary(store: Store, project: str, path: Path) -> None:
