@@ -25,7 +25,7 @@ import uvicorn
 from playwright.sync_api import sync_playwright
 
 from utmost import demo
-from utmost.store import Store
+from utmost.store import SpendFile, Store, import_spend
 from utmost.store.importer import import_files
 from utmost.web import create_app
 from utmost.web.api import options_of
@@ -38,13 +38,15 @@ CONVERSION = "Reservation Completed"
 
 
 def build(folder: Path, seed: int, visitors: int) -> tuple[Store, str]:
-    """The demo's store, and the secret of its project (known only as it is created)."""
+    """The demo's store (events and spend), and the secret of its project (known only as it is created)."""
     export = folder / "demo-export.jsonl"
     with open(export, "wb") as file:
         file.writelines(demo.generate_lines(seed=seed, visitors=visitors))
     store = Store(folder / "demo.duckdb")
     project = store.project()
     import_files(store, project.name, [export], strict=True)
+    spend = SpendFile("demo-spend.csv", demo.generate_spend(seed=seed, visitors=visitors))
+    import_spend(store, project.name, [spend], strict=True)  # as `utmost demo` does: money columns
     return store, project.secret
 
 

@@ -56,6 +56,8 @@ def test_the_table_shows_cost_cpa_and_roas_and_the_key_that_bought_nothing(brows
         assert cells["tiktok"][0] == "0.00" and cells["tiktok"][-3:] == ["40.00", "·", "0.00"]
         total = [c.strip() for c in table.locator("tfoot td").all_inner_texts()]
         assert total[-3:] == ["200.00", "66.67", "1.75"]
+        drawn = tab.page.locator("#chart-roas").inner_text()  # the keys that spent, and only they
+        assert all(key in drawn for key in ("google", "facebook", "tiktok")) and "newsletter" not in drawn
         table.locator("thead button", has_text="ROAS").click()  # sorts with "·" as the lowest
         order = [row.locator("th").inner_text() for row in table.locator("tbody tr").all()]
         assert order[-1] == "newsletter" or order[0] == "newsletter"

@@ -353,19 +353,23 @@ CHARTS = {"conversions": ("conversions credited", "Conversions credited"),
 def credit_charts(credit: Credit) -> dict[str, Markup]:
     """Conversions and revenue per key, one bar per model (with whiskers under intervals)."""
 
-    def column(model: str, metric: str) -> list[float]:
-        return [row.cells.get(model, {}).get(metric, 0.0) for row in credit.rows]
+    def column(rows: list[CreditRow], model: str, metric: str) -> list[float]:
+        return [row.cells.get(model, {}).get(metric) or 0.0 for row in rows]
 
     drawn = {}
     for metric, (axis, words) in CHARTS.items():
-        if metric == "roas" and not credit.money:
-            continue
-        values = {m: [v or 0.0 for v in column(m, metric)] for m in credit.models}
+        rows = credit.rows
+        if metric == "roas":  # only the keys that spent have a return on it
+            rows = [row for row in rows if next(iter(row.cells.values())).get("cost") is not None]
+            if not credit.money or not rows:
+                continue
+        values = {m: column(rows, m, metric) for m in credit.models}
         bounds = None
         if credit.intervals and metric != "roas":
-            bounds = {m: list(zip(column(m, f"{metric}_low"), column(m, f"{metric}_high"))) for m in credit.models}
+            bounds = {m: list(zip(column(rows, m, f"{metric}_low"), column(rows, m, f"{metric}_high")))
+                      for m in credit.models}
         title = f"{words} per {', '.join(credit.by)}, one bar per model"
-        drawn[metric] = Markup(charts.credit_chart(credit.labels, values, bounds, title, axis))
+        drawn[metric] = Markup(charts.credit_chart([key_label(r.key) for r in rows], values, bounds, title, axis))
     return drawn
 
 
