@@ -8,6 +8,7 @@ channel: first_touch credits Email, last_touch Direct, last_non_direct Organic S
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -89,3 +90,24 @@ def test_a_key_that_is_not_one_value_per_property_is_a_400_with_the_reason(tab):
     answer = tab.page.goto("/conversions?" + urlencode({"conversion": BOOKED, "by": "channel"}))
     assert answer.status == 400
     assert "key: give one value per --by property (channel), as key=…" in tab.page.locator("main").inner_text()
+
+
+def download(tab: Tab, table: str) -> str:
+    """The CSV the link under ``table`` downloads."""
+    link = tab.page.locator(f"{table} ~ p.links a.csv, .table-wrap:has({table}) + p.links a.csv").first
+    with tab.page.expect_download() as started:
+        link.click()
+    return Path(started.value.path()).read_text(encoding="utf-8")
+
+
+def test_the_difference_and_the_conversions_download_as_csv_with_every_digit(tab):
+    ask(tab, "last_touch,first_touch,last_non_direct")
+    assert download(tab, "table#difference").splitlines() == [
+        "channel,first_touch − last_touch,last_non_direct − last_touch",
+        "Direct,-1.0,-1.0", "Email,1.0,0.0", "Organic Search,0.0,1.0"]
+    ask(tab, "first_touch,linear")
+    tab.page.locator("table#credit tbody th a", has_text="Email").click()
+    tab.page.wait_for_selector("table#conversions")
+    lines = download(tab, "table#conversions").splitlines()
+    assert lines[0] == "model,time,person,credit,revenue"
+    assert [line.split(",")[0::3] for line in lines[1:]] == [["first_touch", "1.0"], ["linear", "0.333333333333333"]]  # 15 digits

@@ -47,3 +47,42 @@ document.querySelectorAll(".timeline-wrap").forEach((wrap) => {
   const beyond = last.getBoundingClientRect().right + 32 - wrap.getBoundingClientRect().right;
   if (beyond > 0) wrap.scrollLeft += beyond;
 });
+
+// A table marked data-csv="NAME.csv" gets a link that downloads it as CSV: its heading row,
+// then each body row, a cell as its data-value (a number's every digit) or else its text; no
+// value ("-Infinity", as the page marks a missing cost) is an empty field.
+function csvField(text) {
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function tableCsv(table) {
+  const head = table.tHead.rows[table.tHead.rows.length - 1];
+  const lines = [Array.from(head.cells, (cell) => csvField(cell.textContent.replace("↕", "").trim()))];
+  for (const row of table.tBodies[0].rows) {
+    lines.push(Array.from(row.cells, (cell) => {
+      const value = cell.dataset.value ?? cell.textContent.trim();
+      return csvField(value === "-Infinity" ? "" : value);
+    }));
+  }
+  return lines.map((fields) => fields.join(",")).join("\r\n") + "\r\n";
+}
+
+document.querySelectorAll("table[data-csv]").forEach((table) => {
+  const link = document.createElement("a");
+  link.textContent = `Download this table as CSV (${table.dataset.csv})`;
+  link.href = "#";
+  link.className = "csv";
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    const save = document.createElement("a");
+    save.href = URL.createObjectURL(new Blob([tableCsv(table)], {type: "text/csv"}));
+    save.download = table.dataset.csv;
+    save.click();
+    setTimeout(() => URL.revokeObjectURL(save.href), 0);
+  });
+  const where = table.closest(".table-wrap") ?? table;
+  const paragraph = document.createElement("p");
+  paragraph.className = "links";
+  paragraph.append(link);
+  where.after(paragraph);
+});
