@@ -15,7 +15,7 @@ import pyarrow as pa
 from rich.table import Column, Table
 from rich.text import Text
 
-from utmost.engine import Journey, Options, Report, Result
+from utmost.engine import Journey, Options, Report, Result, money_totals
 
 
 def rows(table: pa.Table) -> list[dict]:
@@ -77,10 +77,9 @@ def to_table(result: Result, revenue: bool = True) -> Table:
     table.columns[0].footer = "total"
     spent = "cost" in result.totals.column_names
     costs = {key: next(iter(by_model.values()))["cost"] for key, by_model in cells.items()} if spent else {}
-    paid = [key for key, cost in costs.items() if cost is not None]
-    total_cost = sum(costs[key] for key in paid)
+    money = money_totals(cells, models) if spent else {}
     if spent:
-        table.add_column("cost", justify="right", footer=_number(total_cost))
+        table.add_column("cost", justify="right", footer=_number(money[models[0]]["cost"] or 0.0))
     metrics = ("conversions", "revenue") if revenue else ("conversions",)
     for name in models:
         for metric in metrics:
@@ -88,11 +87,9 @@ def to_table(result: Result, revenue: bool = True) -> Table:
             table.add_column(heading, justify="right", footer=_number(_total(cells, name, metric)), style=style)
             if intervals:
                 table.add_column(f"{_level(result.options.ci)} interval", justify="right", style=style)
-        if spent:  # the totals' CPA and ROAS: of the keys that spent, as each row's are
-            bought = sum(cells[key][name]["conversions"] for key in paid if name in cells[key])
-            earned = sum(cells[key][name]["revenue"] for key in paid if name in cells[key])
-            table.add_column("cpa", justify="right", footer=_ratio(total_cost, bought), style="dim")
-            table.add_column("roas", justify="right", footer=_ratio(earned, total_cost), style="dim")
+        if spent:
+            table.add_column("cpa", justify="right", footer=_money(money[name]["cpa"]), style="dim")
+            table.add_column("roas", justify="right", footer=_money(money[name]["roas"]), style="dim")
     for key in order:
         values = [_money(costs[key])] if spent else []
         for name in models:
@@ -110,10 +107,6 @@ def to_table(result: Result, revenue: bool = True) -> Table:
 def _money(value: float | None) -> str:
     """A cost, CPA or ROAS: ``·`` when there is none (no spend, or nothing to divide by)."""
     return "·" if value is None else f"{value:,.2f}"
-
-
-def _ratio(over: float, under: float) -> str:
-    return _money(over / under if under else None)
 
 
 def _total(cells: dict, model: str, metric: str) -> float:

@@ -31,8 +31,8 @@ SPEND = b"""date,utm_source,utm_medium,utm_campaign,cost,currency
 COLUMNS = ("conversions", "revenue", "cost", "cpa", "roas")
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def bookings() -> list[dict]:
+    """The module docstring's four landings, each followed by its booking a minute later."""
     events = []
     for dev, (source, medium, campaign), amount in [("a", ("google", "cpc", "brand"), 100),
                                                      ("b", ("google", "cpc", "brand"), 50),
@@ -40,8 +40,13 @@ def store(tmp_path_factory):
                                                      ("d", ("newsletter", "email", None), 80)]:
         tags = {"utm_medium": medium, **({"utm_campaign": campaign} if campaign else {})}
         events += [land(0, source, dev=dev, **tags), book(MINUTE, dev=dev, amount=amount)]
+    return events
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
     with Store(tmp_path_factory.mktemp("money") / "money.duckdb") as opened:
-        opened.insert_lines("default", raw_lines(events)).result()
+        opened.insert_lines("default", raw_lines(bookings())).result()
         import_spend(opened, "default", [SpendFile("spend.csv", SPEND)])
         yield opened
 

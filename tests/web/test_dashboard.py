@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,18 +94,26 @@ class Tab:
         self.page.wait_for_url(lambda url: urlsplit(url).path == urlsplit(path).path)
 
 
-@pytest.fixture
-def tab(browser: Browser, dashboard: Dashboard) -> Iterator[Tab]:
-    context = browser.new_context(base_url=dashboard.url, viewport={"width": 1280, "height": 900})
-    opened = Tab(context.new_page(), dashboard.secret)
+@contextmanager
+def open_tab(browser: Browser, url: str, secret: str) -> Iterator[Tab]:
+    """A fresh context on the dashboard at ``url``; on leaving, nothing went wrong in it and
+    nothing was loaded from another origin."""
+    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
+    opened = Tab(context.new_page(), secret)
     opened.page.on("console", opened.on_console)
     opened.page.on("pageerror", lambda error: opened.problems.append(f"page error: {error}"))
     opened.page.on("request", opened.on_request)
     yield opened
     context.close()
     assert opened.problems == []
-    elsewhere = [u for u in opened.requests if not u.startswith(dashboard.url + "/")]
+    elsewhere = [u for u in opened.requests if not u.startswith(url + "/")]
     assert elsewhere == [], "the dashboard loaded something from another origin"
+
+
+@pytest.fixture
+def tab(browser: Browser, dashboard: Dashboard) -> Iterator[Tab]:
+    with open_tab(browser, dashboard.url, dashboard.secret) as opened:
+        yield opened
 
 
 # --- reading the pages ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collector.live import serving
 from conftest import raw_lines
 from engine.journeys import DAY, MINUTE, book, land, page
 from playwright.sync_api import Browser
-from web.test_dashboard import Tab
+from web.test_dashboard import Tab, open_tab
 
 from utmost.store import Store
 from utmost.web import create_app
@@ -38,14 +38,9 @@ def site(tmp_path_factory) -> Iterator[tuple[str, str]]:
 
 @pytest.fixture
 def tab(browser: Browser, site) -> Iterator[Tab]:
-    url, secret = site
-    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
-    opened = Tab(context.new_page(), secret)
-    opened.page.on("console", opened.on_console)
-    opened.sign_in()
-    yield opened
-    context.close()
-    assert opened.problems == []
+    with open_tab(browser, *site) as opened:
+        opened.sign_in()
+        yield opened
 
 
 def ask(tab: Tab, models: str) -> None:

@@ -16,7 +16,7 @@ from collector.live import serving
 from conftest import raw_lines
 from engine.test_report import BOOKED, SPEND, journeys
 from playwright.sync_api import Browser
-from web.test_dashboard import Tab
+from web.test_dashboard import Tab, open_tab
 
 from utmost.store import SpendFile, Store, import_spend
 from utmost.web import create_app
@@ -39,16 +39,8 @@ def site(tmp_path_factory) -> Iterator[tuple[str, str]]:
 
 @pytest.fixture
 def tab(browser: Browser, site) -> Iterator[Tab]:
-    url, secret = site
-    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
-    opened = Tab(context.new_page(), secret)
-    opened.page.on("console", opened.on_console)
-    opened.page.on("pageerror", lambda error: opened.problems.append(f"page error: {error}"))
-    opened.page.on("request", opened.on_request)
-    yield opened
-    context.close()
-    assert opened.problems == []
-    assert [u for u in opened.requests if not u.startswith(url + "/")] == [], "loaded from another origin"
+    with open_tab(browser, *site) as opened:
+        yield opened
 
 
 def test_the_page_shows_the_hand_worked_report_and_sorts(tab: Tab) -> None:

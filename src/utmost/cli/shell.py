@@ -156,14 +156,22 @@ def import_into(database: Database, project: str, paths: tuple[str, ...], strict
     return imported
 
 
-def print_import_report(report: ImportReport, seconds: float) -> None:
-    for problem in report.problems:
-        err.print(problem, markup=False)
-    hidden = report.rejected - len(report.problems)
+def print_problems(problems: list[str], rejected: int, checked_only: bool) -> bool:
+    """An import's bad lines on stderr (the first ones in full, then how many more); with
+    ``checked_only`` (``--strict`` found some), the error that nothing was imported. Returns
+    whether the import stored anything to report."""
+    for problem in problems:
+        err.print(problem, markup=False, soft_wrap=True)
+    hidden = rejected - len(problems)
     if hidden > 0:
         err.print(f"… and {hidden:,} more bad line(s)", markup=False)
-    if report.checked_only:
-        err.print(f"[red]error:[/] {report.rejected:,} bad line(s); --strict imported nothing")
+    if checked_only:
+        err.print(f"[red]error:[/] {rejected:,} bad line(s); --strict imported nothing")
+    return not checked_only
+
+
+def print_import_report(report: ImportReport, seconds: float) -> None:
+    if not print_problems(report.problems, report.rejected, report.checked_only):
         return
     total = report.imported + report.duplicates + report.rejected
     rate = total / seconds if seconds > 0 else 0.0

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from utmost.cli.shell import cli, db_option, err, note_if_created, out, project_option, reports_errors
+from utmost.cli.shell import cli, db_option, note_if_created, out, print_problems, project_option, reports_errors
 from utmost.ingest import PRESETS, parse_assignments
 
 if TYPE_CHECKING:
@@ -68,13 +68,7 @@ def spend_import(paths: tuple[str, ...], columns: str | None, maps: tuple[str, .
 
 
 def print_spend_report(report: SpendReport) -> None:
-    for problem in report.problems:
-        err.print(problem, markup=False, soft_wrap=True)
-    hidden = report.rejected - len(report.problems)
-    if hidden > 0:
-        err.print(f"… and {hidden:,} more bad line(s)", markup=False)
-    if report.checked_only:
-        err.print(f"[red]error:[/] {report.rejected:,} bad line(s); --strict imported nothing")
+    if not print_problems(report.problems, report.rejected, report.checked_only):
         return
     currency = f" {report.currency}" if report.currency else ""
     out.print(f"imported {report.imported:,} rows (replaced {report.replaced:,}) · rejected {report.rejected:,}"

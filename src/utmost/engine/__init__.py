@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from utmost.engine.channels import CHANNEL, Channels, channels_from, default_channels, describe
 from utmost.engine.models import MODELS, NAMES, parse_model
+from utmost.engine.money import money_totals
 from utmost.engine.options import (
     ATTRIBUTE,
     FORMATS,
@@ -77,6 +78,7 @@ __all__ = [
     "describe",
     "journey",
     "make_options",
+    "money_totals",
     "parameters",
     "parse_model",
     "report",

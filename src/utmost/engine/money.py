@@ -7,6 +7,9 @@ money that bought nothing is the row a marketer most needs to see.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from utmost.engine.channels import CHANNEL
 from utmost.engine.options import Options
 
@@ -36,6 +39,17 @@ def with_money(rows: list[dict], spend: dict[tuple, float], options: Options, ke
                 found.append({"model_order": order, "model": model.name, **dict(zip(keys, key)),
                               "conversions": 0.0, "revenue": 0.0, **intervals, **money_columns(cost, 0.0, 0.0)})
     return found
+
+
+def money_totals(cells: Mapping[tuple, Mapping[str, Mapping[str, Any]]],
+                 models: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """The total row's money per model, from the totals' rows by key and model (``cells``):
+    the cost of every key that spent, and each model's CPA and ROAS over those keys' credited
+    conversions and revenue, as each row's are (docs/semantics.md §15)."""
+    spent = [by_model for by_model in cells.values() if next(iter(by_model.values()))["cost"] is not None]
+    cost = sum(next(iter(by_model.values()))["cost"] for by_model in spent)
+    return {model: money_columns(cost, sum(b[model]["conversions"] for b in spent if model in b),
+                                 sum(b[model]["revenue"] for b in spent if model in b)) for model in models}
 
 
 def money_columns(cost: float | None, conversions: float, revenue: float) -> dict[str, float | None]:

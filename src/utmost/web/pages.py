@@ -41,6 +41,7 @@ from utmost.engine import (
     Parameter,
     Report,
     Result,
+    money_totals,
     parameters,
     parse_model,
 )
@@ -334,13 +335,9 @@ def credit_of(result: Result) -> Credit:
                   for metric in ("conversions", "revenue", "share")} for m in models}
     intervals = "conversions_low" in result.totals.column_names
     money = "cost" in result.totals.column_names
-    if money:  # over the keys that spent, as each row's (docs/semantics.md §15)
-        paid = [k for k in cells if next(iter(cells[k].values()))["cost"] is not None]
-        cost = sum(next(iter(cells[k].values()))["cost"] for k in paid)
-        for m in models:
-            bought = sum(cells[k][m]["conversions"] for k in paid if m in cells[k])
-            earned = sum(cells[k][m]["revenue"] for k in paid if m in cells[k])
-            totals[m] |= {"cost": cost, "cpa": cost / bought if bought else None, "roas": earned / cost if cost else None}
+    if money:
+        for m, spent in money_totals(cells, models).items():
+            totals[m] |= spent
     return Credit(models, by, [CreditRow(k, cells[k]) for k in order], totals, intervals, result, money)
 
 
