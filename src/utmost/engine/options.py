@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from utmost.engine.channels import CHANNEL, Channels, default_channels
+from utmost.engine.experiments import Experiment
 from utmost.engine.models import MODELS, NAMES, Model, parse_model
 from utmost.errors import InputError
 from utmost.models import MAX_MARKOV_ORDER
@@ -197,6 +198,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("session_timeout", "30m", "Gap that starts a new session.", "Session timeout",
               _duration("session timeout")),
     Parameter("half_life", "7d", "time_decay's half-life.", "Half-life (time_decay)", _duration("half-life")),
+    Parameter("min_lag", "1h", "incremental: a touch counts as a cause only this long before a conversion.",
+              "Minimum lag (incremental)", _duration("min lag")),
     Parameter("revenue_property", "amount", "Property holding the revenue.", "Revenue property", _as_given),
     Parameter("split_on_key", False, "Also start a session at a touchpoint whose key differs from the session's "
               "first.", "A new campaign starts a new session", _as_given, type=bool),
@@ -236,6 +239,7 @@ class Options:
     scope: str
     session_timeout: dt.timedelta
     half_life: dt.timedelta
+    min_lag: dt.timedelta  # incremental: touches closer than this before a conversion are not its causes
     revenue_property: str
     split_on_key: bool  # a touchpoint with a new key also starts a session
     exclude_direct: bool  # Direct touchpoints do not count (channel mode)
@@ -248,6 +252,8 @@ class Options:
     project: str
     #: The channel rules in effect (GA4's unless the project has its own); read with ``by`` channel.
     channels: Channels = field(default_factory=default_channels)
+    #: The project's holdout tests; ``incremental`` is calibrated by those on the question's keys.
+    experiments: tuple[Experiment, ...] = ()
 
     @property
     def by_channel(self) -> bool:
@@ -274,11 +280,13 @@ class Options:
             if value <= dt.timedelta(0):
                 raise InputError(f"{name} must be positive")
         for name, value in (("lookback", self.lookback), ("session timeout", self.session_timeout),
-                            ("half-life", self.half_life)):
+                            ("half-life", self.half_life), ("min lag", self.min_lag)):
             if value > MAX_DURATION:
                 raise InputError(f"{name}: {value.days:,} days is more than a century")
         if self.lookback < dt.timedelta(0):
             raise InputError("lookback must not be negative")
+        if self.min_lag < dt.timedelta(0):
+            raise InputError("min lag must not be negative")
         if self.ci is not None and not 0 < self.ci < 1:
             raise InputError(f"ci: {self.ci} is not a level between 0 and 1 (e.g. 0.95)")
         if not 1 <= self.bootstrap <= MAX_BOOTSTRAP:

@@ -1,0 +1,413 @@
+"""The ``incremental`` model's credit (docs/semantics.md §18): person-time from the backend,
+the additive hazard of :mod:`utmost.models.incremental` fitted to it, experiments applied.
+
+Unlike the other models it reads the persons and the time *without* touches (the baseline's
+exposure), the lag between every touch and every later conversion, and each person's history
+of conversions. The backend sums what can be summed (each person's exposure to each key);
+only conversions, their touches within the lookback, and persons who ever converted come to
+Python as rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from utmost.backends import Backend
+from utmost.dialect import Dialect
+from utmost.engine import uncertainty
+from utmost.engine.data_driven import key_fields
+from utmost.engine.experiments import Experiment, lift, matching
+from utmost.engine.options import Options
+from utmost.engine.queries import KEY_SEPARATOR
+from utmost.models import incremental as hazard
+
+Row = dict[str, Any]
+BASELINE_KEY = "(baseline)"
+DAY_US = 86_400_000_000
+#: How far apart a model and an experiment may be before the output says so: their 95% intervals.
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Window:
+    """The question's time, in microseconds since the epoch: conversions count in [start, end)."""
+
+    start: int
+    end: int
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start) / DAY_US
+
+
+def credit_incremental(backend: Backend, options: Options, per_conversion: bool) -> tuple[list[Row], list[Row], dict[str, Any]]:
+    """Totals, per-conversion rows and the explanation of ``incremental``, if asked for."""
+    asked = [(order, m) for order, m in enumerate(options.models) if m.name == "incremental"]
+    if not asked:
+        return [], [], {}
+    order, model = asked[0]
+    d = backend.dialect
+    window = _window(backend, options)
+    if window is None:
+        return [], [], {}
+    built = _person_time(backend, d, options, window)
+    data, conversions = built.data, built.conversions
+    fitted = hazard.fit(data)
+    calibration = _calibrate(data, fitted, conversions, options, options.experiments)
+    if calibration.fixed:
+        fitted = hazard.fit(data, fixed=calibration.fixed, start=fitted)
+    revenue = np.asarray([c["revenue"] for c in conversions], dtype=float)
+    caused = fitted.caused(data)
+    caused_revenue = np.bincount(data.pair_key, fitted.pair_share * revenue[data.pair_conversion],
+                                 minlength=len(data.keys))
+    totals = [_total(order, model.name, key, float(caused[i]), float(caused_revenue[i]), options)
+              for i, key in enumerate(data.keys) if caused[i] > 0]
+    baseline = float(np.sum(fitted.baseline_share))
+    if baseline > 0:
+        totals.append(_total(order, model.name, BASELINE_KEY, baseline,
+                             float(fitted.baseline_share @ revenue), options))
+    rows: list[Row] = []
+    if per_conversion:
+        rows = _per_conversion(order, model.name, data, fitted, conversions, options)
+    if options.ci is not None:
+        _with_intervals(totals, data, fitted, calibration.fixed, revenue, options)
+    explanation = {"incremental": _explained(data, fitted, built, calibration, options)}
+    return totals, rows, explanation
+
+
+def _total(order: int, model: str, key: str, conversions: float, revenue: float, options: Options) -> Row:
+    fields = ({f"k{i}": BASELINE_KEY for i in range(len(options.by))} if key == BASELINE_KEY
+              else key_fields(key, options))
+    return {"model_order": order, "model": model, **fields, "conversions": conversions, "revenue": revenue}
+
+
+def _window(backend: Backend, options: Options) -> Window | None:
+    """[--from, --to) when given, else from the first event to just after the last."""
+    d = backend.dialect
+    first, last = backend.arrow(
+        f"SELECT min({d.micros.format('time')}) AS first, max({d.micros.format('time')}) AS last FROM sessions"
+    ).to_pylist()[0].values()
+    if first is None:
+        return None
+    start = _micros(options.start) if options.start is not None else first
+    end = _micros(options.end) if options.end is not None else last + 1
+    return Window(start, end) if end > start else None
+
+
+def _micros(moment: dt.datetime) -> int:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return int((aware - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1))
+
+
+@dataclass(frozen=True)
+class Built:
+    data: hazard.PersonTime
+    conversions: list[Row]  # in the window: insert_id, person, time, revenue, in the data's order
+    persons: list[str]  # the persons with a row (converted or touched), by index
+    first_touch: np.ndarray  # per touch-exposure row: the first touch's time (µs), for diagnostics
+    touches: np.ndarray  # per touch-exposure row: how many touches
+    immediate: dict[str, int]  # per key: conversions with one of its touches less than min_lag before
+    history: dict[str, np.ndarray]  # every conversion of a converting person: person index, time (µs)
+    window: Window
+
+
+def _person_time(backend: Backend, d: Dialect, options: Options, window: Window) -> Built:
+    """Every array :class:`~utmost.models.incremental.PersonTime` holds, from the backend's tables
+    ``sessions``, ``touchpoints`` and ``conversions`` (built by the question before)."""
+    us = d.micros.format
+    lookback = int(options.lookback.total_seconds() * 1_000_000)
+    min_lag = int(options.min_lag.total_seconds() * 1_000_000)
+    start, end = window.start, window.end
+    everyone = backend.arrow(
+        f"SELECT count(DISTINCT person) AS n FROM sessions WHERE {us('time')} < {end} AND {us('time')} >= {start - lookback}"
+    ).column("n")[0].as_py()
+    history = backend.arrow(
+        f"SELECT person, {us('time')} AS t, seq FROM sessions WHERE event = {d.literal(options.conversion)} "
+        f"AND {us('time')} < {end} ORDER BY person, t, seq"
+    )
+    ladder = hazard.HALF_LIVES
+    # ∫ 2^(−lag/h) dlag over [a, b] (days) = h/ln2 · (2^(−a/h) − 2^(−b/h)); a, b the part of
+    # [min_lag, lookback] after the touch that lies in the window.
+    a = f"greatest({min_lag}, {start} - t) / {float(DAY_US)!r}"
+    b = f"least({lookback}, {end} - t) / {float(DAY_US)!r}"
+    integrals = ", ".join(
+        f"sum(CASE WHEN {b} > {a} THEN {h / math.log(2)!r} * (pow(2.0, -({a}) / {h!r}) - pow(2.0, -({b}) / {h!r})) "
+        f"ELSE 0.0 END) AS e{i}" for i, h in enumerate(ladder))
+    exposure = backend.arrow(
+        f"SELECT person, key, min(t) AS first, count(*) AS touches, {integrals} FROM "
+        f"(SELECT person, key, {us('time')} AS t FROM touchpoints) AS tp "
+        f"WHERE t < {end} AND t >= {start} - {lookback} GROUP BY person, key ORDER BY person, key"
+    )
+    conversions = backend.arrow(
+        f"SELECT conversion, insert_id, person, time, {us('time')} AS t, revenue FROM conversions "
+        f"ORDER BY {us('time')}, conversion"
+    )
+    pairs = backend.arrow(
+        f"SELECT c.conversion, t.key, {us('c.time')} - {us('t.time')} AS lag FROM conversions AS c "
+        f"JOIN touchpoints AS t ON t.person = c.person "
+        f"AND {us('c.time')} - {us('t.time')} >= 0 AND {us('c.time')} - {us('t.time')} <= {lookback}"
+    )
+    # Persons with a row get numbers 0..n-1; everyone else observed is counted, one row each.
+    named = sorted(set(history.column("person").to_pylist()) | set(exposure.column("person").to_pylist())
+                   | set(conversions.column("person").to_pylist()))
+    index = {p: i for i, p in enumerate(named)}
+    persons_total = max(everyone, len(named))
+    keys = tuple(sorted(set(exposure.column("key").to_pylist()) | set(pairs.column("key").to_pylist())))
+    key_index = {k: i for i, k in enumerate(keys)}
+
+    h_person = np.asarray([index[p] for p in history.column("person").to_pylist()], dtype=np.int64)
+    h_time = np.asarray(history.column("t").to_pylist(), dtype=np.int64)
+    h_seq_all = np.asarray(history.column("seq").to_pylist(), dtype=np.int64)
+    ordered = np.lexsort((h_seq_all, h_time, h_person))  # by person number, then time: whatever the backend's collation
+    h_person, h_time, h_seq = h_person[ordered], h_time[ordered], h_seq_all[ordered].tolist()
+    # The rank of each conversion among its person's: how many came before (the stratum, capped).
+    rank = np.zeros(len(h_person), dtype=np.int64)
+    if len(h_person):
+        new = np.r_[True, h_person[1:] != h_person[:-1]]
+        starts = np.flatnonzero(new)
+        rank = np.arange(len(h_person)) - np.repeat(starts, np.diff(np.r_[starts, len(h_person)]))
+    stratum_of = {(h_person[i], h_seq[i]): min(int(rank[i]), hazard.STRATA - 1) for i in range(len(h_person))}
+    base_person, base_stratum, base_days = _baseline_exposure(h_person, h_time, rank, len(named), persons_total, window)
+
+    conv_rows = conversions.to_pylist()
+    conversion_index = {c["conversion"]: i for i, c in enumerate(conv_rows)}
+    conv_person = np.asarray([index[c["person"]] for c in conv_rows], dtype=np.int64)
+    conv_stratum = np.asarray([stratum_of.get((index[c["person"]], c["conversion"]), 0) for c in conv_rows],
+                              dtype=np.int64)
+    lag = np.asarray(pairs.column("lag").to_pylist(), dtype=np.int64)
+    pair_key_all = np.asarray([key_index[k] for k in pairs.column("key").to_pylist()], dtype=np.int64)
+    kept = lag >= min_lag
+    immediate: dict[str, int] = {}
+    if (~kept).any():
+        soon = np.flatnonzero(~kept)
+        conv_of = np.asarray([conversion_index[c] for c in pairs.column("conversion").to_pylist()], dtype=np.int64)
+        seen = {(int(pair_key_all[i]), int(conv_of[i])) for i in soon}
+        for k_i, _ in seen:
+            immediate[keys[k_i]] = immediate.get(keys[k_i], 0) + 1
+    pair_conversion = np.asarray([conversion_index[c] for c, keep in
+                                  zip(pairs.column("conversion").to_pylist(), kept, strict=True) if keep], dtype=np.int64)
+    data = hazard.PersonTime(
+        persons=persons_total,
+        keys=keys,
+        base_person=base_person, base_stratum=base_stratum, base_days=base_days,
+        touch_person=np.asarray([index[p] for p in exposure.column("person").to_pylist()], dtype=np.int64),
+        touch_key=np.asarray([key_index[k] for k in exposure.column("key").to_pylist()], dtype=np.int64),
+        touch_days=np.stack([np.asarray(exposure.column(f"e{i}").to_pylist(), dtype=float)
+                             for i in range(len(ladder))], axis=1).reshape(-1, len(ladder)),
+        conversion_person=conv_person, conversion_stratum=conv_stratum,
+        pair_conversion=pair_conversion, pair_key=pair_key_all[kept], pair_lag=lag[kept] / DAY_US,
+    )
+    return Built(data, conv_rows, named,
+                 np.asarray(exposure.column("first").to_pylist(), dtype=np.int64),
+                 np.asarray(exposure.column("touches").to_pylist(), dtype=np.int64),
+                 immediate, {"person": h_person, "time": h_time}, window)
+
+
+def _baseline_exposure(person: np.ndarray, time: np.ndarray, rank: np.ndarray, named: int, everyone: int,
+                       window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Days each person spent in the window in each stratum of history.
+
+    A person's conversions cut the window into segments: before the first (stratum 0), between
+    the first and the second (1), after the second (2, and every later one). Persons who never
+    converted spend the whole window in stratum 0.
+    """
+    clipped = np.clip(time, window.start, window.end)
+    # Segment j of a person runs from its j-th conversion (the window's start for j = 0) to the next.
+    converted = np.zeros(named, dtype=bool)
+    converted[person] = True
+    last = np.r_[person[1:] != person[:-1], True] if len(person) else np.zeros(0, dtype=bool)
+    seg_person = np.concatenate([person, np.flatnonzero(converted)])
+    seg_begin = np.concatenate([clipped, np.full(int(converted.sum()), window.start)])
+    next_time = np.r_[clipped[1:], 0] if len(person) else np.zeros(0, dtype=np.int64)
+    seg_end = np.concatenate([np.where(last, window.end, next_time), np.zeros(int(converted.sum()), dtype=np.int64)])
+    seg_stratum = np.concatenate([np.minimum(rank + 1, hazard.STRATA - 1), np.zeros(int(converted.sum()), dtype=np.int64)])
+    # The stratum-0 segment of a converting person ends at its first conversion.
+    first_of = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if len(person) else np.zeros(0, dtype=np.int64)
+    seg_end[len(person):] = clipped[first_of]
+    others = np.setdiff1d(np.arange(everyone), np.flatnonzero(converted))
+    base_person = np.concatenate([seg_person, others]).astype(np.int64)
+    base_stratum = np.concatenate([seg_stratum, np.zeros(len(others), dtype=np.int64)]).astype(np.int64)
+    base_days = np.concatenate([(seg_end - seg_begin) / DAY_US, np.full(len(others), window.days)])
+    return base_person, base_stratum, np.maximum(base_days, 0.0)
+
+
+def _per_conversion(order: int, model: str, data: hazard.PersonTime, fitted: hazard.Fit, conversions: list[Row],
+                    options: Options) -> list[Row]:
+    """Each conversion split over the baseline and the keys of its touches, by responsibility."""
+    rows = []
+    by_key: dict[tuple[int, int], float] = {}
+    for i, share in enumerate(fitted.pair_share):
+        pair = (int(data.pair_conversion[i]), int(data.pair_key[i]))
+        by_key[pair] = by_key.get(pair, 0.0) + float(share)
+    for (n, k), share in sorted(by_key.items()):
+        c = conversions[n]
+        if share > 0:
+            rows.append({"model_order": order, "model": model, "insert_id": c["insert_id"], "person": c["person"],
+                         "time": c["time"], **key_fields(data.keys[k], options), "credit": share,
+                         "revenue": share * c["revenue"]})
+    for n, c in enumerate(conversions):
+        share = float(fitted.baseline_share[n])
+        if share > 0:
+            rows.append({"model_order": order, "model": model, "insert_id": c["insert_id"], "person": c["person"],
+                         "time": c["time"], **{f"k{i}": BASELINE_KEY for i in range(len(options.by))},
+                         "credit": share, "revenue": share * c["revenue"]})
+    return rows
+
+
+def _with_intervals(totals: list[Row], data: hazard.PersonTime, fitted: hazard.Fit, fixed: dict[int, np.ndarray],
+                    revenue: np.ndarray, options: Options) -> None:
+    """Bootstrap intervals (persons resampled, docs/semantics.md §11): EM refitted each round
+    from the full fit, with the same experiments held fixed."""
+    assert options.ci is not None
+    rounds = options.bootstrap
+    keys = len(data.keys)
+    credit = np.zeros((keys + 1, rounds))
+    money = np.zeros((keys + 1, rounds))
+    done = 0
+    for batch in uncertainty.resample(data.persons, rounds, options.seed):
+        for weights in batch:
+            refit = hazard.fit(data, person_weights=weights, fixed=fixed, start=fitted, tolerance=1e-5)
+            w_conv = weights[data.conversion_person]
+            credit[:keys, done] = refit.caused(data, w_conv)
+            money[:keys, done] = np.bincount(data.pair_key, refit.pair_share * (w_conv * revenue)[data.pair_conversion],
+                                             minlength=keys)
+            credit[keys, done] = float(refit.baseline_share @ w_conv)
+            money[keys, done] = float(refit.baseline_share @ (w_conv * revenue))
+            done += 1
+    tail = (1 - options.ci) / 2
+    index = {key: i for i, key in enumerate(data.keys)}
+    for row in totals:
+        first = row["k0"]
+        i = keys if first == BASELINE_KEY else index[_combined(row, options)]
+        low, high = np.quantile(credit[i], [tail, 1 - tail])
+        rlow, rhigh = np.quantile(money[i], [tail, 1 - tail])
+        row.update(conversions_low=float(low), conversions_high=float(high),
+                   revenue_low=float(rlow), revenue_high=float(rhigh))
+
+
+def _combined(row: Row, options: Options) -> str:
+    return KEY_SEPARATOR.join(row[f"k{i}"] for i in range(len(options.by)))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    fixed: dict[int, np.ndarray]
+    checks: list[dict[str, Any]]
+
+
+def _calibrate(data: hazard.PersonTime, fitted: hazard.Fit, conversions: list[Row], options: Options,
+               experiments: tuple[Experiment, ...]) -> Calibration:
+    """Each experiment on one of the question's keys pulls that key's effect toward its estimate,
+    in proportion to their precisions (docs/semantics.md §18).
+
+    The model's own estimate is the conversions it credits the key with in the experiment's
+    dates; its variance is taken as Poisson's (the estimate itself), a floor for the truth.
+    Both are put on one scale — conversions caused in the test group over the test's dates —
+    and the precision-weighted mean rescales the key's effects at every half-life.
+    """
+    tested = matching(list(experiments), list(options.by))
+    if not tested:
+        return Calibration({}, [])
+    index = {k: i for i, k in enumerate(data.keys)}
+    times = np.asarray([c["t"] for c in conversions], dtype=np.int64)
+    fixed: dict[int, np.ndarray] = {}
+    checks = []
+    for experiment in tested:
+        key = KEY_SEPARATOR.join(experiment.key)
+        measured = lift(experiment)
+        i = index.get(key)
+        in_dates = (times >= _micros(dt.datetime.combine(experiment.start, dt.time()))) & (
+            times < _micros(dt.datetime.combine(experiment.end, dt.time())) + DAY_US)
+        model_estimate = 0.0
+        if i is not None:
+            mask = (data.pair_key == i) & in_dates[data.pair_conversion]
+            model_estimate = float(fitted.pair_share[mask].sum())
+        model_variance = max(model_estimate, 1.0)
+        test_variance = measured.standard_error ** 2
+        if test_variance > 0:
+            pulled = (model_estimate / model_variance + measured.estimate / test_variance) / (
+                1 / model_variance + 1 / test_variance)
+        else:
+            pulled = measured.estimate
+        pulled = max(pulled, 0.0)
+        apart = abs(model_estimate - measured.estimate) > Z95 * math.sqrt(model_variance + test_variance)
+        check = {"key": list(experiment.key), "start": experiment.start.isoformat(), "end": experiment.end.isoformat(),
+                 "model": model_estimate, "experiment": measured.estimate,
+                 "experiment_low": measured.low, "experiment_high": measured.high,
+                 "calibrated": pulled, "disagree": apart}
+        checks.append(check)
+        if i is not None and model_estimate > 0:
+            fixed[i] = fitted.effects[i] * (pulled / model_estimate)
+    return Calibration(fixed, checks)
+
+
+def _explained(data: hazard.PersonTime, fitted: hazard.Fit, built: Built, calibration: Calibration,
+               options: Options) -> dict[str, Any]:
+    """The fitted rates, and per key what it caused, its decay, and signs of harvest or targeting.
+
+    - harvest: conversions that came less than ``min_lag`` after one of the key's touches,
+      against what the key is credited with later. Many immediate conversions and little
+      later lift is the mark of a touch caused by the decision to buy (a brand search).
+    - targeting: how often the persons it reached converted *before* it first reached them,
+      against everyone's rate without a conversion before. A key that reaches people already
+      likely to buy (retargeting) shows a ratio well above 1: its lift is then an upper bound.
+    """
+    caused = fitted.caused(data)
+    per_touch = fitted.per_touch()
+    window = built.window
+    times = built.history["time"]
+    people = built.history["person"]
+    order = np.lexsort((times, people))
+    people, times = people[order], times[order]
+    keys = []
+    for i, key in enumerate(data.keys):
+        rows = np.flatnonzero(data.touch_key == i)
+        touched = data.touch_person[rows]
+        first = np.clip(built.first_touch[rows], window.start, window.end)
+        before = 0
+        days_before = float(((first - window.start) / DAY_US).sum())
+        for person, moment in zip(touched, first, strict=True):
+            lo = np.searchsorted(people, person, "left")
+            hi = np.searchsorted(people, person, "right")
+            t = times[lo:hi]
+            before += int(((t >= window.start) & (t < moment)).sum())
+        rate_before = before / days_before if days_before > 0 else None
+        targeting = float(rate_before / fitted.base[0]) if rate_before is not None and fitted.base[0] > 0 else None
+        touches = int(built.touches[rows].sum())
+        immediate = built.immediate.get(key, 0)
+        decay = {f"{h:g}d": float(fitted.effects[i, j]) for j, h in enumerate(hazard.HALF_LIVES)}
+        signs = []
+        if immediate >= 5 and immediate > 2 * caused[i]:
+            signs.append(f"harvest: {immediate} conversions came within {_spoken(options.min_lag)} after its touches, but "
+                         f"its touches explain only {caused[i]:.1f} later ones: its clicks may come from people "
+                         "who had already decided (a brand search); an experiment can tell")
+        if targeting is not None and before >= 5 and targeting > 2:
+            signs.append(f"targeting: the persons it reached converted {targeting:.1f}× as often as others before it "
+                         "first reached them: it may reach people likely to buy anyway (retargeting), so its "
+                         "estimate is an upper bound; an experiment can tell")
+        keys.append({"key": list(key_fields(key, options).values()), "caused": float(caused[i]),
+                     "touches": touches, "per_touch": float(per_touch[i]), "effects_per_day_by_half_life": decay,
+                     "immediate_conversions": immediate, "conversions_before_reached": before,
+                     "rate_before_reached_vs_baseline": targeting, "signs": signs})
+    return {
+        "persons": data.persons, "window_days": window.days, "min_lag_seconds": options.min_lag.total_seconds(),
+        "half_lives_days": list(hazard.HALF_LIVES),
+        "baseline_per_person_day_by_prior_conversions": {"0": float(fitted.base[0]), "1": float(fitted.base[1]),
+                                                         "2+": float(fitted.base[2])},
+        "baseline": float(np.sum(fitted.baseline_share)), "iterations": fitted.iterations,
+        "log_likelihood": fitted.log_likelihood, "keys": keys, "experiments": calibration.checks,
+    }
+
+
+def _spoken(duration: dt.timedelta) -> str:
+    """A duration as a user types it: ``1h``, ``30m``, ``2d``."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
