@@ -150,7 +150,8 @@ def _person_time(backend: Backend, d: Dialect, options: Options, window: Window)
     pairs = backend.arrow(
         f"SELECT c.conversion, t.key, {us('c.time')} - {us('t.time')} AS lag FROM conversions AS c "
         f"JOIN touchpoints AS t ON t.person = c.person "
-        f"AND {us('c.time')} - {us('t.time')} >= 0 AND {us('c.time')} - {us('t.time')} <= {lookback}"
+        f"AND {us('c.time')} - {us('t.time')} >= 0 AND {us('c.time')} - {us('t.time')} <= {lookback} "
+        f"ORDER BY c.conversion, t.key, lag"
     )
     # Persons with a row get numbers 0..n-1; everyone else observed is counted, one row each.
     named = sorted(set(history.column("person").to_pylist()) | set(exposure.column("person").to_pylist())
