@@ -142,7 +142,7 @@ def _random_data(draw) -> hazard.PersonTime:
                                             max_size=pairs)), dtype=float).reshape(-1, 3),
         conversion_person=conv_person, conversion_stratum=np.zeros(conversions, dtype=np.int64),
         pair_conversion=pair_conversion, pair_key=pair_key,
-        pair_lag=np.asarray(draw(st.lists(st.floats(0.05, 30), min_size=pairs, max_size=pairs)), dtype=float),
+        pair_kernel=hazard.kernel(draw(st.lists(st.floats(0.05, 30), min_size=pairs, max_size=pairs))),
     )
 
 

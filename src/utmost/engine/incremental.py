@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from utmost.backends import Backend
 from utmost.dialect import Dialect
@@ -61,7 +63,7 @@ def credit_incremental(backend: Backend, options: Options, per_conversion: bool)
     calibration = _calibrate(data, fitted, conversions, options, options.experiments)
     if calibration.fixed:
         fitted = hazard.fit(data, fixed=calibration.fixed, start=fitted)
-    revenue = np.asarray([c["revenue"] for c in conversions], dtype=float)
+    revenue = _array(conversions, "revenue", float)
     caused = fitted.caused(data)
     caused_revenue = np.bincount(data.pair_key, fitted.pair_share * revenue[data.pair_conversion],
                                  minlength=len(data.keys))
@@ -107,8 +109,7 @@ def _micros(moment: dt.datetime) -> int:
 @dataclass(frozen=True)
 class Built:
     data: hazard.PersonTime
-    conversions: list[Row]  # in the window: insert_id, person, time, revenue, in the data's order
-    persons: list[str]  # the persons with a row (converted or touched), by index
+    conversions: pa.Table  # in the window: conversion, insert_id, person, time, t (µs), revenue; the data's order
     first_touch: np.ndarray  # per touch-exposure row: the first touch's time (µs), for diagnostics
     touches: np.ndarray  # per touch-exposure row: how many touches
     immediate: dict[str, int]  # per key: conversions with one of its touches less than min_lag before
@@ -154,59 +155,69 @@ def _person_time(backend: Backend, d: Dialect, options: Options, window: Window)
         f"ORDER BY c.conversion, t.key, lag"
     )
     # Persons with a row get numbers 0..n-1; everyone else observed is counted, one row each.
-    named = sorted(set(history.column("person").to_pylist()) | set(exposure.column("person").to_pylist())
-                   | set(conversions.column("person").to_pylist()))
-    index = {p: i for i, p in enumerate(named)}
+    named = _sorted_unique([history.column("person"), exposure.column("person"), conversions.column("person")])
     persons_total = max(everyone, len(named))
-    keys = tuple(sorted(set(exposure.column("key").to_pylist()) | set(pairs.column("key").to_pylist())))
-    key_index = {k: i for i, k in enumerate(keys)}
+    keys = _sorted_unique([exposure.column("key"), pairs.column("key")])
 
-    h_person = np.asarray([index[p] for p in history.column("person").to_pylist()], dtype=np.int64)
-    h_time = np.asarray(history.column("t").to_pylist(), dtype=np.int64)
-    h_seq_all = np.asarray(history.column("seq").to_pylist(), dtype=np.int64)
-    ordered = np.lexsort((h_seq_all, h_time, h_person))  # by person number, then time: whatever the backend's collation
-    h_person, h_time, h_seq = h_person[ordered], h_time[ordered], h_seq_all[ordered].tolist()
+    h_person = _numbers(history.column("person"), named)
+    h_time = _array(history, "t", np.int64)
+    h_seq = _array(history, "seq", np.int64)
+    ordered = np.lexsort((h_seq, h_time, h_person))  # by person number, then time: whatever the backend's collation
+    h_person, h_time, h_seq = h_person[ordered], h_time[ordered], h_seq[ordered]
     # The rank of each conversion among its person's: how many came before (the stratum, capped).
     rank = np.zeros(len(h_person), dtype=np.int64)
     if len(h_person):
-        new = np.r_[True, h_person[1:] != h_person[:-1]]
-        starts = np.flatnonzero(new)
+        starts = np.flatnonzero(np.r_[True, h_person[1:] != h_person[:-1]])
         rank = np.arange(len(h_person)) - np.repeat(starts, np.diff(np.r_[starts, len(h_person)]))
-    stratum_of = {(h_person[i], h_seq[i]): min(int(rank[i]), hazard.STRATA - 1) for i in range(len(h_person))}
     base_person, base_stratum, base_days = _baseline_exposure(h_person, h_time, rank, len(named), persons_total, window)
 
-    conv_rows = conversions.to_pylist()
-    conversion_index = {c["conversion"]: i for i, c in enumerate(conv_rows)}
-    conv_person = np.asarray([index[c["person"]] for c in conv_rows], dtype=np.int64)
-    conv_stratum = np.asarray([stratum_of.get((index[c["person"]], c["conversion"]), 0) for c in conv_rows],
-                              dtype=np.int64)
-    lag = np.asarray(pairs.column("lag").to_pylist(), dtype=np.int64)
-    pair_key_all = np.asarray([key_index[k] for k in pairs.column("key").to_pylist()], dtype=np.int64)
+    by_seq = np.argsort(h_seq)
+    conversion_seq = _array(conversions, "conversion", np.int64)
+    found = by_seq[np.searchsorted(h_seq[by_seq], conversion_seq)] if len(h_seq) else np.zeros(0, dtype=np.int64)
+    conv_stratum = np.minimum(rank[found], hazard.STRATA - 1) if len(found) else np.zeros(0, dtype=np.int64)
+    lag = _array(pairs, "lag", np.int64)
+    pair_key_all = _numbers(pairs.column("key"), keys)
+    pair_conversion_all = _numbers(pairs.column("conversion"), conversions.column("conversion"))
     kept = lag >= min_lag
     immediate: dict[str, int] = {}
     if (~kept).any():
-        soon = np.flatnonzero(~kept)
-        conv_of = np.asarray([conversion_index[c] for c in pairs.column("conversion").to_pylist()], dtype=np.int64)
-        seen = {(int(pair_key_all[i]), int(conv_of[i])) for i in soon}
-        for k_i, _ in seen:
-            immediate[keys[k_i]] = immediate.get(keys[k_i], 0) + 1
-    pair_conversion = np.asarray([conversion_index[c] for c, keep in
-                                  zip(pairs.column("conversion").to_pylist(), kept, strict=True) if keep], dtype=np.int64)
+        soon = np.unique(pair_key_all[~kept] * len(conversion_seq) + pair_conversion_all[~kept])
+        for k_i, count in zip(*np.unique(soon // max(len(conversion_seq), 1), return_counts=True), strict=True):
+            immediate[keys[int(k_i)].as_py()] = int(count)
+    touch_days = np.stack([_array(exposure, f"e{i}", float) for i in range(len(ladder))], axis=1)
+    # One row per (conversion, key): the key's kernels summed over its touches.
+    pair = pair_conversion_all[kept] * len(keys) + pair_key_all[kept]
+    unique_pairs, row_of = np.unique(pair, return_inverse=True)
+    kernels = hazard.kernel(lag[kept] / DAY_US)
+    summed = np.stack([np.bincount(row_of, kernels[:, c], minlength=len(unique_pairs)) for c in range(len(ladder))],
+                      axis=1).reshape(-1, len(ladder))
     data = hazard.PersonTime(
         persons=persons_total,
-        keys=keys,
+        keys=tuple(keys.to_pylist()),
         base_person=base_person, base_stratum=base_stratum, base_days=base_days,
-        touch_person=np.asarray([index[p] for p in exposure.column("person").to_pylist()], dtype=np.int64),
-        touch_key=np.asarray([key_index[k] for k in exposure.column("key").to_pylist()], dtype=np.int64),
-        touch_days=np.stack([np.asarray(exposure.column(f"e{i}").to_pylist(), dtype=float)
-                             for i in range(len(ladder))], axis=1).reshape(-1, len(ladder)),
-        conversion_person=conv_person, conversion_stratum=conv_stratum,
-        pair_conversion=pair_conversion, pair_key=pair_key_all[kept], pair_lag=lag[kept] / DAY_US,
+        touch_person=_numbers(exposure.column("person"), named),
+        touch_key=_numbers(exposure.column("key"), keys),
+        touch_days=touch_days.reshape(-1, len(ladder)),
+        conversion_person=_numbers(conversions.column("person"), named), conversion_stratum=conv_stratum,
+        pair_conversion=unique_pairs // max(len(keys), 1), pair_key=unique_pairs % max(len(keys), 1),
+        pair_kernel=summed,
     )
-    return Built(data, conv_rows, named,
-                 np.asarray(exposure.column("first").to_pylist(), dtype=np.int64),
-                 np.asarray(exposure.column("touches").to_pylist(), dtype=np.int64),
+    return Built(data, conversions, _array(exposure, "first", np.int64), _array(exposure, "touches", np.int64),
                  immediate, {"person": h_person, "time": h_time}, window)
+
+
+def _sorted_unique(columns: list[pa.ChunkedArray]) -> pa.Array:
+    values = pc.unique(pa.chunked_array([chunk for column in columns for chunk in column.chunks], type=pa.string()))
+    return values.take(pc.sort_indices(values))
+
+
+def _numbers(column: pa.ChunkedArray, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each value's position in ``values`` (every value is there)."""
+    return pc.index_in(column, value_set=values).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _array(table: pa.Table, column: str, kind: type) -> np.ndarray:
+    return table.column(column).to_numpy(zero_copy_only=False).astype(kind)
 
 
 def _baseline_exposure(person: np.ndarray, time: np.ndarray, rank: np.ndarray, named: int, everyone: int,
@@ -237,9 +248,10 @@ def _baseline_exposure(person: np.ndarray, time: np.ndarray, rank: np.ndarray, n
     return base_person, base_stratum, np.maximum(base_days, 0.0)
 
 
-def _per_conversion(order: int, model: str, data: hazard.PersonTime, fitted: hazard.Fit, conversions: list[Row],
+def _per_conversion(order: int, model: str, data: hazard.PersonTime, fitted: hazard.Fit, table: pa.Table,
                     options: Options) -> list[Row]:
     """Each conversion split over the baseline and the keys of its touches, by responsibility."""
+    conversions = table.to_pylist()
     rows = []
     by_key: dict[tuple[int, int], float] = {}
     for i, share in enumerate(fitted.pair_share):
@@ -301,7 +313,7 @@ class Calibration:
     checks: list[dict[str, Any]]
 
 
-def _calibrate(data: hazard.PersonTime, fitted: hazard.Fit, conversions: list[Row], options: Options,
+def _calibrate(data: hazard.PersonTime, fitted: hazard.Fit, conversions: pa.Table, options: Options,
                experiments: tuple[Experiment, ...]) -> Calibration:
     """Each experiment on one of the question's keys pulls that key's effect toward its estimate,
     in proportion to their precisions (docs/semantics.md §18).
@@ -315,7 +327,7 @@ def _calibrate(data: hazard.PersonTime, fitted: hazard.Fit, conversions: list[Ro
     if not tested:
         return Calibration({}, [])
     index = {k: i for i, k in enumerate(data.keys)}
-    times = np.asarray([c["t"] for c in conversions], dtype=np.int64)
+    times = _array(conversions, "t", np.int64)
     fixed: dict[int, np.ndarray] = {}
     checks = []
     for experiment in tested:
@@ -361,22 +373,23 @@ def _explained(data: hazard.PersonTime, fitted: hazard.Fit, built: Built, calibr
     caused = fitted.caused(data)
     per_touch = fitted.per_touch()
     window = built.window
-    times = built.history["time"]
-    people = built.history["person"]
-    order = np.lexsort((times, people))
-    people, times = people[order], times[order]
+    # Conversions of each reached person in the window before the key first reached them, by
+    # binary search over (person, time) packed into one sortable integer.
+    history = built.history
+    span = window.end - window.start
+    unit = 1 if span.bit_length() + data.persons.bit_length() <= 62 else 1_000_000  # µs, or s for long windows
+    shift = (span // unit).bit_length()
+    inside = (history["time"] >= window.start) & (history["time"] < window.end)
+    packed = np.sort((history["person"][inside] << shift) | ((history["time"][inside] - window.start) // unit))
+    first_all = np.clip(built.first_touch, window.start, window.end) - window.start
+    low = np.searchsorted(packed, data.touch_person << shift)
+    high = np.searchsorted(packed, (data.touch_person << shift) | (first_all // unit))
+    before_all = high - low
     keys = []
     for i, key in enumerate(data.keys):
         rows = np.flatnonzero(data.touch_key == i)
-        touched = data.touch_person[rows]
-        first = np.clip(built.first_touch[rows], window.start, window.end)
-        before = 0
-        days_before = float(((first - window.start) / DAY_US).sum())
-        for person, moment in zip(touched, first, strict=True):
-            lo = np.searchsorted(people, person, "left")
-            hi = np.searchsorted(people, person, "right")
-            t = times[lo:hi]
-            before += int(((t >= window.start) & (t < moment)).sum())
+        before = int(before_all[rows].sum())
+        days_before = float(first_all[rows].sum() / DAY_US)
         rate_before = before / days_before if days_before > 0 else None
         targeting = float(rate_before / fitted.base[0]) if rate_before is not None and fitted.base[0] > 0 else None
         touches = int(built.touches[rows].sum())

@@ -48,8 +48,10 @@ class PersonTime:
       Σ over its touches of ∫ 2^(−lag/h) over the part of [min_lag, lookback] inside the window,
       one column per half-life;
     - conversions in the window: ``conversion_person``, ``conversion_stratum``;
-    - pairs: each touch a conversion could owe something to (``pair_conversion``, ``pair_key``,
-      ``pair_lag`` in days, min_lag ≤ lag ≤ lookback).
+    - pairs: each key a conversion could owe something to (``pair_conversion``, ``pair_key``), and
+      ``pair_kernel``: Σ over that key's touches with min_lag ≤ lag ≤ lookback of 2^(−lag/h), one
+      column per half-life (see :func:`kernel`). One row per conversion and key, not per touch:
+      the key's effects multiply the sum, so EM needs no more.
     """
 
     persons: int
@@ -64,12 +66,12 @@ class PersonTime:
     conversion_stratum: np.ndarray
     pair_conversion: np.ndarray
     pair_key: np.ndarray
-    pair_lag: np.ndarray
+    pair_kernel: np.ndarray  # (pairs, len(HALF_LIVES))
 
-    @property
-    def kernel(self) -> np.ndarray:
-        """Each pair's 2^(−lag/h), one column per half-life."""
-        return np.exp2(-self.pair_lag[:, None] / np.asarray(HALF_LIVES)[None, :])
+
+def kernel(lag_days: np.ndarray) -> np.ndarray:
+    """2^(−lag/h) for each lag (days), one column per half-life."""
+    return np.exp2(-np.asarray(lag_days, dtype=float)[:, None] / np.asarray(HALF_LIVES)[None, :])
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def fit(data: PersonTime, person_weights: np.ndarray | None = None, fixed: dict[
     for column in range(h):
         touch_exposure[:, column] = np.bincount(
             data.touch_key, data.touch_days[:, column] * w_person[data.touch_person], minlength=k)
-    kernel = data.kernel
+    kernel = data.pair_kernel
     total = float(w_conv.sum())
     if start is not None:
         base, effects = start.base.copy(), start.effects.copy()
