@@ -29,7 +29,7 @@ def answered(tmp_path, events, **options):
     tmp_path.mkdir(parents=True, exist_ok=True)
     with Store(tmp_path / "incremental.duckdb") as store:
         store.insert_lines("default", raw_lines(events)).result()
-        return answer(store, make_options("Reservation Completed", models="incremental", **options))
+        return answer(store, make_options("Reservation Completed", **{"models": "incremental", **options}))
 
 
 def totals(result) -> dict[str, float]:
@@ -37,15 +37,17 @@ def totals(result) -> dict[str, float]:
 
 
 def worked_example() -> list[dict]:
-    """100 persons over ten days. Ten land from the newsletter at the first instant; five of
-    them book two days later. Three others book at noon on the fifth day, untouched. The other
-    87 view a page on the second day and never book."""
+    """100 persons over ten days. Ten view a page on day 0 and land from the newsletter at the
+    start of day 5; two of them had booked on day 2, five book on day 7. Three others book at noon
+    on day 4, never reached. The other 87 view a page on day 1 and never book."""
     at = MIDNIGHT - T0
     events = []
     for i in range(10):
-        events.append(land(at, "newsletter", dev=f"n{i}"))
-        if i < 5:
+        events += [page(at, dev=f"n{i}"), land(at + 5 * DAY, "newsletter", dev=f"n{i}")]
+        if i < 2:
             events.append(book(at + 2 * DAY, dev=f"n{i}"))
+        elif i < 7:
+            events.append(book(at + 7 * DAY, dev=f"n{i}"))
     for i in range(3):
         events.append(book(at + 4 * DAY + 12 * HOUR, dev=f"b{i}"))
     for i in range(87):
@@ -55,22 +57,27 @@ def worked_example() -> list[dict]:
 
 def test_the_worked_example_of_the_docs(tmp_path):
     result = answered(tmp_path, worked_example(), **WINDOW)
-    # Exposure: 92 persons never book (10 days each), 5 book after 2 days, 3 after 4.5 days.
-    base_exposure = 92 * 10 + 5 * 2 + 3 * 4.5
+    # The 90 persons never reached: 3 bookings, all of them baseline.
+    # The 10 reached, before any booking of theirs: 2 persons × 2 days, 5 × 7, 3 × 10.
+    reached_exposure = 2 * 2 + 5 * 7 + 3 * 10
     min_lag = 1 / 24
-    # Each touched person's exposure to the newsletter at half-life h: ∫ 2^(−lag/h) from 1 h to 10 days.
-    exposure = {h: 10 * h / math.log(2) * (2 ** (-min_lag / h) - 2 ** (-10 / h)) for h in hazard.HALF_LIVES}
+    # Each reached person's exposure to the newsletter at half-life h: ∫ 2^(−lag/h) from 1 h to 5 days.
+    exposure = {h: 10 * h / math.log(2) * (2 ** (-min_lag / h) - 2 ** (-5 / h)) for h in hazard.HALF_LIVES}
     kernel = {h: 2 ** (-2 / h) for h in hazard.HALF_LIVES}
     # At the maximum only the half-life with the largest kernel ÷ exposure carries an effect:
     best = max(hazard.HALF_LIVES, key=lambda h: kernel[h] / exposure[h])
-    assert best == 1.0
+    assert best == 4.0
     touched_rate = 5 * kernel[best] / exposure[best]  # Σ over the 5 touched bookings of g/λ = exposure
-    base = 3 / (base_exposure - 5 / touched_rate)  # n_untouched / b + n_touched / λ = base exposure
+    base = 2 / (reached_exposure - 5 / touched_rate)  # 2 / b + 5 / λ = the reached persons' exposure
     caused = 5 * (touched_rate - base) / touched_rate
+    for h in hazard.HALF_LIVES:  # the other half-lives' conditions hold: no effect there
+        assert 5 * kernel[h] / touched_rate <= exposure[h] + 1e-9
     found = totals(result)
     assert found["newsletter"] == pytest.approx(caused, rel=1e-4)
-    assert found["(baseline)"] == pytest.approx(8 - caused, rel=1e-4)
-    assert round(caused, 2) == 4.81  # the figure docs/semantics.md §18 quotes
+    assert found["(baseline)"] == pytest.approx(10 - caused, rel=1e-4)
+    assert round(caused, 2) == 0.81  # the figure docs/semantics.md §18 quotes
+    last_touch = totals(answered(tmp_path / "last", worked_example(), **WINDOW, models="last_touch"))
+    assert last_touch == {"newsletter": 5.0, "(none)": 5.0}
 
 
 def test_a_conversion_with_no_touch_before_it_is_all_baseline(tmp_path):
@@ -110,7 +117,7 @@ def test_per_conversion_rows_sum_to_the_totals_and_each_conversion_to_one(tmp_pa
         per_key[row["utm_source"]] = per_key.get(row["utm_source"], 0.0) + row["credit"]
         per_conversion[row["insert_id"]] = per_conversion.get(row["insert_id"], 0.0) + row["credit"]
     assert per_key == pytest.approx(totals(result))
-    assert len(per_conversion) == 8 and all(v == pytest.approx(1.0) for v in per_conversion.values())
+    assert len(per_conversion) == 10 and all(v == pytest.approx(1.0) for v in per_conversion.values())
 
 
 def test_intervals_hold_the_estimate(tmp_path):

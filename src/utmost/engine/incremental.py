@@ -174,7 +174,7 @@ def _person_time(backend: Backend, d: Dialect, options: Options, window: Window)
     by_seq = np.argsort(h_seq)
     conversion_seq = _array(conversions, "conversion", np.int64)
     found = by_seq[np.searchsorted(h_seq[by_seq], conversion_seq)] if len(h_seq) else np.zeros(0, dtype=np.int64)
-    conv_stratum = np.minimum(rank[found], hazard.STRATA - 1) if len(found) else np.zeros(0, dtype=np.int64)
+    conv_stratum = np.minimum(rank[found], hazard.HISTORY - 1) if len(found) else np.zeros(0, dtype=np.int64)
     lag = _array(pairs, "lag", np.int64)
     pair_key_all = _numbers(pairs.column("key"), keys)
     pair_conversion_all = _numbers(pairs.column("conversion"), conversions.column("conversion"))
@@ -185,6 +185,13 @@ def _person_time(backend: Backend, d: Dialect, options: Options, window: Window)
         for k_i, count in zip(*np.unique(soon // max(len(conversion_seq), 1), return_counts=True), strict=True):
             immediate[keys[int(k_i)].as_py()] = int(count)
     touch_days = np.stack([_array(exposure, f"e{i}", float) for i in range(len(ladder))], axis=1)
+    touch_person = _numbers(exposure.column("person"), named)
+    conversion_person = _numbers(conversions.column("person"), named)
+    # Persons reached by any key have a baseline of their own: the strata after the first HISTORY.
+    reached = np.zeros(persons_total, dtype=np.int64)
+    reached[touch_person] = hazard.HISTORY
+    base_stratum = base_stratum + reached[base_person]
+    conv_stratum = conv_stratum + reached[conversion_person]
     # One row per (conversion, key): the key's kernels summed over its touches.
     pair = pair_conversion_all[kept] * len(keys) + pair_key_all[kept]
     unique_pairs, row_of = np.unique(pair, return_inverse=True)
@@ -195,10 +202,10 @@ def _person_time(backend: Backend, d: Dialect, options: Options, window: Window)
         persons=persons_total,
         keys=tuple(keys.to_pylist()),
         base_person=base_person, base_stratum=base_stratum, base_days=base_days,
-        touch_person=_numbers(exposure.column("person"), named),
+        touch_person=touch_person,
         touch_key=_numbers(exposure.column("key"), keys),
         touch_days=touch_days.reshape(-1, len(ladder)),
-        conversion_person=_numbers(conversions.column("person"), named), conversion_stratum=conv_stratum,
+        conversion_person=conversion_person, conversion_stratum=conv_stratum,
         pair_conversion=unique_pairs // max(len(keys), 1), pair_key=unique_pairs % max(len(keys), 1),
         pair_kernel=summed,
     )
@@ -237,7 +244,7 @@ def _baseline_exposure(person: np.ndarray, time: np.ndarray, rank: np.ndarray, n
     seg_begin = np.concatenate([clipped, np.full(int(converted.sum()), window.start)])
     next_time = np.r_[clipped[1:], 0] if len(person) else np.zeros(0, dtype=np.int64)
     seg_end = np.concatenate([np.where(last, window.end, next_time), np.zeros(int(converted.sum()), dtype=np.int64)])
-    seg_stratum = np.concatenate([np.minimum(rank + 1, hazard.STRATA - 1), np.zeros(int(converted.sum()), dtype=np.int64)])
+    seg_stratum = np.concatenate([np.minimum(rank + 1, hazard.HISTORY - 1), np.zeros(int(converted.sum()), dtype=np.int64)])
     # The stratum-0 segment of a converting person ends at its first conversion.
     first_of = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if len(person) else np.zeros(0, dtype=np.int64)
     seg_end[len(person):] = clipped[first_of]
@@ -367,7 +374,7 @@ def _explained(data: hazard.PersonTime, fitted: hazard.Fit, built: Built, calibr
       against what the key is credited with later. Many immediate conversions and little
       later lift is the mark of a touch caused by the decision to buy (a brand search).
     - targeting: how often the persons it reached converted *before* it first reached them,
-      against everyone's rate without a conversion before. A key that reaches people already
+      against the baseline of persons reached by some key, without a conversion before. A key that reaches people already
       likely to buy (retargeting) shows a ratio well above 1: its lift is then an upper bound.
     """
     caused = fitted.caused(data)
@@ -391,7 +398,8 @@ def _explained(data: hazard.PersonTime, fitted: hazard.Fit, built: Built, calibr
         before = int(before_all[rows].sum())
         days_before = float(first_all[rows].sum() / DAY_US)
         rate_before = before / days_before if days_before > 0 else None
-        targeting = float(rate_before / fitted.base[0]) if rate_before is not None and fitted.base[0] > 0 else None
+        reached_base = fitted.base[hazard.HISTORY]  # persons reached by some key, no conversion before
+        targeting = float(rate_before / reached_base) if rate_before is not None and reached_base > 0 else None
         touches = int(built.touches[rows].sum())
         immediate = built.immediate.get(key, 0)
         decay = {f"{h:g}d": float(fitted.effects[i, j]) for j, h in enumerate(hazard.HALF_LIVES)}
@@ -411,8 +419,9 @@ def _explained(data: hazard.PersonTime, fitted: hazard.Fit, built: Built, calibr
     return {
         "persons": data.persons, "window_days": window.days, "min_lag_seconds": options.min_lag.total_seconds(),
         "half_lives_days": list(hazard.HALF_LIVES),
-        "baseline_per_person_day_by_prior_conversions": {"0": float(fitted.base[0]), "1": float(fitted.base[1]),
-                                                         "2+": float(fitted.base[2])},
+        "baseline_per_person_day": {
+            group: {"0": float(fitted.base[at]), "1": float(fitted.base[at + 1]), "2+": float(fitted.base[at + 2])}
+            for group, at in (("never_reached", 0), ("reached", hazard.HISTORY))},
         "baseline": float(np.sum(fitted.baseline_share)), "iterations": fitted.iterations,
         "log_likelihood": fitted.log_likelihood, "keys": keys, "experiments": calibration.checks,
     }

@@ -31,8 +31,10 @@ import numpy as np
 
 #: The half-lives (days) whose mixtures make a key's decay: from a day to a month.
 HALF_LIVES = (1.0, 4.0, 16.0)
-#: Strata of history: no conversion before, one, two or more.
-STRATA = 3
+#: Strata of history: no conversion before, one, two or more ...
+HISTORY = 3
+#: ... for persons never reached by any key, then for persons reached (docs/semantics.md §18).
+STRATA = 2 * HISTORY
 #: EM stops when no part's share of the conversions moves by more than this, or after MAX_ITERATIONS.
 TOLERANCE = 1e-7
 MAX_ITERATIONS = 3000
@@ -153,6 +155,12 @@ def fit(data: PersonTime, person_weights: np.ndarray | None = None, fixed: dict[
         if previous is not None and np.max(np.abs(shares - previous)) < tolerance:
             break
         previous = shares
+    # EM only approaches a zero effect; a key that explains less than the tolerance explains nothing.
+    negligible = free & (key_resp.sum(axis=1) < tolerance * max(total, 1e-12))
+    if negligible.any():
+        effects[negligible] = 0.0
+        pair_part = kernel * effects[data.pair_key]
+        rate = baseline_part + np.bincount(data.pair_conversion, pair_part.sum(axis=1), minlength=len(w_conv))
     with np.errstate(divide="ignore", invalid="ignore"):
         inverse = np.where(rate > 0, 1.0 / rate, 0.0)
         log_rate = np.where(rate > 0, np.log(np.where(rate > 0, rate, 1.0)), 0.0)
