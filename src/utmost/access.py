@@ -46,6 +46,7 @@ import pyarrow as pa
 from utmost import engine
 from utmost.backends import Backend, DuckDBBackend, SparkBackend, spark_session
 from utmost.engine import (
+    ESTIMATE_COLUMNS,
     Channels,
     Deleted,
     Journey,
@@ -56,17 +57,22 @@ from utmost.engine import (
     check_question,
     default_channels,
     delete_person,
+    estimates,
+    experiments_of,
     make_options,
 )
 from utmost.errors import DatabaseHeldError, InputError, ProjectError, UtmostError
 from utmost.ingest import Layout
 from utmost.store import (
+    CsvReport,
     ImportReport,
     Project,
     ServiceAccount,
     SpendReport,
     Store,
     default_path,
+    experiment_files,
+    import_experiments,
     import_files,
     import_spend,
     spend_files,
@@ -260,6 +266,53 @@ def stored_spend(store: Store, *, project: str) -> pa.Table:
 def spend_totals(store: Store, *, project: str) -> pa.Table:
     """The project's spend per (utm_source, utm_medium, utm_campaign)."""
     return store.spend_totals(store.project(project).name)
+
+
+@dataclass(frozen=True)
+class ExperimentsImported:
+    project: Project
+    created: bool  # the import made the project
+    report: CsvReport
+
+
+@operation
+def import_experiment_files(
+    store: Store, *, project: str, paths: list[str], folder: str, strict: bool,
+) -> ExperimentsImported:
+    """Import the holdout tests of ``paths`` (relative ones in ``folder``)."""
+    files = experiment_files(paths, folder)  # a mistyped path is said before a project is made
+    found, created = store.open_project(project)
+    return ExperimentsImported(found, created, import_experiments(store, found.name, files, strict=strict))
+
+
+#: The types of :func:`stored_experiments`' columns: :data:`~utmost.engine.ESTIMATE_COLUMNS`, then
+#: when each was imported.
+EXPERIMENTS_SCHEMA = pa.schema([
+    ("properties", pa.list_(pa.string())), ("key", pa.list_(pa.string())), ("start", pa.date32()),
+    ("end", pa.date32()), ("test_persons", pa.int64()), ("test_conversions", pa.int64()),
+    ("control_persons", pa.int64()), ("control_conversions", pa.int64()), ("test_rate", pa.float64()),
+    ("control_rate", pa.float64()), ("incremental", pa.float64()), ("standard_error", pa.float64()),
+    ("incremental_low", pa.float64()), ("incremental_high", pa.float64()), ("relative_lift", pa.float64()),
+    ("large_enough", pa.bool_()), ("imported_at", pa.timestamp("us")),
+])
+assert tuple(EXPERIMENTS_SCHEMA.names) == (*ESTIMATE_COLUMNS, "imported_at")
+
+
+@operation
+def stored_experiments(store: Store, *, project: str) -> pa.Table:
+    """The project's experiments, each with what it estimates (docs/semantics.md §19): the
+    columns of :data:`EXPERIMENTS_SCHEMA`, by key properties, key, then days."""
+    stored = store.experiments(store.project(project).name).to_pylist()
+    rows = [{**estimate, "imported_at": row["imported_at"]}
+            for estimate, row in zip(estimates(experiments_of(stored)), stored)]
+    return pa.Table.from_pylist(rows, schema=EXPERIMENTS_SCHEMA)
+
+
+@operation
+def delete_experiments(store: Store, *, project: str, key: dict[str, str] | None) -> int:
+    """Delete the project's experiments of exactly ``key`` (property → value, whatever their
+    days), or all of them (None): how many."""
+    return store.delete_experiments(store.project(project).name, key)
 
 
 @operation
