@@ -42,6 +42,12 @@ def to_csv(table: pa.Table) -> str:
 
 
 def _csv_value(value: object) -> object:
+    """A cell as CSV writes it: floats exact, times ISO 8601, lists (an experiment's key) as
+    JSON arrays, booleans as JSON's ``true`` and ``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return dumps(value)
     if isinstance(value, float):
         return repr(value)
     if hasattr(value, "isoformat"):

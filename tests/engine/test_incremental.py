@@ -171,3 +171,56 @@ def test_em_never_lowers_the_likelihood(data):
     short = hazard.fit(person_time, tolerance=1e-2)
     long = hazard.fit(person_time, start=short)
     assert long.log_likelihood >= short.log_likelihood - 1e-9 * max(1.0, abs(short.log_likelihood))
+
+
+# Experiments (docs/semantics.md §18, §19): a holdout test on a key moves its credit.
+
+HEADER = "utm_source,start,end,test_persons,test_conversions,control_persons,control_conversions\n"
+
+
+def calibrated(tmp_path, line: str):
+    from utmost.access import import_experiment_files
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "tests.csv").write_text(HEADER + line + "\n")
+    with Store(tmp_path / "incremental.duckdb") as store:
+        store.insert_lines("default", raw_lines(worked_example())).result()
+        import_experiment_files(store, project="default", paths=["tests.csv"], folder=str(tmp_path), strict=True)
+        return answer(store, make_options("Reservation Completed", models="incremental", **WINDOW))
+
+
+def test_an_experiment_that_agrees_is_pooled_with_the_model_by_precision(tmp_path):
+    # (100/1000 − 95/1000) × 1000 = 5 caused, standard error 1000·√(0.1·0.9/1000 + 0.095·0.905/1000)
+    result = calibrated(tmp_path, "newsletter,2023-11-15,2023-11-24,1000,100,1000,95")
+    (check,) = result.explanation["incremental"]["experiments"]
+    error = 1000 * math.sqrt(0.1 * 0.9 / 1000 + 0.095 * 0.905 / 1000)
+    assert check["experiment"] == pytest.approx(5.0) and check["experiment_standard_error"] == pytest.approx(error)
+    assert check["model"] == pytest.approx(0.8086723, rel=1e-4) and not check["disagree"]
+    w_model, w_test = 1 / check["model_standard_error"] ** 2, 1 / error**2
+    pooled = (w_model * check["model"] + w_test * 5.0) / (w_model + w_test)
+    found = totals(result)
+    assert check["calibrated"] == pytest.approx(pooled) and found["newsletter"] == pytest.approx(pooled)
+    assert found["(baseline)"] == pytest.approx(10 - pooled)
+
+
+def test_an_experiment_that_disagrees_wins_and_takes_from_the_baseline(tmp_path):
+    """The test measured far more than the newsletter's clicks show (its unclicked emails, say):
+    the model's interval misses it, so the experiment's estimate is taken, as far as the
+    baseline of those days holds conversions to give."""
+    result = calibrated(tmp_path, "newsletter,2023-11-15,2023-11-24,10000,3000,10000,2000")
+    (check,) = result.explanation["incremental"]["experiments"]
+    assert check["experiment"] == pytest.approx(1000.0) and check["disagree"]
+    found = totals(result)
+    assert found == {"newsletter": pytest.approx(10.0)} and check["calibrated"] == pytest.approx(10.0)
+    per_conversion: dict[str, float] = {}
+    for row in result.per_conversion.to_pylist():
+        per_conversion[row["insert_id"]] = per_conversion.get(row["insert_id"], 0.0) + row["credit"]
+    assert len(per_conversion) == 10 and all(v == pytest.approx(1.0) for v in per_conversion.values())
+
+
+def test_an_experiment_too_small_to_trust_is_shown_not_used(tmp_path):
+    """No conversion in either group: its standard error is 0, which no interval believes."""
+    result = calibrated(tmp_path, "newsletter,2023-11-15,2023-11-24,1000,0,1000,0")
+    (check,) = result.explanation["incremental"]["experiments"]
+    assert check["experiment"] == 0.0 and not check["used"]
+    assert totals(result)["newsletter"] == pytest.approx(check["model"]) == pytest.approx(0.8086723, rel=1e-4)

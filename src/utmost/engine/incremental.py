@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,25 +60,31 @@ def credit_incremental(backend: Backend, options: Options, per_conversion: bool)
     built = _person_time(backend, d, options, window)
     data, conversions = built.data, built.conversions
     fitted = hazard.fit(data)
-    calibration = _calibrate(data, fitted, conversions, options, options.experiments)
-    if calibration.fixed:
-        fitted = hazard.fit(data, fixed=calibration.fixed, start=fitted)
     revenue = _array(conversions, "revenue", float)
-    caused = fitted.caused(data)
-    caused_revenue = np.bincount(data.pair_key, fitted.pair_share * revenue[data.pair_conversion],
-                                 minlength=len(data.keys))
+    shares = Shares.of(data, fitted)
+    tested = matching(options.experiments, options.by)
+    rounds = None
+    if options.ci is not None or tested:
+        # Intervals, and the model's own uncertainty beside an experiment's.
+        rounds = _bootstrap(data, fitted, options.bootstrap if options.ci is not None else CALIBRATION_ROUNDS,
+                            options.seed)
+    checks: list[dict[str, Any]] = []
+    moves: list[Move] = []
+    if tested:
+        checks, moves = _calibrate(data, shares, conversions, tested, rounds)
+    caused = shares.caused(data)
+    caused_revenue = shares.caused(data, revenue)
     totals = [_total(order, model.name, key, float(caused[i]), float(caused_revenue[i]), options)
               for i, key in enumerate(data.keys) if caused[i] > 0]
-    baseline = float(np.sum(fitted.baseline_share))
+    baseline = float(shares.baseline.sum())
     if baseline > 0:
-        totals.append(_total(order, model.name, BASELINE_KEY, baseline,
-                             float(fitted.baseline_share @ revenue), options))
+        totals.append(_total(order, model.name, BASELINE_KEY, baseline, float(shares.baseline @ revenue), options))
     rows: list[Row] = []
     if per_conversion:
-        rows = _per_conversion(order, model.name, data, fitted, conversions, options)
-    if options.ci is not None:
-        _with_intervals(totals, data, fitted, calibration.fixed, revenue, options)
-    explanation = {"incremental": _explained(data, fitted, built, calibration, options)}
+        rows = _per_conversion(order, model.name, data, shares, conversions, options)
+    if options.ci is not None and rounds is not None:
+        _with_intervals(totals, data, rounds, moves, revenue, options)
+    explanation = {"incremental": _explained(data, fitted, shares, built, checks, options)}
     return totals, rows, explanation
 
 
@@ -255,15 +261,19 @@ def _baseline_exposure(person: np.ndarray, time: np.ndarray, rank: np.ndarray, n
     return base_person, base_stratum, np.maximum(base_days, 0.0)
 
 
-def _per_conversion(order: int, model: str, data: hazard.PersonTime, fitted: hazard.Fit, table: pa.Table,
+def _per_conversion(order: int, model: str, data: hazard.PersonTime, shares: Shares, table: pa.Table,
                     options: Options) -> list[Row]:
-    """Each conversion split over the baseline and the keys of its touches, by responsibility."""
+    """Each conversion split over the baseline and the keys of its touches, by responsibility
+    (and over keys an experiment gave a part of it, docs/semantics.md §18)."""
     conversions = table.to_pylist()
     rows = []
     by_key: dict[tuple[int, int], float] = {}
-    for i, share in enumerate(fitted.pair_share):
+    for i, share in enumerate(shares.pairs):
         pair = (int(data.pair_conversion[i]), int(data.pair_key[i]))
         by_key[pair] = by_key.get(pair, 0.0) + float(share)
+    for key, extra in shares.moved.items():
+        for at in np.flatnonzero(extra).tolist():
+            by_key[(at, key)] = by_key.get((at, key), 0.0) + float(extra[at])
     for (n, k), share in sorted(by_key.items()):
         c = conversions[n]
         if share > 0:
@@ -271,7 +281,7 @@ def _per_conversion(order: int, model: str, data: hazard.PersonTime, fitted: haz
                          "time": c["time"], **key_fields(data.keys[k], options), "credit": share,
                          "revenue": share * c["revenue"]})
     for n, c in enumerate(conversions):
-        share = float(fitted.baseline_share[n])
+        share = float(shares.baseline[n])
         if share > 0:
             rows.append({"model_order": order, "model": model, "insert_id": c["insert_id"], "person": c["person"],
                          "time": c["time"], **{f"k{i}": BASELINE_KEY for i in range(len(options.by))},
@@ -279,31 +289,73 @@ def _per_conversion(order: int, model: str, data: hazard.PersonTime, fitted: haz
     return rows
 
 
-def _with_intervals(totals: list[Row], data: hazard.PersonTime, fitted: hazard.Fit, fixed: dict[int, np.ndarray],
+@dataclass
+class Shares:
+    """How the conversions are split: each conversion's baseline share, and each (conversion, key)
+    pair's share. EM's responsibilities, then moved by experiments (:func:`_calibrate`)."""
+
+    baseline: np.ndarray
+    pairs: np.ndarray
+    #: Per key, per conversion: the baseline's shares an experiment gave the key. A conversion
+    #: the key caused need not follow a touch of it: an ad seen and not clicked leaves no event.
+    moved: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, data: hazard.PersonTime, fitted: hazard.Fit) -> Shares:
+        return cls(fitted.baseline_share.copy(), fitted.pair_share.copy())
+
+    def caused(self, data: hazard.PersonTime, weights: np.ndarray | None = None) -> np.ndarray:
+        """Per key: the sum of its shares, each conversion weighted by ``weights`` (e.g. revenue)."""
+        share = self.pairs if weights is None else self.pairs * weights[data.pair_conversion]
+        out = np.bincount(data.pair_key, share, minlength=len(data.keys))
+        for key, extra in self.moved.items():
+            out[key] += float(extra.sum() if weights is None else extra @ weights)
+        return out
+
+
+#: Bootstrap rounds that give the model's own uncertainty beside an experiment's, when no --ci asked for more.
+CALIBRATION_ROUNDS = 50
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """Each bootstrap round's conversion weights (how often its person was drawn) and fit."""
+
+    weights: list[np.ndarray]  # per round, per conversion
+    fits: list[hazard.Fit]
+
+
+def _bootstrap(data: hazard.PersonTime, fitted: hazard.Fit, rounds: int, seed: int) -> Rounds:
+    """EM refitted on persons resampled with replacement (docs/semantics.md §11), each round
+    started from the full fit."""
+    weights, fits = [], []
+    for batch in uncertainty.resample(data.persons, rounds, seed):
+        for person_weights in batch:
+            fits.append(hazard.fit(data, person_weights=person_weights, start=fitted, tolerance=1e-5))
+            weights.append(person_weights[data.conversion_person])
+    return Rounds(weights, fits)
+
+
+def _with_intervals(totals: list[Row], data: hazard.PersonTime, rounds: Rounds, moves: list[Move],
                     revenue: np.ndarray, options: Options) -> None:
-    """Bootstrap intervals (persons resampled, docs/semantics.md §11): EM refitted each round
-    from the full fit, with the same experiments held fixed."""
+    """Percentile intervals of every row. An experiment's move (:func:`_calibrate`) is applied to
+    every round as it was to the answer, in proportion to the round's own shares."""
     assert options.ci is not None
-    rounds = options.bootstrap
     keys = len(data.keys)
-    credit = np.zeros((keys + 1, rounds))
-    money = np.zeros((keys + 1, rounds))
-    done = 0
-    for batch in uncertainty.resample(data.persons, rounds, options.seed):
-        for weights in batch:
-            refit = hazard.fit(data, person_weights=weights, fixed=fixed, start=fitted, tolerance=1e-5)
-            w_conv = weights[data.conversion_person]
-            credit[:keys, done] = refit.caused(data, w_conv)
-            money[:keys, done] = np.bincount(data.pair_key, refit.pair_share * (w_conv * revenue)[data.pair_conversion],
-                                             minlength=keys)
-            credit[keys, done] = float(refit.baseline_share @ w_conv)
-            money[keys, done] = float(refit.baseline_share @ (w_conv * revenue))
-            done += 1
+    credit = np.zeros((keys + 1, len(rounds.fits)))
+    money = np.zeros((keys + 1, len(rounds.fits)))
+    for r, (fit, w_conv) in enumerate(zip(rounds.fits, rounds.weights, strict=True)):
+        shares = Shares.of(data, fit)
+        for move in moves:
+            _move(data, shares, move.key, move.days, move.amount)
+        credit[:keys, r] = shares.caused(data, w_conv)
+        money[:keys, r] = shares.caused(data, w_conv * revenue)
+        credit[keys, r] = float(shares.baseline @ w_conv)
+        money[keys, r] = float(shares.baseline @ (w_conv * revenue))
     tail = (1 - options.ci) / 2
     index = {key: i for i, key in enumerate(data.keys)}
     for row in totals:
-        first = row["k0"]
-        i = keys if first == BASELINE_KEY else index[_combined(row, options)]
+        i = keys if row["k0"] == BASELINE_KEY else index[_combined(row, options)]
         low, high = np.quantile(credit[i], [tail, 1 - tail])
         rlow, rhigh = np.quantile(money[i], [tail, 1 - tail])
         row.update(conversions_low=float(low), conversions_high=float(high),
@@ -315,69 +367,121 @@ def _combined(row: Row, options: Options) -> str:
 
 
 @dataclass(frozen=True)
-class Calibration:
-    fixed: dict[int, np.ndarray]
-    checks: list[dict[str, Any]]
+class Move:
+    """What an experiment moved: ``amount`` conversions of the days in ``days`` (a mask over the
+    conversions) from the baseline to ``key``, or back when negative."""
+
+    key: int | None
+    days: np.ndarray
+    amount: float
 
 
-def _calibrate(data: hazard.PersonTime, fitted: hazard.Fit, conversions: pa.Table, options: Options,
-               experiments: tuple[Experiment, ...]) -> Calibration:
-    """Each experiment on one of the question's keys pulls that key's effect toward its estimate,
-    in proportion to their precisions (docs/semantics.md §18).
+def _calibrate(data: hazard.PersonTime, shares: Shares, conversions: pa.Table, tested: list[Experiment],
+               rounds: Rounds | None) -> tuple[list[dict[str, Any]], list[Move]]:
+    """Each experiment on one of the question's keys moves that key's credit toward what the
+    experiment measured (docs/semantics.md §18), in place; returns what each did.
 
-    The model's own estimate is the conversions it credits the key with in the experiment's
-    dates; its variance is taken as Poisson's (the estimate itself), a floor for the truth.
-    Both are put on one scale — conversions caused in the test group over the test's dates —
-    and the precision-weighted mean rescales the key's effects at every half-life.
+    Both estimates are of one quantity: the conversions the key caused over the experiment's
+    days. The model's is the sum of the key's shares of the conversions in those days, its
+    standard error the bootstrap's. When the two agree within their 95% intervals they are
+    pooled by precision (1 / standard error²); when they do not, the model is evidently biased
+    there and the experiment's estimate, unbiased by design, is taken. The difference moves
+    between the key and the baseline, in proportion to their shares of those days' conversions.
+    An experiment with fewer than 10 converting or 10 non-converting persons in a group is
+    shown beside the model but not used: its normal interval is not to be trusted.
     """
-    tested = matching(list(experiments), list(options.by))
-    if not tested:
-        return Calibration({}, [])
     index = {k: i for i, k in enumerate(data.keys)}
     times = _array(conversions, "t", np.int64)
-    fixed: dict[int, np.ndarray] = {}
-    checks = []
+    checks, moves = [], []
     for experiment in tested:
-        key = KEY_SEPARATOR.join(experiment.key)
         measured = lift(experiment)
-        i = index.get(key)
-        in_dates = (times >= _micros(dt.datetime.combine(experiment.start, dt.time()))) & (
-            times < _micros(dt.datetime.combine(experiment.end, dt.time())) + DAY_US)
-        model_estimate = 0.0
-        if i is not None:
-            mask = (data.pair_key == i) & in_dates[data.pair_conversion]
-            model_estimate = float(fitted.pair_share[mask].sum())
-        model_variance = max(model_estimate, 1.0)
-        test_variance = measured.standard_error ** 2
-        if test_variance > 0:
-            pulled = (model_estimate / model_variance + measured.estimate / test_variance) / (
-                1 / model_variance + 1 / test_variance)
+        i = index.get(KEY_SEPARATOR.join(experiment.key))
+        first = _micros(dt.datetime.combine(experiment.start, dt.time()))
+        last = _micros(dt.datetime.combine(experiment.end, dt.time())) + DAY_US
+        mask = (times >= first) & (times < last)
+        model = _in_days(data, shares, i, mask)
+        spread = []
+        if rounds is not None:
+            for fit, w_conv in zip(rounds.fits, rounds.weights, strict=True):
+                spread.append(_in_days(data, Shares.of(data, fit), i, mask, w_conv))
+        model_error = float(np.std(spread, ddof=1)) if len(spread) > 1 else 0.0
+        apart = abs(model - measured.incremental) > Z95 * math.hypot(model_error, measured.standard_error)
+        if not measured.large_enough:
+            calibrated = model  # too few conversions in a group for its interval: shown, not used
+        elif apart or not model_error or not measured.standard_error:
+            calibrated = measured.incremental
         else:
-            pulled = measured.estimate
-        pulled = max(pulled, 0.0)
-        apart = abs(model_estimate - measured.estimate) > Z95 * math.sqrt(model_variance + test_variance)
-        check = {"key": list(experiment.key), "start": experiment.start.isoformat(), "end": experiment.end.isoformat(),
-                 "model": model_estimate, "experiment": measured.estimate,
-                 "experiment_low": measured.low, "experiment_high": measured.high,
-                 "calibrated": pulled, "disagree": apart}
-        checks.append(check)
-        if i is not None and model_estimate > 0:
-            fixed[i] = fitted.effects[i] * (pulled / model_estimate)
-    return Calibration(fixed, checks)
+            w_model, w_test = 1 / model_error**2, 1 / measured.standard_error**2
+            calibrated = (w_model * model + w_test * measured.incremental) / (w_model + w_test)
+        calibrated = max(calibrated, 0.0)
+        moved = 0.0
+        if i is not None and mask.any():
+            moved = _move(data, shares, i, mask, calibrated - model)
+        checks.append({
+            "key": list(experiment.key), "start": experiment.start.isoformat(), "end": experiment.end.isoformat(),
+            "model": model, "model_standard_error": model_error, "experiment": measured.incremental,
+            "experiment_low": measured.low, "experiment_high": measured.high,
+            "experiment_standard_error": measured.standard_error, "disagree": bool(apart),
+            "used": measured.large_enough,
+            "calibrated": model + moved,
+        })
+        moves.append(Move(i, mask, moved))
+    return checks, moves
 
 
-def _explained(data: hazard.PersonTime, fitted: hazard.Fit, built: Built, calibration: Calibration,
-               options: Options) -> dict[str, Any]:
+def _in_days(data: hazard.PersonTime, shares: Shares, key: int | None, mask: np.ndarray,
+             weights: np.ndarray | None = None) -> float:
+    """The key's shares of the conversions in ``mask``."""
+    if key is None:
+        return 0.0
+    chosen = (data.pair_key == key) & mask[data.pair_conversion]
+    share = shares.pairs[chosen]
+    if weights is not None:
+        share = share * weights[data.pair_conversion[chosen]]
+    return float(share.sum())
+
+
+def _move(data: hazard.PersonTime, shares: Shares, key: int | None, mask: np.ndarray, amount: float) -> float:
+    """Move ``amount`` conversions of the days in ``mask`` from the baseline to ``key`` (or back,
+    when negative), in proportion to each conversion's share; returns what was moved (no share
+    goes below 0)."""
+    if key is None or not amount:
+        return 0.0
+    if amount > 0:
+        available = float(shares.baseline[mask].sum())
+        amount = min(amount, available)
+        if amount <= 0:
+            return 0.0
+        taken = shares.baseline * mask * (amount / available)
+        shares.baseline -= taken
+        shares.moved[key] = shares.moved.get(key, 0) + taken
+        return amount
+    chosen = (data.pair_key == key) & mask[data.pair_conversion]
+    held = float(shares.pairs[chosen].sum())
+    amount = max(amount, -held)
+    if held <= 0 or amount >= 0:
+        return 0.0
+    given = shares.pairs * chosen * (-amount / held)
+    shares.pairs -= given
+    shares.baseline += np.bincount(data.pair_conversion, given, minlength=len(mask))
+    return amount
+
+
+def _explained(data: hazard.PersonTime, fitted: hazard.Fit, shares: Shares, built: Built,
+               checks: list[dict[str, Any]], options: Options) -> dict[str, Any]:
     """The fitted rates, and per key what it caused, its decay, and signs of harvest or targeting.
 
     - harvest: conversions that came less than ``min_lag`` after one of the key's touches,
       against what the key is credited with later. Many immediate conversions and little
       later lift is the mark of a touch caused by the decision to buy (a brand search).
     - targeting: how often the persons it reached converted *before* it first reached them,
-      against the baseline of persons reached by some key, without a conversion before. A key that reaches people already
-      likely to buy (retargeting) shows a ratio well above 1: its lift is then an upper bound.
+      against the baseline of persons reached by some key, without a conversion before. A key
+      that reaches people already likely to buy (retargeting) shows a ratio well above 1: its
+      lift is then an upper bound.
+
+    ``caused`` is the answer's (after experiments); ``fitted`` holds the rates before them.
     """
-    caused = fitted.caused(data)
+    caused = shares.caused(data)
     per_touch = fitted.per_touch()
     window = built.window
     # Conversions of each reached person in the window before the key first reached them, by
@@ -422,8 +526,8 @@ def _explained(data: hazard.PersonTime, fitted: hazard.Fit, built: Built, calibr
         "baseline_per_person_day": {
             group: {"0": float(fitted.base[at]), "1": float(fitted.base[at + 1]), "2+": float(fitted.base[at + 2])}
             for group, at in (("never_reached", 0), ("reached", hazard.HISTORY))},
-        "baseline": float(np.sum(fitted.baseline_share)), "iterations": fitted.iterations,
-        "log_likelihood": fitted.log_likelihood, "keys": keys, "experiments": calibration.checks,
+        "baseline": float(shares.baseline.sum()), "iterations": fitted.iterations,
+        "log_likelihood": fitted.log_likelihood, "keys": keys, "experiments": checks,
     }
 
 

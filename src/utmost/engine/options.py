@@ -25,19 +25,13 @@ from utmost.engine.channels import CHANNEL, Channels, default_channels
 from utmost.engine.experiments import Experiment
 from utmost.engine.models import MODELS, NAMES, Model, parse_model
 from utmost.errors import InputError
+from utmost.ingest.keys import key_problem
 from utmost.models import MAX_MARKOV_ORDER
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 SCOPES = ("user", "session")
-#: Columns of the answers beside the ``--by`` keys (totals, per-conversion rows, a journey's
-#: touchpoints): a key property of the same name could not be told apart from them.
-RESULT_COLUMNS = (
-    "model", "conversions", "revenue", "conversions_low", "conversions_high", "revenue_low", "revenue_high",
-    "insert_id", "person", "time", "credit", "conversion", "conversion_time", "session", "status",
-    "period", "sessions", "persons", "landings", "conversion_rate", "cost", "cpa", "roas",
-)
 #: More rounds than this add nothing a person can read, and would hold a server for hours.
 MAX_BOOTSTRAP = 10_000
 #: Durations are compared in microseconds as 64-bit integers; a century is more than any question needs.
@@ -267,13 +261,8 @@ class Options:
             raise InputError(f"interval: {self.interval!r} is not one of {', '.join(INTERVALS)}")
         if self.scope not in SCOPES:
             raise InputError(f"scope: {self.scope!r} is not one of {', '.join(SCOPES)}")
-        if not self.by or any(not p.strip() for p in self.by):
-            raise InputError("by: name at least one property")
-        for index, prop in enumerate(self.by):
-            if prop in self.by[:index]:
-                raise InputError(f"by: {prop!r} is named twice")
-            if prop in RESULT_COLUMNS:
-                raise InputError(f"by: {prop!r} is also a column of the answer ({', '.join(RESULT_COLUMNS[:3])}, …)")
+        if problem := key_problem(self.by):
+            raise InputError(f"by: {problem}")
         if not self.revenue_property:
             raise InputError("revenue property: name the property that holds the revenue")
         for name, value in (("session timeout", self.session_timeout), ("half-life", self.half_life)):

@@ -101,13 +101,12 @@ class Fit:
         return self.effects @ (np.asarray(HALF_LIVES) / math.log(2))
 
 
-def fit(data: PersonTime, person_weights: np.ndarray | None = None, fixed: dict[int, np.ndarray] | None = None,
-        start: Fit | None = None, tolerance: float = TOLERANCE) -> Fit:
+def fit(data: PersonTime, person_weights: np.ndarray | None = None, start: Fit | None = None,
+        tolerance: float = TOLERANCE) -> Fit:
     """The maximum-likelihood rates, by EM.
 
     ``person_weights`` (a bootstrap round's count of each person) weighs every row of a person.
-    ``fixed`` holds keys whose effects are given (calibrated by an experiment), not fitted:
-    the baseline and the other keys adapt to them. ``start`` warms EM up from an earlier fit.
+    ``start`` warms EM up from an earlier fit.
     """
     h = len(HALF_LIVES)
     k = len(data.keys)
@@ -127,11 +126,6 @@ def fit(data: PersonTime, person_weights: np.ndarray | None = None, fixed: dict[
         exposure = float(base_exposure.sum())
         base = np.full(STRATA, 0.5 * total / exposure if exposure else 0.0)
         effects = np.where(touch_exposure > 0, 0.5 * total / max(float(touch_exposure.sum()), 1e-12) / h, 0.0)
-    fixed = fixed or {}
-    for key, row in fixed.items():
-        effects[key] = row
-    free = np.ones(k, dtype=bool)
-    free[list(fixed)] = False
     previous = None
     done = 0
     baseline_part = base[data.conversion_stratum]
@@ -147,7 +141,7 @@ def fit(data: PersonTime, person_weights: np.ndarray | None = None, fixed: dict[
         with np.errstate(divide="ignore", invalid="ignore"):
             base = np.where(base_exposure > 0, base_resp / base_exposure, 0.0)
             new_effects = np.where(touch_exposure > 0, key_resp / touch_exposure, 0.0)
-        effects[free] = new_effects[free]
+        effects = new_effects
         baseline_part = base[data.conversion_stratum]
         pair_part = kernel * effects[data.pair_key]
         rate = baseline_part + np.bincount(data.pair_conversion, pair_part.sum(axis=1), minlength=len(w_conv))
@@ -156,7 +150,7 @@ def fit(data: PersonTime, person_weights: np.ndarray | None = None, fixed: dict[
             break
         previous = shares
     # EM only approaches a zero effect; a key that explains less than the tolerance explains nothing.
-    negligible = free & (key_resp.sum(axis=1) < tolerance * max(total, 1e-12))
+    negligible = key_resp.sum(axis=1) < tolerance * max(total, 1e-12)
     if negligible.any():
         effects[negligible] = 0.0
         pair_part = kernel * effects[data.pair_key]
