@@ -48,14 +48,17 @@ from utmost.backends import Backend, DuckDBBackend, SparkBackend, spark_session
 from utmost.engine import (
     Channels,
     Deleted,
+    Evaluation,
     Journey,
     Options,
     Report,
     Result,
+    Truth,
     channels_from,
     check_question,
     default_channels,
     delete_person,
+    evaluation_options,
     make_options,
 )
 from utmost.errors import DatabaseHeldError, InputError, ProjectError, UtmostError
@@ -203,6 +206,16 @@ def report(store: Store, *, question: dict[str, Any]) -> Report:
     options = make_options(**{**question, "question": engine.REPORT})
     store.project(options.project)
     return campaign_report(store, options)
+
+
+@operation
+def evaluation(store: Store, *, truth: Truth, question: dict[str, Any]) -> Evaluation:
+    """Score the models of ``question`` (:func:`~utmost.engine.evaluation_options`' keywords,
+    ``project`` and ``where``, the truth file's name, among them) against ``truth``."""
+    options = evaluation_options(truth, **question)
+    store.project(options.project)
+    options = with_project_channels(store, options)
+    return _checked(DuckDBBackend.of(store), options, lambda b: engine.evaluate(b, options, truth))
 
 
 @operation

@@ -27,9 +27,17 @@ from utmost.engine.options import (
     make_options,
     parameters,
 )
+from utmost.engine.truth import Truth, parse_truth, read_truth
 from utmost.lazy import exports
 
 if TYPE_CHECKING:
+    from utmost.engine.accuracy import (
+        DEFAULT_MODELS,
+        Evaluation,
+        evaluate,
+        evaluation_options,
+        evaluation_parameters,
+    )
     from utmost.engine.deletion import Deleted, delete_person
     from utmost.engine.queries import DEVICE_PREFIX
     from utmost.engine.reports import Report, report
@@ -38,6 +46,11 @@ if TYPE_CHECKING:
 #: The question and the models are read by ``--help``; running one loads Arrow, DuckDB and
 #: scipy, so those names are imported when first used (:mod:`utmost.lazy`).
 __getattr__ = exports(__name__, {
+    "DEFAULT_MODELS": "utmost.engine.accuracy",
+    "Evaluation": "utmost.engine.accuracy",
+    "evaluate": "utmost.engine.accuracy",
+    "evaluation_options": "utmost.engine.accuracy",
+    "evaluation_parameters": "utmost.engine.accuracy",
     "Deleted": "utmost.engine.deletion",
     "delete_person": "utmost.engine.deletion",
     "DEVICE_PREFIX": "utmost.engine.queries",
@@ -53,6 +66,7 @@ __getattr__ = exports(__name__, {
 __all__ = [
     "ATTRIBUTE",
     "CHANNEL",
+    "DEFAULT_MODELS",
     "DEVICE_PREFIX",
     "FORMATS",
     "INTERVALS",
@@ -65,21 +79,28 @@ __all__ = [
     "REQUIRED",
     "Channels",
     "Deleted",
+    "Evaluation",
     "Journey",
     "Options",
     "Parameter",
     "Report",
     "Result",
+    "Truth",
     "attribute",
     "channels_from",
     "check_question",
     "default_channels",
     "delete_person",
     "describe",
+    "evaluate",
+    "evaluation_options",
+    "evaluation_parameters",
     "journey",
     "make_options",
     "money_totals",
     "parameters",
     "parse_model",
+    "parse_truth",
+    "read_truth",
     "report",
 ]
