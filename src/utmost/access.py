@@ -49,16 +49,19 @@ from utmost.engine import (
     ESTIMATE_COLUMNS,
     Channels,
     Deleted,
+    Evaluation,
     Experiment,
     Journey,
     Options,
     Report,
     Result,
+    Truth,
     channels_from,
     check_question,
     default_channels,
     delete_person,
     estimates,
+    evaluation_options,
     experiments_of,
     make_options,
 )
@@ -217,6 +220,16 @@ def report(store: Store, *, question: dict[str, Any]) -> Report:
     options = make_options(**{**question, "question": engine.REPORT})
     store.project(options.project)
     return campaign_report(store, options)
+
+
+@operation
+def evaluation(store: Store, *, truth: Truth, question: dict[str, Any]) -> Evaluation:
+    """Score the models of ``question`` (:func:`~utmost.engine.evaluation_options`' keywords,
+    ``project`` and ``where``, the truth file's name, among them) against ``truth``."""
+    options = evaluation_options(truth, **question)
+    store.project(options.project)
+    options = with_project_settings(store, options)
+    return _checked(DuckDBBackend.of(store), options, lambda b: engine.evaluate(b, options, truth))
 
 
 @operation

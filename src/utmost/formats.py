@@ -7,6 +7,7 @@ for machines); the table rounds for people (docs/semantics.md §12).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Sequence
 
@@ -15,7 +16,7 @@ import pyarrow as pa
 from rich.table import Column, Table
 from rich.text import Text
 
-from utmost.engine import Journey, Options, Report, Result, money_totals
+from utmost.engine import Evaluation, Journey, Options, Report, Result, money_totals
 
 
 def rows(table: pa.Table) -> list[dict]:
@@ -239,3 +240,66 @@ def journey_tables(journey: Journey, by: Sequence[str]) -> list[Table | Text]:
     for c in rows(journey.credits):
         credits.add_row(_plain(c["insert_id"]), c["model"], *(_plain(c[p]) for p in by), f"{c['credit']:.4g}", f"{c['revenue']:,.2f}")
     return [*parts, sessions, events, touches, credits]
+
+
+def evaluation_document(evaluation: Evaluation) -> dict:
+    """``utmost evaluate --format json`` and ``POST /api/evaluate``: exact numbers, the shape of
+    docs/semantics.md §20."""
+    e = evaluation
+    return {
+        "conversion": e.conversion,
+        "by": e.by,
+        "models": e.models,
+        "truth": {"scenario": e.scenario, "seed": e.seed, "conversions": e.truth_conversions,
+                  "baseline": e.truth_baseline, "caused": e.truth_caused},
+        "database": {"conversions": e.conversions, "converted_without_touchpoints": e.converted_without_touchpoints},
+        "scores": [dataclasses.asdict(score) for score in e.scores],
+        "channels": [dataclasses.asdict(channel) for channel in e.channels],
+    }
+
+
+def evaluation_tables(evaluation: Evaluation) -> list[Table]:
+    """The scores for people, closest model first, then each channel's truth beside each model's
+    credit: percentage points to one place, ρ to two, inflation as ``1.25×``, credit to two
+    places, ``·`` where a score has no value (the caption says why)."""
+    e = evaluation
+    by = " · ".join(e.by)
+    notes = [f"{s.model}: {name.removesuffix('_pp').replace('_', ' ')} undefined: {why}"
+             for s in e.scores for name, why in s.why_null.items() if name != "max_error_pp"]
+    scores = Table("model", Column("TVD (pp)", justify="right"), Column("largest error (pp)", justify="right"),
+                   Column(f"on {by}"), Column("rank ρ", justify="right"), Column("inflation", justify="right"),
+                   Column("(none)", justify="right"), Column("(baseline)", justify="right"), box=None,
+                   caption=_plain("\n".join([_evaluation_footer(e), *notes])), caption_justify="left")
+    for s in e.scores:
+        channel = " · ".join(s.max_error_channel.values()) if s.max_error_channel else "·"
+        scores.add_row(_plain(s.model), _maybe(s.tvd_pp, "{:.1f}"), _maybe(s.max_error_pp, "{:.1f}"), _plain(channel),
+                       _maybe(s.rank_correlation, "{:.2f}"), _maybe(s.inflation, "{:.2f}×"), _number(s.none),
+                       _number(s.baseline))
+    credited = {s.model: s.credited for s in e.scores}
+    channels = Table(*_headers(e.by), Column("truth", justify="right", footer=_number(e.truth_caused)),
+                     Column("removal", justify="right", style="dim"),
+                     *(Column(_plain(m), justify="right", footer=_number(credited[m])) for m in e.models),
+                     Column(""), box=None, show_footer=True,
+                     caption=_plain(f"Per {by}: conversions it caused in truth (Shapley; removal: lost without "
+                                    "it alone) and each model's credit; total: the channels'."),
+                     caption_justify="left")
+    channels.columns[0].footer = "total"
+    for c in e.channels:
+        note = "not in the truth" if not c.in_truth else "" if c.seen else "no landing"
+        channels.add_row(*(_plain(v) for v in c.key.values()), _number(c.shapley), _number(c.removal),
+                         *(_number(c.credit[m]) for m in e.models), note)
+    return [scores, channels]
+
+
+def _maybe(value: float | None, form: str) -> str:
+    return "·" if value is None else form.format(value)
+
+
+def _evaluation_footer(e: Evaluation) -> str:
+    same = "the same " if e.conversions == e.truth_conversions else ""
+    counted = (f"the events hold {same}{e.conversions:,} ({e.converted_without_touchpoints:,} without touchpoints,"
+               " credited to (none))")
+    return (f"{e.truth_conversions:,} {e.conversion!r} conversions in truth ({e.scenario}, seed {e.seed}): "
+            f"{e.truth_baseline:,.2f} would have happened anyway, {e.truth_caused:,.2f} caused by the channels; "
+            f"{counted}. TVD: half the summed gaps between each model's and the truth's channel shares; "
+            "inflation: credited to channels ÷ caused.")

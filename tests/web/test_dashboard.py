@@ -506,7 +506,8 @@ def test_api_docs_render_every_operation(tab: Tab, dashboard: Dashboard) -> None
     operations.first.wait_for(timeout=30_000)
     shown = [text.replace("\u200b", "") for text in operations.all_inner_texts()]
     assert shown == ["/api/attribution", "/api/report", "/api/journey", "/api/events/names", "/api/properties",
-                     "/api/people/{person_id}", "/api/people/{person_id}", "/api/spend"]  # GET, then DELETE; spend
+                     "/api/people/{person_id}", "/api/people/{person_id}", "/api/evaluate",
+                     "/api/spend"]  # GET, then DELETE; the POSTs
     assert page.get_by_text("Unable to render this definition").count() == 0
     page.locator(".opblock-summary", has_text="/api/attribution").first.click()
     parameters = page.locator(".parameters .parameter__name")
@@ -544,8 +545,8 @@ def test_on_a_phone_the_header_fits_and_the_charts_stay_legible(phone: Tab) -> N
     page.goto(f"/attribution?conversion={quote(CONVERSION)}&models={SEVEN}")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], "nothing overflows sideways"
     header = page.evaluate(READ_HEADER)
-    assert [h["text"] for h in header] == ["utmost", "Attribution", "Report", "Journey", "Send data", "API docs",
-                                           "project default", "Sign out"]
+    assert [h["text"] for h in header] == ["utmost", "Attribution", "Report", "Journey", "Evaluate", "Send data",
+                                           "API docs", "project default", "Sign out"]
     assert all(0 <= h["left"] and h["right"] <= PHONE["width"] and h["width"] > 0 for h in header), header
     for metric in ("conversions", "revenue"):
         frame = page.locator(f"#chart-{metric} .chart-scroll").bounding_box()

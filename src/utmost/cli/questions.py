@@ -27,12 +27,14 @@ if TYPE_CHECKING:
     from utmost.engine import Result
 
 
-def question_options(question: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def question_options(question: str, offered: tuple[Parameter, ...] | None = None,
+                     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The click options of ``question`` (``attribute``, ``journey`` or ``report``), one per row of the
-    question's table (:data:`utmost.engine.options.PARAMETERS`)."""
+    question's table (:data:`utmost.engine.options.PARAMETERS`); ``offered``: only these rows
+    (``utmost evaluate``'s, :func:`utmost.engine.evaluation_parameters`)."""
 
     def add(command: Callable[..., Any]) -> Callable[..., Any]:
-        for parameter in reversed(parameters(question)):
+        for parameter in reversed(parameters(question) if offered is None else offered):
             command = click.option(parameter.option, parameter.name, **_click_settings(parameter, question))(command)
         return command
 

@@ -28,9 +28,17 @@ from utmost.engine.options import (
     make_options,
     parameters,
 )
+from utmost.engine.truth import Truth, parse_truth, read_truth
 from utmost.lazy import exports
 
 if TYPE_CHECKING:
+    from utmost.engine.accuracy import (
+        DEFAULT_MODELS,
+        Evaluation,
+        evaluate,
+        evaluation_options,
+        evaluation_parameters,
+    )
     from utmost.engine.deletion import Deleted, delete_person
     from utmost.engine.experiments import ESTIMATE_COLUMNS, Experiment, Lift, estimates, experiments_of, lift, matching
     from utmost.engine.queries import DEVICE_PREFIX
@@ -40,6 +48,11 @@ if TYPE_CHECKING:
 #: The question and the models are read by ``--help``; running one loads Arrow, DuckDB and
 #: scipy, so those names are imported when first used (:mod:`utmost.lazy`).
 __getattr__ = exports(__name__, {
+    "DEFAULT_MODELS": "utmost.engine.accuracy",
+    "Evaluation": "utmost.engine.accuracy",
+    "evaluate": "utmost.engine.accuracy",
+    "evaluation_options": "utmost.engine.accuracy",
+    "evaluation_parameters": "utmost.engine.accuracy",
     "Deleted": "utmost.engine.deletion",
     "delete_person": "utmost.engine.deletion",
     "ESTIMATE_COLUMNS": "utmost.engine.experiments",
@@ -62,6 +75,7 @@ __getattr__ = exports(__name__, {
 __all__ = [
     "ATTRIBUTE",
     "CHANNEL",
+    "DEFAULT_MODELS",
     "DEVICE_PREFIX",
     "ESTIMATE_COLUMNS",
     "FORMATS",
@@ -75,6 +89,7 @@ __all__ = [
     "REQUIRED",
     "Channels",
     "Deleted",
+    "Evaluation",
     "Experiment",
     "Journey",
     "Lift",
@@ -82,6 +97,7 @@ __all__ = [
     "Parameter",
     "Report",
     "Result",
+    "Truth",
     "attribute",
     "channels_from",
     "check_question",
@@ -89,6 +105,9 @@ __all__ = [
     "delete_person",
     "describe",
     "estimates",
+    "evaluate",
+    "evaluation_options",
+    "evaluation_parameters",
     "experiments_of",
     "journey",
     "lift",
@@ -97,5 +116,7 @@ __all__ = [
     "money_totals",
     "parameters",
     "parse_model",
+    "parse_truth",
+    "read_truth",
     "report",
 ]

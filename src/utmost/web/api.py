@@ -3,8 +3,10 @@
 ``GET /api/attribution`` (and ``/api/report``, ``/api/journey`` likewise) takes ``utmost attribute``'s options as query parameters (``from`` and
 ``to`` as named on the command line, ``session_timeout`` for ``--session-timeout``) and returns
 exactly the rows ``--format json`` prints. The parameters, their checks and their OpenAPI docs
-come from the question's table (:data:`utmost.engine.options.PARAMETERS`). Every error has one
-shape, ``{"error": {"status": 400, "message": "..."}}`` (see :func:`error_response`).
+come from the question's table (:data:`utmost.engine.options.PARAMETERS`). ``POST /api/evaluate``
+takes a simulation's truth file as its body and ``utmost evaluate``'s options as its query, and
+answers as ``utmost evaluate --format json``. Every error has one shape, ``{"error": {"status":
+400, "message": "..."}}`` (see :func:`error_response`).
 """
 
 from __future__ import annotations
@@ -29,9 +31,13 @@ from utmost.engine import (
     REQUIRED,
     Options,
     Parameter,
+    Truth,
     delete_person,
+    evaluation_options,
+    evaluation_parameters,
     make_options,
     parameters,
+    parse_truth,
 )
 from utmost.errors import InputError
 from utmost.store import Project
@@ -61,17 +67,9 @@ def query_of(request: Request) -> dict[str, str]:
 def options_of(params: dict[str, str], project: str, question: str = ATTRIBUTE) -> Options:
     """Options for ``question`` from query parameters (empty ones are not given); an unknown
     parameter is an error that suggests the right one."""
-    for name in params:
-        if name not in QUESTION:
-            close = difflib.get_close_matches(name, QUESTION, n=1)
-            hint = f". Did you mean {close[0]}?" if close else f" (known: {', '.join(QUESTION)})"
-            raise InputError(f"unknown parameter {name!r}{hint}")
-    if not params.get("conversion"):
+    given = _given(params, QUESTION)
+    if not given.get("conversion"):
         raise InputError("parameter 'conversion' is required, e.g. conversion=Reservation%20Completed")
-    given: dict[str, Any] = {QUESTION[k]: v for k, v in params.items() if v != ""}
-    for flag in _FLAGS:
-        if flag in given:
-            given[flag] = str(given[flag]).lower() in _TRUE
     conversion = given.pop("conversion")
     try:
         return make_options(conversion, project=project, question=question, **given)
@@ -79,10 +77,41 @@ def options_of(params: dict[str, str], project: str, question: str = ATTRIBUTE) 
         raise InputError(str(error)) from None
 
 
+#: The query parameters of ``POST /api/evaluate``: its own, and those the truth fixes or it has
+#: no use for, which are refused by name (``utmost evaluate`` takes them from the truth file).
+EVALUATION = {p.query: p.name for p in parameters(ATTRIBUTE)}
+
+
+def evaluation_options_of(params: dict[str, str], project: str, truth: Truth) -> Options:
+    """The question ``truth`` asks, with the rest of it from query parameters, as :func:`options_of`
+    reads them."""
+    try:
+        return evaluation_options(truth, project=project, where="body", **_given(params, EVALUATION))
+    except ValueError as error:
+        raise InputError(str(error)) from None
+
+
+def _given(params: dict[str, str], known: dict[str, str]) -> dict[str, Any]:
+    """Query parameters (``known``: by name, each the keyword it sets) as keywords, empty ones left
+    out and flags made booleans; an unknown name is an error that suggests the right one."""
+    for name in params:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f". Did you mean {close[0]}?" if close else f" (known: {', '.join(known)})"
+            raise InputError(f"unknown parameter {name!r}{hint}")
+    given: dict[str, Any] = {known[k]: v for k, v in params.items() if v != ""}
+    for flag in _FLAGS:
+        if QUESTION[flag] in given:
+            given[QUESTION[flag]] = str(given[QUESTION[flag]]).lower() in _TRUE
+    return given
+
+
 def asked(question: str, *, before: tuple[inspect.Parameter, ...] = (),
-          after: tuple[inspect.Parameter, ...] = ()) -> Callable[..., dict[str, str]]:
+          after: tuple[inspect.Parameter, ...] = (),
+          offered: tuple[Parameter, ...] | None = None) -> Callable[..., dict[str, str]]:
     """A dependency giving the query as sent (:func:`query_of`), whose signature FastAPI reads
-    as ``question``'s parameters from the table: it checks their types and documents them.
+    as ``question``'s parameters from the table (``offered``: only these rows): it checks their
+    types and documents them.
 
     Only the types are checked here (an int is an int, a flag a boolean), as FastAPI words it;
     what a value means is the engine's to judge, in its own words, as for every interface.
@@ -91,7 +120,7 @@ def asked(question: str, *, before: tuple[inspect.Parameter, ...] = (),
     def query(request: Request, **_: Any) -> dict[str, str]:
         return query_of(request)
 
-    declared = [_declared(p, question) for p in parameters(question)]
+    declared = [_declared(p, question) for p in (parameters(question) if offered is None else offered)]
     query.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
         *before, *declared, *after,
@@ -216,6 +245,62 @@ async def person(
 async def delete_person_route(person_id: str, project: Asker, service: Answering) -> Response:
     deleted = await run_in_threadpool(delete_person, service.store, project.name, person_id)
     return _json(formats.dumps(dataclasses.asdict(deleted)))
+
+
+#: The largest truth file ``POST /api/evaluate`` reads (a simulation of thousands of campaigns
+#: writes a few hundred kilobytes).
+MAX_TRUTH_BYTES = 8 << 20
+_TRUTH_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"type": "object"}, "example": {
+        "format": "utmost-truth/1", "scenario": "example", "seed": 1, "persons": 1000, "conversion": "Purchase",
+        "revenue_property": "amount", "by": ["utm_source"], "start": "2026-03-01", "end": "2026-03-31",
+        "conversions": 120, "revenue": 9000.0, "baseline": 40.0, "baseline_revenue": 3000.0,
+        "channels": [{"key": {"utm_source": "newsletter"}, "removal": 30.0, "shapley": 50.0},
+                     {"key": {"utm_source": "ads"}, "removal": 25.0, "shapley": 30.0}]}}},
+}
+EvaluationQuery = Annotated[dict[str, str], Depends(asked(ATTRIBUTE, offered=evaluation_parameters()))]
+
+
+@router.post("/evaluate", summary="Score models against a simulation's truth, as `utmost evaluate --format json`",
+             description="The body is the truth file `utmost simulate` wrote (JSON, up to "
+             f"{MAX_TRUTH_BYTES >> 20} MiB); it fixes the question's conversion, keys, revenue property and "
+             "days, and the query gives the rest of it, as `utmost evaluate`'s options (`models`: every model "
+             "that splits conversions when not given). Each model's credit per channel is scored against the "
+             "conversions each channel truly caused: `tvd_pp`, `max_error_pp` and its channel, "
+             "`rank_correlation`, `inflation` (docs/semantics.md §20).\n\n" + MODELS_DOC,
+             openapi_extra={"requestBody": _TRUTH_BODY})
+async def evaluate(request: Request, project: Asker, service: Answering, params: EvaluationQuery) -> Response:
+    try:
+        body = await read_body(request, MAX_TRUTH_BYTES, "empty body: send the truth file (Content-Type: "
+                               "application/json)")
+    except TooLarge as error:
+        return error_response(413, str(error))
+    truth = parse_truth(body, "body")
+    options = evaluation_options_of(params, project.name, truth)
+    found = await run_in_threadpool(service.evaluation, options, truth)
+    return _json(formats.dumps(formats.evaluation_document(found)))
+
+
+class TooLarge(Exception):
+    """A request body over its limit: answered 413."""
+
+
+async def read_body(request: Request, limit: int, empty: str) -> bytes:
+    """The body, refused past ``limit`` bytes before it is all read (:class:`TooLarge`); none at
+    all is the :class:`~utmost.errors.InputError` ``empty``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"body is {int(declared):,} bytes (at most {limit:,})")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"body is over {limit:,} bytes")
+        chunks.append(chunk)
+    if not size:
+        raise InputError(empty)
+    return b"".join(chunks)
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

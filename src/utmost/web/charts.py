@@ -21,6 +21,8 @@ from pygal.style import Style
 #: Okabe–Ito's colour-blind-safe palette, then two more, one colour per model.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#7A6A00", "#000000",
            "#999999", "#882255")
+#: The truth's bars beside the models' (the evaluation page, static/evaluate.js): a colour no model takes.
+TRUTH_COLOR = "#3E4C59"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 _STYLE = Style(

@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from utmost.engine import (
     ATTRIBUTE,
+    DEFAULT_MODELS,
     DEVICE_PREFIX,
     JOURNEY,
     NAMES,
@@ -41,6 +42,7 @@ from utmost.engine import (
     Parameter,
     Report,
     Result,
+    evaluation_parameters,
     money_totals,
     parameters,
     parse_model,
@@ -70,10 +72,13 @@ LOOKBACKS = ("1d", "7d", "14d", "30d", "60d", "90d")
 #: The API's default for each parameter, as text: a canonical address leaves these out.
 API_DEFAULTS = {p.query: str(p.default) for p in PARAMETERS
                 if p.default is not REQUIRED and p.default is not None and p.type is not bool}
+#: The evaluation page's form: ``utmost evaluate``'s options (the truth file fixes the rest).
+EVALUATE = "evaluate"
 #: Parameters with a field of their own on a question's form; every other one of the question gets
 #: a text box, a list of choices or a check box under "More options", from its row of the table.
 OWN_FIELDS = {ATTRIBUTE: ("conversion", "models", "by", "lookback", "scope", "start", "end", "ci"),
-              REPORT: ("conversion", "model", "interval", "by", "lookback", "scope", "start", "end")}
+              REPORT: ("conversion", "model", "interval", "by", "lookback", "scope", "start", "end"),
+              EVALUATE: ("models", "lookback", "scope")}
 _WIDGETS = ("text", "choice", "check")
 #: Pages may only load from here: no CDN, no inline script (pygal's SVG keeps inline styles).
 SECURITY_HEADERS = {
@@ -199,9 +204,14 @@ class Pickers:
         return PARAMETERS_BY_NAME[name]
 
     @property
+    def offered(self) -> tuple[Parameter, ...]:
+        """The parameters the form asks: the question's (the evaluation's: ``utmost evaluate``'s)."""
+        return evaluation_parameters() if self.question == EVALUATE else parameters(self.question)
+
+    @property
     def more(self) -> list[Parameter]:
         """The parameters under "More options": text boxes, then lists of choices, then check boxes."""
-        others = [p for p in parameters(self.question) if p.name not in OWN_FIELDS[self.question]]
+        others = [p for p in self.offered if p.name not in OWN_FIELDS[self.question]]
         return sorted(others, key=lambda p: _WIDGETS.index(self.widget(p)))
 
     @staticmethod
@@ -498,6 +508,20 @@ def report(request: Request) -> Response:
         return render(request, "report.html", 400, error=str(error), view=None, **page)
     return render(request, "report.html", view=report_view(found, options), chart=report_chart(found, options),
                   options=options, **page)
+
+
+# --- a model's accuracy on a simulation --------------------------------------------------------
+
+@router.get("/evaluate")
+def evaluation(request: Request) -> Response:
+    """The truth file of a simulation, picked here and read by the page's script, posted to
+    ``/api/evaluate`` with the options of the form; the answer drawn beside the truth
+    (static/evaluate.js, in the SVG conventions of :mod:`utmost.web.charts`)."""
+    project = request_project(request)
+    chosen = {"models": ",".join(DEFAULT_MODELS), **question_of(request)}
+    offered = pickers(request.app.state.service, project, chosen, EVALUATE)
+    return render(request, "evaluate.html", project=project, pickers=offered, palette=list(charts.PALETTE),
+                  truth_color=charts.TRUTH_COLOR)
 
 
 # --- journey ---------------------------------------------------------------------------------

@@ -26,12 +26,15 @@ from utmost.backends import ReusingBackend
 from utmost.engine import (
     CHANNEL,
     DEVICE_PREFIX,
+    Evaluation,
     Journey,
     Options,
     Report,
     Result,
+    Truth,
     attribute,
     check_question,
+    evaluate,
     journey,
     make_options,
     report,
@@ -84,6 +87,10 @@ class Service:
 
     def journey(self, options: Options, any_id: str) -> Journey:
         return self._ask(options, lambda backend, asked: journey(backend, asked, any_id))
+
+    def evaluation(self, options: Options, truth: Truth) -> Evaluation:
+        """The models of ``options`` (an evaluation's question) scored against ``truth``."""
+        return self._ask(options, lambda backend, asked: evaluate(backend, asked, truth))
 
     def _ask(self, options: Options, work: Any) -> Any:
         """``work(backend, options)`` on the project's kept backend, the options with the

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from utmost.errors import InputError, UnavailableError
+from utmost.errors import UnavailableError
 from utmost.ingest import MAX_SPEND_BYTES, PRESETS, Layout, parse_assignments
 from utmost.store import Project, SpendFile, Store, import_spend
-from utmost.web.api import error_response
+from utmost.web.api import TooLarge, error_response, read_body
 from utmost.web.auth import request_project
 
 router = APIRouter(prefix="/api", tags=["spend"])
@@ -37,10 +37,6 @@ _DESCRIPTION = (
 )
 
 
-class _TooLarge(Exception):
-    pass
-
-
 @router.post("/spend", summary="Import ad spend (CSV), as `utmost spend import`", description=_DESCRIPTION,
              openapi_extra={"requestBody": _BODY})
 async def import_spend_route(
@@ -58,8 +54,8 @@ async def import_spend_route(
         return error_response(403, f"this secret is project {project.name}'s, not {named}'s")
     layout = Layout.of(columns, parse_assignments(map or [], "map", last=True), parse_assignments(set or [], "set", last=False))
     try:
-        body = await _body(request)
-    except _TooLarge as error:
+        body = await read_body(request, MAX_SPEND_BYTES, "empty body: send the CSV (Content-Type: text/csv)")
+    except TooLarge as error:
         return error_response(413, str(error))
     store: Store = request.app.state.store
     try:
@@ -70,18 +66,3 @@ async def import_spend_route(
                               "problems": report.problems, "currency": report.currency}
     return JSONResponse(answer)
 
-
-async def _body(request: Request) -> bytes:
-    """The body, refused past :data:`MAX_SPEND_BYTES` before it is all read."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_SPEND_BYTES:
-        raise _TooLarge(f"body is {int(declared):,} bytes (at most {MAX_SPEND_BYTES:,})")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_SPEND_BYTES:
-            raise _TooLarge(f"body is over {MAX_SPEND_BYTES:,} bytes")
-        chunks.append(chunk)
-    if not size:
-        raise InputError("empty body: send the CSV (Content-Type: text/csv)")
-    return b"".join(chunks)

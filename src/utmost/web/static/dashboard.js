@@ -1,5 +1,6 @@
 // utmost dashboard: sortable tables, and a journey's timeline scrolled to its conversion.
-// Everything else on the pages works without script.
+// Everything else on the pages works without script, except the evaluation page (evaluate.js),
+// which reads a file in the browser.
 //
 // A table marked data-sortable has a button in each sortable heading (data-column = the
 // index of the cell it sorts by in each body row). Cells sort by their data-value: as
@@ -31,11 +32,13 @@ function sortTable(table, button) {
   heading.setAttribute("aria-sort", way);
 }
 
-document.querySelectorAll("table[data-sortable]").forEach((table) => {
+function makeSortable(table) {
   table.querySelectorAll("thead button[data-column]").forEach((button) => {
     button.addEventListener("click", () => sortTable(table, button));
   });
-});
+}
+
+document.querySelectorAll("table[data-sortable]").forEach(makeSortable);
 
 // A timeline wider than its frame (a phone, or many sessions) opens with its last conversion
 // at the right edge, which is what the reader came to see, with as much of the path that led
@@ -67,7 +70,7 @@ function tableCsv(table) {
   return lines.map((fields) => fields.join(",")).join("\r\n") + "\r\n";
 }
 
-document.querySelectorAll("table[data-csv]").forEach((table) => {
+function addCsvLink(table) {
   const link = document.createElement("a");
   link.textContent = `Download this table as CSV (${table.dataset.csv})`;
   link.href = "#";
@@ -85,4 +88,10 @@ document.querySelectorAll("table[data-csv]").forEach((table) => {
   paragraph.className = "links";
   paragraph.append(link);
   where.after(paragraph);
-});
+}
+
+document.querySelectorAll("table[data-csv]").forEach(addCsvLink);
+
+// A page that draws a table after it has loaded (the evaluation's) makes it sortable and
+// downloadable with these.
+window.utmostTables = {makeSortable, addCsvLink};
