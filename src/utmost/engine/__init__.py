@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from utmost.engine.queries import DEVICE_PREFIX
     from utmost.engine.reports import Report, report
     from utmost.engine.run import Journey, Result, attribute, check_question, journey
+    from utmost.engine.truth import FORMAT as TRUTH_FORMAT
+    from utmost.engine.truth import ChannelTruth, Truth, parse_truth, read_truth, write_truth
 
 #: The question and the models are read by ``--help``; running one loads Arrow, DuckDB and
 #: scipy, so those names are imported when first used (:mod:`utmost.lazy`).
@@ -48,6 +50,12 @@ __getattr__ = exports(__name__, {
     "journey": "utmost.engine.run",
     "Report": "utmost.engine.reports",
     "report": "utmost.engine.reports",
+    "TRUTH_FORMAT": "utmost.engine.truth:FORMAT",
+    "ChannelTruth": "utmost.engine.truth",
+    "Truth": "utmost.engine.truth",
+    "parse_truth": "utmost.engine.truth",
+    "read_truth": "utmost.engine.truth",
+    "write_truth": "utmost.engine.truth",
 })
 
 __all__ = [
@@ -63,6 +71,8 @@ __all__ = [
     "PARAMETERS_BY_NAME",
     "REPORT",
     "REQUIRED",
+    "TRUTH_FORMAT",
+    "ChannelTruth",
     "Channels",
     "Deleted",
     "Journey",
@@ -70,6 +80,7 @@ __all__ = [
     "Parameter",
     "Report",
     "Result",
+    "Truth",
     "attribute",
     "channels_from",
     "check_question",
@@ -81,5 +92,8 @@ __all__ = [
     "money_totals",
     "parameters",
     "parse_model",
+    "parse_truth",
+    "read_truth",
     "report",
+    "write_truth",
 ]
