@@ -75,7 +75,7 @@ from utmost.engine.models import MODELS
 from utmost.store import Store
 with Store(sys.argv[1]) as store:
     started = time.perf_counter()
-    result = answer(store, make_options("Reservation Completed", models=[m.name for m in MODELS if not (m.learned or m.pattern)]), per_conversion=False)
+    result = answer(store, make_options("Reservation Completed", models=[m.name for m in MODELS if m.rule_based and not m.pattern]), per_conversion=False)
     seconds = time.perf_counter() - started
 print(seconds, result.conversions, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

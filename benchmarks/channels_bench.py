@@ -31,7 +31,7 @@ from utmost.api import answer
 from utmost.engine import make_options
 from utmost.engine.models import MODELS
 from utmost.store import Store
-models = [m.name for m in MODELS if not (m.learned or m.pattern)]
+models = [m.name for m in MODELS if m.rule_based and not m.pattern]
 with Store(sys.argv[1], read_only=True) as store:
     started = time.perf_counter()
     result = answer(store, make_options("Reservation Completed", models=models, by=sys.argv[2]), per_conversion=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,11 @@ import pytest
 from collector.live import Server, running_server
 
 from utmost.store import Store
+
+# Commands the tests start (`python -m utmost …`) run this checkout's code too, whichever
+# checkout is installed.
+_SRC = str(Path(__file__).resolve().parent.parent / "src")
+os.environ["PYTHONPATH"] = os.pathsep.join([_SRC, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 @pytest.fixture

@@ -56,7 +56,15 @@ READS = [
     ["attribute", "--conversion", BOOKED, "--project", "nope"],  # an unknown project
     ["journey", "nobody", "--conversion", BOOKED],  # an unknown person
     ["attribute", "--conversion", "Nothing Like It"],  # an event the project never saw
+    ["experiments", "show"],
+    ["experiments", "show", "--format", "json"],
+    ["experiments", "show", "--format", "csv"],
+    ["experiments", "show", "--project", "nope"],  # an unknown project
 ]
+#: Holdout tests of the demo's keys, which the experiments commands read.
+EXPERIMENTS = ("utm_source,utm_medium,start,end,test_persons,test_conversions,control_persons,control_conversions\n"
+               "google,cpc,2026-03-01,2026-03-28,10000,300,1000,20\n"
+               "newsletter,email,2026-03-01,2026-03-14,5000,40,500,6\n")
 
 
 def run(folder: Path, *args: str) -> tuple[int, str, str]:
@@ -78,6 +86,8 @@ def served(db: Path, tls: tuple[Path, Path] | None = None) -> Iterator[subproces
 def demo(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("held")
     assert utmost("demo", "--visitors", "200", "--no-serve", "--db", "d.duckdb", cwd=folder).returncode == 0
+    (folder / "tests.csv").write_text(EXPERIMENTS)
+    assert utmost("experiments", "import", "tests.csv", "--db", "d.duckdb", cwd=folder).returncode == 0
     with Store(folder / "d.duckdb", read_only=True) as store:
         ((person,),) = store.reader().execute(
             "SELECT user_id FROM events WHERE event = ? ORDER BY seq LIMIT 1", [BOOKED]).fetchall()
@@ -388,7 +398,7 @@ def test_an_import_through_the_channel_reports_progress_before_its_value(local, 
 
 
 #: Names the operations take, and values of every kind for them (questions with wrong keys too).
-ARGUMENTS = ["question", "per_conversion", "any_id", "project", "paths", "strict", "folder", "name", "mixpanel_id"]
+ARGUMENTS = ["question", "per_conversion", "any_id", "project", "paths", "strict", "folder", "name", "mixpanel_id", "key"]
 SCALARS = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats() | st.text(max_size=12)
 VALUES = SCALARS | st.lists(SCALARS, max_size=3) | st.dictionaries(
     st.sampled_from(["conversion", "models", "by", "lookback", "start", "end", "ci", "bootstrap", "question", "x"]),
@@ -396,7 +406,8 @@ VALUES = SCALARS | st.lists(SCALARS, max_size=3) | st.dictionaries(
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(["attribution", "journey", "import_events", "delete_person_of", "list_projects", "x"]),
+@given(name=st.sampled_from(["attribution", "journey", "import_events", "delete_person_of", "list_projects",
+                             "import_experiment_files", "stored_experiments", "delete_experiments", "x"]),
        body=st.binary(max_size=64) | st.dictionaries(st.sampled_from(ARGUMENTS) | st.text(max_size=8), VALUES, max_size=5)
        .map(msgspec.msgpack.encode))
 def test_no_call_however_malformed_gets_a_server_error(local, name, body):

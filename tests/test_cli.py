@@ -28,7 +28,8 @@ def test_help_on_every_command(tmp_path):
     for command in ([], ["import"], ["project"], ["project", "create"], ["project", "list"], ["demo"],
                     ["attribute"], ["export"], ["serve"], ["project", "service-account"], ["journey"],
                     ["people"], ["people", "delete"], ["compact"], ["project", "set"], ["channels"], ["spend"],
-                    ["spend", "import"], ["spend", "show"], ["report"], ["simulate"]):
+                    ["spend", "import"], ["spend", "show"], ["report"], ["experiments"], ["experiments", "import"],
+                    ["experiments", "show"], ["experiments", "delete"], ["simulate"]):
         result = utmost(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Usage: utmost" in result.stdout
 

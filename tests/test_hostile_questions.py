@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 import utmost
 from utmost.cli import cli
-from utmost.engine.options import RESULT_COLUMNS
 from utmost.errors import InputError
 from utmost.ingest.campaign import LANDING_PARAMS
+from utmost.ingest.keys import RESULT_COLUMNS
 from utmost.store import Store
 from utmost.web import create_app
 

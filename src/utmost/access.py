@@ -46,8 +46,10 @@ import pyarrow as pa
 from utmost import engine
 from utmost.backends import Backend, DuckDBBackend, SparkBackend, spark_session
 from utmost.engine import (
+    ESTIMATE_COLUMNS,
     Channels,
     Deleted,
+    Experiment,
     Journey,
     Options,
     Report,
@@ -56,17 +58,22 @@ from utmost.engine import (
     check_question,
     default_channels,
     delete_person,
+    estimates,
+    experiments_of,
     make_options,
 )
 from utmost.errors import DatabaseHeldError, InputError, ProjectError, UtmostError
 from utmost.ingest import Layout
 from utmost.store import (
+    CsvReport,
     ImportReport,
     Project,
     ServiceAccount,
     SpendReport,
     Store,
     default_path,
+    experiment_files,
+    import_experiments,
     import_files,
     import_spend,
     spend_files,
@@ -112,7 +119,7 @@ def _checked(backend: Backend, options: Options, work: Callable[[Backend], T]) -
 
 def answer(store: Store, options: Options, per_conversion: bool = True) -> Result:
     """Answer a question on the store's DuckDB backend (with the project's channel rules)."""
-    options = with_project_channels(store, options)
+    options = with_project_settings(store, options)
     return _checked(DuckDBBackend.of(store), options, lambda b: engine.attribute(b, options, per_conversion))
 
 
@@ -123,22 +130,29 @@ def answer_on_spark(options: Options, events: str | os.PathLike[str], master: st
 
 def campaign_report(store: Store, options: Options) -> Report:
     """The campaign report of ``options`` (a ``report`` question), on the store's DuckDB backend."""
-    options = with_project_channels(store, options)
+    options = with_project_settings(store, options)
     return _checked(DuckDBBackend.of(store), options, lambda b: engine.report(b, options))
 
 
 def follow(store: Store, options: Options, any_id: str) -> Journey:
     """One person's journey, on the store's DuckDB backend (with the project's channel rules)."""
-    options = with_project_channels(store, options)
+    options = with_project_settings(store, options)
     return _checked(DuckDBBackend.of(store), options, lambda b: engine.journey(b, options, any_id))
 
 
-def with_project_channels(store: Store, options: Options) -> Options:
-    """``options`` with the channel rules of its project: its own (``utmost channels --rules``)
-    before GA4's, or GA4's. Every question on a store is made so (here, and by the web service)."""
+def with_project_settings(store: Store, options: Options) -> Options:
+    """``options`` with what its project keeps beside its events: its channel rules (its own,
+    from ``utmost channels --rules``, before GA4's, or GA4's) and, when ``incremental`` is asked
+    for, its holdout experiments (docs/semantics.md §19). Every question on a store is made so
+    (here, and by the web service)."""
     own = store.channel_rules(options.project)
     channels = _channels(*own) if own is not None else default_channels()
-    return options if channels == options.channels else dataclasses.replace(options, channels=channels)
+    experiments: tuple[Experiment, ...] = ()
+    if any(m.name == "incremental" for m in options.models):
+        experiments = tuple(experiments_of(store.experiments(options.project).to_pylist()))
+    if channels == options.channels and experiments == options.experiments:
+        return options
+    return dataclasses.replace(options, channels=channels, experiments=experiments)
 
 
 @functools.lru_cache(maxsize=64)
@@ -260,6 +274,53 @@ def stored_spend(store: Store, *, project: str) -> pa.Table:
 def spend_totals(store: Store, *, project: str) -> pa.Table:
     """The project's spend per (utm_source, utm_medium, utm_campaign)."""
     return store.spend_totals(store.project(project).name)
+
+
+@dataclass(frozen=True)
+class ExperimentsImported:
+    project: Project
+    created: bool  # the import made the project
+    report: CsvReport
+
+
+@operation
+def import_experiment_files(
+    store: Store, *, project: str, paths: list[str], folder: str, strict: bool,
+) -> ExperimentsImported:
+    """Import the holdout tests of ``paths`` (relative ones in ``folder``)."""
+    files = experiment_files(paths, folder)  # a mistyped path is said before a project is made
+    found, created = store.open_project(project)
+    return ExperimentsImported(found, created, import_experiments(store, found.name, files, strict=strict))
+
+
+#: The types of :func:`stored_experiments`' columns: :data:`~utmost.engine.ESTIMATE_COLUMNS`, then
+#: when each was imported.
+EXPERIMENTS_SCHEMA = pa.schema([
+    ("properties", pa.list_(pa.string())), ("key", pa.list_(pa.string())), ("start", pa.date32()),
+    ("end", pa.date32()), ("test_persons", pa.int64()), ("test_conversions", pa.int64()),
+    ("control_persons", pa.int64()), ("control_conversions", pa.int64()), ("test_rate", pa.float64()),
+    ("control_rate", pa.float64()), ("incremental", pa.float64()), ("standard_error", pa.float64()),
+    ("incremental_low", pa.float64()), ("incremental_high", pa.float64()), ("relative_lift", pa.float64()),
+    ("large_enough", pa.bool_()), ("imported_at", pa.timestamp("us")),
+])
+assert tuple(EXPERIMENTS_SCHEMA.names) == (*ESTIMATE_COLUMNS, "imported_at")
+
+
+@operation
+def stored_experiments(store: Store, *, project: str) -> pa.Table:
+    """The project's experiments, each with what it estimates (docs/semantics.md §19): the
+    columns of :data:`EXPERIMENTS_SCHEMA`, by key properties, key, then days."""
+    stored = store.experiments(store.project(project).name).to_pylist()
+    rows = [{**estimate, "imported_at": row["imported_at"]}
+            for estimate, row in zip(estimates(experiments_of(stored)), stored)]
+    return pa.Table.from_pylist(rows, schema=EXPERIMENTS_SCHEMA)
+
+
+@operation
+def delete_experiments(store: Store, *, project: str, key: dict[str, str] | None) -> int:
+    """Delete the project's experiments of exactly ``key`` (property → value, whatever their
+    days), or all of them (None): how many."""
+    return store.delete_experiments(store.project(project).name, key)
 
 
 @operation

@@ -19,22 +19,26 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from utmost.access import (
+    ExperimentsImported,
     SpendImported,
     answer,
     answer_on_spark,
     attribution,
     follow,
+    import_experiment_files,
     import_spend_files,
     opened,
+    stored_experiments,
     stored_spend,
 )
 from utmost.access import report as report_of
 from utmost.access import journey as journey_of
 from utmost.engine import ATTRIBUTE, JOURNEY, REPORT, Journey, make_options, parameters
 from utmost.ingest import Layout
-from utmost.store import DEFAULT_PROJECT, SpendReport
+from utmost.store import DEFAULT_PROJECT, CsvReport, SpendReport
 
-__all__ = ["answer", "answer_on_spark", "attribute", "follow", "import_spend", "journey", "report", "spend"]
+__all__ = ["answer", "answer_on_spark", "attribute", "experiments", "follow", "import_experiments", "import_spend",
+           "journey", "report", "spend"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,5 +141,36 @@ def import_spend(
         done: SpendImported = database.run(
             import_spend_files, project=project, paths=[os.fspath(p) for p in paths], folder=os.getcwd(),
             columns=columns, renames=dict(renames or {}), constants=dict(constants or {}), strict=strict,
+        )
+    return done.report
+
+
+def experiments(db: str | os.PathLike[str] | None = None, project: str = DEFAULT_PROJECT) -> pa.Table:
+    """The project's holdout tests, exactly as ``utmost experiments show --format json``: per
+    test ``properties`` and ``key`` (lists, in the same order), ``start``, ``end``, the four
+    counts, ``test_rate``, ``control_rate``, ``incremental`` (the conversions the key caused in
+    the test group), ``standard_error``, ``incremental_low`` and ``incremental_high`` (its 95%
+    interval), ``relative_lift`` (null without control conversions), ``large_enough`` and
+    ``imported_at`` (docs/semantics.md §19).
+
+    Reads ``db`` as :func:`attribute` does, changing nothing on disk, or asks the `utmost serve`
+    that holds it."""
+    with opened(db, read_only=True) as database:
+        return database.run(stored_experiments, project=project)
+
+
+def import_experiments(
+    *paths: str | os.PathLike[str],
+    db: str | os.PathLike[str] | None = None,
+    project: str = DEFAULT_PROJECT,
+    strict: bool = False,
+) -> CsvReport:
+    """Import holdout test results as ``utmost experiments import`` does. Returns what it did
+    (``imported``, ``replaced``, ``rejected``, ``problems``); bad lines are skipped, or with
+    ``strict`` stop everything (``checked_only``)."""
+    with opened(db) as database:
+        done: ExperimentsImported = database.run(
+            import_experiment_files, project=project, paths=[os.fspath(p) for p in paths], folder=os.getcwd(),
+            strict=strict,
         )
     return done.report

@@ -42,6 +42,12 @@ def to_csv(table: pa.Table) -> str:
 
 
 def _csv_value(value: object) -> object:
+    """A cell as CSV writes it: floats exact, times ISO 8601, lists (an experiment's key) as
+    JSON arrays, booleans as JSON's ``true`` and ``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return dumps(value)
     if isinstance(value, float):
         return repr(value)
     if hasattr(value, "isoformat"):
@@ -132,10 +138,12 @@ def _footer(result: Result) -> str:
     window = f"{o.lookback.days}d" if o.lookback.seconds == 0 else str(o.lookback)
     intervals = (f"; intervals: {_level(o.ci)} bootstrap over persons, {o.bootstrap:,} rounds, seed {o.seed}"
                  if o.ci is not None else "")
+    caused = ("; incremental: what each key caused, (baseline): what would have happened anyway"
+              if any(m.name == "incremental" for m in o.models) else "")
     return (
         f"{result.conversions:,} {o.conversion!r} conversions: {with_touch:,} with touchpoints, "
         f"{result.converted_without_touchpoints:,} without (credited to (none)); "
-        f"lookback {window}, scope {o.scope}, by {', '.join(o.by)}{intervals}"
+        f"lookback {window}, scope {o.scope}, by {', '.join(o.by)}{intervals}{caused}"
     )
 
 
@@ -165,7 +173,8 @@ def _report_footer(report: Report, options: Options) -> str:
     window = f"{options.lookback.days}d" if options.lookback.seconds == 0 else str(options.lookback)
     period = f"; per {options.interval} (credit in the period of the conversion)" if options.interval else ""
     return (f"{report.conversions:,} {options.conversion!r} conversions credited by {options.models[0].name} "
-            f"({report.converted_without_touchpoints:,} without touchpoints, to (none)); rate: credited "
+            f"({report.converted_without_touchpoints:,} without touchpoints, to "
+            f"{'(baseline)' if options.models[0].name == 'incremental' else '(none)'}); rate: credited "
             f"conversions ÷ sessions started; lookback {window}, scope {options.scope}{period}")
 
 

@@ -77,6 +77,8 @@ def test_cli_journey_json_and_table(db):
                      "--format", "json", cwd=db.parent)
     assert result.returncode == 0, result.stderr
     document = orjson.loads(result.stdout)
-    assert document["person"] == "user-7" and len(document["credits"]) == 1 + 1 + 1 + 8 * 2  # first, last, last non-direct: 1 key; others 2
+    assert document["person"] == "user-7" and len(document["credits"]) == 1 + 1 + 1 + 8 * 2 + 1  # first, last, last non-direct: 1 key; others 2
+    # incremental splits the one conversion between the baseline and what caused it: 1 in all
+    assert sum(c["credit"] for c in document["credits"] if c["model"] == "incremental") == pytest.approx(1.0)
     table = run_cli("journey", "user-7", "--db", str(db), "--conversion", "Reservation Completed", cwd=db.parent)
     assert "outside the lookback window" in table.stdout and "u_shaped" in table.stdout

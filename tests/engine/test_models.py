@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from utmost.engine import make_options
-from utmost.engine.models import MODELS, NAMES, Learned, Rule, parse_model
+from utmost.engine.models import MODELS, NAMES, Caused, Learned, Rule, parse_model
 from utmost.engine.options import Options
 from utmost.errors import InputError
 
@@ -38,7 +38,7 @@ def test_the_unknown_model_error_lists_the_table() -> None:
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
 def test_each_row_is_computed_one_way_and_reads_real_parameters(model) -> None:
     fields = {f.name for f in dataclasses.fields(Options)}
-    assert isinstance(model.computes, Rule | Learned)
+    assert isinstance(model.computes, Rule | Learned | Caused)
     assert set(model.parameters) <= fields, "a model reads only the question's parameters"
     if isinstance(model.computes, Rule):
         assert model.computes.combine in ("sum", "max")

@@ -69,7 +69,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
 def test_each_parameter_sets_a_field_of_the_options_and_the_defaults_parse() -> None:
     """The engine gives every row its meaning: a field of Options (the project, and its channel
     rules, come from elsewhere)."""
-    assert [p.name for p in PARAMETERS] + ["project", "channels"] == [f.name for f in dataclasses.fields(Options)]
+    assert [p.name for p in PARAMETERS] + ["project", "channels", "experiments"] == [f.name for f in dataclasses.fields(Options)]
     for question in QUESTIONS:
         make_options("Buy", question=question)
 

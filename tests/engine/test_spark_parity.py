@@ -21,13 +21,14 @@ HOSTILE, PRICE = "plan.tier[0] \"it's\" \\ $x", "price's \"€\""
 
 QUESTIONS = [
     dict(models="first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,position:30/40/30,time_decay,participation,"
-                "markov,shapley"),
+                "markov,shapley,incremental"),
     dict(models="last_touch,linear,time_decay,markov", scope="session", lookback="7d", session_timeout="10m",
          markov_order=2),
-    dict(models="first_touch,u_shaped", by="utm_source,utm_campaign", half_life="2d", start="2026-09-20",
+    dict(models="first_touch,u_shaped,incremental", by="utm_source,utm_campaign", half_life="2d", start="2026-09-20",
          split_on_key=True, scope="session"),
     dict(models="first_touch,linear", by=["utm_source", HOSTILE], revenue_property=PRICE),
-    dict(models="first_touch,last_touch,last_non_direct,linear,time_decay,markov,shapley", by="channel"),
+    dict(models="first_touch,last_touch,last_non_direct,linear,time_decay,markov,shapley,incremental", by="channel",
+         min_lag="10m"),
     dict(models="last_non_direct,u_shaped,participation", by="channel,utm_campaign", exclude_direct=True,
          scope="session", split_on_key=True),
 ]

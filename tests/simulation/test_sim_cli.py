@@ -97,6 +97,21 @@ def test_the_holdout_counts_agree_with_the_events(simulated: Path):
     assert int(row["test_conversions"]) == sum(not held[p] for p in buyers)
 
 
+def test_the_loop_closes_through_experiments_and_incremental(simulated: Path):
+    """Events and the holdout test import, and the incremental model answers on them with the test."""
+    for args in (["import", "out/events.jsonl.gz"], ["experiments", "import", "out/experiments.csv"]):
+        result = utmost(*args, "--db", "loop.duckdb", cwd=simulated)
+        assert result.returncode == 0, result.stderr
+    shown = utmost("experiments", "show", "--db", "loop.duckdb", "--format", "json", cwd=simulated)
+    assert shown.returncode == 0 and "newsletter" in shown.stdout, shown.stderr
+    answer = utmost("attribute", "--db", "loop.duckdb", "--conversion", "Purchase", "--models", "incremental",
+                    "--format", "json", cwd=simulated)
+    assert answer.returncode == 0, answer.stderr
+    rows = orjson.loads(answer.stdout)
+    total = sum(row["conversions"] for row in (rows["rows"] if isinstance(rows, dict) else rows))
+    assert total == pytest.approx(read_truth(simulated / "out" / "truth.json").conversions)
+
+
 def test_the_same_seed_gives_the_same_bytes_and_another_seed_other_ones(tmp_path: Path):
     for folder, seed in (("a", "5"), ("b", "5"), ("c", "6")):
         result = utmost("simulate", "harvest", "--persons", "1500", "--days", "30", "--seed", seed, "--out", folder,

@@ -5,6 +5,7 @@ The queries are defined once (:mod:`utmost.engine.queries`) and run on any backe
 
 The question is declared once, as data (:data:`PARAMETERS`), and so are the models
 (:data:`MODELS`): the interfaces make their options, parameters and fields from these tables.
+Holdout experiments' estimates are pure arithmetic beside it (:mod:`utmost.engine.experiments`).
 The interfaces use the names below and nothing else of the engine.
 """
 
@@ -31,6 +32,7 @@ from utmost.lazy import exports
 
 if TYPE_CHECKING:
     from utmost.engine.deletion import Deleted, delete_person
+    from utmost.engine.experiments import ESTIMATE_COLUMNS, Experiment, Lift, estimates, experiments_of, lift, matching
     from utmost.engine.queries import DEVICE_PREFIX
     from utmost.engine.reports import Report, report
     from utmost.engine.run import Journey, Result, attribute, check_question, journey
@@ -42,6 +44,13 @@ if TYPE_CHECKING:
 __getattr__ = exports(__name__, {
     "Deleted": "utmost.engine.deletion",
     "delete_person": "utmost.engine.deletion",
+    "ESTIMATE_COLUMNS": "utmost.engine.experiments",
+    "Experiment": "utmost.engine.experiments",
+    "Lift": "utmost.engine.experiments",
+    "estimates": "utmost.engine.experiments",
+    "experiments_of": "utmost.engine.experiments",
+    "lift": "utmost.engine.experiments",
+    "matching": "utmost.engine.experiments",
     "DEVICE_PREFIX": "utmost.engine.queries",
     "Journey": "utmost.engine.run",
     "Result": "utmost.engine.run",
@@ -62,6 +71,7 @@ __all__ = [
     "ATTRIBUTE",
     "CHANNEL",
     "DEVICE_PREFIX",
+    "ESTIMATE_COLUMNS",
     "FORMATS",
     "INTERVALS",
     "JOURNEY",
@@ -75,7 +85,9 @@ __all__ = [
     "ChannelTruth",
     "Channels",
     "Deleted",
+    "Experiment",
     "Journey",
+    "Lift",
     "Options",
     "Parameter",
     "Report",
@@ -87,8 +99,12 @@ __all__ = [
     "default_channels",
     "delete_person",
     "describe",
+    "estimates",
+    "experiments_of",
     "journey",
+    "lift",
     "make_options",
+    "matching",
     "money_totals",
     "parameters",
     "parse_model",

@@ -63,13 +63,20 @@ class Learned:
 
 
 @dataclass(frozen=True)
+class Caused:
+    """A model of what touches caused, fitted to person-time — every person's touches and
+    conversions over the question's window, with the time between them — not to journeys
+    (docs/semantics.md §18; :mod:`utmost.engine.incremental` builds its data)."""
+
+
+@dataclass(frozen=True)
 class Model:
     """A model as the user named it: what computes it, what it means, which of the question's
     parameters it reads (``--half-life``, ``--markov-order``), and its position weights if any."""
 
     name: str
     meaning: str
-    computes: Rule | Learned
+    computes: Rule | Learned | Caused
     parameters: tuple[str, ...] = ()
     position: Position | None = None
     #: A family named by a pattern (``position:F/M/L``), not a name to type as it is.
@@ -78,6 +85,10 @@ class Model:
     @property
     def learned(self) -> bool:
         return isinstance(self.computes, Learned)
+
+    @property
+    def rule_based(self) -> bool:
+        return isinstance(self.computes, Rule)
 
     def fit(self, journeys: Journeys, options: Any) -> Fitted:
         """A learned model fitted to ``journeys``, with the parameters it reads from ``options``."""
@@ -216,6 +227,9 @@ MODELS: tuple[Model, ...] = (
           Learned(_fit_markov, _markov_rounds), parameters=("markov_order",)),
     Model("shapley", "Shapley values of the channel sets' conversion rates",
           Learned(_fit_shapley, _shapley_rounds)),
+    Model("incremental", "the conversions each key caused, beyond a (baseline) of those that would have happened "
+          "anyway: an additive hazard over every person's time, touched or not", Caused(),
+          parameters=("lookback", "min_lag")),
 )
 #: Every model a name picks: what "every model" means (``utmost journey``, the dashboard).
 NAMES = tuple(m.name for m in MODELS if not m.pattern)

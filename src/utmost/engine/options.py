@@ -22,21 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from utmost.engine.channels import CHANNEL, Channels, default_channels
+from utmost.engine.experiments import Experiment
 from utmost.engine.models import MODELS, NAMES, Model, parse_model
 from utmost.errors import InputError
+from utmost.ingest.keys import key_problem
 from utmost.models import MAX_MARKOV_ORDER
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 SCOPES = ("user", "session")
-#: Columns of the answers beside the ``--by`` keys (totals, per-conversion rows, a journey's
-#: touchpoints): a key property of the same name could not be told apart from them.
-RESULT_COLUMNS = (
-    "model", "conversions", "revenue", "conversions_low", "conversions_high", "revenue_low", "revenue_high",
-    "insert_id", "person", "time", "credit", "conversion", "conversion_time", "session", "status",
-    "period", "sessions", "persons", "landings", "conversion_rate", "cost", "cpa", "roas",
-)
 #: More rounds than this add nothing a person can read, and would hold a server for hours.
 MAX_BOOTSTRAP = 10_000
 #: Durations are compared in microseconds as 64-bit integers; a century is more than any question needs.
@@ -197,6 +192,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("session_timeout", "30m", "Gap that starts a new session.", "Session timeout",
               _duration("session timeout")),
     Parameter("half_life", "7d", "time_decay's half-life.", "Half-life (time_decay)", _duration("half-life")),
+    Parameter("min_lag", "1h", "incremental: a touch counts as a cause only this long before a conversion.",
+              "Minimum lag (incremental)", _duration("min lag")),
     Parameter("revenue_property", "amount", "Property holding the revenue.", "Revenue property", _as_given),
     Parameter("split_on_key", False, "Also start a session at a touchpoint whose key differs from the session's "
               "first.", "A new campaign starts a new session", _as_given, type=bool),
@@ -236,6 +233,7 @@ class Options:
     scope: str
     session_timeout: dt.timedelta
     half_life: dt.timedelta
+    min_lag: dt.timedelta  # incremental: touches closer than this before a conversion are not its causes
     revenue_property: str
     split_on_key: bool  # a touchpoint with a new key also starts a session
     exclude_direct: bool  # Direct touchpoints do not count (channel mode)
@@ -248,6 +246,8 @@ class Options:
     project: str
     #: The channel rules in effect (GA4's unless the project has its own); read with ``by`` channel.
     channels: Channels = field(default_factory=default_channels)
+    #: The project's holdout tests; ``incremental`` is calibrated by those on the question's keys.
+    experiments: tuple[Experiment, ...] = ()
 
     @property
     def by_channel(self) -> bool:
@@ -261,24 +261,21 @@ class Options:
             raise InputError(f"interval: {self.interval!r} is not one of {', '.join(INTERVALS)}")
         if self.scope not in SCOPES:
             raise InputError(f"scope: {self.scope!r} is not one of {', '.join(SCOPES)}")
-        if not self.by or any(not p.strip() for p in self.by):
-            raise InputError("by: name at least one property")
-        for index, prop in enumerate(self.by):
-            if prop in self.by[:index]:
-                raise InputError(f"by: {prop!r} is named twice")
-            if prop in RESULT_COLUMNS:
-                raise InputError(f"by: {prop!r} is also a column of the answer ({', '.join(RESULT_COLUMNS[:3])}, …)")
+        if problem := key_problem(self.by):
+            raise InputError(f"by: {problem}")
         if not self.revenue_property:
             raise InputError("revenue property: name the property that holds the revenue")
         for name, value in (("session timeout", self.session_timeout), ("half-life", self.half_life)):
             if value <= dt.timedelta(0):
                 raise InputError(f"{name} must be positive")
         for name, value in (("lookback", self.lookback), ("session timeout", self.session_timeout),
-                            ("half-life", self.half_life)):
+                            ("half-life", self.half_life), ("min lag", self.min_lag)):
             if value > MAX_DURATION:
                 raise InputError(f"{name}: {value.days:,} days is more than a century")
         if self.lookback < dt.timedelta(0):
             raise InputError("lookback must not be negative")
+        if self.min_lag < dt.timedelta(0):
+            raise InputError("min lag must not be negative")
         if self.ci is not None and not 0 < self.ci < 1:
             raise InputError(f"ci: {self.ci} is not a level between 0 and 1 (e.g. 0.95)")
         if not 1 <= self.bootstrap <= MAX_BOOTSTRAP:

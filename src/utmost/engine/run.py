@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from utmost.backends import Backend
 from utmost.engine import money, queries
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
+from utmost.engine.incremental import credit_incremental
 from utmost.engine.channels import CHANNEL
 from utmost.engine.options import Options
 from utmost.errors import InputError
@@ -87,7 +88,10 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     keys = [f"k{i}" for i in range(len(options.by))]
     totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
     more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion)
-    totals += more_totals
+    caused_totals, caused_rows, caused_explanation = credit_incremental(backend, options, per_conversion)
+    totals += more_totals + caused_totals
+    more_rows += caused_rows
+    explanation.update(caused_explanation)
     if options.ci is not None:
         _add_intervals(backend, options, keys, totals)
     totals = _with_spend(backend, options, keys, totals)
@@ -134,7 +138,7 @@ def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: 
 
     key_list = ", ".join(keys)
     rule_rows = []
-    if not all(m.learned for m in options.models):
+    if any(m.rule_based for m in options.models):
         rule_rows = backend.arrow(
             f"SELECT person, model_order, model, {key_list}, sum(credit) AS credit, sum(revenue) AS revenue "
             f"FROM per_conversion GROUP BY person, model_order, model, {key_list}"
@@ -163,6 +167,8 @@ def _add_intervals(backend: Backend, options: Options, keys: list[str], totals: 
     rounds = uncertainty.bootstrap(estimators, len(persons), options.bootstrap, options.seed)
     bounds = uncertainty.intervals(rounds, options.ci)
     for row in totals:
+        if _INTERVALS[0] in row:
+            continue  # its model bootstraps itself (incremental)
         found = bounds.get((row["model_order"], row["model"], *(row[k] for k in keys)), (0.0, 0.0, 0.0, 0.0))
         row.update(zip(_INTERVALS, found))
 
@@ -175,7 +181,7 @@ def _credit_rule_based(
 ) -> tuple[list[dict], list[dict]]:
     """Totals (with model_order) and per-conversion rows of the rule-based models, if any."""
     key_list = ", ".join(keys)
-    if all(m.learned for m in options.models):
+    if not any(m.rule_based for m in options.models):
         return [], []
     backend.create("per_conversion", queries.per_conversion(backend.dialect, options))
     credits = backend.arrow(

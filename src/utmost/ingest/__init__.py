@@ -3,8 +3,10 @@
 What an event is (:mod:`~utmost.ingest.events`: its columns and the rules that accept or
 reject a line), the fast decoder of well-formed lines (:mod:`~utmost.ingest.plain`), files to
 read (:mod:`~utmost.ingest.sources`), the landing parameters of a URL
-(:mod:`~utmost.ingest.campaign`), profile operations (:mod:`~utmost.ingest.people`) and ad
-spend exports (:mod:`~utmost.ingest.spend`, read by :mod:`~utmost.ingest.spend_layout`). Nothing
+(:mod:`~utmost.ingest.campaign`), profile operations (:mod:`~utmost.ingest.people`), ad
+spend exports (:mod:`~utmost.ingest.spend`, read by :mod:`~utmost.ingest.spend_layout`) and
+holdout experiments (:mod:`~utmost.ingest.experiments`), both CSV read alike
+(:mod:`~utmost.ingest.csvfile`), and the names a key may have (:mod:`~utmost.ingest.keys`). Nothing
 here opens the database; :mod:`utmost.store` writes what this package accepts. The interfaces
 use the names below and nothing else of it.
 """
@@ -12,6 +14,7 @@ use the names below and nothing else of it.
 from typing import TYPE_CHECKING
 
 from utmost.ingest.campaign import LANDING_PARAMS, UTM_KEYS
+from utmost.ingest.experiments import check_experiments_file, read_experiments_file
 from utmost.ingest.people import apply_operation, operations_of
 from utmost.lazy import exports
 
@@ -31,9 +34,11 @@ __all__ = [
     "UTM_KEYS",
     "Layout",
     "apply_operation",
+    "check_experiments_file",
     "check_spend_file",
     "open_source",
     "operations_of",
     "parse_assignments",
+    "read_experiments_file",
     "read_spend_file",
 ]

@@ -10,7 +10,8 @@ the user's renames (``--map column=field``) and constants (``--set field=value``
 What real exports hold beyond a plain CSV, and what is done with it:
 
 - gzip (recognised by its first bytes), a UTF-8 byte-order mark, UTF-16 with its byte-order
-  mark (Google Ads' "CSV for Excel"); UTF-16 without one is refused whole, with a reason;
+  mark (Google Ads' "CSV for Excel"); UTF-16 without one is refused whole, with a reason (read
+  as every imported CSV is: :mod:`~utmost.ingest.csvfile`);
 - comma, tab or semicolon between fields: the first that gives a header with every field wins;
 - title lines before the header (a Google Ads download starts with the report's name and its
   date range): the header is the first of the first :data:`HEADER_ROWS` rows that names every
@@ -25,19 +26,14 @@ split by device or ad set), with :func:`math.fsum`, so the sum does not depend o
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime
-import io
 import math
 import os
 import re
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from utmost.errors import InputError
+from utmost.ingest.csvfile import BadLine, blank, checked, day, gunzipped, read_file, records, shown, text_of
 from utmost.ingest.spend_layout import FIELDS, Layout
 
 #: The campaign key of a row: what replaces, and what a later step joins attribution rows by.
@@ -53,13 +49,12 @@ HEADER_ROWS = 10
 #: Bytes of a file or request body, after gunzip: a year of daily spend on 2,000 campaigns is
 #: ~50 MB; a body past this is refused (HTTP 413), a file past it named.
 MAX_SPEND_BYTES = 64 << 20
+_TOO_LARGE = "split it by month"
 #: Delimiters tried, in this order.
 DELIMITERS = (",", "\t", ";")
 #: A cost: digits with an optional fraction, thousands optionally grouped by commas.
 _COST = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+", re.ASCII)
 _CURRENCY = re.compile(r"[A-Z]{3}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -87,16 +82,7 @@ class ParsedSpend:
 def read_spend_file(path: str | os.PathLike[str], folder: str | os.PathLike[str] | None = None) -> bytes:
     """The bytes of a spend file (``folder``: where a relative ``path`` is); a missing or
     unreadable file is an :class:`InputError` naming it as given."""
-    name = str(path)
-    file = Path(folder, path) if folder is not None else Path(path)
-    if not file.is_file():
-        raise InputError(f"{name}: no such file")
-    try:
-        if file.stat().st_size > MAX_SPEND_BYTES:
-            raise InputError(f"{name}: over {MAX_SPEND_BYTES:,} bytes; split it by month")
-        return file.read_bytes()
-    except OSError as error:
-        raise InputError(f"{name}: cannot read: {error.strerror or error}") from None
+    return read_file(path, folder, MAX_SPEND_BYTES, _TOO_LARGE)
 
 
 def parse_spend(data: bytes, name: str, layout: Layout | None = None, currency: str | None = None) -> ParsedSpend:
@@ -108,14 +94,13 @@ def parse_spend(data: bytes, name: str, layout: Layout | None = None, currency: 
     the header found). Anything wrong with a line is that line's problem.
     """
     layout = layout or Layout()
-    text = _text(_gunzipped(data, name), name)
+    text = text_of(gunzipped(data, name, MAX_SPEND_BYTES, _TOO_LARGE), name)
     header = _find_header(text, name, layout)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=header.delimiter, strict=False)
     reading = _Reading(layout, header, currency)
-    for line, row in _numbered(reader):
+    for line, row in records(text, header.delimiter):
         if isinstance(row, str):
             reading.problems.append((line, row))
-        elif line > header.line and any(cell.strip() for cell in row):
+        elif line > header.line and not blank(row):
             reading.add(line, row)
     return reading.result()
 
@@ -123,7 +108,7 @@ def parse_spend(data: bytes, name: str, layout: Layout | None = None, currency: 
 def check_spend_file(data: bytes, name: str, layout: Layout | None = None) -> None:
     """Raise the :class:`InputError` :func:`parse_spend` would for what is no spend file at all,
     reading no further than its header: a command says so before it opens the database."""
-    _find_header(_text(_gunzipped(data, name), name), name, layout or Layout())
+    _find_header(text_of(gunzipped(data, name, MAX_SPEND_BYTES, _TOO_LARGE), name), name, layout or Layout())
 
 
 @dataclass(frozen=True)
@@ -155,27 +140,24 @@ class _Reading:
         self.lines += 1
         try:
             key, cost = self._row(line, row)
-        except _BadLine as bad:
+        except BadLine as bad:
             self.problems.append((line, bad.reason))
             return
         self.sums.setdefault(key, []).append(cost)
 
     def _row(self, line: int, row: list[str]) -> tuple[tuple[datetime.date, str, str | None, str | None], float]:
-        if len(row) != self.header.width:
-            raise _BadLine(f"{len(row)} fields, the header has {self.header.width}")
-        if any(_SURROGATE.search(cell) for cell in row):
-            raise _BadLine("not valid UTF-8")
+        checked(row, self.header.width)
         value = {name: self._value(name, row) for name in FIELDS}
         for name in REQUIRED_VALUES:
             if not value[name]:
-                raise _BadLine(f"missing {name}")
-        day = _date(value["date"] or "")
+                raise BadLine(f"missing {name}")
+        date = day(value["date"] or "", "date")
         until = self._value("until", row)
         if until is not None and until != value["date"]:
-            raise _BadLine(f"covers {value['date']} to {until}: export it with a breakdown by day")
+            raise BadLine(f"covers {value['date']} to {until}: export it with a breakdown by day")
         cost = _cost(value["cost"] or "")
         self._check_currency(line, value["currency"])
-        return (day, value["utm_source"] or "", value["utm_medium"], value["utm_campaign"]), cost
+        return (date, value["utm_source"] or "", value["utm_medium"], value["utm_campaign"]), cost
 
     def _value(self, name: str, row: list[str]) -> str | None:
         """The field's value on ``row``, stripped; None when empty. A constant wins over a
@@ -194,12 +176,12 @@ class _Reading:
             return
         code = given.upper()
         if not _CURRENCY.fullmatch(code):
-            raise _BadLine(f"currency {given!r} is not a 3-letter ISO 4217 code")
+            raise BadLine(f"currency {given!r} is not a 3-letter ISO 4217 code")
         if self.currency is None:
             self.currency, self.currency_line = code, line
         elif code != self.currency:
             where = "the project's spend is" if self.currency_line is None else f"line {self.currency_line} is"
-            raise _BadLine(f"currency {code}, but {where} in {self.currency}: one currency per project")
+            raise BadLine(f"currency {code}, but {where} in {self.currency}: one currency per project")
 
     def result(self) -> ParsedSpend:
         rows = [SpendRow(day, source, medium, campaign, math.fsum(costs))
@@ -207,20 +189,14 @@ class _Reading:
         return ParsedSpend(rows, self.problems, self.currency, self.currency_line, self.lines)
 
 
-class _BadLine(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
 def _find_header(text: str, name: str, layout: Layout) -> _Header:
     """The first row of the first :data:`HEADER_ROWS` that has a column for every needed field,
     trying each delimiter; else an InputError naming the missing fields and the closest row."""
     closest: tuple[int, list[str], list[str]] | None = None  # (line, cells, missing)
     for delimiter in DELIMITERS:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
         seen = 0
-        for line, row in _numbered(reader):
-            if isinstance(row, str) or not any(cell.strip() for cell in row):
+        for line, row in records(text, delimiter):
+            if isinstance(row, str) or blank(row):
                 continue
             columns, currency = _columns(row, layout)
             missing = [each for each in NEEDED if each not in columns and layout.constant(each) is None]
@@ -234,9 +210,8 @@ def _find_header(text: str, name: str, layout: Layout) -> _Header:
     if closest is None:
         raise InputError(f"{name}: empty: expected a header line {','.join(NEEDED)}[,currency]")
     line, row, missing = closest
-    shown = ",".join(cell.strip() for cell in row)[:300].encode("utf-8", "replace").decode()
     raise InputError(f"{name}:{line}: the header has no column for {', '.join(missing)} "
-                     f"(found: {shown}); name them with --map COLUMN=FIELD, --set FIELD=VALUE or --columns")
+                     f"(found: {shown(row)}); name them with --map COLUMN=FIELD, --set FIELD=VALUE or --columns")
 
 
 def _columns(row: list[str], layout: Layout) -> tuple[dict[str, int], str | None]:
@@ -267,35 +242,11 @@ def _folded(cell: str) -> str:
     return cell.strip().casefold()
 
 
-def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str] | str]]:
-    """(first line of the record, its cells) — a quoted field may span lines — or, for a
-    record the csv module refuses (a field over its 128 KiB limit), the reason instead."""
-    line = 1
-    while True:
-        try:
-            row: list[str] | str = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            row = f"unreadable: {error}"
-        yield line, row
-        line = reader.line_num + 1  # type: ignore[attr-defined]
-
-
 def _is_summary(row: list[str], date_column: int | None) -> bool:
-    day = row[date_column].strip() if date_column is not None and date_column < len(row) else ""
-    if day not in ("", "--") and not day.casefold().startswith("total"):
+    date = row[date_column].strip() if date_column is not None and date_column < len(row) else ""
+    if date not in ("", "--") and not date.casefold().startswith("total"):
         return False
     return any(cell.strip().casefold().startswith("total") for cell in row)
-
-
-def _date(text: str) -> datetime.date:
-    if _DATE.fullmatch(text):
-        try:
-            return datetime.date.fromisoformat(text)
-        except ValueError:
-            pass
-    raise _BadLine(f"date {text!r} is not a day as YYYY-MM-DD")
 
 
 def _cost(text: str) -> float:
@@ -306,37 +257,10 @@ def _cost(text: str) -> float:
     if _COST.fullmatch(plain):
         value = float(plain.replace(",", ""))
         if not math.isfinite(value):
-            raise _BadLine(f"cost {text!r} is not finite")
+            raise BadLine(f"cost {text!r} is not finite")
         if negative and value:
-            raise _BadLine(f"cost {text} is negative")
+            raise BadLine(f"cost {text} is negative")
         return value
     if plain.casefold() in ("inf", "infinity", "nan"):
-        raise _BadLine(f"cost {text!r} is not finite")
-    raise _BadLine(f"cost {text!r} is not a number")
-
-
-def _gunzipped(data: bytes, name: str) -> bytes:
-    if not data.startswith(b"\x1f\x8b"):
-        return data
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflate.decompress(data, MAX_SPEND_BYTES + 1)
-    except zlib.error as error:
-        raise InputError(f"{name}: not a readable gzip file ({error})") from None
-    if len(out) > MAX_SPEND_BYTES:
-        raise InputError(f"{name}: over {MAX_SPEND_BYTES:,} bytes once unzipped; split it by month")
-    return out
-
-
-def _text(data: bytes, name: str) -> str:
-    """The file as text: UTF-16 by its byte-order mark, else UTF-8 (a BOM dropped). Bytes that
-    are not UTF-8 are kept as lone surrogates, and make their line's cells fail as not text."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as error:
-            raise InputError(f"{name}: not valid UTF-16 at byte {error.start}") from None
-    if b"\x00" in data[:4096]:
-        raise InputError(f"{name}: holds NUL bytes: UTF-16 without a byte-order mark, or not text; save it as UTF-8 CSV")
-    # Undecodable bytes become lone surrogates, which fail their own line only (_Reading._row).
-    return data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+        raise BadLine(f"cost {text!r} is not finite")
+    raise BadLine(f"cost {text!r} is not a number")

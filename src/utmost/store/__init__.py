@@ -1,4 +1,5 @@
-"""Storage: the DuckDB file, its schema, the single writer, and file import (events and spend).
+"""Storage: the DuckDB file, its schema, the single writer, and file import (events, spend and
+experiments).
 
 Only this package opens database connections. The interfaces use the names below and nothing
 else of it.
@@ -11,7 +12,9 @@ from utmost.store.defaults import COLLECTOR_ROW_GROUP_ROWS, DB_ENV, DEFAULT_DB, 
 
 if TYPE_CHECKING:
     from utmost.store.appender import SPLIT_AHEAD_LINES
+    from utmost.store.csvfiles import CsvFile, CsvReport
     from utmost.store.database import Store, compact, discard_demo
+    from utmost.store.experiments_import import experiment_files, import_experiments
     from utmost.store.importer import ImportReport, import_files
     from utmost.store.profiles import Update
     from utmost.store.projects import Project, ServiceAccount
@@ -22,9 +25,13 @@ if TYPE_CHECKING:
 #: The rest load DuckDB and Arrow, so they are imported when first used (:mod:`utmost.lazy`).
 __getattr__ = exports(__name__, {
     "SPLIT_AHEAD_LINES": "utmost.store.appender",
+    "CsvFile": "utmost.store.csvfiles",
+    "CsvReport": "utmost.store.csvfiles",
     "Store": "utmost.store.database",
     "compact": "utmost.store.database",
     "discard_demo": "utmost.store.database",
+    "experiment_files": "utmost.store.experiments_import",
+    "import_experiments": "utmost.store.experiments_import",
     "ImportReport": "utmost.store.importer",
     "import_files": "utmost.store.importer",
     "Update": "utmost.store.profiles",
@@ -45,6 +52,8 @@ __all__ = [
     "DEFAULT_PROJECT",
     "RETRY_AFTER_SECONDS",
     "SPLIT_AHEAD_LINES",
+    "CsvFile",
+    "CsvReport",
     "ImportReport",
     "Project",
     "ServiceAccount",
@@ -55,6 +64,8 @@ __all__ = [
     "compact",
     "default_path",
     "discard_demo",
+    "experiment_files",
+    "import_experiments",
     "import_files",
     "import_spend",
     "quick_handover",

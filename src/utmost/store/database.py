@@ -37,9 +37,10 @@ import pyarrow as pa
 
 from utmost.dialect import DUCKDB
 from utmost.errors import DatabaseFileError, InputError, ProjectError, UnavailableError, UtmostError
+from utmost.ingest.experiments import Experiment
 from utmost.ingest.people import Profile
 from utmost.ingest.spend import SpendRow
-from utmost.store import files, inserts, profiles, projects, spend
+from utmost.store import experiments, files, inserts, profiles, projects, spend
 from utmost.store.appender import Appender, Records
 from utmost.store.defaults import DEFAULT_PROJECT, default_path
 from utmost.store.projects import Project, ServiceAccount
@@ -349,6 +350,21 @@ class Store:
     def spend_totals(self, project: str) -> pa.Table:
         """``project``'s spend per key: cost, first and last day, days, currency."""
         return spend.spend_totals(self.reader(), project)
+
+    # Holdout experiments (docs/semantics.md §19)
+
+    def store_experiments(self, project: str, batches: list[list[Experiment]]) -> tuple[int, int]:
+        """Store each batch of experiments in turn, in one transaction, replacing the stored one
+        of each key and days (:func:`utmost.store.experiments.replace_experiments`): (stored, replaced)."""
+        return self._writing.run(lambda con: experiments.replace_experiments(con, project, batches))
+
+    def experiments(self, project: str) -> pa.Table:
+        """``project``'s experiments: properties, key, start, end, the four counts, imported_at."""
+        return experiments.read_experiments(self.reader(), project)
+
+    def delete_experiments(self, project: str, key: dict[str, str] | None) -> int:
+        """Delete ``project``'s experiments of ``key`` (property → value), or all of them (None): how many."""
+        return self._writing.run(lambda con: experiments.delete_experiments(con, project, key))
 
     # What made the file
 

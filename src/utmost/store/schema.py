@@ -107,5 +107,22 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
   currency VARCHAR
 )""",
     ),
+    # 7: holdout (lift) tests, one row per (project, key, start, end), which utmost.store.experiments
+    # keeps unique (the key's properties in any order are one key): the key property names in the
+    # file's order, their values in the same order, the days, and each group's persons and converters.
+    (
+        """CREATE TABLE experiments (
+  project VARCHAR NOT NULL,
+  properties VARCHAR[] NOT NULL,
+  "key" VARCHAR[] NOT NULL,
+  "start" DATE NOT NULL,
+  "end" DATE NOT NULL,
+  test_persons BIGINT NOT NULL,
+  test_conversions BIGINT NOT NULL,
+  control_persons BIGINT NOT NULL,
+  control_conversions BIGINT NOT NULL,
+  imported_at TIMESTAMP NOT NULL
+)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

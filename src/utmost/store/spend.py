@@ -12,13 +12,14 @@ first one any of its spend names; rows stored before it without one take it then
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
 
 from utmost.errors import InputError
 from utmost.ingest.spend import KEYS, SpendRow
+from utmost.store.csvfiles import CsvFile, CsvReport
 
 #: The columns :func:`read_spend` answers with, in order.
 SPEND_COLUMNS = ("date", "utm_source", "utm_medium", "utm_campaign", "cost", "currency")
@@ -29,29 +30,14 @@ _KEY_MATCH = " AND ".join(
 
 
 @dataclass
-class SpendReport:
-    """What an import did: rows stored, stored rows they replaced, bad lines (the first
-    ``REPORTED_REJECTIONS`` in full as ``FILE:LINE: reason``), and the project's currency."""
+class SpendReport(CsvReport):
+    """What an import did (:class:`~utmost.store.csvfiles.CsvReport`), and the project's currency."""
 
-    imported: int = 0
-    replaced: int = 0
-    rejected: int = 0
-    problems: list[str] = field(default_factory=list)
     currency: str | None = None
-    #: ``strict`` found bad lines, and nothing was stored.
-    checked_only: bool = False
 
 
-@dataclass(frozen=True)
-class SpendFile:
-    """A spend file's bytes, and how messages name it (``FILE`` in ``FILE:LINE``; ``line`` for
-    a request body, whose problems read ``line 3: …``)."""
-
-    name: str
-    data: bytes
-
-    def where(self, line: int) -> str:
-        return f"line {line}" if not self.name else f"{self.name}:{line}"
+#: A spend file: its bytes, and how messages name it.
+SpendFile = CsvFile
 
 
 def replace_spend(con: duckdb.DuckDBPyConnection, project: str, batches: list[list[SpendRow]],

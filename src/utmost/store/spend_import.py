@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from utmost.errors import BadLineError
 from utmost.ingest.spend import Layout, ParsedSpend, parse_spend, read_spend_file
 from utmost.store.database import Store
-from utmost.store.inserts import REPORTED_REJECTIONS
 from utmost.store.spend import SpendFile, SpendReport
 
 
@@ -39,9 +37,7 @@ def import_spend(store: Store, project: str, files: list[SpendFile], layout: Lay
         found = parse_spend(file.data, file.name or "body", layout or Layout(), currency)
         currency = found.currency
         parsed.append(found)
-        report.rejected += len(found.problems)
-        room = max(REPORTED_REJECTIONS - len(report.problems), 0)
-        report.problems += [str(BadLineError(file.where(line), reason)) for line, reason in found.problems[:room]]
+        report.add_problems(file, found.problems)
     report.currency = currency
     if strict and report.rejected:
         report.checked_only = True

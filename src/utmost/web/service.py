@@ -38,7 +38,7 @@ from utmost.engine import (
 )
 from utmost.errors import InputError, UtmostError
 from utmost.ingest import LANDING_PARAMS
-from utmost.access import with_project_channels
+from utmost.access import with_project_settings
 from utmost.store import Store
 
 #: The dashboard's first question: this conversion when it occurs, under these models.
@@ -88,7 +88,7 @@ class Service:
     def _ask(self, options: Options, work: Any) -> Any:
         """``work(backend, options)`` on the project's kept backend, the options with the
         project's channel rules (as every question on a store)."""
-        options = with_project_channels(self.store, options)
+        options = with_project_settings(self.store, options)
 
         def asked(kept: _Kept) -> Any:
             kept.recent.append(options)
