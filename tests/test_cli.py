@@ -29,7 +29,7 @@ def test_help_on_every_command(tmp_path):
                     ["attribute"], ["export"], ["serve"], ["project", "service-account"], ["journey"],
                     ["people"], ["people", "delete"], ["compact"], ["project", "set"], ["channels"], ["spend"],
                     ["spend", "import"], ["spend", "show"], ["report"], ["experiments"], ["experiments", "import"],
-                    ["experiments", "show"], ["experiments", "delete"], ["evaluate"]):
+                    ["experiments", "show"], ["experiments", "delete"], ["evaluate"], ["simulate"]):
         result = utmost(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Usage: utmost" in result.stdout
 

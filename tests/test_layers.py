@@ -23,7 +23,8 @@ import pytest
 import utmost
 
 PACKAGE = Path(utmost.__file__).parent
-INTERFACES = ("utmost.access", "utmost.api", "utmost.cli", "utmost.collector", "utmost.web", "utmost.formats", "utmost.demo")
+INTERFACES = ("utmost.access", "utmost.api", "utmost.cli", "utmost.collector", "utmost.web", "utmost.formats", "utmost.demo",
+              "utmost.simulation")
 #: Lowest first. The package's front doors (``import utmost`` is the Python API, ``python -m
 #: utmost`` the CLI) are interfaces too.
 LAYERS = (

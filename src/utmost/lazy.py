@@ -13,17 +13,19 @@ from typing import Any
 
 
 def exports(package: str, where: Mapping[str, str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` for ``package`` that imports ``name`` from ``where[name]``.
+    """A module ``__getattr__`` for ``package`` that imports ``name`` from ``where[name]``, a
+    module's name, or ``module:attribute`` for a name the module gives another.
 
-    >>> getattr_ = exports("pkg", {"sqrt": "math"})
-    >>> getattr_("sqrt")(9.0)
-    3.0
+    >>> getattr_ = exports("pkg", {"sqrt": "math", "tau_": "math:tau"})
+    >>> getattr_("sqrt")(9.0), round(getattr_("tau_"), 2)
+    (3.0, 6.28)
     """
 
     def __getattr__(name: str) -> Any:
-        module = where.get(name)
-        if module is None:
+        found = where.get(name)
+        if found is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(module), name)
+        module, _, attribute = found.partition(":")
+        return getattr(importlib.import_module(module), attribute or name)
 
     return __getattr__

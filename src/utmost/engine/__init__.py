@@ -28,7 +28,6 @@ from utmost.engine.options import (
     make_options,
     parameters,
 )
-from utmost.engine.truth import Truth, parse_truth, read_truth
 from utmost.lazy import exports
 
 if TYPE_CHECKING:
@@ -44,6 +43,8 @@ if TYPE_CHECKING:
     from utmost.engine.queries import DEVICE_PREFIX
     from utmost.engine.reports import Report, report
     from utmost.engine.run import Journey, Result, attribute, check_question, journey
+    from utmost.engine.truth import FORMAT as TRUTH_FORMAT
+    from utmost.engine.truth import ChannelTruth, Truth, parse_truth, read_truth, write_truth
 
 #: The question and the models are read by ``--help``; running one loads Arrow, DuckDB and
 #: scipy, so those names are imported when first used (:mod:`utmost.lazy`).
@@ -70,6 +71,12 @@ __getattr__ = exports(__name__, {
     "journey": "utmost.engine.run",
     "Report": "utmost.engine.reports",
     "report": "utmost.engine.reports",
+    "TRUTH_FORMAT": "utmost.engine.truth:FORMAT",
+    "ChannelTruth": "utmost.engine.truth",
+    "Truth": "utmost.engine.truth",
+    "parse_truth": "utmost.engine.truth",
+    "read_truth": "utmost.engine.truth",
+    "write_truth": "utmost.engine.truth",
 })
 
 __all__ = [
@@ -87,6 +94,8 @@ __all__ = [
     "PARAMETERS_BY_NAME",
     "REPORT",
     "REQUIRED",
+    "TRUTH_FORMAT",
+    "ChannelTruth",
     "Channels",
     "Deleted",
     "Evaluation",
@@ -119,4 +128,5 @@ __all__ = [
     "parse_truth",
     "read_truth",
     "report",
+    "write_truth",
 ]
