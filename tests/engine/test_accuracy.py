@@ -147,7 +147,7 @@ def test_the_question_is_the_truths_and_the_rest_as_given():
     assert [m.name for m in options.models] == ["linear", "shapley"] and options.lookback.days == 7
     assert [m.name for m in evaluation_options(TRUTH).models] == list(DEFAULT_MODELS)
     assert [p.name for p in evaluation_parameters()] == ["models", "lookback", "scope", "session_timeout",
-                                                         "half_life", "split_on_key", "exclude_direct", "markov_order"]
+                                                         "half_life", "min_lag", "split_on_key", "exclude_direct", "markov_order"]
 
 
 @pytest.mark.parametrize(("change", "values", "message"), [
