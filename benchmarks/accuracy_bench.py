@@ -52,7 +52,6 @@ def run(folder: Path, scenario: str, seed: int, persons: int, holdout: float | N
     answer = folder / "evaluation.json"
     if answer.exists():
         return json.loads(answer.read_text())
-    db.unlink(missing_ok=True)
     extra: list[str] = []
     if holdout is not None:
         probe = folder / "probe"
@@ -60,12 +59,14 @@ def run(folder: Path, scenario: str, seed: int, persons: int, holdout: float | N
         truth = json.loads((probe / "truth.json").read_text())
         for channel in truth["channels"]:
             extra += ["--holdout", f"{channel['key'][truth['by'][0]]}={holdout}"]
-    utmost("simulate", scenario, "--persons", str(persons), "--seed", str(seed), "--out", str(folder), *extra)
-    utmost("import", str(folder / "events.jsonl.gz"), "--db", str(db))
-    models = []
-    if holdout is not None:
-        utmost("experiments", "import", str(folder / "experiments.csv"), "--db", str(db))
-        models = ["--models", "incremental"]
+    if not (folder / "imported").exists():  # simulated and imported once; the models may change
+        db.unlink(missing_ok=True)
+        utmost("simulate", scenario, "--persons", str(persons), "--seed", str(seed), "--out", str(folder), *extra)
+        utmost("import", str(folder / "events.jsonl.gz"), "--db", str(db))
+        if holdout is not None:
+            utmost("experiments", "import", str(folder / "experiments.csv"), "--db", str(db))
+        (folder / "imported").touch()
+    models = ["--models", "incremental"] if holdout is not None else []
     text = utmost("evaluate", "--truth", str(folder / "truth.json"), "--db", str(db), "--format", "json", *models)
     answer.write_text(text)
     return json.loads(text)

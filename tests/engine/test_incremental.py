@@ -196,6 +196,7 @@ def test_an_experiment_that_agrees_is_pooled_with_the_model_by_precision(tmp_pat
     error = 1000 * math.sqrt(0.1 * 0.9 / 1000 + 0.095 * 0.905 / 1000)
     assert check["experiment"] == pytest.approx(5.0) and check["experiment_standard_error"] == pytest.approx(error)
     assert check["model"] == pytest.approx(0.8086723, rel=1e-4) and not check["disagree"]
+    assert check["model_error_beyond_chance"] == 0.0  # the gap is within chance: τ² = 0
     w_model, w_test = 1 / check["model_standard_error"] ** 2, 1 / error**2
     pooled = (w_model * check["model"] + w_test * 5.0) / (w_model + w_test)
     found = totals(result)
@@ -205,11 +206,13 @@ def test_an_experiment_that_agrees_is_pooled_with_the_model_by_precision(tmp_pat
 
 def test_an_experiment_that_disagrees_wins_and_takes_from_the_baseline(tmp_path):
     """The test measured far more than the newsletter's clicks show (its unclicked emails, say):
-    the model's interval misses it, so the experiment's estimate is taken, as far as the
-    baseline of those days holds conversions to give."""
+    the model's error beyond chance (τ) is then the whole gap, so the test counts for nearly
+    everything, as far as the baseline of those days holds conversions to give."""
     result = calibrated(tmp_path, "newsletter,2023-11-15,2023-11-24,10000,3000,10000,2000")
     (check,) = result.explanation["incremental"]["experiments"]
     assert check["experiment"] == pytest.approx(1000.0) and check["disagree"]
+    gap = (1000.0 - check["model"]) ** 2 - check["model_standard_error"] ** 2 - check["experiment_standard_error"] ** 2
+    assert check["model_error_beyond_chance"] == pytest.approx(math.sqrt(gap))
     found = totals(result)
     assert found == {"newsletter": pytest.approx(10.0)} and check["calibrated"] == pytest.approx(10.0)
     per_conversion: dict[str, float] = {}

@@ -382,17 +382,19 @@ def _calibrate(data: hazard.PersonTime, shares: Shares, conversions: pa.Table, t
     experiment measured (docs/semantics.md §18), in place; returns what each did.
 
     Both estimates are of one quantity: the conversions the key caused over the experiment's
-    days. The model's is the sum of the key's shares of the conversions in those days, its
-    standard error the bootstrap's. When the two agree within their 95% intervals they are
-    pooled by precision (1 / standard error²); when they do not, the model is evidently biased
-    there and the experiment's estimate, unbiased by design, is taken. The difference moves
+    days. The model's is the sum of the key's shares of the conversions in those days; its
+    variance is the bootstrap's plus τ², the model's error beyond chance as the experiments
+    themselves show it: τ² = max(0, mean over the experiments of (difference² − both
+    variances)), a random-effects method of moments. The two are pooled by precision
+    (1 / variance), so an experiment counts for little beside a model it agrees with, and for
+    nearly everything beside one the experiments keep contradicting. The difference moves
     between the key and the baseline, in proportion to their shares of those days' conversions.
     An experiment with fewer than 10 converting or 10 non-converting persons in a group is
     shown beside the model but not used: its normal interval is not to be trusted.
     """
     index = {k: i for i, k in enumerate(data.keys)}
     times = _array(conversions, "t", np.int64)
-    checks, moves = [], []
+    found = []
     for experiment in tested:
         measured = lift(experiment)
         i = index.get(KEY_SEPARATOR.join(experiment.key))
@@ -404,26 +406,35 @@ def _calibrate(data: hazard.PersonTime, shares: Shares, conversions: pa.Table, t
         if rounds is not None:
             for fit, w_conv in zip(rounds.fits, rounds.weights, strict=True):
                 spread.append(_in_days(data, Shares.of(data, fit), i, mask, w_conv))
-        model_error = float(np.std(spread, ddof=1)) if len(spread) > 1 else 0.0
-        apart = abs(model - measured.incremental) > Z95 * math.hypot(model_error, measured.standard_error)
+        model_variance = float(np.var(spread, ddof=1)) if len(spread) > 1 else 0.0
+        found.append((experiment, measured, i, mask, model, model_variance))
+    used = [(m, measured, v) for _, measured, _, _, m, v in found if measured.large_enough]
+    beyond = max(0.0, float(np.mean([(measured.incremental - m) ** 2 - v - measured.standard_error ** 2
+                                     for m, measured, v in used]))) if used else 0.0
+    checks, moves = [], []
+    for experiment, measured, i, mask, model, model_variance in found:
+        variance = model_variance + beyond
+        test_variance = measured.standard_error ** 2
+        apart = abs(model - measured.incremental) > Z95 * math.sqrt(model_variance + test_variance)
         if not measured.large_enough:
             calibrated = model  # too few conversions in a group for its interval: shown, not used
-        elif apart or not model_error or not measured.standard_error:
+        elif not test_variance:
             calibrated = measured.incremental
+        elif not variance:
+            calibrated = model
         else:
-            w_model, w_test = 1 / model_error**2, 1 / measured.standard_error**2
-            calibrated = (w_model * model + w_test * measured.incremental) / (w_model + w_test)
+            calibrated = (model / variance + measured.incremental / test_variance) / (1 / variance + 1 / test_variance)
         calibrated = max(calibrated, 0.0)
         moved = 0.0
         if i is not None and mask.any():
             moved = _move(data, shares, i, mask, calibrated - model)
         checks.append({
             "key": list(experiment.key), "start": experiment.start.isoformat(), "end": experiment.end.isoformat(),
-            "model": model, "model_standard_error": model_error, "experiment": measured.incremental,
+            "model": model, "model_standard_error": math.sqrt(model_variance),
+            "model_error_beyond_chance": math.sqrt(beyond), "experiment": measured.incremental,
             "experiment_low": measured.low, "experiment_high": measured.high,
             "experiment_standard_error": measured.standard_error, "disagree": bool(apart),
-            "used": measured.large_enough,
-            "calibrated": model + moved,
+            "used": measured.large_enough, "calibrated": model + moved,
         })
         moves.append(Move(i, mask, moved))
     return checks, moves
