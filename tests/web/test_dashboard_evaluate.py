@@ -74,7 +74,7 @@ def test_the_page_scores_the_models_against_the_truth_as_the_api_does(tab: Tab, 
     assert "authorization" not in request.headers, "the page's own session, not a secret"
     page.wait_for_selector("#scores tbody tr")
     assert urlsplit(page.url).query == "models=first_touch%2Clast_touch%2Clinear&lookback=30d&scope=user&" \
-        "session_timeout=30m&half_life=7d&markov_order=1"
+        "session_timeout=30m&half_life=7d&min_lag=1h&markov_order=1"
     with httpx.Client(base_url=url, auth=(secret, ""), timeout=60) as api:
         answer = api.post("/api/evaluate", params={"models": ",".join(ASKED)}, content=json.dumps(TRUTH)).json()
     assert page.get_by_role("heading", name="5 “Purchase” conversions in truth").is_visible()

@@ -147,7 +147,7 @@ def test_the_endpoint_is_in_the_openapi_documents(site):
         operation = site["client"].get(document).json()["paths"]["/api/evaluate"]["post"]
         assert "application/json" in operation["requestBody"]["content"]
         assert [p["name"] for p in operation["parameters"]] == [
-            "models", "lookback", "scope", "session_timeout", "half_life", "split_on_key", "exclude_direct",
+            "models", "lookback", "scope", "session_timeout", "half_life", "min_lag", "split_on_key", "exclude_direct",
             "markov_order"]
         assert operation["parameters"][0]["schema"]["default"].startswith("first_touch,last_touch,")
 
