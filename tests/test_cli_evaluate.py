@@ -124,7 +124,7 @@ def test_json_holds_the_hand_worked_scores_exactly(folder):
 def test_every_model_but_participation_by_default(folder):
     answer = json.loads(evaluate(folder, "--truth", "truth.json", "--format", "json"))
     assert answer["models"] == ["first_touch", "last_touch", "last_non_direct", "linear", "u_shaped", "j_shaped",
-                                "inverse_j", "time_decay", "markov", "shapley"]
+                                "inverse_j", "time_decay", "markov", "shapley", "incremental"]
     assert {s["model"] for s in answer["scores"]} == set(answer["models"])
     by_tvd = [s["tvd_pp"] for s in answer["scores"]]
     assert by_tvd == sorted(by_tvd)
