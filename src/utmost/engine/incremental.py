@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,18 +21,15 @@ import pyarrow.compute as pc
 
 from utmost.backends import Backend
 from utmost.dialect import Dialect
-from utmost.engine import uncertainty
+from utmost.engine.calibration import CALIBRATION_ROUNDS, DAY_US, Move, Rounds, Shares, calibrate, micros, rounds
 from utmost.engine.data_driven import key_fields
-from utmost.engine.experiments import Experiment, lift, matching
+from utmost.engine.experiments import matching
 from utmost.engine.options import Options
 from utmost.engine.queries import KEY_SEPARATOR
 from utmost.models import incremental as hazard
 
 Row = dict[str, Any]
 BASELINE_KEY = "(baseline)"
-DAY_US = 86_400_000_000
-#: How far apart a model and an experiment may be before the output says so: their 95% intervals.
-Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -61,17 +58,14 @@ def credit_incremental(backend: Backend, options: Options, per_conversion: bool)
     data, conversions = built.data, built.conversions
     fitted = hazard.fit(data)
     revenue = _array(conversions, "revenue", float)
-    shares = Shares.of(data, fitted)
+    shares = Shares.of(fitted)
     tested = matching(options.experiments, options.by)
-    rounds = None
-    if options.ci is not None or tested:
-        # Intervals, and the model's own uncertainty beside an experiment's.
-        rounds = _bootstrap(data, fitted, options.bootstrap if options.ci is not None else CALIBRATION_ROUNDS,
-                            options.seed)
+    # The bootstrap gives the intervals, and the model's own uncertainty beside a test's.
+    replay = rounds(data, fitted, options.bootstrap if options.ci is not None else CALIBRATION_ROUNDS, options.seed)
     checks: list[dict[str, Any]] = []
     moves: list[Move] = []
     if tested:
-        checks, moves = _calibrate(data, shares, conversions, tested, rounds)
+        checks, moves = calibrate(data, shares, _array(conversions, "t", np.int64), tested, replay)
     caused = shares.caused(data)
     caused_revenue = shares.caused(data, revenue)
     totals = [_total(order, model.name, key, float(caused[i]), float(caused_revenue[i]), options)
@@ -82,8 +76,8 @@ def credit_incremental(backend: Backend, options: Options, per_conversion: bool)
     rows: list[Row] = []
     if per_conversion:
         rows = _per_conversion(order, model.name, data, shares, conversions, options)
-    if options.ci is not None and rounds is not None:
-        _with_intervals(totals, data, rounds, moves, revenue, options)
+    if options.ci is not None:
+        _with_intervals(totals, data, replay, moves, revenue, options)
     explanation = {"incremental": _explained(data, fitted, shares, built, checks, options)}
     return totals, rows, explanation
 
@@ -102,14 +96,9 @@ def _window(backend: Backend, options: Options) -> Window | None:
     ).to_pylist()[0].values()
     if first is None:
         return None
-    start = _micros(options.start) if options.start is not None else first
-    end = _micros(options.end) if options.end is not None else last + 1
+    start = micros(options.start) if options.start is not None else first
+    end = micros(options.end) if options.end is not None else last + 1
     return Window(start, end) if end > start else None
-
-
-def _micros(moment: dt.datetime) -> int:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-    return int((aware - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)
@@ -289,65 +278,17 @@ def _per_conversion(order: int, model: str, data: hazard.PersonTime, shares: Sha
     return rows
 
 
-@dataclass
-class Shares:
-    """How the conversions are split: each conversion's baseline share, and each (conversion, key)
-    pair's share. EM's responsibilities, then moved by experiments (:func:`_calibrate`)."""
-
-    baseline: np.ndarray
-    pairs: np.ndarray
-    #: Per key, per conversion: the baseline's shares an experiment gave the key. A conversion
-    #: the key caused need not follow a touch of it: an ad seen and not clicked leaves no event.
-    moved: dict[int, np.ndarray] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, data: hazard.PersonTime, fitted: hazard.Fit) -> Shares:
-        return cls(fitted.baseline_share.copy(), fitted.pair_share.copy())
-
-    def caused(self, data: hazard.PersonTime, weights: np.ndarray | None = None) -> np.ndarray:
-        """Per key: the sum of its shares, each conversion weighted by ``weights`` (e.g. revenue)."""
-        share = self.pairs if weights is None else self.pairs * weights[data.pair_conversion]
-        out = np.bincount(data.pair_key, share, minlength=len(data.keys))
-        for key, extra in self.moved.items():
-            out[key] += float(extra.sum() if weights is None else extra @ weights)
-        return out
-
-
-#: Bootstrap rounds that give the model's own uncertainty beside an experiment's, when no --ci asked for more.
-CALIBRATION_ROUNDS = 50
-
-
-@dataclass(frozen=True)
-class Rounds:
-    """Each bootstrap round's conversion weights (how often its person was drawn) and fit."""
-
-    weights: list[np.ndarray]  # per round, per conversion
-    fits: list[hazard.Fit]
-
-
-def _bootstrap(data: hazard.PersonTime, fitted: hazard.Fit, rounds: int, seed: int) -> Rounds:
-    """EM refitted on persons resampled with replacement (docs/semantics.md §11), each round
-    started from the full fit."""
-    weights, fits = [], []
-    for batch in uncertainty.resample(data.persons, rounds, seed):
-        for person_weights in batch:
-            fits.append(hazard.fit(data, person_weights=person_weights, start=fitted, tolerance=1e-5))
-            weights.append(person_weights[data.conversion_person])
-    return Rounds(weights, fits)
-
-
-def _with_intervals(totals: list[Row], data: hazard.PersonTime, rounds: Rounds, moves: list[Move],
+def _with_intervals(totals: list[Row], data: hazard.PersonTime, replay: Rounds, moves: list[Move],
                     revenue: np.ndarray, options: Options) -> None:
-    """Percentile intervals of every row. An experiment's move (:func:`_calibrate`) is applied to
-    every round as it was to the answer, in proportion to the round's own shares."""
+    """Percentile intervals of every row. The tests' moves (:func:`~utmost.engine.calibration.calibrate`)
+    apply to every round as they did to the answer."""
     assert options.ci is not None
     keys = len(data.keys)
-    credit = np.zeros((keys + 1, len(rounds.fits)))
-    money = np.zeros((keys + 1, len(rounds.fits)))
-    for r, (fit, w_conv) in enumerate(zip(rounds.fits, rounds.weights, strict=True)):
-        shares = Shares.of(data, fit)
+    credit = np.zeros((keys + 1, options.bootstrap))
+    money = np.zeros((keys + 1, options.bootstrap))
+    for r, (w_conv, shares) in enumerate(replay()):
         for move in moves:
-            _move(data, shares, move.key, move.days, move.amount)
+            move.apply(data, shares)
         credit[:keys, r] = shares.caused(data, w_conv)
         money[:keys, r] = shares.caused(data, w_conv * revenue)
         credit[keys, r] = float(shares.baseline @ w_conv)
@@ -364,118 +305,6 @@ def _with_intervals(totals: list[Row], data: hazard.PersonTime, rounds: Rounds, 
 
 def _combined(row: Row, options: Options) -> str:
     return KEY_SEPARATOR.join(row[f"k{i}"] for i in range(len(options.by)))
-
-
-@dataclass(frozen=True)
-class Move:
-    """What an experiment moved: ``amount`` conversions of the days in ``days`` (a mask over the
-    conversions) from the baseline to ``key``, or back when negative."""
-
-    key: int | None
-    days: np.ndarray
-    amount: float
-
-
-def _calibrate(data: hazard.PersonTime, shares: Shares, conversions: pa.Table, tested: list[Experiment],
-               rounds: Rounds | None) -> tuple[list[dict[str, Any]], list[Move]]:
-    """Each experiment on one of the question's keys moves that key's credit toward what the
-    experiment measured (docs/semantics.md §18), in place; returns what each did.
-
-    Both estimates are of one quantity: the conversions the key caused over the experiment's
-    days. The model's is the sum of the key's shares of the conversions in those days; its
-    variance is the bootstrap's plus τ², the model's error beyond chance as the experiments
-    themselves show it: τ² = max(0, mean over the experiments of (difference² − both
-    variances)), a random-effects method of moments. The two are pooled by precision
-    (1 / variance), so an experiment counts for little beside a model it agrees with, and for
-    nearly everything beside one the experiments keep contradicting. The difference moves
-    between the key and the baseline, in proportion to their shares of those days' conversions.
-    An experiment with fewer than 10 converting or 10 non-converting persons in a group is
-    shown beside the model but not used: its normal interval is not to be trusted.
-    """
-    index = {k: i for i, k in enumerate(data.keys)}
-    times = _array(conversions, "t", np.int64)
-    found = []
-    for experiment in tested:
-        measured = lift(experiment)
-        i = index.get(KEY_SEPARATOR.join(experiment.key))
-        first = _micros(dt.datetime.combine(experiment.start, dt.time()))
-        last = _micros(dt.datetime.combine(experiment.end, dt.time())) + DAY_US
-        mask = (times >= first) & (times < last)
-        model = _in_days(data, shares, i, mask)
-        spread = []
-        if rounds is not None:
-            for fit, w_conv in zip(rounds.fits, rounds.weights, strict=True):
-                spread.append(_in_days(data, Shares.of(data, fit), i, mask, w_conv))
-        model_variance = float(np.var(spread, ddof=1)) if len(spread) > 1 else 0.0
-        found.append((experiment, measured, i, mask, model, model_variance))
-    used = [(m, measured, v) for _, measured, _, _, m, v in found if measured.large_enough]
-    beyond = max(0.0, float(np.mean([(measured.incremental - m) ** 2 - v - measured.standard_error ** 2
-                                     for m, measured, v in used]))) if used else 0.0
-    checks, moves = [], []
-    for experiment, measured, i, mask, model, model_variance in found:
-        variance = model_variance + beyond
-        test_variance = measured.standard_error ** 2
-        apart = abs(model - measured.incremental) > Z95 * math.sqrt(model_variance + test_variance)
-        if not measured.large_enough:
-            calibrated = model  # too few conversions in a group for its interval: shown, not used
-        elif not test_variance:
-            calibrated = measured.incremental
-        elif not variance:
-            calibrated = model
-        else:
-            calibrated = (model / variance + measured.incremental / test_variance) / (1 / variance + 1 / test_variance)
-        calibrated = max(calibrated, 0.0)
-        moved = 0.0
-        if i is not None and mask.any():
-            moved = _move(data, shares, i, mask, calibrated - model)
-        checks.append({
-            "key": list(experiment.key), "start": experiment.start.isoformat(), "end": experiment.end.isoformat(),
-            "model": model, "model_standard_error": math.sqrt(model_variance),
-            "model_error_beyond_chance": math.sqrt(beyond), "experiment": measured.incremental,
-            "experiment_low": measured.low, "experiment_high": measured.high,
-            "experiment_standard_error": measured.standard_error, "disagree": bool(apart),
-            "used": measured.large_enough, "calibrated": model + moved,
-        })
-        moves.append(Move(i, mask, moved))
-    return checks, moves
-
-
-def _in_days(data: hazard.PersonTime, shares: Shares, key: int | None, mask: np.ndarray,
-             weights: np.ndarray | None = None) -> float:
-    """The key's shares of the conversions in ``mask``."""
-    if key is None:
-        return 0.0
-    chosen = (data.pair_key == key) & mask[data.pair_conversion]
-    share = shares.pairs[chosen]
-    if weights is not None:
-        share = share * weights[data.pair_conversion[chosen]]
-    return float(share.sum())
-
-
-def _move(data: hazard.PersonTime, shares: Shares, key: int | None, mask: np.ndarray, amount: float) -> float:
-    """Move ``amount`` conversions of the days in ``mask`` from the baseline to ``key`` (or back,
-    when negative), in proportion to each conversion's share; returns what was moved (no share
-    goes below 0)."""
-    if key is None or not amount:
-        return 0.0
-    if amount > 0:
-        available = float(shares.baseline[mask].sum())
-        amount = min(amount, available)
-        if amount <= 0:
-            return 0.0
-        taken = shares.baseline * mask * (amount / available)
-        shares.baseline -= taken
-        shares.moved[key] = shares.moved.get(key, 0) + taken
-        return amount
-    chosen = (data.pair_key == key) & mask[data.pair_conversion]
-    held = float(shares.pairs[chosen].sum())
-    amount = max(amount, -held)
-    if held <= 0 or amount >= 0:
-        return 0.0
-    given = shares.pairs * chosen * (-amount / held)
-    shares.pairs -= given
-    shares.baseline += np.bincount(data.pair_conversion, given, minlength=len(mask))
-    return amount
 
 
 def _explained(data: hazard.PersonTime, fitted: hazard.Fit, shares: Shares, built: Built,
