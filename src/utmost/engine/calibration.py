@@ -10,6 +10,7 @@ uncertainty beside a test's, and the answer's intervals.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable, Iterator
@@ -85,11 +86,27 @@ def rounds(data: hazard.PersonTime, fitted: hazard.Fit, count: int, seed: int) -
 @dataclass(frozen=True)
 class Move:
     """What a test moved: ``amount`` conversions of the days in ``days`` (a mask over the
-    conversions) from the baseline to ``key``, or back when negative."""
+    conversions) from the baseline to ``key``, or back when negative; and how the pooled
+    estimate was made, to make it again in each bootstrap round (:meth:`in_round`)."""
 
     key: int | None
     days: np.ndarray
     amount: float
+    test: float = 0.0  # the test's estimate
+    test_error: float = 0.0  # its standard error
+    model_weight: float = 1.0  # the model's weight in the pooled estimate; 1: the test is not used
+
+    def in_round(self, data: hazard.PersonTime, shares: Shares, weights: np.ndarray,
+                 rng: np.random.Generator) -> float:
+        """The move in one bootstrap round: the pooled estimate made again from the round's own
+        model estimate and the test's estimate drawn again from its normal interval, so that the
+        interval holds both uncertainties."""
+        if self.key is None or self.model_weight == 1.0:
+            return 0.0
+        model = shares.in_days(data, self.key, self.days, weights)
+        test = self.test + rng.normal(0.0, self.test_error) if self.test_error else self.test
+        pooled = max(self.model_weight * model + (1 - self.model_weight) * test, 0.0)
+        return Move(self.key, self.days, pooled - model).apply(data, shares)
 
     def apply(self, data: hazard.PersonTime, shares: Shares) -> float:
         """Move it in ``shares``, in proportion to each conversion's share; returns what moved
@@ -153,15 +170,16 @@ def calibrate(data: hazard.PersonTime, shares: Shares, times: np.ndarray, tested
     for (experiment, measured, key, days), model, model_variance in zip(found, models, variances, strict=True):
         variance, test_variance = model_variance + beyond, measured.standard_error ** 2
         if not measured.large_enough:
-            calibrated = model  # too few conversions in a group for its interval: shown, not used
+            model_weight = 1.0  # too few conversions in a group for its interval: shown, not used
         elif not test_variance:
-            calibrated = measured.incremental
+            model_weight = 0.0
         elif not variance:
-            calibrated = model
+            model_weight = 1.0
         else:
-            calibrated = (model / variance + measured.incremental / test_variance) / (1 / variance + 1 / test_variance)
-        moved = Move(key, days, max(calibrated, 0.0) - model)
-        moved = Move(key, days, moved.apply(data, shares))
+            model_weight = (1 / variance) / (1 / variance + 1 / test_variance)
+        calibrated = max(model_weight * model + (1 - model_weight) * measured.incremental, 0.0)
+        moved = Move(key, days, calibrated - model, measured.incremental, measured.standard_error, model_weight)
+        moved = dataclasses.replace(moved, amount=moved.apply(data, shares))
         moves.append(moved)
         checks.append({
             "key": list(experiment.key), "start": experiment.start.isoformat(), "end": experiment.end.isoformat(),

@@ -280,15 +280,16 @@ def _per_conversion(order: int, model: str, data: hazard.PersonTime, shares: Sha
 
 def _with_intervals(totals: list[Row], data: hazard.PersonTime, replay: Rounds, moves: list[Move],
                     revenue: np.ndarray, options: Options) -> None:
-    """Percentile intervals of every row. The tests' moves (:func:`~utmost.engine.calibration.calibrate`)
-    apply to every round as they did to the answer."""
+    """Percentile intervals of every row. Each test's move (:func:`~utmost.engine.calibration.calibrate`)
+    is made again in every round, from the round's model estimate and a new draw of the test's."""
     assert options.ci is not None
     keys = len(data.keys)
     credit = np.zeros((keys + 1, options.bootstrap))
     money = np.zeros((keys + 1, options.bootstrap))
+    rng = np.random.default_rng([options.seed, 1])  # the tests' draws, apart from the persons'
     for r, (w_conv, shares) in enumerate(replay()):
         for move in moves:
-            move.apply(data, shares)
+            move.in_round(data, shares, w_conv, rng)
         credit[:keys, r] = shares.caused(data, w_conv)
         money[:keys, r] = shares.caused(data, w_conv * revenue)
         credit[keys, r] = float(shares.baseline @ w_conv)
