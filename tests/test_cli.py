@@ -238,11 +238,16 @@ def test_export_then_attribute_on_spark_equals_duckdb(demo_db, tmp_path):
     assert all(set(money) <= row.keys() for row in on_duckdb)
     on_duckdb = [{key: value for key, value in row.items() if key not in money} for row in on_duckdb]
     spark = utmost("attribute", "--engine", "spark", "--events", str(tmp_path / "events"),
-                   "--spark-master", "local[2]", *question, cwd=demo_db)
+                   "--spark-master", "local[2]", "--spark-conf", "spark.sql.shuffle.partitions=3",
+                   "--spark-conf", "spark.driver.memory=1g", *question, cwd=demo_db)
     assert spark.returncode == 0, spark.stderr
     assert orjson.loads(spark.stdout) == on_duckdb  # exact: totals are fsum-rounded on both
     missing = utmost("attribute", "--engine", "spark", *question, cwd=demo_db)
     assert missing.returncode == 2 and "--engine spark needs --events DIR" in missing.stderr
+    wrong = utmost("attribute", "--engine", "spark", "--events", str(tmp_path / "events"), "--spark-conf",
+                   "spark.driver.memory", *question, cwd=demo_db)
+    assert wrong.returncode == 2 and wrong.stderr == (
+        "error: --spark-conf 'spark.driver.memory': expected KEY=VALUE, e.g. spark.driver.memory=8g\n")
 
 
 def test_markov_shapley_and_the_explained_chain(demo_db):

@@ -126,9 +126,12 @@ def answer(store: Store, options: Options, per_conversion: bool = True) -> Resul
     return _checked(DuckDBBackend.of(store), options, lambda b: engine.attribute(b, options, per_conversion))
 
 
-def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]") -> Result:
-    """The same question on Spark, over Parquet written by ``utmost export --parquet``."""
-    return _checked(SparkBackend(spark_session(master), str(events)), options, lambda b: engine.attribute(b, options))
+def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]",
+                    conf: dict[str, str] | None = None) -> Result:
+    """The same question on Spark, over Parquet written by ``utmost export --parquet``; ``conf``
+    holds Spark settings (``spark.driver.memory``, …) for the session."""
+    return _checked(SparkBackend(spark_session(master, conf), str(events)), options,
+                    lambda b: engine.attribute(b, options))
 
 
 def campaign_report(store: Store, options: Options) -> Report:

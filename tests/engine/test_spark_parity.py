@@ -119,3 +119,15 @@ def test_the_report_on_spark_matches_duckdb(spark, exported, question):
                 assert math.isclose(value, b[column], rel_tol=1e-9, abs_tol=1e-9), (a, b)
             else:
                 assert value == b[column], (a, b)
+
+
+def test_spark_settings_reach_the_session(spark):
+    """``--spark-conf KEY=VALUE`` is set on the session after utmost's own settings."""
+    from utmost.backends import parse_spark_conf, spark_session
+
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    session = spark_session("local[2]", parse_spark_conf(["spark.sql.shuffle.partitions=5"]))
+    try:
+        assert session.conf.get("spark.sql.shuffle.partitions") == "5" != before
+    finally:
+        session.conf.set("spark.sql.shuffle.partitions", before)

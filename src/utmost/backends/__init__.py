@@ -12,7 +12,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from utmost.backends.duckdb import DuckDBBackend, ReusingBackend
-from utmost.backends.spark import SparkBackend, spark_session
+from utmost.backends.spark import SparkBackend, parse_spark_conf, spark_session
 from utmost.dialect import Dialect
 
 
@@ -45,4 +45,4 @@ class Backend(Protocol):
         ...
 
 
-__all__ = ["Backend", "DuckDBBackend", "ReusingBackend", "SparkBackend", "spark_session"]
+__all__ = ["Backend", "DuckDBBackend", "ReusingBackend", "SparkBackend", "parse_spark_conf", "spark_session"]

@@ -18,8 +18,9 @@ from utmost.errors import InputError, UtmostError
 DEFAULT_MASTER = "local[*]"
 
 
-def spark_session(master: str = DEFAULT_MASTER) -> Any:
-    """A Spark session in UTC (timestamps must mean what DuckDB stored), UI off, few partitions."""
+def spark_session(master: str = DEFAULT_MASTER, conf: dict[str, str] | None = None) -> Any:
+    """A Spark session in UTC (timestamps must mean what DuckDB stored), UI off, few partitions;
+    ``conf`` (``--spark-conf KEY=VALUE``) is set last, so a cluster's settings can replace these."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -37,9 +38,26 @@ def spark_session(master: str = DEFAULT_MASTER) -> Any:
     )
     if master.startswith("local"):
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def parse_spark_conf(settings: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` settings as a dict, or an :class:`InputError` naming the one that is not.
+
+    >>> parse_spark_conf(["spark.driver.memory=8g", "spark.executor.cores = 2"])
+    {'spark.driver.memory': '8g', 'spark.executor.cores': '2'}
+    """
+    conf = {}
+    for setting in settings:
+        key, equals, value = setting.partition("=")
+        if not equals or not key.strip() or not value.strip():
+            raise InputError(f"--spark-conf {setting!r}: expected KEY=VALUE, e.g. spark.driver.memory=8g")
+        conf[key.strip()] = value.strip()
+    return conf
 
 
 class SparkBackend:

@@ -73,12 +73,14 @@ def models_epilog() -> str:
               help="duckdb: the --db file; spark: Parquet from `utmost export` (--events).")
 @click.option("--events", "events_dir", type=click.Path(), help="Parquet folder of events (with --engine spark).")
 @click.option("--spark-master", default="local[*]", show_default=True, help="Spark master URL.")
+@click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
+              help="A Spark setting for the session, e.g. spark.driver.memory=8g (repeatable).")
 @db_option()
 @project_option
 @reports_errors
 def attribute_command(
     db: str | None, project: str, output: str, per_conversion: bool, explain_model: bool, engine: str,
-    events_dir: str | None, spark_master: str, **question: Any,
+    events_dir: str | None, spark_master: str, spark_conf: tuple[str, ...], **question: Any,
 ) -> None:
     """Credit each conversion to the campaigns that brought it, under one or more models."""
     from utmost import formats
@@ -88,7 +90,9 @@ def attribute_command(
     if engine == "spark":
         if not events_dir:
             raise InputError("--engine spark needs --events DIR (write it with `utmost export --parquet DIR`)")
-        result = answer_on_spark(options, events_dir, spark_master)
+        from utmost.backends import parse_spark_conf
+
+        result = answer_on_spark(options, events_dir, spark_master, parse_spark_conf(spark_conf))
     else:
         with opened(db, read_only=True) as database:
             found = database.run(attribution, question=dict(project=project, **question), per_conversion=per_conversion)
