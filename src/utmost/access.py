@@ -127,11 +127,13 @@ def answer(store: Store, options: Options, per_conversion: bool = True) -> Resul
 
 
 def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]",
-                    conf: dict[str, str] | None = None) -> Result:
+                    conf: dict[str, str] | None = None, per_conversion: bool = True) -> Result:
     """The same question on Spark, over Parquet written by ``utmost export --parquet``; ``conf``
-    holds Spark settings (``spark.driver.memory``, …) for the session."""
+    holds Spark settings (``spark.driver.memory``, …) for the session. Without
+    ``per_conversion`` no per-conversion row is collected to the driver: they grow with the
+    events, the totals do not."""
     return _checked(SparkBackend(spark_session(master, conf), str(events)), options,
-                    lambda b: engine.attribute(b, options))
+                    lambda b: engine.attribute(b, options, per_conversion))
 
 
 def campaign_report(store: Store, options: Options) -> Report:

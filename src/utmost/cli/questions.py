@@ -92,7 +92,7 @@ def attribute_command(
             raise InputError("--engine spark needs --events DIR (write it with `utmost export --parquet DIR`)")
         from utmost.backends import parse_spark_conf
 
-        result = answer_on_spark(options, events_dir, spark_master, parse_spark_conf(spark_conf))
+        result = answer_on_spark(options, events_dir, spark_master, parse_spark_conf(spark_conf), per_conversion)
     else:
         with opened(db, read_only=True) as database:
             found = database.run(attribution, question=dict(project=project, **question), per_conversion=per_conversion)
