@@ -49,10 +49,11 @@ def stored(store: Store, columns: str = "*", project: str = "default") -> list[d
 
 @pytest.fixture(scope="session")
 def spark():
-    """One local Spark session for the whole run (starting one costs seconds)."""
+    """One Spark session for the whole run (starting one costs seconds): local, or the master
+    ``UTMOST_TEST_SPARK_MASTER`` names (``tests/engine/test_spark_cluster.py`` sets it)."""
     from utmost.backends.spark import spark_session
 
-    session = spark_session("local[2]")
+    session = spark_session(os.environ.get("UTMOST_TEST_SPARK_MASTER", "local[2]"))
     yield session
     session.stop()
 

@@ -1,0 +1,87 @@
+"""The Spark parity suite on a real standalone cluster, not only ``local[*]`` (issue 24).
+
+One master and two workers are started from the installed PySpark's own launcher
+(``bin/spark-class``), on 127.0.0.1, and ``tests/engine/test_spark_parity.py`` runs again in a
+fresh process whose Spark session is the cluster's (``spark://…``): one SparkContext per
+process, so the cluster cannot share this run's local one. The workers read the exported
+Parquet from this machine's disk, as a cluster reads a shared filesystem.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+TESTS = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def launch(folder: Path, name: str, *arguments: str) -> subprocess.Popen:
+    home = Path(pyspark.__file__).parent
+    environment = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
+    with (folder / f"{name}.log").open("w") as log:  # the process keeps its own copy
+        return subprocess.Popen([str(home / "bin" / "spark-class"), *arguments], stdout=log,
+                                stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+
+
+def wait_for(log: Path, pattern: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if log.exists() and re.search(pattern, log.read_text(errors="replace")):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{log.name}: no {pattern!r} within {seconds} s:\n{log.read_text(errors='replace')[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """``spark://127.0.0.1:PORT`` and the folder of its logs: a master and two one-core
+    workers, stopped afterwards."""
+    folder = tmp_path_factory.mktemp("cluster")
+    port = free_port()
+    url = f"spark://127.0.0.1:{port}"
+    started = [launch(folder, "master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                      "--port", str(port), "--webui-port", str(free_port()))]
+    try:
+        wait_for(folder / "master.log", "I have been elected leader")
+        for worker in (1, 2):
+            started.append(launch(folder, f"worker{worker}", "org.apache.spark.deploy.worker.Worker", url,
+                                  "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
+                                  "--webui-port", str(free_port()), "--work-dir", str(folder / f"work{worker}")))
+        for worker in (1, 2):
+            wait_for(folder / f"worker{worker}.log", "Successfully registered with master")
+        yield url, folder
+    finally:
+        for process in started:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in started:
+            process.wait(timeout=60)
+
+
+def test_the_parity_suite_passes_on_a_standalone_cluster(cluster):
+    url, logs = cluster
+    environment = {**os.environ, "UTMOST_TEST_SPARK_MASTER": url}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(TESTS / "engine" / "test_spark_parity.py")],
+                          cwd=TESTS.parent, env=environment, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert re.search(r"\b(\d+) passed\b", done.stdout) and " failed" not in done.stdout
+    # The questions ran on the cluster: the master registered the session, both workers ran its executors.
+    assert "Registering app utmost" in (logs / "master.log").read_text()
+    for worker in (1, 2):
+        assert "Asked to launch executor" in (logs / f"worker{worker}.log").read_text()
