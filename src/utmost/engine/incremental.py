@@ -124,7 +124,7 @@ def _person_time(backend: Backend, d: Dialect, options: Options, window: Window)
     ).column("n")[0].as_py()
     history = backend.arrow(
         f"SELECT person, {us('time')} AS t, seq FROM sessions WHERE event = {d.literal(options.conversion)} "
-        f"AND {us('time')} < {end} ORDER BY person, t, seq"
+        f"AND {us('time')} < {end}"
     )
     ladder = hazard.HALF_LIVES
     # ∫ 2^(−lag/h) dlag over [a, b] (days) = h/ln2 · (2^(−a/h) − 2^(−b/h)); a, b the part of
@@ -157,7 +157,7 @@ def _person_time(backend: Backend, d: Dialect, options: Options, window: Window)
     h_person = _numbers(history.column("person"), named)
     h_time = _array(history, "t", np.int64)
     h_seq = _array(history, "seq", np.int64)
-    ordered = np.lexsort((h_seq, h_time, h_person))  # by person number, then time: whatever the backend's collation
+    ordered = np.lexsort((h_seq, h_time, h_person))  # by person number, then time: the backend need not sort
     h_person, h_time, h_seq = h_person[ordered], h_time[ordered], h_seq[ordered]
     # The rank of each conversion among its person's: how many came before (the stratum, capped).
     rank = np.zeros(len(h_person), dtype=np.int64)

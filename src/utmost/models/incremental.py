@@ -144,11 +144,20 @@ def fit(data: PersonTime, person_weights: np.ndarray | None = None, start: Fit |
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(exposure > 0, responsibility / exposure, 0.0), responsibility
 
-    def likelihood(theta: np.ndarray) -> float:
-        rate = parts(theta)[2]
+    def likelihood(theta: np.ndarray, rate: np.ndarray | None = None) -> float:
+        """The log-likelihood at ``theta`` (whose conversion rates are ``rate``, when known)."""
+        rate = parts(theta)[2] if rate is None else rate
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.where(rate > 0, np.log(np.where(rate > 0, rate, 1.0)), -np.inf)
         return float(w_conv[w_conv > 0] @ logs[w_conv > 0] - theta @ exposure)
+
+    def shares(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each conversion's baseline share, each pair's share, each conversion's rate."""
+        baseline_part, pair_part, rate = parts(theta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inverse = np.where(rate > 0, 1.0 / rate, 0.0)
+        return (np.where(rate > 0, baseline_part * inverse, 1.0), pair_part.sum(axis=1) * inverse[data.pair_conversion],
+                rate)
 
     if start is not None:
         theta = np.concatenate([start.base, start.effects.ravel()])
@@ -160,7 +169,7 @@ def fit(data: PersonTime, person_weights: np.ndarray | None = None, start: Fit |
             np.where(touch_exposure > 0, 0.5 * total / max(spread, 1e-12) / h, 0.0).ravel()])
     done = 0
     for _ in range(MAX_ITERATIONS // 3):
-        first, responsibility = step(theta)
+        first, _ = step(theta)
         second, _ = step(first)
         done += 2
         r, v = first - theta, second - 2 * first + theta
@@ -173,16 +182,12 @@ def fit(data: PersonTime, person_weights: np.ndarray | None = None, start: Fit |
         jumped, _ = step(jumped)
         done += 1
         theta = jumped if likelihood(jumped) >= likelihood(second) else second
-    base = theta[:STRATA].copy()
-    effects = theta[STRATA:].reshape(k, h).copy()
+    baseline_share, pair_share, rate = shares(theta)
     # EM only approaches a zero effect; a key that explains less than the tolerance explains nothing.
-    _, responsibility = step(theta)
-    negligible = responsibility[STRATA:].reshape(k, h).sum(axis=1) < tolerance * total
-    effects[negligible] = 0.0
-    theta = np.concatenate([base, effects.ravel()])
-    baseline_part, pair_part, rate = parts(theta)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inverse = np.where(rate > 0, 1.0 / rate, 0.0)
-    baseline_share = np.where(rate > 0, baseline_part * inverse, 1.0)
-    pair_share = pair_part.sum(axis=1) * inverse[data.pair_conversion]
-    return Fit(base, effects, baseline_share, pair_share, done, likelihood(theta))
+    negligible = np.bincount(data.pair_key, pair_share * w_conv[data.pair_conversion], minlength=k) < tolerance * total
+    if negligible.any():
+        theta = theta.copy()
+        theta[STRATA:].reshape(k, h)[negligible] = 0.0
+        baseline_share, pair_share, rate = shares(theta)
+    base, effects = theta[:STRATA].copy(), theta[STRATA:].reshape(k, h).copy()
+    return Fit(base, effects, baseline_share, pair_share, done, likelihood(theta, rate))
