@@ -37,7 +37,8 @@ def load(store: Store, *texts: str, strict: bool = False, project: str = "defaul
 
 
 def test_schema_version_7_adds_the_experiments_table():
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 7
+    assert SCHEMA_VERSION == len(MIGRATIONS) >= 7
+    assert "CREATE TABLE experiments" in str(MIGRATIONS[6][0])
 
 
 def file_at(path: Path, version: int) -> None:
@@ -56,7 +57,7 @@ def test_a_version_6_file_gains_the_table_and_keeps_its_spend(tmp_path):
     path = tmp_path / "six.duckdb"
     file_at(path, 6)
     with Store(path) as store:
-        assert store.reader().execute("SELECT max(version) FROM schema_version").fetchone() == (7,)
+        assert store.reader().execute("SELECT max(version) FROM schema_version").fetchone() == (SCHEMA_VERSION,)
         store.project()
         assert store.experiments("default").num_rows == 0
         assert store.spend("default").num_rows == 1

@@ -7,6 +7,7 @@ the engine's SQL.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Protocol
 
 import pyarrow as pa
@@ -23,6 +24,14 @@ class Backend(Protocol):
     source: str
     #: The ad spend table (docs/semantics.md §14), None where there is none (Spark's Parquet).
     spend: str | None
+
+    #: Whether the store's derived tables (:mod:`utmost.engine.maintained`) are there to read.
+    derived: bool
+
+    def maintenance(self) -> contextlib.AbstractContextManager[DuckDBBackend] | None:
+        """A backend that may change the derived tables, in one transaction of its own, one at a
+        time; None where they cannot change (a store open to read, Spark)."""
+        ...
 
     def create(self, name: str, sql: str) -> None:
         """Materialise ``sql`` as the table ``name`` (replacing one of that name)."""

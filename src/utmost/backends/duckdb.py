@@ -8,7 +8,9 @@ questions asked at once (two web requests) never see each other's steps.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from typing import TypeVar
 
 import duckdb
@@ -24,19 +26,25 @@ class DuckDBBackend:
     dialect = DUCKDB
     source = "events"
     spend: str | None = "spend"
+    derived = True
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, store: Store | None = None) -> None:
         self._cursor = cursor
+        self._store = store
 
     @classmethod
     def of(cls: type[B], store: Store) -> B:
         """A fresh backend over ``store``'s events (its own cursor, so its own temp tables)."""
-        cursor = store.reader()
-        cursor.execute("SET enable_progress_bar = false")
-        # The engine orders every result it returns; keeping insertion order in between only
-        # serialised its intermediate tables (-12% time at 10M events).
-        cursor.execute("SET preserve_insertion_order = false")
-        return cls(cursor)
+        return cls(_prepared(store.reader()), store)
+
+    def maintenance(self) -> contextlib.AbstractContextManager[DuckDBBackend] | None:
+        if self._store is None or self._store.read_only:
+            return None
+        return _maintaining(self._store)
+
+    def execute(self, sql: str) -> None:
+        """Run a statement that changes tables (the derived tables' maintenance)."""
+        self._cursor.execute(sql)
 
     def create(self, name: str, sql: str) -> None:
         self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
@@ -55,6 +63,20 @@ class DuckDBBackend:
         self._cursor.close()
 
 
+def _prepared(cursor: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    cursor.execute("SET enable_progress_bar = false")
+    # The engine orders every result it returns; keeping insertion order in between only
+    # serialised its intermediate tables (-12% time at 10M events).
+    cursor.execute("SET preserve_insertion_order = false")
+    return cursor
+
+
+@contextlib.contextmanager
+def _maintaining(store: Store) -> Iterator[DuckDBBackend]:
+    with store.maintaining() as cursor:
+        yield DuckDBBackend(_prepared(cursor))
+
+
 class ReusingBackend(DuckDBBackend):
     """A backend that keeps the intermediate tables of recent questions and reuses them.
 
@@ -69,8 +91,8 @@ class ReusingBackend(DuckDBBackend):
 
     VARIANTS = 3
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        super().__init__(cursor)
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, store: Store | None = None) -> None:
+        super().__init__(cursor, store)
         self._kept: dict[str, str] = {}  # key → kept table or view
         self._recent: dict[str, list[str]] = {}  # step name → its kept keys, oldest first
         self._previous = ""

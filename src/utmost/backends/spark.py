@@ -64,6 +64,11 @@ class SparkBackend:
     dialect = SPARK
     source = "events"
     spend: str | None = None  # the Parquet export holds events only
+    derived = False  # nor the store's derived tables
+
+    @staticmethod
+    def maintenance() -> None:
+        return None
 
     def __init__(self, session: Any, events: str) -> None:
         self._spark = session

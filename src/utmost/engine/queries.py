@@ -26,7 +26,7 @@ _KEY_SQL = f"chr({ord(KEY_SEPARATOR)})"
 _PATH_SQL = f"chr({ord(PATH_SEPARATOR)})"
 
 
-def _nonempty(column: str) -> str:
+def nonempty(column: str) -> str:
     return f"({column} IS NOT NULL AND {column} <> '')"
 
 
@@ -56,7 +56,7 @@ def landing_columns(options: Options) -> tuple[str, ...]:
 def landed(options: Options, table: str = "s") -> str:
     """SQL: the row landed with campaign parameters: a utm_source, or in channel mode also a
     click id that names its platform (docs/semantics.md §4, §13; the flag :func:`_marked` sets)."""
-    return f"{table}.landed" if options.by_channel else _nonempty(f"{table}.utm_source")
+    return f"{table}.landed" if options.by_channel else nonempty(f"{table}.utm_source")
 
 
 def traffic_join(source: str, project: str, d: Dialect, options: Options, table: str = "s") -> str:
@@ -69,7 +69,7 @@ def traffic_join(source: str, project: str, d: Dialect, options: Options, table:
 
 def devices(d: Dialect, source: str, project: str) -> str:
     """Every ``$device_id`` of the project: an id equal to one is read as ``$device:<id>``."""
-    return f"SELECT DISTINCT device_id FROM {source} WHERE project = {d.literal(project)} AND {_nonempty('device_id')}"
+    return f"SELECT DISTINCT device_id FROM {source} WHERE project = {d.literal(project)} AND {nonempty('device_id')}"
 
 
 def identified(d: Dialect, source: str, project: str, landing: tuple[str, ...] = ("utm_source",)) -> str:
@@ -83,14 +83,14 @@ def identified(d: Dialect, source: str, project: str, landing: tuple[str, ...] =
     project_events = f"SELECT {columns} FROM {source} WHERE project = {d.literal(project)}"
     return f"""
 SELECT *, {prefix} || device_id AS id FROM ({project_events}) AS own_device
-WHERE NOT {_nonempty('user_id')} AND {_nonempty('device_id')}
+WHERE NOT {nonempty('user_id')} AND {nonempty('device_id')}
 UNION ALL
 SELECT raw.{", raw.".join((*IDENTITY_COLUMNS, *landing))},
   CASE WHEN dv.device_id IS NOT NULL THEN {prefix} || raw.raw_id ELSE raw.raw_id END AS id
 FROM (
-  SELECT *, CASE WHEN {_nonempty('user_id')} THEN user_id ELSE distinct_id END AS raw_id
+  SELECT *, CASE WHEN {nonempty('user_id')} THEN user_id ELSE distinct_id END AS raw_id
   FROM ({project_events}) AS other
-  WHERE {_nonempty('user_id')} OR NOT {_nonempty('device_id')}
+  WHERE {nonempty('user_id')} OR NOT {nonempty('device_id')}
 ) AS raw LEFT JOIN devices AS dv ON raw.raw_id = dv.device_id
 """
 
@@ -113,7 +113,7 @@ def links(d: Dialect) -> str:
     return f"""
 WITH candidates AS (
   SELECT {prefix} || device_id AS a, user_id AS b, time, seq FROM identified
-  WHERE {_nonempty('device_id')} AND {_nonempty('user_id')}
+  WHERE {nonempty('device_id')} AND {nonempty('user_id')}
   UNION ALL
   SELECT CASE WHEN dv.device_id IS NOT NULL THEN {prefix} || i.anon ELSE i.anon END, i.b, i.time, i.seq
   FROM (SELECT {anon} AS anon, coalesce({identified_id}, distinct_id) AS b, time, seq
@@ -123,7 +123,7 @@ WITH candidates AS (
 device_users AS (
   SELECT a, b FROM (
     SELECT a, b, row_number() OVER (PARTITION BY a ORDER BY time, seq) AS r FROM candidates
-    WHERE a LIKE '$device:%' AND {_nonempty('b')} AND b NOT LIKE '$device:%'
+    WHERE a LIKE '$device:%' AND {nonempty('b')} AND b NOT LIKE '$device:%'
   ) AS ranked WHERE r = 1
 ),
 merged AS (SELECT seq, {d.explode.format(merged)} AS x FROM identity_events WHERE event = '$merge'),
@@ -140,7 +140,7 @@ normalised AS (
   FROM raw_links AS l
   LEFT JOIN devices AS da ON l.a = da.device_id
   LEFT JOIN devices AS db ON l.b = db.device_id
-  WHERE {_nonempty('l.a')} AND {_nonempty('l.b')}
+  WHERE {nonempty('l.a')} AND {nonempty('l.b')}
 )
 SELECT DISTINCT a, b FROM normalised WHERE a <> b
 UNION
@@ -233,7 +233,7 @@ def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
     # Every column here is sorted along with all events: the id only for one person's journey,
     # and in channel mode one flag, not the columns the channel is read from.
     ident = "i.id, " if person is not None else ""
-    tagged = f"{_nonempty('i.utm_source')} OR {paid_click('i')}"
+    tagged = f"{nonempty('i.utm_source')} OR {paid_click('i')}"
     landed_flag = f", ({tagged}) AS landed" if options.by_channel else ""
     return f"""
   SELECT *, CASE WHEN {previous} IS NULL
@@ -501,16 +501,16 @@ def journey_events(d: Dialect, options: Options, person: str, source: str) -> st
 SELECT time, seq, session, id, event, landing_source, touch, conversion FROM (
   SELECT s.time, s.seq, s.session, s.id, s.event, nullif(s.utm_source, '') AS landing_source,
     CASE WHEN t.seq IS NOT NULL THEN 'touchpoint'
-         WHEN {_nonempty('s.utm_source')}
+         WHEN {nonempty('s.utm_source')}
            THEN 'dropped: same key as the previous touchpoint in this session (reload or repeat)'
-         WHEN {_nonempty(echoed)}
+         WHEN {nonempty(echoed)}
            THEN 'ignored: utm_source=' || {echoed} || ' echoed from an earlier landing, not a click ('
-                || CAST(count(*) OVER (PARTITION BY s.session, {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')}) AS VARCHAR(12))
+                || CAST(count(*) OVER (PARTITION BY s.session, {nonempty(echoed)} AND NOT {nonempty('s.utm_source')}) AS VARCHAR(12))
                 || ' such events in this session)'
     END AS touch,
     s.event = {d.literal(options.conversion)} AS conversion,
-    {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')} AS echo,
-    row_number() OVER (PARTITION BY s.session, {_nonempty(echoed)} AND NOT {_nonempty('s.utm_source')}
+    {nonempty(echoed)} AND NOT {nonempty('s.utm_source')} AS echo,
+    row_number() OVER (PARTITION BY s.session, {nonempty(echoed)} AND NOT {nonempty('s.utm_source')}
                        ORDER BY s.time, s.seq) AS nth
   FROM person_sessions AS s {with_properties(source, options.project, d, True)}
   LEFT JOIN touchpoints AS t ON t.seq = s.seq

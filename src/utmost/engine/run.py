@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from utmost.backends import Backend
-from utmost.engine import money, queries
+from utmost.engine import maintained, money, queries
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.incremental import credit_incremental
 from utmost.engine.channels import CHANNEL
@@ -65,6 +65,12 @@ def resolve_people(backend: Backend, project: str) -> None:
     backend.view("identified", queries.identified(d, backend.source, project, LANDING_PARAMS + queries.VISIT_COLUMNS))
     backend.create("identity_events", queries.identity_events(d, backend.source, project))
     backend.create("links", queries.links(d))
+    label_people(backend)
+
+
+def label_people(backend: Backend) -> None:
+    """Materialise ``persons`` from the relations ``links`` and ``identified`` (the events', or
+    the derived tables' in :mod:`utmost.engine.maintained`)."""
     backend.create("labels_0", queries.first_labels())
     for round_ in range(1, MAX_ROUNDS + 1):
         backend.create(f"labels_{round_}", queries.next_labels(f"labels_{round_ - 1}"))
@@ -80,8 +86,11 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     per-conversion rows cost more to hand over than everything else to compute.
     """
     d = backend.dialect
-    resolve_people(backend, options.project)
-    backend.create("sessions", queries.sessions(d, options, backend.source))
+    if maintained.readable(backend, options):
+        backend.create("sessions", maintained.sessions(d, options))
+    else:
+        resolve_people(backend, options.project)
+        backend.create("sessions", queries.sessions(d, options, backend.source))
     backend.create("touchpoints", queries.touchpoints(d, options, backend.source))
     backend.create("conversions", queries.conversions(d, options, backend.source))
     backend.create("attributable", queries.attributable(d, options))

@@ -27,7 +27,7 @@ import contextlib
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,7 +44,7 @@ from utmost.store import experiments, files, inserts, profiles, projects, spend
 from utmost.store.appender import Appender, Records
 from utmost.store.defaults import DEFAULT_PROJECT, default_path
 from utmost.store.projects import Project, ServiceAccount
-from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
+from utmost.store.schema import DERIVED_TABLES, MIGRATIONS, SCHEMA_VERSION
 from utmost.store.inserts import Numbering
 from utmost.store.spill import Spill, SpilledLines
 from utmost.store.writer import Writer
@@ -102,6 +102,8 @@ class Store:
         #: How many deletions this store made: part of the data's version (:meth:`version`).
         self._deletions = 0
         self._deleting = threading.Lock()
+        #: Held by the one transaction that may change the derived tables (:meth:`maintaining`).
+        self._maintenance = threading.Lock()
         if read_only:
             return
         spilled = SpilledLines(Spill(Path(f"{self.path}.spill")), self._numbering)
@@ -158,6 +160,30 @@ class Store:
         if self._appender is not None:
             self._appender.settle()
         return self._cursor()
+
+    @contextlib.contextmanager
+    def maintaining(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor in a transaction of its own, for the derived tables (migration 8), one such
+        transaction at a time: committed when the block ends, rolled back if it raises.
+
+        Not a job for the writer: a refresh takes up to seconds, and the collector's rounds
+        must not wait for it. It changes only the derived tables, which no writer job
+        touches, so the two never conflict; a checkpoint meanwhile waits for the next one.
+        """
+        if self.read_only:
+            raise UtmostError(f"{self.path} is open for reading only")
+        with self._maintenance:
+            cursor = self.reader()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                try:
+                    yield cursor
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
+            finally:
+                cursor.close()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = self._con.cursor()
@@ -317,6 +343,11 @@ class Store:
             return events, people
 
         deleted = self._writing.run(delete)
+        # What identity and sessions were derived from the deleted events goes too, at once
+        # (they hold the persons' ids); the engine rebuilds them when next asked.
+        with self.maintaining() as cursor:
+            for table in DERIVED_TABLES:
+                cursor.execute(f"DELETE FROM {table} WHERE project = ?", [project])
         with self._deleting:
             self._deletions += 1
         return deleted

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from utmost.ingest.campaign import LANDING_PARAMS
 from utmost.ingest.events import CANONICAL_COLUMNS
 from utmost.store.projects import hash_secrets
 
@@ -124,5 +125,32 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
   imported_at TIMESTAMP NOT NULL
 )""",
     ),
+    # 8: the derived tables the engine keeps as events land (utmost.engine.maintained): what
+    # identity is computed from (devices, each device's users, sign-ins and merges, when each
+    # id was first seen), its result (linked id → person), and every event with its person and
+    # session. ``derived_state`` says up to which event they hold; they are never the only copy
+    # of anything, and a project's may be dropped at any time (they are rebuilt).
+    (
+        "CREATE TABLE derived_state (project VARCHAR PRIMARY KEY, seq BIGINT NOT NULL, events BIGINT NOT NULL)",
+        "CREATE TABLE derived_devices (project VARCHAR NOT NULL, device_id VARCHAR NOT NULL)",
+        """CREATE TABLE derived_pairs (
+  project VARCHAR NOT NULL, device_id VARCHAR NOT NULL, user_id VARCHAR NOT NULL, time TIMESTAMP, seq BIGINT NOT NULL
+)""",
+        """CREATE TABLE derived_identity_events (
+  project VARCHAR NOT NULL, seq BIGINT NOT NULL, time TIMESTAMP, event VARCHAR, distinct_id VARCHAR, properties JSON
+)""",
+        """CREATE TABLE derived_first_seen (
+  project VARCHAR NOT NULL, raw_id VARCHAR NOT NULL, own BOOLEAN NOT NULL, time TIMESTAMP, seq BIGINT NOT NULL
+)""",
+        "CREATE TABLE derived_persons (project VARCHAR NOT NULL, id VARCHAR NOT NULL, person VARCHAR NOT NULL)",
+        f"""CREATE TABLE derived_events (
+  project VARCHAR NOT NULL, seq BIGINT NOT NULL, time TIMESTAMP, event VARCHAR, raw_id VARCHAR, own BOOLEAN NOT NULL,
+  person VARCHAR NOT NULL, starts INTEGER NOT NULL, session BIGINT NOT NULL,
+  {", ".join(f"{p} VARCHAR" for p in LANDING_PARAMS)}
+)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The tables of migration 8, each with a ``project`` column.
+DERIVED_TABLES = ("derived_state", "derived_devices", "derived_pairs", "derived_identity_events",
+                  "derived_first_seen", "derived_persons", "derived_events")

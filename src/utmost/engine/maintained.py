@@ -1,0 +1,312 @@
+"""Identity and sessions kept as events land, redone only for the persons new events touch.
+
+Every question needs each event's person and session (docs/semantics.md §2, §3), and
+computing them from every raw event took most of a question's time (~7 s of 12 at 10M
+events). They change only where events arrive, so the store keeps them (``derived_*``,
+migration 8) and :func:`refresh` brings them up to date in one transaction:
+
+1. the events numbered after ``derived_state.seq`` are read (``fresh``);
+2. what identity is computed from is updated: the devices, each (device, user) pair's earliest
+   event, the sign-ins, aliases and merges, and when each raw id was first seen;
+3. if any of those changed, persons are linked again from them (the same queries as a full
+   question, :func:`utmost.engine.run.link_people`, over these small tables, not the events),
+   and the ids whose person changed are found;
+4. the persons touched (the old and the new person of every id that changed, of every id the
+   fresh events name, and of any id that now reads as a device's) lose their rows in
+   ``derived_events``, which are numbered into sessions again with the fresh events.
+
+Every event of a person touched is among the rows redone (an id whose person did not change
+keeps it, so a person's other ids, unchanged, belong to a person in the set), so the result is
+what a rebuild from every event gives; ``tests/engine/test_maintained.py`` holds it to that on
+random streams, arrival orders, merges and deletions. One transaction means a crash leaves the
+last refresh's tables, which are consistent. If the events up to ``derived_state.seq`` are no
+longer those it counted (a deletion), the project's tables are dropped and rebuilt.
+
+The tables hold sessions for the default timeout only; a question with another timeout or
+``split_on_key`` reads today's path (:func:`covers`), with the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from utmost.backends import Backend
+from utmost.backends.duckdb import DuckDBBackend
+from utmost.dialect import Dialect
+from utmost.engine import queries
+from utmost.engine.channels import paid_click
+from utmost.engine.options import PARAMETERS_BY_NAME, Options, parse_duration
+from utmost.ingest.campaign import LANDING_PARAMS
+from utmost.store.schema import DERIVED_TABLES
+
+#: The session timeout the derived tables are cut at: the question's default.
+TIMEOUT = parse_duration(PARAMETERS_BY_NAME["session_timeout"].default)
+_LANDING = ", ".join(LANDING_PARAMS)
+_IDENTITY_EVENTS = "('$identify', '$create_alias', '$merge')"
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What one :func:`refresh` did: the events it read, whether it rebuilt, and how many persons
+    its redone rows belong to."""
+
+    events: int
+    rebuilt: bool
+    persons: int
+
+
+def covers(options: Options) -> bool:
+    """Whether ``options`` can be answered from the derived tables."""
+    return options.session_timeout == TIMEOUT and not options.split_on_key
+
+
+def sessions(d: Dialect, options: Options) -> str:
+    """The ``sessions`` step (:func:`utmost.engine.queries.sessions`) read from ``derived_events``."""
+    tagged = f"{queries.nonempty('i.utm_source')} OR {paid_click('i')}"
+    landed = f", ({tagged}) AS landed" if options.by_channel else ""
+    keep = f"({tagged})" if options.by_channel else queries.nonempty("i.utm_source")
+    columns = ", ".join(f"i.{c}" for c in queries.landing_columns(options))
+    return f"""
+SELECT i.seq, i.time, i.event, {columns}, i.person{landed}, i.starts, i.session FROM derived_events AS i
+WHERE i.project = {d.literal(options.project)} AND (i.starts = 1 OR {keep} OR i.event = {d.literal(options.conversion)})
+"""
+
+
+def readable(backend: Backend, options: Options) -> bool:
+    """Whether ``options`` is answered from the derived tables: they cover it and hold exactly
+    the project's events, brought up to date first where the backend may change them."""
+    if not covers(options) or not backend.derived:
+        return False
+    maintenance = backend.maintenance()
+    if maintenance is None:
+        return current(backend, options.project)
+    with maintenance as writable:
+        refresh(writable, options.project)
+    return True
+
+
+def current(backend: Backend, project: str) -> bool:
+    """Whether the derived tables hold exactly the project's events now (read-only check)."""
+    p = backend.dialect.literal(project)
+    state = backend.arrow(f"SELECT seq, events FROM derived_state WHERE project = {p}").to_pylist()
+    if not state:
+        return False
+    top, count = backend.arrow(f"SELECT max(seq) AS top, count(*) AS n FROM events WHERE project = {p}").to_pylist()[0].values()
+    return bool(state[0]["seq"] == (top if top is not None else -1) and state[0]["events"] == count)
+
+
+def forget(backend: DuckDBBackend, project: str) -> None:
+    """Drop the project's derived rows (the next refresh rebuilds them)."""
+    for table in DERIVED_TABLES:
+        backend.execute(f"DELETE FROM {table} WHERE project = {backend.dialect.literal(project)}")
+
+
+def refresh(backend: DuckDBBackend, project: str) -> Refreshed:
+    """Bring the project's derived tables up to date; run inside one transaction (the caller's)."""
+    d = backend.dialect
+    p = d.literal(project)
+    top, count = backend.arrow(f"SELECT max(seq) AS top, count(*) AS n FROM events WHERE project = {p}").to_pylist()[0].values()
+    top = -1 if top is None else top
+    state = backend.arrow(f"SELECT seq, events FROM derived_state WHERE project = {p}").to_pylist()
+    rebuilt = not state
+    if state:
+        low, held = state[0]["seq"], state[0]["events"]
+        if low == top and held == count:
+            return Refreshed(0, False, 0)
+        if backend.scalar(f"SELECT count(*) FROM events WHERE project = {p} AND seq <= {low}") != held:
+            forget(backend, project)  # events it counted are gone: start again
+            rebuilt, low = True, -1
+    else:
+        forget(backend, project)
+        low = -1
+    fresh = _read_fresh(backend, p, low, top)
+    linked = _update_identity_inputs(backend, p, low, top)
+    if linked:
+        _link(backend, p)
+    else:
+        backend.view("persons", f"SELECT id, person FROM derived_persons WHERE project = {p}")
+    redone = _redo_sessions(backend, p, linked, rebuilt)
+    backend.execute(f"DELETE FROM derived_state WHERE project = {p}")
+    backend.execute(f"INSERT INTO derived_state VALUES ({p}, {int(top)}, {int(count)})")
+    return Refreshed(fresh, rebuilt, redone)
+
+
+def _read_fresh(backend: DuckDBBackend, p: str, low: int, top: int) -> int:
+    """The events after ``low`` as ``fresh``, each with its raw id and whether it is its own device's."""
+    own = f"(NOT {queries.nonempty('user_id')} AND {queries.nonempty('device_id')})"
+    backend.create("fresh", f"""
+SELECT seq, time, event, device_id, user_id, {_LANDING}, {own} AS own,
+  CASE WHEN {own} THEN device_id WHEN {queries.nonempty('user_id')} THEN user_id ELSE distinct_id END AS raw_id
+FROM events WHERE project = {p} AND seq > {low} AND seq <= {top}""")
+    return _count(backend, "SELECT count(*) FROM fresh")
+
+
+def _upsert_earliest(backend: DuckDBBackend, p: str, table: str, keys: tuple[str, ...], rows: str) -> int:
+    """Keep in ``table`` each key's earliest (time, seq) of ``rows`` if earlier than the stored one;
+    returns how many keys changed."""
+    key_list = ", ".join(keys)
+    same = " AND ".join(f"o.{k} = n.{k}" for k in keys)
+    backend.create(f"changed_{table}", f"""
+WITH n AS (
+  SELECT {key_list}, time, seq FROM (
+    SELECT {key_list}, time, seq, row_number() OVER (PARTITION BY {key_list} ORDER BY time, seq) AS r FROM ({rows}) AS x
+  ) AS ranked WHERE r = 1
+)
+SELECT n.* FROM n LEFT JOIN (
+  SELECT * FROM {table} WHERE project = {p} AND {keys[0]} IN (SELECT {keys[0]} FROM n)
+) AS o ON {same}
+WHERE o.seq IS NULL OR n.time < o.time OR (n.time = o.time AND n.seq < o.seq)""")
+    changed = _count(backend, f"SELECT count(*) FROM changed_{table}")
+    if changed:
+        backend.execute(f"DELETE FROM {table} AS o USING changed_{table} AS n WHERE o.project = {p} AND {same}")
+        backend.execute(f"INSERT INTO {table} SELECT {p}, {key_list}, time, seq FROM changed_{table}")
+    return changed
+
+
+def _update_identity_inputs(backend: DuckDBBackend, p: str, low: int, top: int) -> bool:
+    """Add the fresh events to what identity is computed from; whether persons must be linked again."""
+    # Each anti-join below reads the kept table through an IN on the few fresh keys: its hash
+    # table is built on those, not on millions of kept rows (0.66 → 0.0x s at 10M events).
+    backend.create("new_devices", f"""
+SELECT DISTINCT device_id FROM fresh WHERE {queries.nonempty('device_id')}
+EXCEPT SELECT device_id FROM derived_devices WHERE project = {p} AND device_id IN (SELECT device_id FROM fresh)""")
+    devices = _count(backend, "SELECT count(*) FROM new_devices")
+    backend.execute(f"INSERT INTO derived_devices SELECT {p}, device_id FROM new_devices")
+    pairs = _upsert_earliest(backend, p, "derived_pairs", ("device_id", "user_id"),
+                             f"SELECT device_id, user_id, time, seq FROM fresh WHERE {queries.nonempty('device_id')} "
+                             f"AND {queries.nonempty('user_id')}")
+    backend.create("new_identity_events", f"""
+SELECT seq, time, event, distinct_id, properties FROM events
+WHERE project = {p} AND seq > {low} AND seq <= {top} AND event IN {_IDENTITY_EVENTS}""")
+    signs = _count(backend, "SELECT count(*) FROM new_identity_events")
+    backend.execute(f"INSERT INTO derived_identity_events SELECT {p}, * FROM new_identity_events")
+    first = _upsert_earliest(backend, p, "derived_first_seen", ("raw_id", "own"),
+                             "SELECT raw_id, own, time, seq FROM fresh WHERE raw_id IS NOT NULL")
+    # The earliest-seen id names its person: a linked id seen earlier than before may rename it.
+    renamed = first and backend.scalar(f"""
+SELECT count(*) FROM derived_persons WHERE project = {p} AND (id IN (SELECT raw_id FROM changed_derived_first_seen)
+  OR id IN (SELECT {_PREFIX} || raw_id FROM changed_derived_first_seen))""")
+    return bool(devices or pairs or signs or renamed)
+
+
+def _normalised(table: str, devices: str = "dv") -> str:
+    """SQL: the id of a row of ``table`` (raw_id, own) as ``identified`` reads it, given
+    ``LEFT JOIN derived_devices AS {devices}`` on its raw id (docs/semantics.md §2)."""
+    return (f"CASE WHEN {table}.own OR {devices}.device_id IS NOT NULL THEN {_PREFIX} || {table}.raw_id "
+            f"ELSE {table}.raw_id END")
+
+
+def _devices_join(p: str, table: str, among: str) -> str:
+    """``LEFT JOIN`` of the devices whose id is a raw id of ``among`` (the rows of ``table`` or a
+    superset): a hash table of those few, not of every device."""
+    return (f"LEFT JOIN (SELECT device_id FROM derived_devices WHERE project = {p} AND device_id IN "
+            f"(SELECT raw_id FROM {among})) AS dv ON NOT {table}.own AND dv.device_id = {table}.raw_id")
+
+
+def _link(backend: DuckDBBackend, p: str) -> None:
+    """Link again the persons of every id the fresh identity inputs name (``persons``, for the
+    ids of ``closure`` only) from the kept inputs, shaped as the relations a full question
+    links from (:func:`~utmost.engine.run.label_people`)."""
+    from utmost.engine.run import MAX_ROUNDS, label_people  # run reads this module: import when linking
+
+    d = backend.dialect
+    backend.view("devices", f"SELECT device_id FROM derived_devices WHERE project = {p}")
+    backend.view("identity_events", f"SELECT seq, time, event, distinct_id, properties FROM derived_identity_events "
+                                    f"WHERE project = {p}")
+    backend.view("identified", f"""
+SELECT device_id, user_id, time, seq, CAST(NULL AS VARCHAR) AS id FROM derived_pairs WHERE project = {p}""")
+    backend.create("all_links", queries.links(d))
+    named = [d.json_text("properties", k) for k in ("$anon_distinct_id", "$identified_id", "alias")]
+    merged = d.explode.format(d.json_string_array("properties", "$distinct_ids"))
+    backend.create("named", f"""
+SELECT {_PREFIX} || device_id AS raw FROM changed_derived_pairs UNION SELECT user_id FROM changed_derived_pairs
+UNION SELECT device_id FROM new_devices UNION SELECT raw_id FROM changed_derived_first_seen
+UNION SELECT distinct_id FROM new_identity_events
+{"".join(f" UNION SELECT {n} FROM new_identity_events" for n in named)}
+UNION SELECT {merged} FROM new_identity_events WHERE event = '$merge'""")
+    # Every id named, as itself and as a device's, and the ids of their persons before; then
+    # every id linked to those now, until none is added: a set closed under the links, whose
+    # persons are linked again exactly as from every link.
+    backend.create("closure_0", f"""
+WITH ids AS (SELECT raw AS id FROM named WHERE raw IS NOT NULL
+             UNION SELECT {_PREFIX} || raw FROM named WHERE raw IS NOT NULL)
+SELECT id FROM ids
+UNION SELECT l.id FROM derived_persons AS l JOIN derived_persons AS s ON s.person = l.person AND s.project = {p}
+  JOIN ids ON ids.id = s.id WHERE l.project = {p}""")
+    size = backend.scalar("SELECT count(*) FROM closure_0")
+    for round_ in range(1, MAX_ROUNDS + 1):
+        backend.create(f"closure_{round_}", f"SELECT id FROM closure_{round_ - 1} UNION "
+                                            f"SELECT b FROM all_links WHERE a IN (SELECT id FROM closure_{round_ - 1})")
+        grown = backend.scalar(f"SELECT count(*) FROM closure_{round_}")
+        if grown == size:
+            break
+        size = grown
+    backend.view("closure", f"SELECT id FROM closure_{round_}")
+    # When the closure's ids were first seen (the earliest names a person): their rows only.
+    raw = f"CASE WHEN id LIKE '{queries.DEVICE_PREFIX}%' THEN substr(id, {len(queries.DEVICE_PREFIX) + 1}) END"
+    backend.create("closure_raw", f"SELECT id AS raw_id FROM closure UNION SELECT {raw} FROM closure")
+    backend.view("identified", f"""
+SELECT * FROM (
+  SELECT f.time, f.seq, {_normalised('f')} AS id FROM derived_first_seen AS f {_devices_join(p, 'f', 'closure_raw')}
+  WHERE f.project = {p} AND f.raw_id IN (SELECT raw_id FROM closure_raw)
+) AS seen WHERE id IN (SELECT id FROM closure)""")
+    backend.view("links", "SELECT a, b FROM all_links WHERE a IN (SELECT id FROM closure)")
+    label_people(backend)
+
+
+def _redo_sessions(backend: DuckDBBackend, p: str, linked: bool, rebuilding: bool) -> int:
+    """Number the sessions of every person the fresh events touch again; how many persons."""
+    if linked:
+        backend.create("changed_ids", f"""
+SELECT c.id FROM closure AS c LEFT JOIN derived_persons AS o ON o.project = {p} AND o.id = c.id
+LEFT JOIN persons AS n ON n.id = c.id WHERE o.person IS DISTINCT FROM n.person""")
+    columns = f"seq, time, event, raw_id, own, {_LANDING}"
+    if rebuilding:  # every person is redone, from the fresh events alone
+        backend.view("dirty", "SELECT person FROM derived_events WHERE FALSE")
+        backend.view("redo", f"SELECT {columns} FROM fresh WHERE raw_id IS NOT NULL")
+    else:
+        changed = "UNION SELECT id FROM changed_ids" if linked else ""
+        backend.create("affected", f"""
+SELECT {_normalised('f')} AS id FROM fresh AS f {_devices_join(p, 'f', 'fresh')} WHERE f.raw_id IS NOT NULL {changed}
+UNION SELECT device_id FROM new_devices UNION SELECT {_PREFIX} || device_id FROM new_devices""")
+        backend.create("dirty", f"""
+SELECT coalesce(o.person, a.id) AS person FROM affected AS a LEFT JOIN derived_persons AS o ON o.project = {p} AND o.id = a.id
+UNION SELECT coalesce(n.person, a.id) FROM affected AS a LEFT JOIN persons AS n ON n.id = a.id""")
+        backend.create("redo", f"""
+SELECT {columns} FROM derived_events WHERE project = {p} AND person IN (SELECT person FROM dirty)
+UNION ALL SELECT {columns} FROM fresh WHERE raw_id IS NOT NULL""")
+        backend.execute(f"DELETE FROM derived_events WHERE project = {p} AND person IN (SELECT person FROM dirty)")
+    if linked:
+        backend.execute(f"DELETE FROM derived_persons AS o USING changed_ids AS c WHERE o.project = {p} AND o.id = c.id")
+        backend.execute(f"INSERT INTO derived_persons SELECT {p}, n.id, n.person FROM persons AS n "
+                        f"JOIN changed_ids AS c ON c.id = n.id")
+    timeout = int(TIMEOUT.total_seconds() * 1_000_000)
+    us = backend.dialect.micros.format
+    previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
+    # Numbered on the narrow columns, then joined back: the windows sort only what they carry.
+    backend.create("numbered", f"""
+SELECT seq, person, starts,
+  sum(starts) OVER (PARTITION BY person ORDER BY time, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session
+FROM (
+  SELECT seq, time, person,
+    CASE WHEN {previous} IS NULL OR {us('time')} - {us(previous)} > {timeout} THEN 1 ELSE 0 END AS starts
+  FROM (
+    SELECT r.seq, r.time, coalesce(l.person, {_normalised('r')}) AS person
+    FROM redo AS r {_devices_join(p, 'r', 'redo')}
+    LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}
+  ) AS owned
+) AS marked""")
+    backend.execute(f"""
+INSERT INTO derived_events
+SELECT {p}, r.seq, r.time, r.event, r.raw_id, r.own, n.person, n.starts, n.session, {", ".join(f"r.{c}" for c in LANDING_PARAMS)}
+FROM redo AS r JOIN numbered AS n ON n.seq = r.seq""")
+    return _count(backend, "SELECT count(DISTINCT person) FROM numbered")
+
+
+def _count(backend: DuckDBBackend, sql: str) -> int:
+    counted = backend.scalar(sql)
+    assert isinstance(counted, int), sql
+    return counted
+
+
+_PREFIX = f"'{queries.DEVICE_PREFIX}'"

@@ -1,0 +1,212 @@
+"""The derived tables kept as events land (utmost.engine.maintained) against a rebuild from every
+event: random streams arriving in random orders and batches, with merges and deletions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import raw_lines
+from engine.journeys import MINUTE, T0
+from engine.test_differential import streams
+from store.test_experiments_table import file_at
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from utmost.backends.duckdb import DuckDBBackend
+from utmost.engine import make_options, maintained, queries
+from utmost.engine.run import attribute, resolve_people
+from utmost.store import Store
+
+CONVERSION = "Reservation Completed"
+#: Both ways a question reads sessions: by a landing column, and by channel (with the landed flag).
+QUESTIONS = [make_options(CONVERSION, by="utm_source,utm_medium"), make_options(CONVERSION, by="channel")]
+
+
+@st.composite
+def arrivals(draw):
+    """A stream (plus events whose bare id is a device's, read as that device once it is seen),
+    split into batches that arrive in a random order, with deletions between some of them."""
+    events = draw(streams())
+    for n in range(draw(st.integers(0, 3))):
+        device = draw(st.sampled_from(["d0", "d1", "d2", "d3"]))
+        events.append({"event": draw(st.sampled_from(["Page View", CONVERSION])), "properties": {
+            "time": T0 + draw(st.integers(0, 90)) * MINUTE, "distinct_id": device, "$insert_id": f"bare{n}"}})
+    order = draw(st.permutations(range(len(events))))
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(events) - 1)), max_size=4)))
+    batches = [[events[i] for i in order[a:b]] for a, b in zip([0, *cuts], [*cuts, len(events)]) if a < b]
+    deletions = [draw(st.lists(st.integers(0, 40), max_size=3)) if draw(st.integers(0, 4)) == 0 else []
+                 for _ in batches]
+    return batches, deletions
+
+
+def rebuilt_sessions(store: Store, options) -> list[dict]:
+    """``sessions`` as a question computes it from every event (no derived table read)."""
+    backend = DuckDBBackend(store.reader())
+    resolve_people(backend, options.project)
+    return _rows(backend, queries.sessions(backend.dialect, options, backend.source))
+
+
+def kept_sessions(store: Store, options) -> list[dict]:
+    backend = DuckDBBackend.of(store)
+    assert maintained.readable(backend, options)
+    return _rows(backend, maintained.sessions(backend.dialect, options))
+
+
+def _rows(backend: DuckDBBackend, sql: str) -> list[dict]:
+    return backend.arrow(f"SELECT * FROM ({sql}) AS s ORDER BY seq").to_pylist()
+
+
+def derived(store: Store, table: str, order: str) -> list[tuple]:
+    return store.reader().execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(arrived=arrivals())
+def test_kept_sessions_equal_a_rebuild_after_every_batch(tmp_path_factory, arrived):
+    batches, deletions = arrived
+    with Store(tmp_path_factory.mktemp("kept") / "k.duckdb") as store:
+        for batch, deleting in zip(batches, deletions):
+            store.insert_lines("default", raw_lines(batch)).result()
+            seqs = [r[0] for r in store.reader().execute("SELECT seq FROM events ORDER BY seq").fetchall()]
+            if deleting and seqs:
+                store.delete("default", sorted({seqs[i % len(seqs)] for i in deleting}), [])
+            for options in QUESTIONS:
+                assert kept_sessions(store, options) == rebuilt_sessions(store, options)
+        # Every event's person and session, not only the rows a question keeps, as a rebuild has them.
+        incremental = derived(store, "derived_events", "seq"), derived(store, "derived_persons", "id")
+        backend = DuckDBBackend.of(store)
+        with backend.maintenance() as writable:
+            maintained.forget(writable, "default")
+            assert maintained.refresh(writable, "default").rebuilt
+        assert (derived(store, "derived_events", "seq"), derived(store, "derived_persons", "id")) == incremental
+
+
+def test_a_late_sign_in_redoes_only_the_persons_it_merges(store):
+    """Maya browses on two devices, Tom on his own; Maya signs in on both later: her two device
+    persons become one, and Tom's rows are left as they were."""
+    def page(device: str, minute: int, source: str | None = None) -> dict:
+        url = "https://h.example/" + (f"?utm_source={source}" if source else "")
+        return {"event": "Page View", "properties": {"time": T0 + minute * MINUTE, "distinct_id": f"$device:{device}",
+                                                     "$device_id": device, "$current_url": url,
+                                                     "$insert_id": f"{device}{minute}"}}
+
+    def sign_in(device: str, minute: int) -> dict:
+        return {"event": "$identify", "properties": {"time": T0 + minute * MINUTE, "distinct_id": "maya",
+                                                     "$user_id": "maya", "$device_id": device,
+                                                     "$anon_distinct_id": f"$device:{device}",
+                                                     "$insert_id": f"in{device}{minute}"}}
+
+    store.insert_lines("default", raw_lines([page("phone", 0, "newsletter"), page("laptop", 600),
+                                             page("tom", 5, "google")])).result()
+    backend = DuckDBBackend.of(store)
+    with backend.maintenance() as writable:
+        first = maintained.refresh(writable, "default")
+    assert (first.events, first.rebuilt, first.persons) == (3, True, 3)
+    store.insert_lines("default", raw_lines([sign_in("phone", 700), sign_in("laptop", 701)])).result()
+    with backend.maintenance() as writable:
+        late = maintained.refresh(writable, "default")
+    # The rows of $device:phone and $device:laptop are redone as maya's, one person; not Tom's.
+    assert (late.events, late.rebuilt, late.persons) == (2, False, 1)
+    persons = dict(store.reader().execute("SELECT seq, person FROM derived_events").fetchall())
+    assert sorted(set(persons.values())) == ["$device:tom", "maya"]
+    sessions = kept_sessions(store, make_options(CONVERSION))
+    # Kept: each session's first event and the landings. The laptop's page, ten hours after the
+    # phone's, starts Maya's second session; the sign-ins, 100 minutes later, her third.
+    assert [(r["person"], r["session"], r["utm_source"]) for r in sessions] == [
+        ("maya", 1, "newsletter"), ("maya", 2, None), ("$device:tom", 1, "google"), ("maya", 3, None)]
+
+
+def test_nothing_new_reads_nothing(store):
+    store.insert_lines("default", raw_lines([{"event": "Page View", "properties": {
+        "time": T0, "distinct_id": "$device:a", "$device_id": "a", "$insert_id": "1"}}])).result()
+    backend = DuckDBBackend.of(store)
+    for expected in (1, 0):
+        with backend.maintenance() as writable:
+            assert maintained.refresh(writable, "default").events == expected
+
+
+def test_a_store_open_to_read_uses_the_tables_only_when_they_are_current(tmp_path):
+    path = tmp_path / "r.duckdb"
+    land = {"event": "Page View", "properties": {"time": T0, "distinct_id": "$device:a", "$device_id": "a",
+                                                 "$current_url": "https://h.example/?utm_source=google", "$insert_id": "1"}}
+    book = {"event": CONVERSION, "properties": {"time": T0 + MINUTE, "distinct_id": "$device:a", "$device_id": "a",
+                                                "$insert_id": "2"}}
+    options = make_options(CONVERSION)
+    with Store(path) as store:
+        store.insert_lines("default", raw_lines([land])).result()
+        attribute(DuckDBBackend.of(store), options)  # brings the tables up to date
+        store.insert_lines("default", raw_lines([book])).result()  # after them
+    with Store(path, read_only=True) as store:
+        backend = DuckDBBackend.of(store)
+        assert backend.maintenance() is None
+        assert not maintained.readable(backend, options)
+        assert attribute(backend, options).conversions == 1  # from every event instead
+    with Store(path) as store:
+        attribute(DuckDBBackend.of(store), options)
+    with Store(path, read_only=True) as store:
+        assert maintained.readable(DuckDBBackend.of(store), options)
+
+
+def test_a_deletion_drops_the_derived_rows_at_once(store):
+    store.insert_lines("default", raw_lines([{"event": "Page View", "properties": {
+        "time": T0, "distinct_id": "maya", "$user_id": "maya", "$device_id": "phone", "$insert_id": "1"}}])).result()
+    attribute(DuckDBBackend.of(store), make_options(CONVERSION))
+    assert derived(store, "derived_pairs", "seq")
+    ((seq,),) = store.reader().execute("SELECT seq FROM events").fetchall()
+    store.delete("default", [seq], [])
+    for table in ("derived_state", "derived_devices", "derived_pairs", "derived_first_seen", "derived_events"):
+        assert derived(store, table, "project") == [], table
+
+
+CRASHING = """
+import sys
+from utmost.backends.duckdb import DuckDBBackend
+from utmost.engine import maintained
+from utmost.store import Store
+with Store(sys.argv[1]) as store:
+    backend = DuckDBBackend.of(store)
+    with backend.maintenance() as writable:
+        print("started", flush=True)
+        maintained.refresh(writable, "default")
+        print("done", flush=True)
+"""
+
+
+def test_a_crash_during_a_refresh_leaves_the_tables_as_before(tmp_path):
+    """Killed mid-refresh (SIGKILL: no clean-up of any kind), the file holds the last refresh's
+    tables; the next refresh finishes the work, as a rebuild would."""
+    path = tmp_path / "c.duckdb"
+    events = [{"event": "Page View", "properties": {"time": T0 + i * MINUTE, "distinct_id": f"$device:d{i % 500}",
+                                                    "$device_id": f"d{i % 500}", "$insert_id": str(i)}}
+              for i in range(50_000)]
+    with Store(path) as store:
+        store.insert_lines("default", raw_lines(events[:100])).result()
+        attribute(DuckDBBackend.of(store), make_options(CONVERSION))
+        before = derived(store, "derived_events", "seq")
+        store.insert_lines("default", raw_lines(events[100:])).result()
+    with subprocess.Popen([sys.executable, "-c", CRASHING, str(path)], stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None and process.stdout.readline() == "started\n"
+        time.sleep(0.1)
+        os.kill(process.pid, signal.SIGKILL)
+        assert "done" not in process.stdout.read()  # killed before the refresh committed
+    with Store(path) as store:
+        assert derived(store, "derived_events", "seq") == before
+        options = make_options(CONVERSION)
+        assert kept_sessions(store, options) == rebuilt_sessions(store, options)
+
+
+def test_a_version_7_file_gains_empty_tables_that_the_first_question_fills(tmp_path):
+    path = tmp_path / "seven.duckdb"
+    file_at(path, 7)
+    with Store(path) as store:
+        assert derived(store, "derived_state", "project") == []
+        store.insert_lines("default", raw_lines([{"event": CONVERSION, "properties": {
+            "time": T0, "distinct_id": "$device:a", "$device_id": "a", "$insert_id": "1"}}])).result()
+        assert attribute(DuckDBBackend.of(store), make_options(CONVERSION)).conversions == 1
+        ((seq,),) = store.reader().execute("SELECT seq FROM events").fetchall()
+        assert derived(store, "derived_state", "project") == [("default", seq, 1)]
