@@ -262,6 +262,17 @@ def import_events(
     return Imported(found, created, report)
 
 
+@operation
+def keep_derived(store: Store, *, project: str) -> int:
+    """Bring the project's identity and sessions up to date with its events
+    (:mod:`utmost.engine.maintained`), as an import ends: how many events they took in."""
+    from utmost.backends import DuckDBBackend
+    from utmost.engine import keep_up
+
+    refreshed = keep_up(DuckDBBackend.of(store), store.project(project).name)
+    return refreshed.events if refreshed is not None else 0
+
+
 @dataclass(frozen=True)
 class SpendImported:
     project: Project

@@ -4,6 +4,8 @@ event: random streams arriving in random orders and batches, with merges and del
 from __future__ import annotations
 
 import os
+
+import orjson
 import signal
 import subprocess
 import sys
@@ -18,7 +20,8 @@ from hypothesis import strategies as st
 
 from utmost.backends.duckdb import DuckDBBackend
 from utmost.engine import make_options, maintained, queries
-from utmost.engine.run import attribute, resolve_people
+from utmost.engine.identity import resolve_people
+from utmost.engine.run import attribute
 from utmost.store import Store
 
 CONVERSION = "Reservation Completed"
@@ -210,3 +213,17 @@ def test_a_version_7_file_gains_empty_tables_that_the_first_question_fills(tmp_p
         assert attribute(DuckDBBackend.of(store), make_options(CONVERSION)).conversions == 1
         ((seq,),) = store.reader().execute("SELECT seq FROM events").fetchall()
         assert derived(store, "derived_state", "project") == [("default", seq, 1)]
+
+
+def test_an_import_leaves_the_tables_current_for_the_next_process(tmp_path):
+    """`utmost import` ends by bringing them up to date: a command that only reads finds them so."""
+    lines = [{"event": "Page View", "properties": {"time": T0 + i * MINUTE, "distinct_id": "$device:a",
+                                                   "$device_id": "a", "$insert_id": str(i)}} for i in range(3)]
+    (tmp_path / "e.jsonl").write_text("\n".join(orjson.dumps(line).decode() for line in lines))
+    db = tmp_path / "i.duckdb"
+    subprocess.run([sys.executable, "-m", "utmost", "import", "e.jsonl", "--db", str(db)], cwd=tmp_path, check=True,
+                   capture_output=True)
+    with Store(db, read_only=True) as store:
+        assert maintained.current(DuckDBBackend.of(store), "default")
+        assert derived(store, "derived_events", "seq")[-1][:3] == ("default", 3, store.reader().execute(
+            "SELECT time FROM events WHERE seq = 3").fetchone()[0])

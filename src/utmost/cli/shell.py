@@ -127,7 +127,7 @@ def import_into(database: Database, project: str, paths: tuple[str, ...], strict
 
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    from utmost.access import import_events
+    from utmost.access import import_events, keep_derived
 
     total = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
     columns = (
@@ -153,6 +153,10 @@ def import_into(database: Database, project: str, paths: tuple[str, ...], strict
         imported = database.run(import_events, project=project, paths=list(paths), strict=strict,
                                 folder=os.getcwd(), progress=advance)
     note_if_created(database.path, imported.project, imported.created)
+    if imported.report.imported:
+        # So that the next question, from any process, reads them instead of every event.
+        with err.status("bringing identity and sessions up to date…", spinner="dots"):
+            database.run(keep_derived, project=imported.project.name)
     return imported
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from utmost.backends import DuckDBBackend
 from utmost.engine import queries
-from utmost.engine.run import person_of, resolve_people
+from utmost.engine.identity import resolve_people
+from utmost.engine.run import person_of
 from utmost.store import Store
 
 

@@ -9,7 +9,7 @@ migration 8) and :func:`refresh` brings them up to date in one transaction:
 2. what identity is computed from is updated: the devices, each (device, user) pair's earliest
    event, the sign-ins, aliases and merges, and when each raw id was first seen;
 3. if any of those changed, persons are linked again from them (the same queries as a full
-   question, :func:`utmost.engine.run.link_people`, over these small tables, not the events),
+   question, :func:`utmost.engine.identity.label_people`, over these small tables, not the events),
    and the ids whose person changed are found;
 4. the persons touched (the old and the new person of every id that changed, of every id the
    fresh events name, and of any id that now reads as a device's) lose their rows in
@@ -34,6 +34,7 @@ from utmost.backends import Backend
 from utmost.backends.duckdb import DuckDBBackend
 from utmost.dialect import Dialect
 from utmost.engine import queries
+from utmost.engine.identity import MAX_ROUNDS, label_people
 from utmost.engine.channels import paid_click
 from utmost.engine.options import PARAMETERS_BY_NAME, Options, parse_duration
 from utmost.ingest.campaign import LANDING_PARAMS
@@ -77,12 +78,17 @@ def readable(backend: Backend, options: Options) -> bool:
     the project's events, brought up to date first where the backend may change them."""
     if not covers(options) or not backend.derived:
         return False
+    return keep_up(backend, options.project) is not None or current(backend, options.project)
+
+
+def keep_up(backend: Backend, project: str) -> Refreshed | None:
+    """:func:`refresh` the project's derived tables in a transaction of their own, if
+    ``backend`` may change them; None if it may not."""
     maintenance = backend.maintenance()
     if maintenance is None:
-        return current(backend, options.project)
+        return None
     with maintenance as writable:
-        refresh(writable, options.project)
-    return True
+        return refresh(writable, project)
 
 
 def current(backend: Backend, project: str) -> bool:
@@ -206,9 +212,7 @@ def _devices_join(p: str, table: str, among: str) -> str:
 def _link(backend: DuckDBBackend, p: str) -> None:
     """Link again the persons of every id the fresh identity inputs name (``persons``, for the
     ids of ``closure`` only) from the kept inputs, shaped as the relations a full question
-    links from (:func:`~utmost.engine.run.label_people`)."""
-    from utmost.engine.run import MAX_ROUNDS, label_people  # run reads this module: import when linking
-
+    links from (:func:`~utmost.engine.identity.label_people`)."""
     d = backend.dialect
     backend.view("devices", f"SELECT device_id FROM derived_devices WHERE project = {p}")
     backend.view("identity_events", f"SELECT seq, time, event, distinct_id, properties FROM derived_identity_events "

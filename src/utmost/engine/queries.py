@@ -200,7 +200,7 @@ def person_events(d: Dialect, ids: str) -> str:
     """The ``seq`` of every event of the ids in relation ``ids`` (one person's, docs/semantics.md §2):
     those that name one of them, and every sign-in, alias or merge that links one of them.
 
-    Read after ``identified`` and ``identity_events`` are made (:func:`utmost.engine.run.resolve_people`).
+    Read after ``identified`` and ``identity_events`` are made (:func:`utmost.engine.identity.resolve_people`).
     """
     prefix = d.literal(DEVICE_PREFIX)
     anon = d.json_text("properties", "$anon_distinct_id")

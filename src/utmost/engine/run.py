@@ -17,15 +17,13 @@ import pyarrow.compute as pc
 
 from utmost.backends import Backend
 from utmost.engine import maintained, money, queries
+from utmost.engine.identity import resolve_people
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.incremental import credit_incremental
 from utmost.engine.channels import CHANNEL
 from utmost.engine.options import Options
 from utmost.errors import InputError
-from utmost.ingest.campaign import LANDING_PARAMS
 
-#: Label propagation stops here even if ids are still merging (a chain this long is a bug).
-MAX_ROUNDS = 64
 #: Credit and revenue are shown to this many significant digits (docs/semantics.md §12). A
 #: double holds every decimal of up to 15 significant digits exactly (C's DBL_DIG), so a sum
 #: of amounts typed with cents, up to ten trillion, keeps every digit; what a double adds
@@ -53,30 +51,6 @@ class Result:
     conversions: int
     converted_without_touchpoints: int
     explanation: dict = field(default_factory=dict)  # the fitted Markov chain, when markov ran
-
-
-def resolve_people(backend: Backend, project: str) -> None:
-    """Materialise ``identified``, ``links`` and ``persons`` (id → person) for ``project``."""
-    d = backend.dialect
-    backend.create("devices", queries.devices(d, backend.source, project))
-    # A view: scanning the events again where it is read is cheaper than storing a copy. It
-    # carries every landing column whatever the question (only those read are scanned), so
-    # its text, and the identity steps after it, are the same for every question.
-    backend.view("identified", queries.identified(d, backend.source, project, LANDING_PARAMS + queries.VISIT_COLUMNS))
-    backend.create("identity_events", queries.identity_events(d, backend.source, project))
-    backend.create("links", queries.links(d))
-    label_people(backend)
-
-
-def label_people(backend: Backend) -> None:
-    """Materialise ``persons`` from the relations ``links`` and ``identified`` (the events', or
-    the derived tables' in :mod:`utmost.engine.maintained`)."""
-    backend.create("labels_0", queries.first_labels())
-    for round_ in range(1, MAX_ROUNDS + 1):
-        backend.create(f"labels_{round_}", queries.next_labels(f"labels_{round_ - 1}"))
-        if not backend.scalar(queries.changed_labels(f"labels_{round_ - 1}", f"labels_{round_}")):
-            break
-    backend.create("persons", queries.persons(f"labels_{round_}"))
 
 
 def attribute(backend: Backend, options: Options, per_conversion: bool = True) -> Result:
