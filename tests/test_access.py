@@ -133,7 +133,7 @@ def test_an_export_through_the_server_writes_the_same_parquet(demo, tmp_path):
     with served(demo / "d.duckdb"):
         done = utmost("export", "--parquet", "there", "--db", str(demo / "d.duckdb"), cwd=tmp_path)
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout.startswith("exported ") and done.stdout.endswith(" events to there\n")
+    assert done.stdout.startswith("exported ") and done.stdout.endswith(" dates rewritten, 0 unchanged → there\n")
 
     def rows(folder: Path) -> list:
         return pq.read_table(folder).sort_by("seq").to_pylist()

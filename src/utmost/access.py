@@ -69,6 +69,7 @@ from utmost.errors import DatabaseHeldError, InputError, ProjectError, UtmostErr
 from utmost.ingest import Layout
 from utmost.store import (
     CsvReport,
+    Exported,
     ImportReport,
     Project,
     ServiceAccount,
@@ -353,8 +354,10 @@ def delete_experiments(store: Store, *, project: str, key: dict[str, str] | None
 
 
 @operation
-def export_events(store: Store, *, project: str, folder: str) -> int:
-    return store.export_parquet(store.project(project).name, folder)
+def export_events(store: Store, *, project: str, destination: str) -> Exported:
+    """Bring ``destination`` (a folder the caller made absolute, or a URL) up to date with the
+    project's events as Parquet by date: the dates that changed since the last export there."""
+    return store.export_parquet(store.project(project).name, destination)
 
 
 @operation

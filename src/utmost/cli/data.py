@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -48,18 +47,26 @@ def import_command(paths: tuple[str, ...], db: str | None, project: str, strict:
 
 
 @cli.command("export")
-@click.option("--parquet", "folder", required=True, type=click.Path(file_okay=False),
-              help="Folder to write the events to, one sub-folder per date.")
+@click.option("--parquet", "destination", required=True, metavar="FOLDER|URL",
+              help="Where to write the events, one sub-folder per date: a folder, or a URL "
+                   "(file://, s3://, s3a://, gs://, hdfs://).")
 @db_option()
 @project_option
 @reports_errors
-def export_command(folder: str, db: str | None, project: str) -> None:
-    """Write the project's canonical events as Parquet (partitioned by date) for Spark."""
+def export_command(destination: str, db: str | None, project: str) -> None:
+    """Write the project's canonical events as Parquet (partitioned by date) for Spark.
+
+    Exporting again to the same place rewrites only the dates whose events changed since
+    (new events, a person deleted), and removes the folders of dates left with none.
+    """
     from utmost.access import export_events, opened
+    from utmost.store import absolute_destination
 
     with opened(db, read_only=True) as database:
-        count = database.run(export_events, project=project, folder=os.path.abspath(folder))
-    out.print(f"exported {count:,} events to {folder}")
+        done = database.run(export_events, project=project, destination=absolute_destination(destination))
+    dates = f"{done.rewritten:,} date{'' if done.rewritten == 1 else 's'} rewritten, {done.unchanged:,} unchanged"
+    removed = f", {done.removed:,} removed" if done.removed else ""
+    out.print(f"exported {done.events:,} events: {dates}{removed} → {destination}", markup=False, soft_wrap=True)
 
 
 @cli.group()

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from utmost.store.appender import SPLIT_AHEAD_LINES
     from utmost.store.csvfiles import CsvFile, CsvReport
     from utmost.store.database import Store, compact, discard_demo
+    from utmost.store.destinations import absolute_destination
     from utmost.store.experiments_import import experiment_files, import_experiments
+    from utmost.store.export import Exported
     from utmost.store.importer import ImportReport, import_files
     from utmost.store.profiles import Update
     from utmost.store.projects import Project, ServiceAccount
@@ -30,8 +32,10 @@ __getattr__ = exports(__name__, {
     "Store": "utmost.store.database",
     "compact": "utmost.store.database",
     "discard_demo": "utmost.store.database",
+    "absolute_destination": "utmost.store.destinations",
     "experiment_files": "utmost.store.experiments_import",
     "import_experiments": "utmost.store.experiments_import",
+    "Exported": "utmost.store.export",
     "ImportReport": "utmost.store.importer",
     "import_files": "utmost.store.importer",
     "Update": "utmost.store.profiles",
@@ -54,6 +58,7 @@ __all__ = [
     "SPLIT_AHEAD_LINES",
     "CsvFile",
     "CsvReport",
+    "Exported",
     "ImportReport",
     "Project",
     "ServiceAccount",
@@ -61,6 +66,7 @@ __all__ = [
     "SpendReport",
     "Store",
     "Update",
+    "absolute_destination",
     "compact",
     "default_path",
     "discard_demo",

@@ -43,6 +43,8 @@ from utmost.ingest.spend import SpendRow
 from utmost.store import experiments, files, inserts, profiles, projects, spend
 from utmost.store.appender import Appender, Records
 from utmost.store.defaults import DEFAULT_PROJECT, default_path
+from utmost.store.destinations import open_destination
+from utmost.store.export import Exported, export_events
 from utmost.store.projects import Project, ServiceAccount
 from utmost.store.schema import DERIVED_TABLES, MIGRATIONS, SCHEMA_VERSION
 from utmost.store.inserts import Numbering
@@ -352,16 +354,11 @@ class Store:
             self._deletions += 1
         return deleted
 
-    def export_parquet(self, project: str, folder: str | os.PathLike[str]) -> int:
-        """Write the project's canonical events to ``folder`` as Parquet, one folder per date."""
-        cursor = self.reader()
-        ((count,),) = cursor.execute("SELECT count(*) FROM events WHERE project = ?", [project]).fetchall()
-        cursor.execute(
-            "COPY (SELECT *, CAST(time AS DATE) AS date FROM events WHERE project = ?) "
-            "TO ? (FORMAT parquet, PARTITION_BY (date), OVERWRITE_OR_IGNORE)",
-            [project, str(folder)],
-        )
-        return count
+    def export_parquet(self, project: str, destination: str | os.PathLike[str]) -> Exported:
+        """Bring ``destination`` (a folder, or a URL such as ``s3a://bucket/events``) up to date
+        with the project's canonical events as Parquet, one folder per date, rewriting only the
+        dates whose events changed since the last export there (:mod:`utmost.store.export`)."""
+        return export_events(self.reader(), project, open_destination(str(destination)))
 
     # Spend
 
