@@ -249,6 +249,7 @@ def journey(backend: Backend, options: Options, any_id: str) -> Journey:
     """Follow the person who owns ``any_id`` (a user id, distinct id or device id)."""
     result = attribute(backend, options)
     d = backend.dialect
+    resolve_people(backend, options.project)  # the relations a journey reads (a question may not have made them)
     person, ids = person_of(backend, options.project, any_id)
     backend.create("person_sessions", queries.person_sessions(d, options, str(person), backend.source))
     sessions = backend.arrow(
