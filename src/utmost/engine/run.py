@@ -8,8 +8,6 @@ to both dialects, with any value in it made by ``Dialect.literal``.
 
 from __future__ import annotations
 
-import functools
-import math
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -22,6 +20,7 @@ from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.incremental import credit_incremental
 from utmost.engine.channels import CHANNEL
 from utmost.engine.options import Options
+from utmost.engine.sums import exact_sums
 from utmost.errors import InputError
 
 #: Credit and revenue are shown to this many significant digits (docs/semantics.md §12). A
@@ -167,8 +166,12 @@ def _credit_rule_based(
     if not any(m.rule_based for m in options.models):
         return [], []
     backend.create("per_conversion", queries.per_conversion(backend.dialect, options))
+    # Each (model, key)'s credits as one list: grouped by the engine, not compared row by row
+    # here (at 10M events, 4.9M rows: 0.3 s against 2.2 s to fetch and group them in Python).
+    collect = backend.dialect.collect.format
     credits = backend.arrow(
-        f"SELECT model_order, model, {key_list}, credit, revenue FROM per_conversion ORDER BY model_order, {key_list}"
+        f"SELECT model_order, model, {key_list}, {collect('credit')} AS credit, {collect('revenue')} AS revenue "
+        f"FROM per_conversion GROUP BY model_order, model, {key_list}"
     )
     rows = backend.arrow(
         f"SELECT model_order, model, insert_id, person, conversion_time AS time, {key_list}, credit, revenue "
@@ -200,37 +203,29 @@ def _ordered(rows: list[dict], keys: list[str], order: tuple[str, ...], totals: 
     return pa.table({c: pa.array([r[c] for r in ordered], types[c]) for c in columns})
 
 
-def sum_credits(per_conversion: pa.Table, keys: list[str]) -> pa.Table:
-    """Credit and revenue per model and key, ordered as docs/semantics.md §12 prints them.
+def sum_credits(grouped: pa.Table, keys: list[str]) -> pa.Table:
+    """Credit and revenue per model and key.
 
-    ``per_conversion`` holds model_order, model, the keys, credit and revenue, sorted by the
-    first three.
+    ``grouped`` holds model_order, model, the keys, and each group's credits and revenues as
+    lists (``credit``, ``revenue``).
 
-    Summed with ``math.fsum``, which rounds exactly once: the totals do not depend on the order
-    in which a parallel engine met the rows, so DuckDB, Spark and every rerun print the same bits.
+    Summed exactly and rounded once (:func:`~utmost.engine.sums.exact_sums`, ``math.fsum``'s
+    result): the totals do not depend on the order in which a parallel engine met the rows, so
+    DuckDB, Spark and every rerun print the same bits.
     """
     group = ["model_order", "model", *keys]
-    starts = [0]
-    if per_conversion.num_rows:
-        changed = functools.reduce(pc.or_, (_changes(per_conversion.column(c)) for c in group))
-        starts += [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
-    ends = [*starts[1:], per_conversion.num_rows] if per_conversion.num_rows else []
-    credit, revenue = (per_conversion.column(c).to_numpy() for c in ("credit", "revenue"))
-    labels = per_conversion.select(group).take(pa.array(starts[: len(ends)], pa.int64())).to_pylist()
-    summed = [
-        (*label.values(), math.fsum(credit[a:b]), math.fsum(revenue[a:b]))
-        for label, a, b in zip(labels, starts, ends)
-    ]
+    labels = grouped.select(group).to_pylist()
+    sums = []
+    for column in ("credit", "revenue"):
+        lists = grouped.column(column).combine_chunks()
+        values = pc.list_flatten(lists).to_numpy(zero_copy_only=False)
+        owners = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+        sums.append(exact_sums(values, owners, len(labels)))
     names = ["model_order", "model", *keys, "conversions", "revenue"]
+    summed = [(*label.values(), credit, revenue) for label, credit, revenue in zip(labels, *sums)]
     schema = pa.schema([("model_order", pa.int64()), ("model", pa.string()), *((k, pa.string()) for k in keys),
                         ("conversions", pa.float64()), ("revenue", pa.float64())])
     return pa.table({name: [g[i] for g in summed] for i, name in enumerate(names)}, schema=schema)
-
-
-def _changes(column: pa.ChunkedArray) -> pa.Array:
-    """Whether each row (but the last) differs from the next one."""
-    values = column.combine_chunks()
-    return pc.not_equal(values.slice(0, len(values) - 1), values.slice(1))
 
 
 @dataclass(frozen=True)
