@@ -42,7 +42,6 @@ class Dialect:
     to_double: str  # {0}: text → DOUBLE, NULL when it is not a number
     is_finite: str  # {0}: a DOUBLE → whether it is finite
     ordered_join: str  # {value}, {time}, {seq}, {sep}: an aggregate joining values in (time, seq) order
-    collect: str  # {0}: an aggregate listing a group's values, in any order
     regex_match: str  # {0}: text, {1}: a pattern literal → whether the pattern matches anywhere in it
     #: (character, escaped) pairs applied in order inside a single-quoted string literal
     string_escapes: tuple[tuple[str, str], ...]
@@ -110,7 +109,6 @@ DUCKDB = Dialect(
     to_double="TRY_CAST({0} AS DOUBLE)",
     is_finite="isfinite({0})",
     ordered_join="string_agg({value}, {sep} ORDER BY {time}, {seq})",
-    collect="list({0})",
     regex_match="regexp_matches({0}, {1})",
     string_escapes=(("'", "''"),),
     identifier_quote='"',
@@ -128,7 +126,6 @@ SPARK = Dialect(
     is_finite="(NOT isnan({0}) AND abs({0}) < double('infinity'))",
     ordered_join="array_join(transform(array_sort(collect_list(struct({time} AS t, {seq} AS s, {value} AS v))), "
     "x -> x.v), {sep})",
-    collect="collect_list({0})",
     regex_match="({0} RLIKE {1})",
     string_escapes=(("\\", "\\\\"), ("'", "\\'")),
     identifier_quote="`",

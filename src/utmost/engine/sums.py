@@ -1,62 +1,72 @@
-"""Exactly rounded sums of doubles per group, vectorised: ``math.fsum`` of each group's values.
+"""Exactly rounded sums of doubles per group, computed where the rows are: ``math.fsum``'s bits.
 
 Totals are summed exactly (rounded once, at the end) so that they do not depend on the order
-in which an engine met the rows: DuckDB, Spark and every rerun print the same bits. ``math.fsum``
-does that one Python float at a time, ~0.6 s for the 4.9M credits of a 10M-event question; this
-does it with numpy in ~0.1 s, with the same result bit for bit (``tests/engine/test_sums.py``).
+in which an engine met the rows: DuckDB, Spark and every rerun print the same bits. Collecting
+every credit to sum it here grows with the events (4.9M credits for a 10M-event question,
+~2 s; on Spark, all of them through the driver), so the engine sums them itself, exactly:
 
-How: every finite double is an integer ``m`` (``|m| < 2**53``) times ``2**e``. Split ``m`` into
-27-bit halves and add the halves per (group, exponent) as doubles: each addend is below ``2**27``,
-so sums of up to ``2**26`` of them stay below ``2**53`` and are exact. Python's integers then add
-the few (group, exponent) sums exactly, and one division rounds each total once, correctly.
+every finite double is an integer ``m`` (``2**52 <= m < 2**53``, fewer bits if subnormal) times
+``2**e``, and scaling by a power of two is exact. :func:`exact_parts` writes, per group and
+exponent, the sums of ``m``'s high and low 26-bit halves as integers (exact: a group would need
+2**36 rows to overflow 64 bits); :func:`exact_totals` adds those few parts with Python's
+integers and rounds each total once, correctly (an integer division).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
 
-import numpy as np
+from utmost.dialect import Dialect
 
-_HALF = 26
-#: Rows per block. Within one, no (group, exponent) sum of halves may reach ``2**53`` (below
-#: ``2**26`` rows). Smaller blocks reuse their arrays' memory: at 10M events, 4.9M credits at
-#: once took 0.65–1.3 s inside a question (fresh pages for every temporary), 1M at a time ~0.15 s.
-_BLOCK = 1 << 20
+_HALF = 1 << 26
+_LEAST = -1074  # the exponent of the least subnormal
 
 
-def exact_sums(values: np.ndarray, groups: np.ndarray, count: int) -> list[float]:
-    """The exactly rounded sum of the finite ``values`` of each group ``0 … count - 1``.
+def exact_parts(d: Dialect, relation: str, groups: list[str], values: list[str]) -> str:
+    """SQL: per ``groups``, value column (``measure``) and exponent ``e``, the integer sums
+    ``high`` and ``low`` whose ``(high * 2**26 + low) * 2**e`` add up to the column's exact sum."""
+    group_list = ", ".join(groups)
+    parts = []
+    for value in values:
+        # e0: the exponent if log2 is right; it may be off by one, which one step mends. Scaled
+        # in two powers so that neither overflows (a subnormal's -e0 is up to 1126).
+        e0 = f"greatest(CAST(floor(log2(abs({value}))) AS INT) - 52, {_LEAST})"
+        parts.append(f"""
+  SELECT {group_list}, {d.literal(value)} AS measure, e0, CAST(sign({value}) AS BIGINT) AS s,
+    abs({value}) * pow(2.0, -e0 - CAST(floor(-e0 / 2.0) AS INT)) * pow(2.0, CAST(floor(-e0 / 2.0) AS INT)) AS m0
+  FROM (SELECT *, {e0} AS e0 FROM {relation} WHERE {value} <> 0) AS nonzero""")
+    two52, two53 = float(2**52), float(2**53)
+    return f"""
+SELECT {group_list}, measure, e, CAST(sum(s * high) AS BIGINT) AS high, CAST(sum(s * low) AS BIGINT) AS low FROM (
+  SELECT {group_list}, measure, e, s, CAST(floor(m / {float(_HALF)!r}) AS BIGINT) AS high,
+    CAST(m - floor(m / {float(_HALF)!r}) * {float(_HALF)!r} AS BIGINT) AS low
+  FROM (
+    SELECT {group_list}, measure, s,
+      CASE WHEN m0 >= {two53!r} THEN e0 + 1 WHEN m0 < {two52!r} AND e0 > {_LEAST} THEN e0 - 1 ELSE e0 END AS e,
+      CASE WHEN m0 >= {two53!r} THEN m0 / 2 WHEN m0 < {two52!r} AND e0 > {_LEAST} THEN m0 * 2 ELSE m0 END AS m
+    FROM ({" UNION ALL ".join(parts)}) AS scaled
+  ) AS whole
+) AS halves
+GROUP BY {group_list}, measure, e"""
 
-    >>> exact_sums(np.array([0.1, 0.2, 0.3, 1e100, 1.0, -1e100]), np.array([0, 0, 0, 1, 1, 1]), 2)
-    [0.6000000000000001, 1.0]
+
+def exact_totals(parts: Iterable[dict], groups: list[str]) -> dict[tuple, dict[str, float]]:
+    """The rows of :func:`exact_parts` added up: per group (a tuple of ``groups``' values), each
+    measure's exactly rounded sum.
+
+    >>> exact_totals([{"k": "a", "measure": "x", "e": -1, "high": 0, "low": 3},
+    ...               {"k": "a", "measure": "x", "e": 0, "high": 1, "low": 0}], ["k"])
+    {('a',): {'x': 67108865.5}}
     """
-    totals = [0] * count  # per group: an integer, in units of 2**lowest
-    lowest = 0
-    for start in range(0, len(values), _BLOCK):
-        block, block_groups = values[start:start + _BLOCK], groups[start:start + _BLOCK]
-        whole, exponent = _parts(block)
-        least = int(exponent.min()) if len(exponent) else 0
-        span = int(exponent.max()) - least + 1 if len(exponent) else 1  # at most 2,098
-        bucket = block_groups.astype(np.int64) * span + (exponent - least)
-        size = count * span
-        high = np.bincount(bucket, weights=(whole >> _HALF).astype(np.float64), minlength=size)
-        low = np.bincount(bucket, weights=(whole & ((1 << _HALF) - 1)).astype(np.float64), minlength=size)
-        for index in np.flatnonzero((high != 0) | (low != 0)):
-            group, offset = divmod(int(index), span)
-            units = (int(high[index]) << _HALF) + int(low[index])
-            power = least + offset
-            if power < lowest:
-                totals = [t << (lowest - power) for t in totals]
-                lowest = power
-            totals[group] += units << (power - lowest)
-    return [float(Fraction(t) * Fraction(2) ** lowest) for t in totals]
-
-
-def _parts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each double as ``(m, e)`` with value ``m * 2**e``, read from its IEEE 754 bits."""
-    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
-    biased = (bits >> 52) & 0x7FF
-    fraction = bits & ((1 << 52) - 1)
-    normal = biased > 0  # else subnormal (or zero): no implicit bit, the least exponent
-    whole = np.where(normal, fraction | (1 << 52), fraction)
-    return np.where(bits < 0, -whole, whole), np.where(normal, biased - 1075, -1074)
+    units: dict[tuple, dict[str, dict[int, int]]] = {}
+    for row in parts:
+        by_power = units.setdefault(tuple(row[g] for g in groups), {}).setdefault(row["measure"], {})
+        by_power[row["e"]] = by_power.get(row["e"], 0) + row["high"] * _HALF + row["low"]
+    totals: dict[tuple, dict[str, float]] = {}
+    for key, measures in units.items():
+        for measure, by_power in measures.items():
+            lowest = min(by_power)
+            exact = sum(count << (power - lowest) for power, count in by_power.items())
+            totals.setdefault(key, {})[measure] = float(Fraction(exact) * Fraction(2) ** lowest)
+    return totals
