@@ -268,9 +268,9 @@ def keep_derived(store: Store, *, project: str) -> int:
     """Bring the project's identity and sessions up to date with its events
     (:mod:`utmost.engine.maintained`), as an import ends: how many events they took in."""
     from utmost.backends import DuckDBBackend
-    from utmost.engine import keep_up
+    from utmost.engine import IMPORT_MEMORY, keep_up
 
-    refreshed = keep_up(DuckDBBackend.of(store), store.project(project).name)
+    refreshed = keep_up(DuckDBBackend.of(store), store.project(project).name, IMPORT_MEMORY)
     return refreshed.events if refreshed is not None else 0
 
 

@@ -28,9 +28,10 @@ class Backend(Protocol):
     #: Whether the store's derived tables (:mod:`utmost.engine.maintained`) are there to read.
     derived: bool
 
-    def maintenance(self) -> contextlib.AbstractContextManager[DuckDBBackend] | None:
+    def maintenance(self, memory_limit: str | None = None) -> contextlib.AbstractContextManager[DuckDBBackend] | None:
         """A backend that may change the derived tables, in one transaction of its own, one at a
-        time; None where they cannot change (a store open to read, Spark)."""
+        time, within ``memory_limit`` if given; None where they cannot change (a store open to
+        read, Spark)."""
         ...
 
     def create(self, name: str, sql: str) -> None:

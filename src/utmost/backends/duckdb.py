@@ -37,10 +37,10 @@ class DuckDBBackend:
         """A fresh backend over ``store``'s events (its own cursor, so its own temp tables)."""
         return cls(_prepared(store.reader()), store)
 
-    def maintenance(self) -> contextlib.AbstractContextManager[DuckDBBackend] | None:
+    def maintenance(self, memory_limit: str | None = None) -> contextlib.AbstractContextManager[DuckDBBackend] | None:
         if self._store is None or self._store.read_only:
             return None
-        return _maintaining(self._store)
+        return _maintaining(self._store, memory_limit)
 
     def execute(self, sql: str) -> None:
         """Run a statement that changes tables (the derived tables' maintenance)."""
@@ -72,8 +72,8 @@ def _prepared(cursor: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 @contextlib.contextmanager
-def _maintaining(store: Store) -> Iterator[DuckDBBackend]:
-    with store.maintaining() as cursor:
+def _maintaining(store: Store, memory_limit: str | None) -> Iterator[DuckDBBackend]:
+    with store.maintaining(memory_limit) as cursor:
         yield DuckDBBackend(_prepared(cursor))
 
 

@@ -67,7 +67,7 @@ class SparkBackend:
     derived = False  # nor the store's derived tables
 
     @staticmethod
-    def maintenance() -> None:
+    def maintenance(memory_limit: str | None = None) -> None:
         return None
 
     def __init__(self, session: Any, events: str) -> None:

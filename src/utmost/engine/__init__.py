@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     )
     from utmost.engine.deletion import Deleted, delete_person
     from utmost.engine.experiments import ESTIMATE_COLUMNS, Experiment, Lift, estimates, experiments_of, lift, matching
-    from utmost.engine.maintained import keep_up
+    from utmost.engine.maintained import IMPORT_MEMORY, keep_up
     from utmost.engine.queries import DEVICE_PREFIX
     from utmost.engine.reports import Report, report
     from utmost.engine.run import Journey, Result, attribute, check_question, journey
@@ -56,6 +56,7 @@ __getattr__ = exports(__name__, {
     "evaluation_options": "utmost.engine.accuracy",
     "evaluation_parameters": "utmost.engine.accuracy",
     "keep_up": "utmost.engine.maintained",
+    "IMPORT_MEMORY": "utmost.engine.maintained",
     "Deleted": "utmost.engine.deletion",
     "delete_person": "utmost.engine.deletion",
     "ESTIMATE_COLUMNS": "utmost.engine.experiments",
@@ -93,6 +94,7 @@ __all__ = [
     "Evaluation",
     "Experiment",
     "FORMATS",
+    "IMPORT_MEMORY",
     "INTERVALS",
     "JOURNEY",
     "Journey",

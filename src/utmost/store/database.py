@@ -164,9 +164,10 @@ class Store:
         return self._cursor()
 
     @contextlib.contextmanager
-    def maintaining(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def maintaining(self, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor in a transaction of its own, for the derived tables (migration 8), one such
         transaction at a time: committed when the block ends, rolled back if it raises.
+        ``memory_limit`` bounds DuckDB meanwhile (it spills the rest to its temporary folder).
 
         Not a job for the writer: a refresh takes up to seconds, and the collector's rounds
         must not wait for it. It changes only the derived tables, which no writer job
@@ -176,6 +177,8 @@ class Store:
             raise UtmostError(f"{self.path} is open for reading only")
         with self._maintenance:
             cursor = self.reader()
+            if memory_limit is not None:
+                cursor.execute(f"SET memory_limit = {DUCKDB.literal(memory_limit)}")
             try:
                 cursor.execute("BEGIN TRANSACTION")
                 try:
@@ -185,6 +188,8 @@ class Store:
                     raise
                 cursor.execute("COMMIT")
             finally:
+                if memory_limit is not None:
+                    cursor.execute("RESET memory_limit")  # DuckDB's default, as the importer leaves it
                 cursor.close()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
