@@ -127,7 +127,7 @@ def answer(store: Store, options: Options, per_conversion: bool = True) -> Resul
     return _checked(DuckDBBackend.of(store), options, lambda b: engine.attribute(b, options, per_conversion))
 
 
-def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str = "local[*]",
+def answer_on_spark(options: Options, events: str | os.PathLike[str], master: str | None = None,
                     conf: dict[str, str] | None = None, per_conversion: bool = True) -> Result:
     """The same question on Spark, over Parquet written by ``utmost export --parquet``; ``conf``
     holds Spark settings (``spark.driver.memory``, …) for the session. Without

@@ -85,3 +85,34 @@ def test_the_parity_suite_passes_on_a_standalone_cluster(cluster):
     assert "Registering app utmost" in (logs / "master.log").read_text()
     for worker in (1, 2):
         assert "Asked to launch executor" in (logs / f"worker{worker}.log").read_text()
+
+
+def test_spark_submit_runs_the_command_on_the_cluster(cluster, tmp_path):
+    """``spark-submit --master spark://…`` of utmost's own entry point: the command takes the
+    master it was given (no --spark-master) and answers as DuckDB does."""
+    import json
+
+    from conftest import raw_lines
+    from utmost import demo
+    from utmost.store import Store
+
+    url, logs = cluster
+    with Store(tmp_path / "s.duckdb") as store:
+        store.insert_lines("default", raw_lines(list(demo.generate(seed=5, visitors=150, days=20)))).result()
+        store.export_parquet("default", tmp_path / "events")
+    question = ["attribute", "--conversion", "Reservation Completed", "--models", "first_touch,linear,time_decay",
+                "--format", "json"]
+    on_duckdb = subprocess.run([sys.executable, "-m", "utmost", *question, "--db", str(tmp_path / "s.duckdb")],
+                               capture_output=True, text=True, check=True).stdout
+    import utmost.__main__ as entry
+
+    home = Path(pyspark.__file__).parent
+    environment = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1",
+                   "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    registered = (logs / "master.log").read_text().count("Registering app utmost")
+    submitted = subprocess.run([str(home / "bin" / "spark-submit"), "--master", url, "--conf", "spark.ui.enabled=false",
+                                entry.__file__, *question, "--engine", "spark", "--events", str(tmp_path / "events")],
+                               capture_output=True, text=True, env=environment, timeout=600)
+    assert submitted.returncode == 0, submitted.stderr[-3000:]
+    assert json.loads(submitted.stdout) == json.loads(on_duckdb)
+    assert (logs / "master.log").read_text().count("Registering app utmost") == registered + 1

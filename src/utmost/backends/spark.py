@@ -18,25 +18,31 @@ from utmost.errors import InputError, UtmostError
 DEFAULT_MASTER = "local[*]"
 
 
-def spark_session(master: str = DEFAULT_MASTER, conf: dict[str, str] | None = None) -> Any:
+def spark_session(master: str | None = DEFAULT_MASTER, conf: dict[str, str] | None = None) -> Any:
     """A Spark session in UTC (timestamps must mean what DuckDB stored), UI off, few partitions;
-    ``conf`` (``--spark-conf KEY=VALUE``) is set last, so a cluster's settings can replace these."""
+    ``conf`` (``--spark-conf KEY=VALUE``) is set last, so a cluster's settings can replace these.
+
+    ``master`` None: the one ``spark-submit`` was given, when it started this process (it
+    hands the process its JVM's gateway: ``PYSPARK_GATEWAY_PORT``), else ``local[*]``.
+    """
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = DEFAULT_MASTER
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise UtmostError("the Spark engine needs PySpark: pip install 'utmost[spark]'") from None
     # A local driver listens on loopback only; a cluster master is reached however it says.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder if master is None else SparkSession.builder.master(master)
     builder = (
-        SparkSession.builder.master(master)
-        .appName("utmost")
+        builder.appName("utmost")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", os.environ.get("UTMOST_SPARK_PARTITIONS", "8"))
         .config("spark.sql.ansi.enabled", "false")
     )
-    if master.startswith("local"):
+    if master is not None and master.startswith("local"):
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)

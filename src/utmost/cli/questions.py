@@ -72,7 +72,7 @@ def models_epilog() -> str:
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
               help="duckdb: the --db file; spark: Parquet from `utmost export` (--events).")
 @click.option("--events", "events_dir", type=click.Path(), help="Parquet folder of events (with --engine spark).")
-@click.option("--spark-master", default="local[*]", show_default=True, help="Spark master URL.")
+@click.option("--spark-master", help="Spark master URL [default: spark-submit's, else local[*]].")
 @click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
               help="A Spark setting for the session, e.g. spark.driver.memory=8g (repeatable).")
 @db_option()
@@ -80,7 +80,7 @@ def models_epilog() -> str:
 @reports_errors
 def attribute_command(
     db: str | None, project: str, output: str, per_conversion: bool, explain_model: bool, engine: str,
-    events_dir: str | None, spark_master: str, spark_conf: tuple[str, ...], **question: Any,
+    events_dir: str | None, spark_master: str | None, spark_conf: tuple[str, ...], **question: Any,
 ) -> None:
     """Credit each conversion to the campaigns that brought it, under one or more models."""
     from utmost import formats
