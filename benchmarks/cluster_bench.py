@@ -35,9 +35,9 @@ from utmost.engine.models import MODELS  # noqa: E402
 
 RULE_BASED = ",".join(m.name for m in MODELS if m.rule_based and not m.pattern)
 QUESTION = ["attribute", "--conversion", "Reservation Completed", "--models", RULE_BASED, "--format", "json"]
-BUILD = ("import sys\nfrom utmost.backends import DuckDBBackend\nfrom utmost.engine import keep_up\n"
+BUILD = ("import sys\nfrom utmost.backends import DuckDBBackend\nfrom utmost.engine import IMPORT_MEMORY, keep_up\n"
          "from utmost.store import Store\nwith Store(sys.argv[1]) as store:\n"
-         "    keep_up(DuckDBBackend.of(store), 'default')\n")
+         "    keep_up(DuckDBBackend.of(store), store.project().name, IMPORT_MEMORY)\n")
 
 
 def free_port() -> int:

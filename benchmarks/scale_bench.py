@@ -46,7 +46,7 @@ from utmost.backends import DuckDBBackend
 from utmost.engine import keep_up
 from utmost.store import Store
 with Store(sys.argv[1]) as store:
-    keep_up(DuckDBBackend.of(store), "default")
+    keep_up(DuckDBBackend.of(store), store.project().name)
 """
 FLOOR = """
 import duckdb

@@ -1,0 +1,121 @@
+"""The collector's /track latency while the derived tables are kept up to date, against without.
+
+    python benchmarks/maintenance_load.py [--events 10000000] [--rate 200] [--seconds 60] [--ask-every 1]
+
+``utmost serve`` runs over a copy of the attribution benchmark's database (cached under --data,
+its derived tables current), and mixpanel-browser's /track requests (benchmarks/ingest_load.py,
+50 events each, open loop) arrive at --rate a second for --seconds, into the same project. Twice,
+on the same server: first alone (the baseline), then while a client asks the dashboard's question
+every --ask-every seconds, each of which first takes the events that arrived since the last one
+into the derived tables (``engine/maintained.py``). The table gives /track's p50 and p99 both
+times, the questions' times and how many events each refresh took in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).parent))
+from attribution_bench import make_database  # noqa: E402
+from ingest_bench import LOAD, SERVE, TOKEN, free_port, stop, wait_ready  # noqa: E402
+from import_bench import make_file  # noqa: E402
+
+from utmost.backends import DuckDBBackend  # noqa: E402
+from utmost.engine import keep_up  # noqa: E402
+from utmost.store import Store  # noqa: E402
+
+QUESTION = {"conversion": "Reservation Completed", "models": "first_touch,last_touch,linear"}
+
+
+def prepared(data: Path, events: int) -> tuple[Path, str]:
+    """A copy of the benchmark database whose project takes the demo file's token, with its
+    derived tables current; and a secret for the query API."""
+    db = data / f"maintenance-{events}.duckdb"
+    shutil.copyfile(make_database(data, events), db)
+    with Store(db) as store:
+        name = store.project().name
+        keep_up(DuckDBBackend.of(store), name)
+        secret = store.rotate_secret(name).secret
+    with duckdb.connect(str(db)) as con:  # the events file carries this token, as the SDK sends it
+        con.execute("UPDATE projects SET token = ? WHERE name = 'default'", [TOKEN])
+    assert secret is not None
+    return db, secret
+
+
+def track(url: str, file: Path, rate: float, seconds: float) -> dict:
+    done = subprocess.run([sys.executable, str(LOAD), "track", url, str(file), "--rate", str(rate),
+                           "--seconds", str(seconds), "--batch", "50"], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--ask-every", type=float, default=1.0)
+    parser.add_argument("--data", type=Path, default=Path("bench-data"))
+    args = parser.parse_args()
+    args.data.mkdir(exist_ok=True)
+    db, secret = prepared(args.data, args.events)
+    needed = round(args.rate * args.seconds) * 50
+    file = make_file(args.data, needed * 2)
+    second = args.data / f"maintenance-second-{needed}.jsonl"  # events the first run did not send
+    if not second.exists():
+        with open(file, "rb") as lines, open(second, "wb") as out:
+            out.writelines(itertools.islice(lines, needed, 2 * needed))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = args.data / "maintenance-server.log"
+    with open(log, "wb") as output:
+        server = subprocess.Popen([*SERVE, "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
+                                  stdout=output, stderr=subprocess.STDOUT)
+    asked: list[float] = []
+    try:
+        wait_ready(server, url, log)
+        alone = track(url, file, args.rate, args.seconds)
+        stopping = threading.Event()
+
+        def ask() -> None:
+            with httpx.Client(base_url=url, auth=(secret, ""), timeout=600) as client:
+                while not stopping.is_set():
+                    started = time.perf_counter()
+                    client.get("/api/attribution", params=QUESTION).raise_for_status()
+                    asked.append(time.perf_counter() - started)
+                    stopping.wait(args.ask_every)
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        beside = track(url, second, args.rate, args.seconds)
+        stopping.set()
+        asking.join()
+    finally:
+        stop(server)
+        db.unlink(missing_ok=True)
+    table = Table(title=f"/track at {args.rate:.0f} requests/s for {args.seconds:.0f} s into {args.events:,} events")
+    for column in ("", "requests", "p50", "p99", "failed"):
+        table.add_column(column, justify="right")
+    for name, report in (("alone", alone), ("while questions refresh the derived tables", beside)):
+        table.add_row(name, f"{report['requests']:,}", f"{report['p50'] * 1000:.1f} ms", f"{report['p99'] * 1000:.1f} ms",
+                      str(report["failed"]))
+    table.caption = (f"{len(asked)} questions meanwhile, each after {args.ask_every:g} s: median "
+                     f"{statistics.median(asked):.2f} s, max {max(asked):.2f} s" if asked else "no question answered")
+    Console(width=140).print(table)
+
+
+if __name__ == "__main__":
+    main()
