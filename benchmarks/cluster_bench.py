@@ -48,7 +48,9 @@ def free_port() -> int:
 
 def timed(command: list[str], **kwargs) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=True, **kwargs)
+    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if done.returncode:
+        sys.exit(f"{' '.join(command)[:200]} failed:\n{done.stderr[-3000:]}")
     return time.perf_counter() - started, done.stdout
 
 

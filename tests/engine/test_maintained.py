@@ -69,8 +69,8 @@ def derived(store: Store, table: str, order: str) -> list[tuple]:
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
-@given(arrived=arrivals())
-def test_kept_sessions_equal_a_rebuild_after_every_batch(tmp_path_factory, arrived):
+@given(arrived=arrivals(), bucket_rows=st.sampled_from([1, 3, maintained.BUCKET_ROWS]))
+def test_kept_sessions_equal_a_rebuild_after_every_batch(tmp_path_factory, arrived, bucket_rows):
     batches, deletions = arrived
     with Store(tmp_path_factory.mktemp("kept") / "k.duckdb") as store:
         for batch, deleting in zip(batches, deletions):
@@ -78,6 +78,8 @@ def test_kept_sessions_equal_a_rebuild_after_every_batch(tmp_path_factory, arriv
             seqs = [r[0] for r in store.reader().execute("SELECT seq FROM events ORDER BY seq").fetchall()]
             if deleting and seqs:
                 store.delete("default", sorted({seqs[i % len(seqs)] for i in deleting}), [])
+            with DuckDBBackend.of(store).maintenance() as writable:  # sessions numbered by buckets of persons
+                maintained.refresh(writable, "default", bucket_rows)
             for options in QUESTIONS:
                 assert kept_sessions(store, options) == rebuilt_sessions(store, options)
         # Every event's person and session, not only the rows a question keeps, as a rebuild has them.

@@ -45,6 +45,9 @@ TIMEOUT = parse_duration(PARAMETERS_BY_NAME["session_timeout"].default)
 #: DuckDB's memory while an import brings the tables up to date: a first build of 10M events
 #: peaked at 3.9 GiB in 25 s unbounded, 1.9 GiB in 30 s with it (the rest spilled).
 IMPORT_MEMORY = "1536MB"
+#: Events whose sessions are numbered at once: a window sorts them all (one sort at 10M events
+#: took 4 s and most of a build's memory).
+BUCKET_ROWS = 10_000_000
 _LANDING = ", ".join(LANDING_PARAMS)
 _IDENTITY_EVENTS = "('$identify', '$create_alias', '$merge')"
 
@@ -111,8 +114,9 @@ def forget(backend: DuckDBBackend, project: str) -> None:
         backend.execute(f"DELETE FROM {table} WHERE project = {backend.dialect.literal(project)}")
 
 
-def refresh(backend: DuckDBBackend, project: str) -> Refreshed:
-    """Bring the project's derived tables up to date; run inside one transaction (the caller's)."""
+def refresh(backend: DuckDBBackend, project: str, bucket_rows: int = BUCKET_ROWS) -> Refreshed:
+    """Bring the project's derived tables up to date; run inside one transaction (the caller's).
+    Sessions are numbered for at most ``bucket_rows`` events at a time."""
     d = backend.dialect
     p = d.literal(project)
     top, count = backend.arrow(f"SELECT max(seq) AS top, count(*) AS n FROM events WHERE project = {p}").to_pylist()[0].values()
@@ -135,7 +139,7 @@ def refresh(backend: DuckDBBackend, project: str) -> Refreshed:
         _link(backend, p)
     else:
         backend.view("persons", f"SELECT id, person FROM derived_persons WHERE project = {p}")
-    redone = _redo_sessions(backend, p, linked, rebuilt)
+    redone = _redo_sessions(backend, p, linked, rebuilt, bucket_rows)
     backend.execute(f"DELETE FROM derived_state WHERE project = {p}")
     backend.execute(f"INSERT INTO derived_state VALUES ({p}, {int(top)}, {int(count)})")
     return Refreshed(fresh, rebuilt, redone)
@@ -144,7 +148,9 @@ def refresh(backend: DuckDBBackend, project: str) -> Refreshed:
 def _read_fresh(backend: DuckDBBackend, p: str, low: int, top: int) -> int:
     """The events after ``low`` as ``fresh``, each with its raw id and whether it is its own device's."""
     own = f"(NOT {queries.nonempty('user_id')} AND {queries.nonempty('device_id')})"
-    backend.create("fresh", f"""
+    # A view: each reader scans the new events again (few, or a rebuild's every event, which a
+    # copy would hold in memory beside the rest: at 50M events the build ran out of its 1.5 GB).
+    backend.view("fresh", f"""
 SELECT seq, time, event, device_id, user_id, {_LANDING}, {own} AS own,
   CASE WHEN {own} THEN device_id WHEN {queries.nonempty('user_id')} THEN user_id ELSE distinct_id END AS raw_id
 FROM events WHERE project = {p} AND seq > {low} AND seq <= {top}""")
@@ -262,7 +268,7 @@ SELECT * FROM (
     label_people(backend)
 
 
-def _redo_sessions(backend: DuckDBBackend, p: str, linked: bool, rebuilding: bool) -> int:
+def _redo_sessions(backend: DuckDBBackend, p: str, linked: bool, rebuilding: bool, bucket_rows: int) -> int:
     """Number the sessions of every person the fresh events touch again; how many persons."""
     if linked:
         backend.create("changed_ids", f"""
@@ -291,24 +297,29 @@ UNION ALL SELECT {columns} FROM fresh WHERE raw_id IS NOT NULL""")
     timeout = int(TIMEOUT.total_seconds() * 1_000_000)
     us = backend.dialect.micros.format
     previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
-    # Numbered on the narrow columns, then joined back: the windows sort only what they carry.
-    backend.create("numbered", f"""
+    # Numbered on the narrow columns, then joined back: the windows sort only what they carry;
+    # and by buckets of persons, so that one window never sorts more than ``bucket_rows`` rows.
+    backend.create("owned", f"""
+SELECT r.seq, r.time, coalesce(l.person, {_normalised('r')}) AS person
+FROM redo AS r {_devices_join(p, 'r', 'redo')}
+LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}""")
+    buckets = max(1, -(-_count(backend, "SELECT count(*) FROM owned") // bucket_rows))
+    persons = 0
+    for bucket in range(buckets):
+        backend.create("numbered", f"""
 SELECT seq, person, starts,
   sum(starts) OVER (PARTITION BY person ORDER BY time, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session
 FROM (
   SELECT seq, time, person,
     CASE WHEN {previous} IS NULL OR {us('time')} - {us(previous)} > {timeout} THEN 1 ELSE 0 END AS starts
-  FROM (
-    SELECT r.seq, r.time, coalesce(l.person, {_normalised('r')}) AS person
-    FROM redo AS r {_devices_join(p, 'r', 'redo')}
-    LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}
-  ) AS owned
+  FROM owned WHERE hash(person) % {buckets} = {bucket}
 ) AS marked""")
-    backend.execute(f"""
+        backend.execute(f"""
 INSERT INTO derived_events
 SELECT {p}, r.seq, r.time, r.event, r.raw_id, r.own, n.person, n.starts, n.session, {", ".join(f"r.{c}" for c in LANDING_PARAMS)}
 FROM redo AS r JOIN numbered AS n ON n.seq = r.seq""")
-    return _count(backend, "SELECT count(DISTINCT person) FROM numbered")
+        persons += _count(backend, "SELECT count(DISTINCT person) FROM numbered")
+    return persons
 
 
 def _count(backend: DuckDBBackend, sql: str) -> int:
