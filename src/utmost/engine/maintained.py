@@ -136,7 +136,7 @@ def refresh(backend: DuckDBBackend, project: str, bucket_rows: int = BUCKET_ROWS
     fresh = _read_fresh(backend, p, low, top)
     linked = _update_identity_inputs(backend, p, low, top)
     if linked:
-        _link(backend, p)
+        _link(backend, p, rebuilt)
     else:
         backend.view("persons", f"SELECT id, person FROM derived_persons WHERE project = {p}")
     redone = _redo_sessions(backend, p, linked, rebuilt, bucket_rows)
@@ -219,10 +219,10 @@ def _devices_join(p: str, table: str, among: str) -> str:
             f"(SELECT raw_id FROM {among})) AS dv ON NOT {table}.own AND dv.device_id = {table}.raw_id")
 
 
-def _link(backend: DuckDBBackend, p: str) -> None:
+def _link(backend: DuckDBBackend, p: str, rebuilding: bool) -> None:
     """Link again the persons of every id the fresh identity inputs name (``persons``, for the
-    ids of ``closure`` only) from the kept inputs, shaped as the relations a full question
-    links from (:func:`~utmost.engine.identity.label_people`)."""
+    ids of ``closure`` only; when rebuilding, of every linked id) from the kept inputs, shaped
+    as the relations a full question links from (:func:`~utmost.engine.identity.label_people`)."""
     d = backend.dialect
     backend.view("devices", f"SELECT device_id FROM derived_devices WHERE project = {p}")
     backend.view("identity_events", f"SELECT seq, time, event, distinct_id, properties FROM derived_identity_events "
@@ -230,6 +230,22 @@ def _link(backend: DuckDBBackend, p: str) -> None:
     backend.view("identified", f"""
 SELECT device_id, user_id, time, seq, CAST(NULL AS VARCHAR) AS id FROM derived_pairs WHERE project = {p}""")
     backend.create("all_links", queries.links(d))
+    if rebuilding:  # every id is named: the closure is every linked id, and all were first seen
+        backend.view("closure", "SELECT DISTINCT a AS id FROM all_links")
+        backend.view("links", "SELECT a, b FROM all_links")
+        backend.view("identified", f"SELECT f.time, f.seq, {_normalised('f')} AS id FROM derived_first_seen AS f "
+                                   f"{_devices_join(p, 'f', 'derived_first_seen')} WHERE f.project = {p}")
+    else:
+        _close(backend, p)
+    label_people(backend)
+
+
+def _close(backend: DuckDBBackend, p: str) -> None:
+    """``closure``: the ids the fresh identity inputs name, as themselves and as devices', the
+    ids of their persons before, and every id linked to those now, until none is added (a set
+    closed under the links, whose persons come out as from every link); ``links`` among them,
+    and ``identified``, when each of them was first seen (the earliest names a person)."""
+    d = backend.dialect
     named = [d.json_text("properties", k) for k in ("$anon_distinct_id", "$identified_id", "alias")]
     merged = d.explode.format(d.json_string_array("properties", "$distinct_ids"))
     backend.create("named", f"""
@@ -238,9 +254,6 @@ UNION SELECT device_id FROM new_devices UNION SELECT raw_id FROM changed_derived
 UNION SELECT distinct_id FROM new_identity_events
 {"".join(f" UNION SELECT {n} FROM new_identity_events" for n in named)}
 UNION SELECT {merged} FROM new_identity_events WHERE event = '$merge'""")
-    # Every id named, as itself and as a device's, and the ids of their persons before; then
-    # every id linked to those now, until none is added: a set closed under the links, whose
-    # persons are linked again exactly as from every link.
     backend.create("closure_0", f"""
 WITH ids AS (SELECT raw AS id FROM named WHERE raw IS NOT NULL
              UNION SELECT {_PREFIX} || raw FROM named WHERE raw IS NOT NULL)
@@ -252,6 +265,7 @@ UNION SELECT l.id FROM derived_persons AS l JOIN derived_persons AS s ON s.perso
         backend.create(f"closure_{round_}", f"SELECT id FROM closure_{round_ - 1} UNION "
                                             f"SELECT b FROM all_links WHERE a IN (SELECT id FROM closure_{round_ - 1})")
         grown = backend.scalar(f"SELECT count(*) FROM closure_{round_}")
+        backend.execute(f"DROP TABLE closure_{round_ - 1}")
         if grown == size:
             break
         size = grown
@@ -265,7 +279,6 @@ SELECT * FROM (
   WHERE f.project = {p} AND f.raw_id IN (SELECT raw_id FROM closure_raw)
 ) AS seen WHERE id IN (SELECT id FROM closure)""")
     backend.view("links", "SELECT a, b FROM all_links WHERE a IN (SELECT id FROM closure)")
-    label_people(backend)
 
 
 def _redo_sessions(backend: DuckDBBackend, p: str, linked: bool, rebuilding: bool, bucket_rows: int) -> int:
