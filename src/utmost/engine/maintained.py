@@ -213,8 +213,9 @@ def _normalised(table: str, devices: str = "dv") -> str:
 
 
 def _devices_join(p: str, table: str, among: str) -> str:
-    """``LEFT JOIN`` of the devices whose id is a raw id of ``among`` (the rows of ``table`` or a
-    superset): a hash table of those few, not of every device."""
+    """``LEFT JOIN`` of the devices whose id is a ``raw_id`` of the relation ``among`` (what
+    ``table``'s rows that are not their own device's may hold): a hash table of those few,
+    not of every device (14M at 50M events)."""
     return (f"LEFT JOIN (SELECT device_id FROM derived_devices WHERE project = {p} AND device_id IN "
             f"(SELECT raw_id FROM {among})) AS dv ON NOT {table}.own AND dv.device_id = {table}.raw_id")
 
@@ -230,21 +231,27 @@ def _link(backend: DuckDBBackend, p: str, rebuilding: bool) -> None:
     backend.view("identified", f"""
 SELECT device_id, user_id, time, seq, CAST(NULL AS VARCHAR) AS id FROM derived_pairs WHERE project = {p}""")
     backend.create("all_links", queries.links(d))
-    if rebuilding:  # every id is named: the closure is every linked id, and all were first seen
-        backend.view("closure", "SELECT DISTINCT a AS id FROM all_links")
-        backend.view("links", "SELECT a, b FROM all_links")
-        backend.view("identified", f"SELECT f.time, f.seq, {_normalised('f')} AS id FROM derived_first_seen AS f "
-                                   f"{_devices_join(p, 'f', 'derived_first_seen')} WHERE f.project = {p}")
+    if rebuilding:  # every id is named: the closure is every linked id
+        backend.create("closure", "SELECT DISTINCT a AS id FROM all_links")
     else:
         _close(backend, p)
+    # When the closure's ids were first seen (the earliest names a person): their rows only (a
+    # rebuild that normalised every id first seen held every device's id: 1.5 GB at 50M events).
+    raw = f"CASE WHEN id LIKE '{queries.DEVICE_PREFIX}%' THEN substr(id, {len(queries.DEVICE_PREFIX) + 1}) END"
+    backend.create("closure_raw", f"SELECT id AS raw_id FROM closure UNION SELECT {raw} FROM closure")
+    backend.view("identified", f"""
+SELECT * FROM (
+  SELECT f.time, f.seq, {_normalised('f')} AS id FROM derived_first_seen AS f {_devices_join(p, 'f', 'closure_raw')}
+  WHERE f.project = {p} AND f.raw_id IN (SELECT raw_id FROM closure_raw)
+) AS seen WHERE id IN (SELECT id FROM closure)""")
+    backend.view("links", "SELECT a, b FROM all_links WHERE a IN (SELECT id FROM closure)")
     label_people(backend)
 
 
 def _close(backend: DuckDBBackend, p: str) -> None:
     """``closure``: the ids the fresh identity inputs name, as themselves and as devices', the
     ids of their persons before, and every id linked to those now, until none is added (a set
-    closed under the links, whose persons come out as from every link); ``links`` among them,
-    and ``identified``, when each of them was first seen (the earliest names a person)."""
+    closed under the links, whose persons come out as from every link)."""
     d = backend.dialect
     named = [d.json_text("properties", k) for k in ("$anon_distinct_id", "$identified_id", "alias")]
     merged = d.explode.format(d.json_string_array("properties", "$distinct_ids"))
@@ -270,15 +277,6 @@ UNION SELECT l.id FROM derived_persons AS l JOIN derived_persons AS s ON s.perso
             break
         size = grown
     backend.view("closure", f"SELECT id FROM closure_{round_}")
-    # When the closure's ids were first seen (the earliest names a person): their rows only.
-    raw = f"CASE WHEN id LIKE '{queries.DEVICE_PREFIX}%' THEN substr(id, {len(queries.DEVICE_PREFIX) + 1}) END"
-    backend.create("closure_raw", f"SELECT id AS raw_id FROM closure UNION SELECT {raw} FROM closure")
-    backend.view("identified", f"""
-SELECT * FROM (
-  SELECT f.time, f.seq, {_normalised('f')} AS id FROM derived_first_seen AS f {_devices_join(p, 'f', 'closure_raw')}
-  WHERE f.project = {p} AND f.raw_id IN (SELECT raw_id FROM closure_raw)
-) AS seen WHERE id IN (SELECT id FROM closure)""")
-    backend.view("links", "SELECT a, b FROM all_links WHERE a IN (SELECT id FROM closure)")
 
 
 def _redo_sessions(backend: DuckDBBackend, p: str, linked: bool, rebuilding: bool, bucket_rows: int) -> int:
@@ -294,7 +292,7 @@ LEFT JOIN persons AS n ON n.id = c.id WHERE o.person IS DISTINCT FROM n.person""
     else:
         changed = "UNION SELECT id FROM changed_ids" if linked else ""
         backend.create("affected", f"""
-SELECT {_normalised('f')} AS id FROM fresh AS f {_devices_join(p, 'f', 'fresh')} WHERE f.raw_id IS NOT NULL {changed}
+SELECT {_normalised('f')} AS id FROM fresh AS f {_devices_join(p, 'f', '(SELECT raw_id FROM fresh WHERE NOT own)')} WHERE f.raw_id IS NOT NULL {changed}
 UNION SELECT device_id FROM new_devices UNION SELECT {_PREFIX} || device_id FROM new_devices""")
         backend.create("dirty", f"""
 SELECT coalesce(o.person, a.id) AS person FROM affected AS a LEFT JOIN derived_persons AS o ON o.project = {p} AND o.id = a.id
@@ -314,7 +312,7 @@ UNION ALL SELECT {columns} FROM fresh WHERE raw_id IS NOT NULL""")
     # and by buckets of persons, so that one window never sorts more than ``bucket_rows`` rows.
     backend.create("owned", f"""
 SELECT r.seq, r.time, coalesce(l.person, {_normalised('r')}) AS person
-FROM redo AS r {_devices_join(p, 'r', 'redo')}
+FROM redo AS r {_devices_join(p, 'r', '(SELECT raw_id FROM redo WHERE NOT own)')}
 LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}""")
     buckets = max(1, -(-_count(backend, "SELECT count(*) FROM owned") // bucket_rows))
     persons = 0
