@@ -229,3 +229,41 @@ def test_an_import_leaves_the_tables_current_for_the_next_process(tmp_path):
         assert maintained.current(DuckDBBackend.of(store), "default")
         assert derived(store, "derived_events", "seq")[-1][:3] == ("default", 3, store.reader().execute(
             "SELECT time FROM events WHERE seq = 3").fetchone()[0])
+
+
+def test_closing_the_store_interrupts_a_refresh_which_rolls_back(tmp_path):
+    """`utmost serve` stopping mid-refresh does not wait for it: the refresh is interrupted and
+    rolled back, and the next one does its work."""
+    import threading
+
+    import duckdb
+
+    path = tmp_path / "i.duckdb"
+    events = [{"event": "Page View", "properties": {"time": T0 + i * MINUTE, "distinct_id": f"$device:d{i % 900}",
+                                                    "$device_id": f"d{i % 900}", "$insert_id": str(i)}}
+              for i in range(60_000)]
+    store = Store(path)
+    store.insert_lines("default", raw_lines(events)).result()
+    failed: list[BaseException] = []
+    started = threading.Event()
+
+    def refresh() -> None:
+        backend = DuckDBBackend.of(store)
+        try:
+            with backend.maintenance() as writable:
+                started.set()
+                maintained.refresh(writable, "default")
+        except duckdb.Error as error:
+            failed.append(error)
+
+    worker = threading.Thread(target=refresh)
+    worker.start()
+    assert started.wait(10)
+    time.sleep(0.02)
+    store.close()
+    worker.join()
+    assert len(failed) == 1 and "nterrupt" in str(failed[0])
+    with Store(path) as store:
+        assert derived(store, "derived_events", "seq") == []
+        options = make_options(CONVERSION)
+        assert kept_sessions(store, options) == rebuilt_sessions(store, options)

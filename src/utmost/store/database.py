@@ -104,8 +104,10 @@ class Store:
         #: How many deletions this store made: part of the data's version (:meth:`version`).
         self._deletions = 0
         self._deleting = threading.Lock()
-        #: Held by the one transaction that may change the derived tables (:meth:`maintaining`).
+        #: Held by the one transaction that may change the derived tables (:meth:`maintaining`),
+        #: whose cursor :meth:`close` interrupts (it rolls back: a refresh is redone next time).
         self._maintenance = threading.Lock()
+        self._maintained: duckdb.DuckDBPyConnection | None = None
         if read_only:
             return
         spilled = SpilledLines(Spill(Path(f"{self.path}.spill")), self._numbering)
@@ -132,6 +134,11 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        maintained = self._maintained
+        if maintained is not None:
+            maintained.interrupt()
+        with self._maintenance:  # the refresh has rolled back
+            pass
         if self._writer is not None and self._appender is not None:
             self._writer.close()
             self._appender.spilled.file.close()
@@ -176,7 +183,7 @@ class Store:
         if self.read_only:
             raise UtmostError(f"{self.path} is open for reading only")
         with self._maintenance:
-            cursor = self.reader()
+            cursor = self._maintained = self.reader()
             if memory_limit is not None:
                 cursor.execute(f"SET memory_limit = {DUCKDB.literal(memory_limit)}")
             try:
@@ -188,6 +195,7 @@ class Store:
                     raise
                 cursor.execute("COMMIT")
             finally:
+                self._maintained = None
                 if memory_limit is not None:
                     cursor.execute("RESET memory_limit")  # DuckDB's default, as the importer leaves it
                 cursor.close()
