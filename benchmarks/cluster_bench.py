@@ -50,7 +50,8 @@ def timed(command: list[str], **kwargs) -> tuple[float, str]:
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, **kwargs)
     if done.returncode:
-        sys.exit(f"{' '.join(command)[:200]} failed:\n{done.stderr[-3000:]}")
+        causes = [line for line in done.stderr.splitlines() if "Error" in line or "Exception" in line][:8]
+        sys.exit(f"{' '.join(command)[:200]} failed after {time.perf_counter() - started:.0f} s:\n" + "\n".join(causes))
     return time.perf_counter() - started, done.stdout
 
 
@@ -87,6 +88,8 @@ def main() -> None:
     parser.add_argument("--worker-memory", default="4g")
     parser.add_argument("--db", type=Path, help="a copy of the generated database to use as it is (its derived "
                                                  "tables may be built already)")
+    parser.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to utmost attribute --engine spark (repeatable)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     args.data.mkdir(exist_ok=True)
@@ -102,11 +105,13 @@ def main() -> None:
         utmost = [sys.executable, "-m", "utmost"]
         rows["derived tables (as `utmost import` ends)"], _ = timed([sys.executable, "-c", BUILD, str(db)])
         rows["utmost attribute, DuckDB"], on_duckdb = timed([*utmost, *QUESTION, "--db", str(db)])
+        print(rows, flush=True)
         rows["utmost export --parquet"], _ = timed([*utmost, "export", "--parquet", str(work / "parquet"), "--db", str(db)])
         url, processes = start_cluster(work, args.worker_memory)
         try:
             rows["utmost attribute, Spark standalone (2 workers)"], on_spark = timed(
-                [*utmost, *QUESTION, "--engine", "spark", "--events", str(work / "parquet"), "--spark-master", url])
+                [*utmost, *QUESTION, "--engine", "spark", "--events", str(work / "parquet"), "--spark-master", url,
+                 *(f"--spark-conf={setting}" for setting in args.spark_conf)])
         finally:
             for process in processes:
                 os.killpg(process.pid, signal.SIGTERM)

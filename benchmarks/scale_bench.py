@@ -43,10 +43,11 @@ print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru
 """
 BUILD = """
 from utmost.backends import DuckDBBackend
-from utmost.engine import keep_up
+from utmost.engine import maintained
 from utmost.store import Store
-with Store(sys.argv[1]) as store:
-    keep_up(DuckDBBackend.of(store), store.project().name)
+with Store(sys.argv[1]) as store, DuckDBBackend.of(store).maintenance() as writable:
+    maintained.forget(writable, store.project().name)  # built from every event, whatever the cached file holds
+    maintained.refresh(writable, store.project().name)
 """
 FLOOR = """
 import duckdb
