@@ -194,3 +194,10 @@ def test_hostile_truths_never_get_a_5xx(site, truth, params):
     assert answer.status_code in (200, 400), answer.text
     assert set(answer.json()) == ({"error"} if answer.status_code == 400 else
                                   {"conversion", "by", "models", "truth", "database", "scores", "channels"})
+
+
+def test_an_integer_beyond_64_bits_is_refused_not_a_5xx(site):
+    """A 30-digit number anywhere in the truth (here its echoed parameters) is a 400 with a reason."""
+    answer = post(site, json.dumps({**TRUTH, "parameters": {"reach": 10**30}}).encode(), {"models": "last_touch"})
+    assert answer.status_code == 400
+    assert "beyond 64 bits" in answer.json()["error"]["message"]

@@ -78,7 +78,22 @@ def parse_truth(data: bytes, where: str = "truth") -> Truth:
         raise InputError(f"{where}: not JSON: {error}") from None
     if truth.format != FORMAT:
         raise InputError(f"{where}: format {truth.format!r}; this utmost reads {FORMAT!r}")
+    if _too_large(msgspec.to_builtins(truth)):  # answers echo it, and their JSON holds 64-bit integers at most
+        raise InputError(f"{where}: an integer beyond 64 bits")
     for channel in truth.channels:
         if sorted(channel.key) != sorted(truth.by):
             raise InputError(f"{where}: channel {channel.key} must name exactly the properties {truth.by}")
     return truth
+
+
+def _too_large(value: Any) -> bool:
+    """Whether ``value`` (decoded JSON) holds an integer outside the signed 64-bit range."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not -(2**63) <= value < 2**63
+    if isinstance(value, dict):
+        return any(_too_large(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_too_large(v) for v in value)
+    return False
