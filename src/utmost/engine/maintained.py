@@ -8,12 +8,14 @@ migration 8) and :func:`refresh` brings them up to date in one transaction:
 1. the events numbered after ``derived_state.seq`` are read (``fresh``);
 2. what identity is computed from is updated: the devices, each (device, user) pair's earliest
    event, the sign-ins, aliases and merges, and when each raw id was first seen;
-3. if any of those changed, persons are linked again from them (the same queries as a full
-   question, :func:`utmost.engine.identity.label_people`, over these small tables, not the events),
-   and the ids whose person changed are found;
+3. if any of those changed, the ids they name, with every id linked to those (a set closed
+   under the links; a rebuild takes every linked id), are linked again from these small
+   tables, not the events, by the same queries as a full question
+   (:func:`utmost.engine.identity.label_people`), and the ids whose person changed are found;
 4. the persons touched (the old and the new person of every id that changed, of every id the
    fresh events name, and of any id that now reads as a device's) lose their rows in
-   ``derived_events``, which are numbered into sessions again with the fresh events.
+   ``derived_events``, which are numbered into sessions again with the fresh events, by
+   buckets of persons of at most :data:`BUCKET_ROWS` events.
 
 Every event of a person touched is among the rows redone (an id whose person did not change
 keeps it, so a person's other ids, unchanged, belong to a person in the set), so the result is
@@ -43,7 +45,8 @@ from utmost.store.schema import DERIVED_TABLES
 #: The session timeout the derived tables are cut at: the question's default.
 TIMEOUT = parse_duration(PARAMETERS_BY_NAME["session_timeout"].default)
 #: DuckDB's memory while an import brings the tables up to date: a first build of 10M events
-#: peaked at 3.9 GiB in 25 s unbounded, 1.9 GiB in 30 s with it (the rest spilled).
+#: peaked at 3.9 GiB in 25 s unbounded, 1.9 GiB in 30 s with it (the rest spilled); 50M events
+#: (with the buckets below) 130 s at 1,992 MiB.
 IMPORT_MEMORY = "1536MB"
 #: Events whose sessions are numbered at once: a window sorts them all (one sort at 10M events
 #: took 4 s and most of a build's memory).
