@@ -37,7 +37,6 @@ from utmost.backends.duckdb import DuckDBBackend
 from utmost.dialect import Dialect
 from utmost.engine import queries
 from utmost.engine.identity import MAX_ROUNDS, label_people
-from utmost.engine.channels import paid_click
 from utmost.engine.options import PARAMETERS_BY_NAME, Options, parse_duration
 from utmost.ingest.campaign import LANDING_PARAMS
 from utmost.store.schema import DERIVED_TABLES
@@ -72,9 +71,8 @@ def covers(options: Options) -> bool:
 
 def sessions(d: Dialect, options: Options) -> str:
     """The ``sessions`` step (:func:`utmost.engine.queries.sessions`) read from ``derived_events``."""
-    tagged = f"{queries.nonempty('i.utm_source')} OR {paid_click('i')}"
-    landed = f", ({tagged}) AS landed" if options.by_channel else ""
-    keep = f"({tagged})" if options.by_channel else queries.nonempty("i.utm_source")
+    landed = f", ({queries.tagged()}) AS landed" if options.by_channel else ""
+    keep = f"({queries.tagged()})" if options.by_channel else queries.nonempty("i.utm_source")
     columns = ", ".join(f"i.{c}" for c in queries.landing_columns(options))
     return f"""
 SELECT i.seq, i.time, i.event, {columns}, i.person{landed}, i.starts, i.session FROM derived_events AS i
@@ -107,8 +105,13 @@ def current(backend: Backend, project: str) -> bool:
     state = backend.arrow(f"SELECT seq, events FROM derived_state WHERE project = {p}").to_pylist()
     if not state:
         return False
+    return bool((state[0]["seq"], state[0]["events"]) == _events_now(backend, p))
+
+
+def _events_now(backend: Backend, p: str) -> tuple[int, int]:
+    """The project's (quoted as ``p``) highest ``seq`` (-1 for none) and how many events it holds."""
     top, count = backend.arrow(f"SELECT max(seq) AS top, count(*) AS n FROM events WHERE project = {p}").to_pylist()[0].values()
-    return bool(state[0]["seq"] == (top if top is not None else -1) and state[0]["events"] == count)
+    return (-1 if top is None else top), count
 
 
 def forget(backend: DuckDBBackend, project: str) -> None:
@@ -122,8 +125,7 @@ def refresh(backend: DuckDBBackend, project: str, bucket_rows: int = BUCKET_ROWS
     Sessions are numbered for at most ``bucket_rows`` events at a time."""
     d = backend.dialect
     p = d.literal(project)
-    top, count = backend.arrow(f"SELECT max(seq) AS top, count(*) AS n FROM events WHERE project = {p}").to_pylist()[0].values()
-    top = -1 if top is None else top
+    top, count = _events_now(backend, p)
     state = backend.arrow(f"SELECT seq, events FROM derived_state WHERE project = {p}").to_pylist()
     rebuilt = not state
     if state:
@@ -308,9 +310,6 @@ UNION ALL SELECT {columns} FROM fresh WHERE raw_id IS NOT NULL""")
         backend.execute(f"DELETE FROM derived_persons AS o USING changed_ids AS c WHERE o.project = {p} AND o.id = c.id")
         backend.execute(f"INSERT INTO derived_persons SELECT {p}, n.id, n.person FROM persons AS n "
                         f"JOIN changed_ids AS c ON c.id = n.id")
-    timeout = int(TIMEOUT.total_seconds() * 1_000_000)
-    us = backend.dialect.micros.format
-    previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
     # Numbered on the narrow columns, then joined back: the windows sort only what they carry;
     # and by buckets of persons, so that one window never sorts more than ``bucket_rows`` rows.
     backend.create("owned", f"""
@@ -321,11 +320,9 @@ LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}"
     persons = 0
     for bucket in range(buckets):
         backend.create("numbered", f"""
-SELECT seq, person, starts,
-  sum(starts) OVER (PARTITION BY person ORDER BY time, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session
+SELECT seq, person, starts, sum(starts) {queries.RUNNING} AS session
 FROM (
-  SELECT seq, time, person,
-    CASE WHEN {previous} IS NULL OR {us('time')} - {us(previous)} > {timeout} THEN 1 ELSE 0 END AS starts
+  SELECT seq, time, person, {queries.session_start(backend.dialect, TIMEOUT)} AS starts
   FROM owned WHERE hash(person) % {buckets} = {bucket}
 ) AS marked""")
         backend.execute(f"""

@@ -9,6 +9,8 @@ Pure: each function returns the SQL of one step, reading the tables of the steps
 
 from __future__ import annotations
 
+import datetime as dt
+
 from utmost.dialect import Dialect, double
 from utmost.engine.channels import CHANNEL, CLICK_ID_TRAFFIC, DIRECT, channel_sql, paid_click, traffic_sql
 from utmost.engine.models import Rule
@@ -225,19 +227,29 @@ def person_of(events: str = "i") -> str:
     return f"coalesce(p.person, {events}.id)"
 
 
+def tagged(table: str = "i") -> str:
+    """SQL: the row of ``table`` landed with a utm_source or a click id that names its platform
+    (channel mode's ``landed``, docs/semantics.md §13)."""
+    return f"{nonempty(f'{table}.utm_source')} OR {paid_click(table)}"
+
+
+def session_start(d: Dialect, timeout: dt.timedelta) -> str:
+    """SQL: 1 where a person's row (``person``, ``time``, ``seq``) begins a session: their first,
+    or after a gap longer than ``timeout``; else 0 (docs/semantics.md §3)."""
+    previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
+    gap = f"{d.micros.format('time')} - {d.micros.format(previous)}"
+    return f"CASE WHEN {previous} IS NULL OR {gap} > {int(timeout.total_seconds() * 1_000_000)} THEN 1 ELSE 0 END"
+
+
 def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
     """Events with their person and ``starts`` = 1 where a session begins (first, or after a gap)."""
-    timeout = int(options.session_timeout.total_seconds() * 1_000_000)
-    previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
     only = f"AND {person_of()} = {d.literal(person)}" if person is not None else ""
     # Every column here is sorted along with all events: the id only for one person's journey,
     # and in channel mode one flag, not the columns the channel is read from.
     ident = "i.id, " if person is not None else ""
-    tagged = f"{nonempty('i.utm_source')} OR {paid_click('i')}"
-    landed_flag = f", ({tagged}) AS landed" if options.by_channel else ""
+    landed_flag = f", ({tagged()}) AS landed" if options.by_channel else ""
     return f"""
-  SELECT *, CASE WHEN {previous} IS NULL
-                   OR {d.micros.format('time')} - {d.micros.format(previous)} > {timeout} THEN 1 ELSE 0 END AS starts
+  SELECT *, {session_start(d, options.session_timeout)} AS starts
   FROM (
     SELECT i.seq, i.time, i.event, {ident}{", ".join(f"i.{c}" for c in landing_columns(options))},
       {person_of()} AS person{landed_flag}
@@ -246,7 +258,7 @@ def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
   ) AS owned"""
 
 
-_RUNNING = "OVER (PARTITION BY person ORDER BY time, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+RUNNING = "OVER (PARTITION BY person ORDER BY time, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
 
 
 def _numbered(d: Dialect, options: Options, marked: str, source: str) -> str:
@@ -257,17 +269,17 @@ def _numbered(d: Dialect, options: Options, marked: str, source: str) -> str:
     touchpoint's key, so "differs from the first" is "differs from the previous".)
     """
     if not options.split_on_key:
-        return f"SELECT *, CAST(sum(starts) {_RUNNING} AS BIGINT) AS session FROM ({marked}) AS marked"
+        return f"SELECT *, CAST(sum(starts) {RUNNING} AS BIGINT) AS session FROM ({marked}) AS marked"
     keys = [sql for _, sql in key_columns(d, options)]
     key = f"concat_ws({_KEY_SQL}, {', '.join(keys)})" if len(keys) > 1 else keys[0]
     join = with_properties(source, options.project, d, _reads_properties(options))
     join += " " + traffic_join(source, options.project, d, options)
     previous_touch = "lag(touch_key) OVER (PARTITION BY person, time_session, touch_key IS NULL ORDER BY time, seq)"
     return f"""
-SELECT *, CAST(sum(starts + split) {_RUNNING} AS BIGINT) AS session FROM (
+SELECT *, CAST(sum(starts + split) {RUNNING} AS BIGINT) AS session FROM (
   SELECT *, CASE WHEN touch_key IS NOT NULL AND {previous_touch} <> touch_key THEN 1 ELSE 0 END AS split
   FROM (
-    SELECT *, sum(starts) {_RUNNING} AS time_session FROM (
+    SELECT *, sum(starts) {RUNNING} AS time_session FROM (
       SELECT s.*, CASE WHEN {landed(options)} THEN {key} END AS touch_key
       FROM ({marked}) AS s {join}
     ) AS keyed
