@@ -12,7 +12,8 @@ from engine import reference
 from engine.journeys import DAY, HOUR, MINUTE, book, identify, land, page, server
 
 from utmost.api import answer as attribute_in
-from utmost.engine import make_options
+from utmost.backends.duckdb import DuckDBBackend
+from utmost.engine import attribute, make_options
 from utmost.store import Store
 
 ALL = "first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,time_decay,participation"
@@ -277,6 +278,38 @@ def test_markov_and_shapley_on_the_three_path_example(tmp_path):
     assert per == {("markov", "$device:p1", "A"): 0.25, ("markov", "$device:p1", "B"): 0.75,
                    ("markov", "$device:p3", "B"): 1.0, ("shapley", "$device:p1", "A"): 0.25,
                    ("shapley", "$device:p1", "B"): 0.75, ("shapley", "$device:p3", "B"): 1.0}
+
+
+class Fetching(DuckDBBackend):
+    """The real DuckDB backend, noting how many rows each result it hands over holds."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store.reader(), store)
+        self.fetched: list[int] = []
+
+    def arrow(self, sql: str):
+        table = super().arrow(sql)
+        self.fetched.append(table.num_rows)
+        return table
+
+
+def test_the_learned_models_fetch_a_row_per_path_not_per_conversion(tmp_path):
+    """200 persons land from A then B and book (100 each), 50 land from A only. Markov by hand:
+    start→A 250, A→B 200, A lost 50, B→booking 200; removing A or B loses every booking, so
+    each takes half: A 100, B 100 (revenue 10,000 each). No result handed to Python (on Spark,
+    to the driver) holds a row per conversion: the models see paths, the engine sums."""
+    events = []
+    for p in range(200):
+        events += [land(0, "A", dev=f"c{p}"), land(DAY, "B", dev=f"c{p}"), book(DAY + 60, dev=f"c{p}", amount=100)]
+    events += [land(0, "A", dev=f"l{p}") for p in range(50)]
+    with Store(tmp_path / "paths.duckdb") as store:
+        store.insert_lines("default", raw_lines(events)).result()
+        backend = Fetching(store)
+        result = attribute(backend, make_options("Reservation Completed", models="markov,shapley"), per_conversion=False)
+    totals = {(r["model"], r["utm_source"]): (r["conversions"], r["revenue"]) for r in result.totals.to_pylist()}
+    assert totals[("markov", "A")] == totals[("markov", "B")] == (100.0, 10_000.0)
+    assert sum(c for (model, _), (c, _) in totals.items() if model == "shapley") == 200.0
+    assert result.conversions == 200 and max(backend.fetched) < 20
 
 
 def test_journeys_start_after_the_previous_conversion(tmp_path):

@@ -42,6 +42,11 @@ class Backend(Protocol):
         """Name ``sql`` as the view ``name`` (replacing one of that name)."""
         ...
 
+    def put(self, name: str, table: pa.Table) -> None:
+        """Make ``table``, computed by the caller, the table ``name`` (replacing one of that
+        name): a few rows to join with the steps (the learned models' shares of each path)."""
+        ...
+
     def arrow(self, sql: str) -> pa.Table:
         """The rows of ``sql``."""
         ...

@@ -52,6 +52,16 @@ class DuckDBBackend:
     def view(self, name: str, sql: str) -> None:
         self._cursor.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
+    def put(self, name: str, table: pa.Table) -> None:
+        self._cursor.register(_PUT, table)
+        try:
+            self._copy(name, table)
+        finally:
+            self._cursor.unregister(_PUT)
+
+    def _copy(self, name: str, table: pa.Table) -> None:
+        self.create(name, f"SELECT * FROM {_PUT}")
+
     def arrow(self, sql: str) -> pa.Table:
         return self._cursor.sql(sql).to_arrow_table()
 
@@ -61,6 +71,10 @@ class DuckDBBackend:
 
     def close(self) -> None:
         self._cursor.close()
+
+
+#: The name a table handed to :meth:`DuckDBBackend.put` is read under while it is copied.
+_PUT = "put_rows"
 
 
 def _prepared(cursor: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -106,8 +120,12 @@ class ReusingBackend(DuckDBBackend):
     def view(self, name: str, sql: str) -> None:
         self._step(name, sql, "VIEW")
 
-    def _step(self, name: str, sql: str, kind: str) -> None:
-        key = hashlib.sha1(f"{self._previous}\x00{name}\x00{sql}".encode()).hexdigest()[:16]
+    def _copy(self, name: str, table: pa.Table) -> None:
+        # Its SQL is always the same: the rows it copies are part of its key.
+        self._step(name, f"SELECT * FROM {_PUT}", "TABLE", content=repr(table.to_pylist()))
+
+    def _step(self, name: str, sql: str, kind: str, content: str = "") -> None:
+        key = hashlib.sha1(f"{self._previous}\x00{name}\x00{sql}\x00{content}".encode()).hexdigest()[:16]
         kept = f"{name}__{key}"
         if key not in self._kept:
             self._cursor.execute(f"CREATE OR REPLACE TEMP {kind} {kept} AS {sql}")

@@ -91,6 +91,9 @@ class SparkBackend:
     def view(self, name: str, sql: str) -> None:
         self._spark.sql(sql).createOrReplaceTempView(name)
 
+    def put(self, name: str, table: pa.Table) -> None:
+        self._spark.createDataFrame(table).localCheckpoint(eager=True).createOrReplaceTempView(name)
+
     def arrow(self, sql: str) -> pa.Table:
         return self._spark.sql(sql).toArrow()
 

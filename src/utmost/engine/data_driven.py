@@ -1,21 +1,26 @@
 """The data-driven models' credit on the engine's journeys (docs/semantics.md §8, §9, §10).
 
 The backend builds every journey and aggregates them to one row per distinct path; only those
-rows reach the models, each fitted as its row of :data:`utmost.engine.models.MODELS` says.
-Conversions whose journey is empty go to ``(none)``. Per-conversion rows explain each credit: a
+rows reach the models, each fitted as its row of :data:`utmost.engine.models.MODELS` says. A
 fitted model splits a conversion over its own path's keys (Markov by their removal effects,
-Shapley by its set); a model with totals of its own (Markov's, global) keeps them.
+Shapley by its set); those shares, one row per path and key, go back to the backend
+(:meth:`~utmost.backends.Backend.put`), which credits every conversion and sums the credit
+exactly, so nothing that grows with the conversions comes back (on Spark: to the driver) unless
+per-conversion rows are asked for. Conversions whose journey is empty go to ``(none)``. A model
+with totals of its own (Markov's, global) keeps them; its splits only explain them.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+import pyarrow as pa
 
 from utmost.backends import Backend
 from utmost.engine import queries
 from utmost.engine.options import Options
 from utmost.engine.queries import KEY_SEPARATOR, PATH_SEPARATOR
+from utmost.engine.sums import exact_parts, exact_totals
 from utmost.models.journeys import Journeys
 
 Row = dict[str, Any]
@@ -29,44 +34,67 @@ def credit_data_driven(
     models = [(order, m) for order, m in enumerate(options.models) if m.learned]
     if not models:
         return [], [], {}
-    backend.create("journeys", queries.journeys(backend.dialect, options))
+    d = backend.dialect
+    backend.create("journeys", queries.journeys(d, options))
     lost = backend.arrow(
         "SELECT path, count(*) AS lost FROM journeys WHERE NOT converted AND path IS NOT NULL GROUP BY path"
     ).to_pylist()
-    conversions = backend.arrow(
-        "SELECT insert_id, person, time, revenue, path FROM journeys WHERE converted ORDER BY time, conversion"
-    ).to_pylist()
-    # Revenue is summed here, exactly, not by the backend: a parallel sum's last bits vary.
+    # An empty path ('') is a conversion with no touchpoint: it goes to (none).
+    backend.view("converting", "SELECT coalesce(path, '') AS path, revenue FROM journeys WHERE converted")
+    counts = backend.arrow("SELECT path, count(*) AS conversions FROM converting GROUP BY path").to_pylist()
+    # Revenue is summed exactly, in the engine: a parallel sum's last bits vary.
+    revenue = exact_totals(backend.arrow(exact_parts(d, "converting", ["path"], ["revenue"])).to_pylist(), ["path"])
     journeys = Journeys.from_rows(
-        [(split_path(c["path"]), 1, c["revenue"], 0) for c in conversions]
+        [(split_path(c["path"]), c["conversions"], revenue.get((c["path"],), {}).get("revenue", 0.0), 0) for c in counts]
         + [(split_path(p["path"]), 0, 0.0, p["lost"]) for p in lost]
     )
     fits = {m.name: m.fit(journeys, options) for _, m in models}
-    totals, rows = [], []
+    shares = []
     for order, model in models:
+        for c in counts:
+            path = split_path(c["path"])
+            for key, share in (fits[model.name].split(path) if path else {queries.NONE_KEY: 1.0}).items():
+                shares.append({"model_order": order, "model": model.name, "path": c["path"], "key": key, "share": share})
+    backend.put("shares", pa.Table.from_pylist(shares, schema=_SHARES))
+    backend.view("credited_journeys", "SELECT s.model_order, s.model, s.key, s.share AS credit, "
+                 "s.share * c.revenue AS revenue FROM converting AS c JOIN shares AS s ON s.path = c.path")
+    group = ["model_order", "model", "key"]
+    summed = exact_totals(backend.arrow(exact_parts(d, "credited_journeys", group, ["credit", "revenue"])).to_pylist(),
+                          group)
+    totals = []
+    for order, model in models:
+        credit = {key: (sums["credit"], sums.get("revenue", 0.0)) for (o, _, key), sums in summed.items() if o == order}
         fitted = fits[model.name]
-        credit: dict[str, tuple[list[float], list[float]]] = {}
+        if fitted.totals is not None:
+            # The model's own totals (Markov's, docs/semantics.md §9); the splits only explain them.
+            none = credit.get(queries.NONE_KEY)
+            credit = dict(fitted.totals)
+            if none:
+                credit[queries.NONE_KEY] = none
+        totals += [{"model_order": order, "model": model.name, **key_fields(k, options), "conversions": c, "revenue": r}
+                   for k, (c, r) in credit.items() if c]
+    rows = _rows(backend, options, models, fits) if per_conversion else []
+    return totals, rows, {name: value for f in fits.values() for name, value in f.explanation.items()}
+
+
+_SHARES = pa.schema([("model_order", pa.int64()), ("model", pa.string()), ("path", pa.string()),
+                     ("key", pa.string()), ("share", pa.float64())])
+
+
+def _rows(backend: Backend, options: Options, models: list[tuple[int, Any]], fits: dict[str, Any]) -> list[Row]:
+    """The per-conversion rows, when asked for: each conversion split by its path's shares."""
+    rows = []
+    conversions = backend.arrow(
+        "SELECT insert_id, person, time, revenue, path FROM journeys WHERE converted ORDER BY time, conversion"
+    ).to_pylist()
+    for order, model in models:
         for c in conversions:
             path = split_path(c["path"])
-            shares = fitted.split(path) if path else {queries.NONE_KEY: 1.0}
-            for key, share in shares.items():
-                sums = credit.setdefault(key, ([], []))
-                sums[0].append(share)
-                sums[1].append(share * c["revenue"])
-                if per_conversion:
-                    rows.append({"model_order": order, "model": model.name, "insert_id": c["insert_id"],
-                                 "person": c["person"], "time": c["time"], **key_fields(key, options),
-                                 "credit": share, "revenue": share * c["revenue"]})
-        summed = {k: (math.fsum(v[0]), math.fsum(v[1])) for k, v in credit.items()}
-        if fitted.totals is not None:
-            # The model's own totals (Markov's, docs/semantics.md §9); the splits above only explain them.
-            none = summed.get(queries.NONE_KEY)
-            summed = dict(fitted.totals)
-            if none:
-                summed[queries.NONE_KEY] = none
-        totals += [{"model_order": order, "model": model.name, **key_fields(k, options), "conversions": c, "revenue": r}
-                   for k, (c, r) in summed.items() if c]
-    return totals, rows, {name: value for f in fits.values() for name, value in f.explanation.items()}
+            for key, share in (fits[model.name].split(path) if path else {queries.NONE_KEY: 1.0}).items():
+                rows.append({"model_order": order, "model": model.name, "insert_id": c["insert_id"],
+                             "person": c["person"], "time": c["time"], **key_fields(key, options),
+                             "credit": share, "revenue": share * c["revenue"]})
+    return rows
 
 
 def split_path(text: str | None) -> tuple[str, ...]:
