@@ -4,7 +4,7 @@ Pure: each function returns the SQL of one step, reading the tables of the steps
 (docs/semantics.md §2 to §8). The runner (:mod:`utmost.engine.run`) materialises them in order on a backend.
 
     source ─▶ identified ─▶ links ─▶ labels (iterated) ─▶ persons ─▶ sessions
-           ─▶ touchpoints, conversions ─▶ attributable ─▶ per_conversion
+           ─▶ touchpoints, conversions ─▶ attributable ─▶ credited ─▶ per_conversion
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 
 from utmost.dialect import Dialect, double
 from utmost.engine.channels import CHANNEL, CLICK_ID_TRAFFIC, DIRECT, channel_sql, paid_click, traffic_sql
-from utmost.engine.models import Rule
+from utmost.engine.models import Model, Rule
 from utmost.engine.options import Options
 from utmost.ingest.campaign import LANDING_PARAMS
 
@@ -474,37 +474,43 @@ FROM conversions AS c LEFT JOIN touchpoints AS t
 ONE, ZERO = double(1), double(0)
 
 
-def per_conversion(d: Dialect, options: Options) -> str:
-    """One row per (model, conversion, key) with credit > 0: the explainable unit of credit.
+def _rule_based(options: Options) -> list[tuple[int, Model, Rule]]:
+    return [(order, m, m.computes) for order, m in enumerate(options.models) if isinstance(m.computes, Rule)]
 
-    Every model's weights are summed in one pass over ``attributable`` and unpivoted after:
-    one aggregation of the touchpoints instead of one per model.
-    """
+
+def credited(d: Dialect, options: Options) -> str:
+    """One row per (conversion, key), with each rule-based model's credit as a column ``w<order>``
+    (the model's place in the question): every model's weights summed in one pass over
+    ``attributable``, one aggregation of the touchpoints instead of one per model."""
     names = [name for name, _ in key_columns(d, options)]
     none_keys = ", ".join(f"CASE WHEN touches = 0 THEN {d.literal(NONE_KEY)} ELSE {n} END AS {n}" for n in names)
     key_list = ", ".join(names)
-    rule_based = [(order, m, m.computes) for order, m in enumerate(options.models) if isinstance(m.computes, Rule)]
     weights = []
-    for order, model, rule in rule_based:
+    for order, model, rule in _rule_based(options):
         weight = f"CASE WHEN touches = 0 THEN {ONE} ELSE {rule.weight(model)} END"
         weights.append(f"{rule.combine}({weight}) AS w{order}")
+    return f"""
+SELECT conversion, insert_id, person, conversion_time, {key_list}, max(revenue) AS revenue, {", ".join(weights)}
+FROM (
+  SELECT conversion, insert_id, person, conversion_time, revenue, touches, touch_number, decay, decay_total,
+    direct, indirect_number, indirect_touches, {none_keys}
+  FROM attributable
+) AS keyed
+GROUP BY conversion, insert_id, person, conversion_time, {key_list}
+"""
+
+
+def per_conversion(d: Dialect, options: Options) -> str:
+    """One row per (model, conversion, key) with credit > 0, the explainable unit of credit:
+    ``credited`` unpivoted. A view: its rows are several times ``credited``'s, and the totals
+    need only their sums (10M events, six models: 0.5 s and 0.5 GiB less than a table)."""
+    key_list = ", ".join(name for name, _ in key_columns(d, options))
     unpivoted = "\nUNION ALL\n".join(
         f"SELECT {order} AS model_order, {d.literal(model.name)} AS model, conversion, insert_id, person, "
         f"conversion_time, {key_list}, w{order} AS credit, revenue AS conversion_revenue FROM credited"
-        for order, model, _ in rule_based
+        for order, model, _ in _rule_based(options)
     )
-    return f"""
-WITH credited AS (
-  SELECT conversion, insert_id, person, conversion_time, {key_list}, max(revenue) AS revenue, {", ".join(weights)}
-  FROM (
-    SELECT conversion, insert_id, person, conversion_time, revenue, touches, touch_number, decay, decay_total,
-      direct, indirect_number, indirect_touches, {none_keys}
-    FROM attributable
-  ) AS keyed
-  GROUP BY conversion, insert_id, person, conversion_time, {key_list}
-)
-SELECT *, credit * conversion_revenue AS revenue FROM ({unpivoted}) AS by_model WHERE credit <> 0
-"""
+    return f"SELECT *, credit * conversion_revenue AS revenue FROM ({unpivoted}) AS by_model WHERE credit <> 0"
 
 
 def journey_events(d: Dialect, options: Options, person: str, source: str) -> str:

@@ -17,7 +17,6 @@ from utmost.backends import Backend
 from utmost.engine import maintained, money, queries
 from utmost.engine.identity import resolve_people
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
-from utmost.engine.incremental import credit_incremental
 from utmost.engine.channels import CHANNEL
 from utmost.engine.options import Options
 from utmost.engine.sums import exact_parts, exact_totals
@@ -60,6 +59,8 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     """
     d = backend.dialect
     if maintained.readable(backend, options):
+        # A table, not a view on the derived rows: every step after reads the same rows, however
+        # a refresh meanwhile renumbers them.
         backend.create("sessions", maintained.sessions(d, options))
     else:
         resolve_people(backend, options.project)
@@ -70,7 +71,7 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     keys = [f"k{i}" for i in range(len(options.by))]
     totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
     more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion)
-    caused_totals, caused_rows, caused_explanation = credit_incremental(backend, options, per_conversion)
+    caused_totals, caused_rows, caused_explanation = _credit_incremental(backend, options, per_conversion)
     totals += more_totals + caused_totals
     more_rows += caused_rows
     explanation.update(caused_explanation)
@@ -83,6 +84,16 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
         "SELECT count(DISTINCT conversion), count(DISTINCT CASE WHEN touches = 0 THEN conversion END) FROM attributable"
     ).to_pylist()[0].values()
     return Result(_named(ordered_totals, options), _named(ordered_rows, options), options, count, bare, explanation)
+
+
+def _credit_incremental(backend: Backend, options: Options, per_conversion: bool) -> tuple[list[dict], list[dict], dict]:
+    """``incremental``'s totals, rows and explanation, if asked for. Its module (numpy, scipy:
+    0.3 s to import) is imported only then: every other question starts without it."""
+    if not any(m.name == "incremental" for m in options.models):
+        return [], [], {}
+    from utmost.engine.incremental import credit_incremental
+
+    return credit_incremental(backend, options, per_conversion)
 
 
 def _with_spend(backend: Backend, options: Options, keys: list[str], totals: list[dict]) -> list[dict]:
@@ -165,7 +176,8 @@ def _credit_rule_based(
     key_list = ", ".join(keys)
     if not any(m.rule_based for m in options.models):
         return [], []
-    backend.create("per_conversion", queries.per_conversion(backend.dialect, options))
+    backend.create("credited", queries.credited(backend.dialect, options))
+    backend.view("per_conversion", queries.per_conversion(backend.dialect, options))
     group = ["model_order", "model", *keys]
     # Summed exactly by the engine (no credit crosses to here: at 10M events they were 4.9M).
     parts = backend.arrow(exact_parts(backend.dialect, "per_conversion", group, ["credit", "revenue"])).to_pylist()
