@@ -1,6 +1,6 @@
 """How a question's time and memory grow with the events, against a hand-tuned DuckDB floor.
 
-    python benchmarks/scale_bench.py [--sizes 1000000,10000000] [--data bench-data] [--json]
+    python benchmarks/scale_bench.py [--sizes 1000000,10000000] [--data bench-data] [--json] [--plot DIR]
 
 For each size, the attribution benchmark's database (``attribution_bench.py``: persons with
 power-law event counts, a quarter signing in on one or two devices, 60% of visits landing from
@@ -18,6 +18,8 @@ Then, each in a fresh process so that time and peak RSS are its own:
 4. **markov** and **shapley**: the same, with ``--models markov`` and ``--models shapley``.
 
 The table gives each step's seconds and peak RSS, and the engine's time as a ratio of the floor's.
+With ``--plot DIR``, ``scale-time.svg`` and ``scale-memory.svg`` there draw both against the
+events on log-log axes (a straight line of slope 1 is linear growth).
 """
 
 from __future__ import annotations
@@ -100,11 +102,26 @@ def measure(body: str, db: Path) -> tuple[float, float]:
     return float(seconds), int(peak_kib) / 1024
 
 
+def plot(rows: list[dict], folder: Path) -> None:
+    """Each step's seconds and peak RSS against the events, log-log, as two SVG charts."""
+    import pygal
+
+    style = pygal.style.Style(colors=("#1f77b4", "#7f7f7f", "#2ca02c", "#d62728", "#9467bd"))
+    for measure, index, unit in (("time", 0, "seconds"), ("memory", 1, "peak RSS, MiB")):
+        chart = pygal.XY(logarithmic=True, title=f"{unit} against events (log-log)", x_title="events",
+                         y_title=unit, dots_size=4, style=style, x_labels=[row["events"] for row in rows],
+                         x_value_formatter=lambda x: f"{x / 1e6:g}M")
+        for name in STEPS:
+            chart.add(name, [(row["events"], row[name][index]) for row in rows])
+        chart.render_to_file(str(folder / f"scale-{measure}.svg"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000")
     parser.add_argument("--data", type=Path, default=Path("bench-data"))
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--plot", type=Path, help="folder to draw scale-time.svg and scale-memory.svg in")
     args = parser.parse_args()
     args.data.mkdir(exist_ok=True)
     rows = []
@@ -128,6 +145,8 @@ def main() -> None:
     Console(width=200).print(table)
     if args.json:
         print(json.dumps(rows))
+    if args.plot:
+        plot(rows, args.plot)
 
 
 if __name__ == "__main__":
