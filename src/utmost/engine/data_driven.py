@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from utmost.backends import Backend
 from utmost.engine import queries
+from utmost.engine.models import Fitted, Model
 from utmost.engine.options import Options
 from utmost.engine.queries import KEY_SEPARATOR, PATH_SEPARATOR
 from utmost.engine.sums import exact_parts, exact_totals
@@ -52,8 +53,7 @@ def credit_data_driven(
     shares = []
     for order, model in models:
         for c in counts:
-            path = split_path(c["path"])
-            for key, share in (fits[model.name].split(path) if path else {queries.NONE_KEY: 1.0}).items():
+            for key, share in _split(fits[model.name], c["path"]).items():
                 shares.append({"model_order": order, "model": model.name, "path": c["path"], "key": key, "share": share})
     backend.put("shares", pa.Table.from_pylist(shares, schema=_SHARES))
     backend.view("credited_journeys", "SELECT s.model_order, s.model, s.key, s.share AS credit, "
@@ -81,7 +81,7 @@ _SHARES = pa.schema([("model_order", pa.int64()), ("model", pa.string()), ("path
                      ("key", pa.string()), ("share", pa.float64())])
 
 
-def _rows(backend: Backend, options: Options, models: list[tuple[int, Any]], fits: dict[str, Any]) -> list[Row]:
+def _rows(backend: Backend, options: Options, models: list[tuple[int, Model]], fits: dict[str, Fitted]) -> list[Row]:
     """The per-conversion rows, when asked for: each conversion split by its path's shares."""
     rows = []
     conversions = backend.arrow(
@@ -89,12 +89,18 @@ def _rows(backend: Backend, options: Options, models: list[tuple[int, Any]], fit
     ).to_pylist()
     for order, model in models:
         for c in conversions:
-            path = split_path(c["path"])
-            for key, share in (fits[model.name].split(path) if path else {queries.NONE_KEY: 1.0}).items():
+            for key, share in _split(fits[model.name], c["path"]).items():
                 rows.append({"model_order": order, "model": model.name, "insert_id": c["insert_id"],
                              "person": c["person"], "time": c["time"], **key_fields(key, options),
                              "credit": share, "revenue": share * c["revenue"]})
     return rows
+
+
+def _split(fitted: Fitted, path: str | None) -> dict[str, float]:
+    """A conversion's 1 split over the keys of its journey's ``path`` (as the backend writes it)
+    by ``fitted``; an empty journey's goes to (none)."""
+    keys = split_path(path)
+    return fitted.split(keys) if keys else {queries.NONE_KEY: 1.0}
 
 
 def split_path(text: str | None) -> tuple[str, ...]:
