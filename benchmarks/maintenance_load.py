@@ -1,14 +1,17 @@
 """The collector's /track latency while the derived tables are kept up to date, against without.
 
     python benchmarks/maintenance_load.py [--events 10000000] [--rate 200] [--seconds 60] [--ask-every 1]
+                                          [--import-events 200000]
 
 ``utmost serve`` runs over a copy of the attribution benchmark's database (cached under --data,
 its derived tables current), and mixpanel-browser's /track requests (benchmarks/ingest_load.py,
 50 events each, open loop) arrive at --rate a second for --seconds, into the same project. Twice,
 on the same server: first alone (the baseline), then while a client asks the dashboard's question
 every --ask-every seconds, each of which first takes the events that arrived since the last one
-into the derived tables (``engine/maintained.py``). The table gives /track's p50 and p99 both
-times, the questions' times and how many events each refresh took in.
+into the derived tables (``engine/maintained.py``). Then the same twice for /import
+(``--import-events`` events of the same file, 2,000-event batches on 4 connections, closed
+loop). The table gives /track's p50 and p99 and /import's events a second, alone and beside the
+questions, and the questions' times.
 """
 
 from __future__ import annotations
@@ -57,9 +60,30 @@ def prepared(data: Path, events: int) -> tuple[Path, str]:
 
 
 def track(url: str, file: Path, rate: float, seconds: float) -> dict:
-    done = subprocess.run([sys.executable, str(LOAD), "track", url, str(file), "--rate", str(rate),
-                           "--seconds", str(seconds), "--batch", "50"], capture_output=True, text=True, check=True)
+    return _load(["track", url, str(file), "--rate", str(rate), "--seconds", str(seconds), "--batch", "50"])
+
+
+def send(url: str, secret: str, file: Path) -> dict:
+    return _load(["import", url, secret, str(file), "--batch", "2000", "--connections", "4"])
+
+
+def _load(arguments: list[str]) -> dict:
+    done = subprocess.run([sys.executable, str(LOAD), *arguments], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.splitlines()[-1])
+
+
+def slices(file: Path, sizes: list[int]) -> list[Path]:
+    """Consecutive slices of ``file``'s lines, each a file of its own (cached beside it): every
+    run sends events no other sent."""
+    paths, start = [], 0
+    for size in sizes:
+        path = file.with_name(f"maintenance-{start}-{start + size}.jsonl")
+        if not path.exists():
+            with open(file, "rb") as lines, open(path, "wb") as out:
+                out.writelines(itertools.islice(lines, start, start + size))
+        paths.append(path)
+        start += size
+    return paths
 
 
 def main() -> None:
@@ -68,16 +92,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--ask-every", type=float, default=1.0)
+    parser.add_argument("--import-events", type=int, default=200_000)
     parser.add_argument("--data", type=Path, default=Path("bench-data"))
     args = parser.parse_args()
     args.data.mkdir(exist_ok=True)
     db, secret = prepared(args.data, args.events)
     needed = round(args.rate * args.seconds) * 50
-    file = make_file(args.data, needed * 2)
-    second = args.data / f"maintenance-second-{needed}.jsonl"  # events the first run did not send
-    if not second.exists():
-        with open(file, "rb") as lines, open(second, "wb") as out:
-            out.writelines(itertools.islice(lines, needed, 2 * needed))
+    file = make_file(args.data, needed * 2 + args.import_events * 2)
+    first, second, third, fourth = slices(file, [needed, needed, args.import_events, args.import_events])
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = args.data / "maintenance-server.log"
@@ -87,7 +109,8 @@ def main() -> None:
     asked: list[float] = []
     try:
         wait_ready(server, url, log)
-        alone = track(url, file, args.rate, args.seconds)
+        alone = track(url, first, args.rate, args.seconds)
+        imported_alone = send(url, secret, third)
         stopping = threading.Event()
 
         def ask() -> None:
@@ -101,17 +124,20 @@ def main() -> None:
         asking = threading.Thread(target=ask)
         asking.start()
         beside = track(url, second, args.rate, args.seconds)
+        imported_beside = send(url, secret, fourth)
         stopping.set()
         asking.join()
     finally:
         stop(server)
         db.unlink(missing_ok=True)
     table = Table(title=f"/track at {args.rate:.0f} requests/s for {args.seconds:.0f} s into {args.events:,} events")
-    for column in ("", "requests", "p50", "p99", "failed"):
+    for column in ("", "requests", "p50", "p99", "failed", "/import events/s"):
         table.add_column(column, justify="right")
-    for name, report in (("alone", alone), ("while questions refresh the derived tables", beside)):
+    for name, report, imported in (("alone", alone, imported_alone),
+                                   ("while questions refresh the derived tables", beside, imported_beside)):
         table.add_row(name, f"{report['requests']:,}", f"{report['p50'] * 1000:.1f} ms", f"{report['p99'] * 1000:.1f} ms",
-                      str(report["failed"]))
+                      str(report["failed"] + imported["failed"]),
+                      f"{imported['acknowledged'] / imported['seconds']:,.0f}")
     table.caption = (f"{len(asked)} questions meanwhile, each after {args.ask_every:g} s: median "
                      f"{statistics.median(asked):.2f} s, max {max(asked):.2f} s" if asked else "no question answered")
     Console(width=140).print(table)
