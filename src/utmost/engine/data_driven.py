@@ -21,7 +21,7 @@ from utmost.engine import queries
 from utmost.engine.models import Fitted, Model
 from utmost.engine.options import Options
 from utmost.engine.queries import KEY_SEPARATOR, PATH_SEPARATOR
-from utmost.engine.sums import exact_parts, exact_totals
+from utmost.engine.sums import exact_sums
 from utmost.models.journeys import Journeys
 
 Row = dict[str, Any]
@@ -35,8 +35,7 @@ def credit_data_driven(
     models = [(order, m) for order, m in enumerate(options.models) if m.learned]
     if not models:
         return [], [], {}
-    d = backend.dialect
-    backend.create("journeys", queries.journeys(d, options))
+    backend.create("journeys", queries.journeys(backend.dialect, options))
     lost = backend.arrow(
         "SELECT path, count(*) AS lost FROM journeys WHERE NOT converted AND path IS NOT NULL GROUP BY path"
     ).to_pylist()
@@ -44,7 +43,7 @@ def credit_data_driven(
     backend.view("converting", "SELECT coalesce(path, '') AS path, revenue FROM journeys WHERE converted")
     counts = backend.arrow("SELECT path, count(*) AS conversions FROM converting GROUP BY path").to_pylist()
     # Revenue is summed exactly, in the engine: a parallel sum's last bits vary.
-    revenue = exact_totals(backend.arrow(exact_parts(d, "converting", ["path"], ["revenue"])).to_pylist(), ["path"])
+    revenue = exact_sums(backend, "converting", ["path"], ["revenue"])
     journeys = Journeys.from_rows(
         [(split_path(c["path"]), c["conversions"], revenue.get((c["path"],), {}).get("revenue", 0.0), 0) for c in counts]
         + [(split_path(p["path"]), 0, 0.0, p["lost"]) for p in lost]
@@ -59,8 +58,7 @@ def credit_data_driven(
     backend.view("credited_journeys", "SELECT s.model_order, s.model, s.key, s.share AS credit, "
                  "s.share * c.revenue AS revenue FROM converting AS c JOIN shares AS s ON s.path = c.path")
     group = ["model_order", "model", "key"]
-    summed = exact_totals(backend.arrow(exact_parts(d, "credited_journeys", group, ["credit", "revenue"])).to_pylist(),
-                          group)
+    summed = exact_sums(backend, "credited_journeys", group, ["credit", "revenue"])
     totals = []
     for order, model in models:
         credit = {key: (sums["credit"], sums.get("revenue", 0.0)) for (o, _, key), sums in summed.items() if o == order}

@@ -19,7 +19,7 @@ from utmost.engine.identity import resolve_people
 from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.channels import CHANNEL
 from utmost.engine.options import Options
-from utmost.engine.sums import exact_parts, exact_totals
+from utmost.engine.sums import exact_sums
 from utmost.errors import InputError
 
 #: Credit and revenue are shown to this many significant digits (docs/semantics.md §12). A
@@ -180,9 +180,8 @@ def _credit_rule_based(
     backend.view("per_conversion", queries.per_conversion(backend.dialect, options))
     group = ["model_order", "model", *keys]
     # Summed exactly by the engine (no credit crosses to here: at 10M events they were 4.9M).
-    parts = backend.arrow(exact_parts(backend.dialect, "per_conversion", group, ["credit", "revenue"])).to_pylist()
     totals = [{**dict(zip(group, key)), "conversions": sums["credit"], "revenue": sums.get("revenue", 0.0)}
-              for key, sums in exact_totals(parts, group).items()]
+              for key, sums in exact_sums(backend, "per_conversion", group, ["credit", "revenue"]).items()]
     rows = backend.arrow(
         f"SELECT model_order, model, insert_id, person, conversion_time AS time, {key_list}, credit, revenue "
         f"FROM per_conversion" + ("" if per_conversion else " LIMIT 0")

@@ -17,10 +17,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from fractions import Fraction
 
+from utmost.backends import Backend
 from utmost.dialect import Dialect
 
 _HALF = 1 << 26
 _LEAST = -1074  # the exponent of the least subnormal
+
+
+def exact_sums(backend: Backend, relation: str, groups: list[str], values: list[str]) -> dict[tuple, dict[str, float]]:
+    """Per group of ``relation`` on ``backend`` (a tuple of ``groups``' values), each of the
+    ``values`` columns' exactly rounded sum: :func:`exact_parts` run there, added here."""
+    return exact_totals(backend.arrow(exact_parts(backend.dialect, relation, groups, values)).to_pylist(), groups)
 
 
 def exact_parts(d: Dialect, relation: str, groups: list[str], values: list[str]) -> str:
