@@ -64,3 +64,18 @@ def test_steps_are_reused_and_answers_equal_a_fresh_backend(tmp_path):
             built.append(len(backend._kept))
         assert built[0] < built[1] < built[2] and built[3:] == [built[2]] * 3
         backend.discard()
+
+
+def test_a_put_table_is_kept_by_its_rows_not_only_by_its_name(tmp_path):
+    """Two questions may put different rows under the same name after the same steps (Markov's
+    shares of each path at order 1 and at order 2): the second must read its own rows."""
+    import pyarrow as pa
+
+    with Store(tmp_path / "s.duckdb") as store:
+        backend = ReusingBackend.of(store)
+        for shares in ([0.25, 0.75], [0.5, 0.5], [0.25, 0.75]):
+            backend.begin()
+            backend.put("shares", pa.table({"key": ["A", "B"], "share": shares}))
+            assert backend.arrow("SELECT share FROM shares ORDER BY key").column("share").to_pylist() == shares
+        assert len(backend._kept) == 2  # the third put found the first's rows kept
+        backend.discard()
