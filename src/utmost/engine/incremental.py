@@ -104,7 +104,7 @@ def _window(backend: Backend, options: Options) -> Window | None:
 @dataclass(frozen=True)
 class Built:
     data: hazard.PersonTime
-    conversions: pa.Table  # in the window: conversion, insert_id, person, time, t (µs), revenue; the data's order
+    conversions: pa.Table  # in the window: conversion, insert_id, person, name, time, t (µs), revenue; the data's order
     first_touch: np.ndarray  # per touch-exposure row: the first touch's time (µs), for diagnostics
     touches: np.ndarray  # per touch-exposure row: how many touches
     immediate: dict[str, int]  # per key: conversions with one of its touches less than min_lag before
@@ -140,7 +140,7 @@ def _person_time(backend: Backend, d: Dialect, options: Options, window: Window)
         f"WHERE t < {end} AND t >= {start} - {lookback} GROUP BY person, key ORDER BY person, key"
     )
     conversions = backend.arrow(
-        f"SELECT conversion, insert_id, person, time, {us('time')} AS t, revenue FROM conversions "
+        f"SELECT conversion, insert_id, person, name, time, {us('time')} AS t, revenue FROM conversions "
         f"ORDER BY {us('time')}, conversion"
     )
     pairs = backend.arrow(
@@ -209,7 +209,7 @@ def _person_time(backend: Backend, d: Dialect, options: Options, window: Window)
 
 
 def _sorted_unique(columns: list[pa.ChunkedArray]) -> pa.Array:
-    values = pc.unique(pa.chunked_array([chunk for column in columns for chunk in column.chunks], type=pa.string()))
+    values = pc.unique(pa.chunked_array([chunk for column in columns for chunk in column.chunks], type=columns[0].type))
     return values.take(pc.sort_indices(values))
 
 
@@ -266,13 +266,13 @@ def _per_conversion(order: int, model: str, data: hazard.PersonTime, shares: Sha
     for (n, k), share in sorted(by_key.items()):
         c = conversions[n]
         if share > 0:
-            rows.append({"model_order": order, "model": model, "insert_id": c["insert_id"], "person": c["person"],
+            rows.append({"model_order": order, "model": model, "insert_id": c["insert_id"], "person": c["name"],
                          "time": c["time"], **key_fields(data.keys[k], options), "credit": share,
                          "revenue": share * c["revenue"]})
     for n, c in enumerate(conversions):
         share = float(shares.baseline[n])
         if share > 0:
-            rows.append({"model_order": order, "model": model, "insert_id": c["insert_id"], "person": c["person"],
+            rows.append({"model_order": order, "model": model, "insert_id": c["insert_id"], "person": c["name"],
                          "time": c["time"], **{f"k{i}": BASELINE_KEY for i in range(len(options.by))},
                          "credit": share, "revenue": share * c["revenue"]})
     return rows

@@ -19,7 +19,8 @@ migration 8) and :func:`refresh` brings them up to date in one transaction:
 
 Every event of a person touched is among the rows redone (an id whose person did not change
 keeps it, so a person's other ids, unchanged, belong to a person in the set), so the result is
-what a rebuild from every event gives; ``tests/engine/test_maintained.py`` holds it to that on
+what a rebuild from every event gives, the person's number too (``person_seq``, the lowest
+``seq`` among their events: :data:`utmost.engine.queries.PERSON_NUMBER`); ``tests/engine/test_maintained.py`` holds it to that on
 random streams, arrival orders, merges and deletions. One transaction means a crash leaves the
 last refresh's tables, which are consistent. If the events up to ``derived_state.seq`` are no
 longer those it counted (a deletion), the project's tables are dropped and rebuilt.
@@ -75,7 +76,8 @@ def sessions(d: Dialect, options: Options) -> str:
     keep = f"({queries.tagged()})" if options.by_channel else queries.nonempty("i.utm_source")
     columns = ", ".join(f"i.{c}" for c in queries.landing_columns(options))
     return f"""
-SELECT i.seq, i.time, i.event, {columns}, i.person{landed}, i.starts, i.session FROM derived_events AS i
+SELECT i.seq, i.time, i.event, {columns}, i.person_seq AS person, i.person AS name{landed}, i.starts, i.session
+FROM derived_events AS i
 WHERE i.project = {d.literal(options.project)} AND (i.starts = 1 OR {keep} OR i.event = {d.literal(options.conversion)})
 """
 
@@ -313,23 +315,23 @@ UNION ALL SELECT {columns} FROM fresh WHERE raw_id IS NOT NULL""")
     # Numbered on the narrow columns, then joined back: the windows sort only what they carry;
     # and by buckets of persons, so that one window never sorts more than ``bucket_rows`` rows.
     backend.create("owned", f"""
-SELECT r.seq, r.time, coalesce(l.person, {_normalised('r')}) AS person
+SELECT r.seq, r.time, coalesce(l.person, {_normalised('r')}) AS name
 FROM redo AS r {_devices_join(p, 'r', '(SELECT raw_id FROM redo WHERE NOT own)')}
 LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}""")
     buckets = max(1, -(-_count(backend, "SELECT count(*) FROM owned") // bucket_rows))
     persons = 0
     for bucket in range(buckets):
         backend.create("numbered", f"""
-SELECT seq, person, starts, sum(starts) {queries.RUNNING} AS session
+SELECT seq, name, {queries.PERSON_NUMBER} AS person_seq, starts, sum(starts) {queries.RUNNING} AS session
 FROM (
-  SELECT seq, time, person, {queries.session_start(backend.dialect, TIMEOUT)} AS starts
-  FROM owned WHERE hash(person) % {buckets} = {bucket}
+  SELECT seq, time, name, {queries.session_start(backend.dialect, TIMEOUT)} AS starts
+  FROM owned WHERE hash(name) % {buckets} = {bucket}
 ) AS marked""")
         backend.execute(f"""
 INSERT INTO derived_events
-SELECT {p}, r.seq, r.time, r.event, r.raw_id, r.own, n.person, n.starts, n.session, {", ".join(f"r.{c}" for c in LANDING_PARAMS)}
+SELECT {p}, r.seq, r.time, r.event, r.raw_id, r.own, n.name, n.person_seq, n.starts, n.session, {", ".join(f"r.{c}" for c in LANDING_PARAMS)}
 FROM redo AS r JOIN numbered AS n ON n.seq = r.seq""")
-        persons += _count(backend, "SELECT count(DISTINCT person) FROM numbered")
+        persons += _count(backend, "SELECT count(DISTINCT person_seq) FROM numbered")
     return persons
 
 

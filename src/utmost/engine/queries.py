@@ -5,6 +5,13 @@ Pure: each function returns the SQL of one step, reading the tables of the steps
 
     source ─▶ identified ─▶ links ─▶ labels (iterated) ─▶ persons ─▶ sessions
            ─▶ touchpoints, conversions ─▶ attributable ─▶ credited ─▶ per_conversion
+
+From ``sessions`` on, a row's ``person`` is a number, the lowest ``seq`` among the person's events
+(no two persons share an event), and ``name`` is the person's id as shown (docs/semantics.md §2).
+The steps partition, join and sort by the number, not the id (a string of ~40 characters for a
+device): at 10M events touchpoints took 0.36 s against 0.62, attributable 0.83 against 0.99. The
+number is the same however the persons were computed (from every event, or kept as they land) and
+on every engine. What anyone is shown (a conversion's person, a lost journey's) is the name.
 """
 
 from __future__ import annotations
@@ -234,31 +241,34 @@ def tagged(table: str = "i") -> str:
 
 
 def session_start(d: Dialect, timeout: dt.timedelta) -> str:
-    """SQL: 1 where a person's row (``person``, ``time``, ``seq``) begins a session: their first,
+    """SQL: 1 where a person's row (``name``, ``time``, ``seq``) begins a session: their first,
     or after a gap longer than ``timeout``; else 0 (docs/semantics.md §3)."""
-    previous = "lag(time) OVER (PARTITION BY person ORDER BY time, seq)"
+    previous = "lag(time) OVER (PARTITION BY name ORDER BY time, seq)"
     gap = f"{d.micros.format('time')} - {d.micros.format(previous)}"
     return f"CASE WHEN {previous} IS NULL OR {gap} > {int(timeout.total_seconds() * 1_000_000)} THEN 1 ELSE 0 END"
 
 
 def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
-    """Events with their person and ``starts`` = 1 where a session begins (first, or after a gap)."""
+    """Events with their person (``name``, and its number ``person``) and ``starts`` = 1 where a
+    session begins (first, or after a gap)."""
     only = f"AND {person_of()} = {d.literal(person)}" if person is not None else ""
     # Every column here is sorted along with all events: the id only for one person's journey,
     # and in channel mode one flag, not the columns the channel is read from.
     ident = "i.id, " if person is not None else ""
     landed_flag = f", ({tagged()}) AS landed" if options.by_channel else ""
     return f"""
-  SELECT *, {session_start(d, options.session_timeout)} AS starts
+  SELECT *, {session_start(d, options.session_timeout)} AS starts, {PERSON_NUMBER} AS person
   FROM (
     SELECT i.seq, i.time, i.event, {ident}{", ".join(f"i.{c}" for c in landing_columns(options))},
-      {person_of()} AS person{landed_flag}
+      {person_of()} AS name{landed_flag}
     FROM identified AS i LEFT JOIN persons AS p ON p.id = i.id
     WHERE i.id IS NOT NULL {only}
   ) AS owned"""
 
 
-RUNNING = "OVER (PARTITION BY person ORDER BY time, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+RUNNING = "OVER (PARTITION BY name ORDER BY time, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+#: SQL: a row's person number (see the module's docstring), given its ``name``.
+PERSON_NUMBER = "min(seq) OVER (PARTITION BY name)"
 
 
 def _numbered(d: Dialect, options: Options, marked: str, source: str) -> str:
@@ -274,7 +284,7 @@ def _numbered(d: Dialect, options: Options, marked: str, source: str) -> str:
     key = f"concat_ws({_KEY_SQL}, {', '.join(keys)})" if len(keys) > 1 else keys[0]
     join = with_properties(source, options.project, d, _reads_properties(options))
     join += " " + traffic_join(source, options.project, d, options)
-    previous_touch = "lag(touch_key) OVER (PARTITION BY person, time_session, touch_key IS NULL ORDER BY time, seq)"
+    previous_touch = "lag(touch_key) OVER (PARTITION BY name, time_session, touch_key IS NULL ORDER BY time, seq)"
     return f"""
 SELECT *, CAST(sum(starts + split) {RUNNING} AS BIGINT) AS session FROM (
   SELECT *, CASE WHEN touch_key IS NOT NULL AND {previous_touch} <> touch_key THEN 1 ELSE 0 END AS split
@@ -431,7 +441,7 @@ def conversions(d: Dialect, options: Options, source: str) -> str:
     previous = "OVER (PARTITION BY s.person ORDER BY s.time, s.seq)"
     return f"""
 SELECT * FROM (
-  SELECT s.seq AS conversion, e.insert_id, s.person, s.session, s.time,
+  SELECT s.seq AS conversion, e.insert_id, s.person, s.name, s.session, s.time,
     CASE WHEN {value} IS NOT NULL AND {d.is_finite.format(value)} THEN {value} ELSE {ZERO} END AS revenue,
     lag(s.time) {previous} AS previous_time, lag(s.seq) {previous} AS previous_seq
   FROM sessions AS s {with_properties(source, options.project, d, True)} AND e.event = {d.literal(options.conversion)}
@@ -441,7 +451,11 @@ SELECT * FROM (
 
 
 def attributable(d: Dialect, options: Options) -> str:
-    """Each conversion with its attributable touchpoints, ranked; none → one row of NULLs."""
+    """Each conversion with its attributable touchpoints, ranked; none → one row of NULLs.
+
+    Only the conversion's ``seq`` is carried, not its id, person or revenue: :func:`credited`
+    joins them back once per conversion and key (10M events: 0.73 s against 1.02, the credit
+    0.30 against 0.35, medians of three)."""
     lookback = int(options.lookback.total_seconds() * 1_000_000)
     half_life = options.half_life.total_seconds() * 1_000_000
     same_session = "AND t.session = c.session" if options.scope == "session" else ""
@@ -455,8 +469,7 @@ def attributable(d: Dialect, options: Options) -> str:
     # (10M events: 0.94 s against 1.10, medians of five). One ordered specification for every
     # window, sorting once, was slower still (1.3 s): framed sums cost more than a sort.
     return f"""
-SELECT c.conversion, c.insert_id, c.person, c.time AS conversion_time, c.revenue,
-  t.time AS touch_time, t.seq AS touch_seq, t.key, {keys}, coalesce(t.direct, FALSE) AS direct,
+SELECT c.conversion, t.time AS touch_time, t.seq AS touch_seq, t.key, {keys}, coalesce(t.direct, FALSE) AS direct,
   row_number() OVER ({ordered}) AS touch_number,
   count(t.seq) {whole} AS touches,
   sum({indirect}) OVER ({ordered} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS indirect_number,
@@ -485,18 +498,21 @@ def credited(d: Dialect, options: Options) -> str:
     names = [name for name, _ in key_columns(d, options)]
     none_keys = ", ".join(f"CASE WHEN touches = 0 THEN {d.literal(NONE_KEY)} ELSE {n} END AS {n}" for n in names)
     key_list = ", ".join(names)
-    weights = []
+    weights, columns = [], []
     for order, model, rule in _rule_based(options):
         weight = f"CASE WHEN touches = 0 THEN {ONE} ELSE {rule.weight(model)} END"
         weights.append(f"{rule.combine}({weight}) AS w{order}")
+        columns.append(f"w.w{order}")
     return f"""
-SELECT conversion, insert_id, person, conversion_time, {key_list}, max(revenue) AS revenue, {", ".join(weights)}
+SELECT c.conversion, c.insert_id, c.name AS person, c.time AS conversion_time, {", ".join(f"w.{n}" for n in names)},
+  c.revenue, {", ".join(columns)}
 FROM (
-  SELECT conversion, insert_id, person, conversion_time, revenue, touches, touch_number, decay, decay_total,
-    direct, indirect_number, indirect_touches, {none_keys}
-  FROM attributable
-) AS keyed
-GROUP BY conversion, insert_id, person, conversion_time, {key_list}
+  SELECT conversion, {key_list}, {", ".join(weights)} FROM (
+    SELECT conversion, touches, touch_number, decay, decay_total, direct, indirect_number, indirect_touches, {none_keys}
+    FROM attributable
+  ) AS keyed
+  GROUP BY conversion, {key_list}
+) AS w JOIN conversions AS c ON c.conversion = w.conversion
 """
 
 
@@ -537,7 +553,7 @@ SELECT time, seq, session, id, event, landing_source, touch, conversion FROM (
                        ORDER BY s.time, s.seq) AS nth
   FROM person_sessions AS s {with_properties(source, options.project, d, True)}
   LEFT JOIN touchpoints AS t ON t.seq = s.seq
-  WHERE s.person = {d.literal(person)}
+  WHERE s.name = {d.literal(person)}
 ) AS roles
 WHERE touch LIKE 'touchpoint%' OR touch LIKE 'dropped%' OR (echo AND nth = 1)
    OR event IN ({d.literal(options.conversion)}, '$identify', '$create_alias', '$merge')
@@ -559,7 +575,7 @@ SELECT c.insert_id AS conversion, c.time AS conversion_time, t.time, t.session, 
 FROM conversions AS c
 JOIN touchpoints AS t ON t.person = c.person
 LEFT JOIN attributable AS a ON a.conversion = c.conversion AND a.touch_seq = t.seq
-WHERE c.person = {d.literal(person)}
+WHERE c.name = {d.literal(person)}
 ORDER BY c.time, c.conversion, t.time, t.seq
 """
 
@@ -592,13 +608,15 @@ last_conversion AS (
   ) AS ranked WHERE r = 1
 ),
 lost AS (
-  SELECT {per}, {d.ordered_join.format(value="t.key", time="t.time", seq="t.seq", sep=_PATH_SQL)} AS path
-  FROM touchpoints AS t LEFT JOIN last_conversion AS l ON l.person = t.person {same}
+  SELECT {per}, min(s.name) AS name,
+    {d.ordered_join.format(value="t.key", time="t.time", seq="t.seq", sep=_PATH_SQL)} AS path
+  FROM touchpoints AS t JOIN sessions AS s ON s.seq = t.seq
+  LEFT JOIN last_conversion AS l ON l.person = t.person {same}
   WHERE l.time IS NULL OR t.time > l.time OR (t.time = l.time AND t.seq > l.seq)
   GROUP BY {per}
 )
-SELECT TRUE AS converted, c.conversion, c.insert_id, c.person, c.time, c.revenue, j.path
+SELECT TRUE AS converted, c.conversion, c.insert_id, c.name AS person, c.time, c.revenue, j.path
 FROM conversions AS c LEFT JOIN converting AS j ON j.conversion = c.conversion
 UNION ALL
-SELECT FALSE, NULL, NULL, person, NULL, {ZERO}, path FROM lost
+SELECT FALSE, NULL, NULL, name, NULL, {ZERO}, path FROM lost
 """

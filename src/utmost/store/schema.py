@@ -149,6 +149,18 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
   {", ".join(f"{p} VARCHAR" for p in LANDING_PARAMS)}
 )""",
     ),
+    # 9: each derived event also holds its person's number, the ``seq`` of the person's first
+    # event (utmost.engine.queries), which questions partition and join by. The derived tables
+    # are rebuilt: without a state, the next refresh starts again.
+    (
+        "DELETE FROM derived_state",
+        "DROP TABLE derived_events",
+        f"""CREATE TABLE derived_events (
+  project VARCHAR NOT NULL, seq BIGINT NOT NULL, time TIMESTAMP, event VARCHAR, raw_id VARCHAR, own BOOLEAN NOT NULL,
+  person VARCHAR NOT NULL, person_seq BIGINT NOT NULL, starts INTEGER NOT NULL, session BIGINT NOT NULL,
+  {", ".join(f"{p} VARCHAR" for p in LANDING_PARAMS)}
+)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The tables of migration 8, each with a ``project`` column.
