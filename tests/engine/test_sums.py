@@ -38,3 +38,14 @@ def test_credits_that_plain_addition_gets_wrong():
     """0.1 ten times is 0.9999999999999999 added in turn; its exactly rounded sum is 1.0."""
     assert sum([0.1] * 10) != 1.0
     assert summed([(0, 0.1, 1.0)] * 10) == {(0,): {"x": 1.0, "y": 10.0}}
+
+
+def test_a_value_held_by_many_rows_counts_once_a_row():
+    """Each distinct value is scaled once and multiplied by its rows: 1/3 on 3,000 rows and the
+    largest odd double below 2**53 on 1,000, beside -1/3 on 1,000, sum as fsum does."""
+    rows = [(0, 1 / 3, 2.0 ** 53 - 1)] * 1000 + [(0, 1 / 3, -1 / 3)] * 2000 + [(1, -1 / 3, 0.1)] * 1000
+    got = summed(rows)
+    for group in (0, 1):
+        for index, measure in ((1, "x"), (2, "y")):
+            assert got[(group,)][measure] == math.fsum(r[index] for r in rows if r[0] == group)
+    assert got[(0,)]["x"] == 1000.0 and got[(1,)]["x"] == math.fsum([-1 / 3] * 1000)

@@ -35,21 +35,28 @@ def exact_parts(d: Dialect, relation: str, groups: list[str], values: list[str])
     ``high`` and ``low`` whose ``(high * 2**26 + low) * 2**e`` add up to the column's exact sum."""
     group_list = ", ".join(groups)
     parts = []
+    # e0: the exponent of ``v`` if log2 is right; it may be off by one, which one step mends.
+    # ``m0`` is scaled in two powers so that neither overflows (a subnormal's -e0 is up to 1126).
+    e0 = f"greatest(CAST(floor(log2(abs(v))) AS INT) - 52, {_LEAST})"
     for value in values:
-        # e0: the exponent if log2 is right; it may be off by one, which one step mends. Scaled
-        # in two powers so that neither overflows (a subnormal's -e0 is up to 1126).
-        e0 = f"greatest(CAST(floor(log2(abs({value}))) AS INT) - 52, {_LEAST})"
+        # Each distinct value once, with how many rows hold it (``n``): at 10M events the 9.8M
+        # credits and revenues hold 1.6M values, and scaling costs more than counting (0.35-0.41 s
+        # against 0.45-0.48). ``n`` times a half stays within 64 bits, as the halves' sums do.
         parts.append(f"""
-  SELECT {group_list}, {d.literal(value)} AS measure, e0, CAST(sign({value}) AS BIGINT) AS s,
-    abs({value}) * pow(2.0, -e0 - CAST(floor(-e0 / 2.0) AS INT)) * pow(2.0, CAST(floor(-e0 / 2.0) AS INT)) AS m0
-  FROM (SELECT *, {e0} AS e0 FROM {relation} WHERE {value} <> 0) AS nonzero""")
+  SELECT {group_list}, {d.literal(value)} AS measure, e0, n, CAST(sign(v) AS BIGINT) AS s,
+    abs(v) * pow(2.0, -e0 - CAST(floor(-e0 / 2.0) AS INT)) * pow(2.0, CAST(floor(-e0 / 2.0) AS INT)) AS m0
+  FROM (
+    SELECT *, {e0} AS e0 FROM (
+      SELECT {group_list}, {value} AS v, count(*) AS n FROM {relation} WHERE {value} <> 0 GROUP BY {group_list}, {value}
+    ) AS counted
+  ) AS nonzero""")
     two52, two53 = float(2**52), float(2**53)
     return f"""
-SELECT {group_list}, measure, e, CAST(sum(s * high) AS BIGINT) AS high, CAST(sum(s * low) AS BIGINT) AS low FROM (
-  SELECT {group_list}, measure, e, s, CAST(floor(m / {float(_HALF)!r}) AS BIGINT) AS high,
+SELECT {group_list}, measure, e, CAST(sum(s * n * high) AS BIGINT) AS high, CAST(sum(s * n * low) AS BIGINT) AS low FROM (
+  SELECT {group_list}, measure, e, s, n, CAST(floor(m / {float(_HALF)!r}) AS BIGINT) AS high,
     CAST(m - floor(m / {float(_HALF)!r}) * {float(_HALF)!r} AS BIGINT) AS low
   FROM (
-    SELECT {group_list}, measure, s,
+    SELECT {group_list}, measure, s, n,
       CASE WHEN m0 >= {two53!r} THEN e0 + 1 WHEN m0 < {two52!r} AND e0 > {_LEAST} THEN e0 - 1 ELSE e0 END AS e,
       CASE WHEN m0 >= {two53!r} THEN m0 / 2 WHEN m0 < {two52!r} AND e0 > {_LEAST} THEN m0 * 2 ELSE m0 END AS m
     FROM ({" UNION ALL ".join(parts)}) AS scaled
