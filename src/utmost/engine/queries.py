@@ -6,8 +6,8 @@ Pure: each function returns the SQL of one step, reading the tables of the steps
     source ─▶ identified ─▶ links ─▶ labels (iterated) ─▶ persons ─▶ sessions
            ─▶ touchpoints, conversions ─▶ attributable ─▶ credited ─▶ per_conversion
 
-From ``sessions`` on, a row's ``person`` is a number, the lowest ``seq`` among the person's events
-(no two persons share an event), and ``name`` is the person's id as shown (docs/semantics.md §2).
+From ``sessions`` on, a row's ``person`` is a number, the ``seq`` of the person's first event (in
+time, then ``seq``, order; no two persons share an event), and ``name`` is the person's id as shown (docs/semantics.md §2).
 The steps partition, join and sort by the number, not the id (a string of ~40 characters for a
 device): at 10M events touchpoints took 0.36 s against 0.62, attributable 0.83 against 0.99. The
 number is the same however the persons were computed (from every event, or kept as they land) and
@@ -267,8 +267,10 @@ def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
 
 
 RUNNING = "OVER (PARTITION BY name ORDER BY time, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-#: SQL: a row's person number (see the module's docstring), given its ``name``.
-PERSON_NUMBER = "min(seq) OVER (PARTITION BY name)"
+#: SQL: a row's person number (see the module's docstring), given its ``name``: ordered as the
+#: session windows are, so that it shares their sort (without an order, a window of its own: the
+#: derived tables' build at 1M events took 2.7 s and 1,138 MiB against 1.7 s and 577 MiB).
+PERSON_NUMBER = f"first_value(seq) {RUNNING}"
 
 
 def _numbered(d: Dialect, options: Options, marked: str, source: str) -> str:
