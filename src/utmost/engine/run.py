@@ -80,8 +80,10 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     totals = _with_spend(backend, options, keys, totals)
     ordered_totals = _ordered(totals, keys, ("model_order", "-conversions", *keys), totals=True)
     ordered_rows = _ordered(rows + more_rows, keys, ("model_order", "time", "insert_id", *keys), totals=False)
+    # A conversion is one row of ``conversions``; one without touchpoints, one row of
+    # ``attributable`` (the left join's), with no touches: counted without a distinct.
     count, bare = backend.arrow(
-        "SELECT count(DISTINCT conversion), count(DISTINCT CASE WHEN touches = 0 THEN conversion END) FROM attributable"
+        "SELECT (SELECT count(*) FROM conversions) AS n, (SELECT count(*) FROM attributable WHERE touches = 0) AS bare"
     ).to_pylist()[0].values()
     return Result(_named(ordered_totals, options), _named(ordered_rows, options), options, count, bare, explanation)
 
