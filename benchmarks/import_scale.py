@@ -13,7 +13,9 @@ signing in) are written once as a Mixpanel export file (cached under --data): on
    leaves current (``engine/maintained.py``), the whole command timed.
 
 The table gives each one's seconds, events a second and peak RSS, and the import's time as a
-ratio of the baseline's.
+ratio of the baseline's; below it, the import's RSS minute by minute (storing runs within
+DuckDB's 256 MB, the derived tables' build within ``IMPORT_MEMORY``: the build begins where it
+rises).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -68,17 +71,32 @@ def make_export(folder: Path, events: int) -> Path:
     return path
 
 
-def child(command: list[str]) -> tuple[float, str, float]:
-    """Wall seconds, stdout and peak RSS (MiB) of ``command`` in a fresh process."""
+def child(command: list[str], rss: list[int] | None = None) -> tuple[float, str, float]:
+    """Wall seconds, stdout and peak RSS (MiB) of ``command`` in a fresh process; its RSS (MiB)
+    every second appended to ``rss``, if given."""
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, text=True)
+        if rss is not None:
+            threading.Thread(target=sample_rss, args=(process.pid, rss), daemon=True).start()
         _, status, usage = os.wait4(process.pid, 0)  # this child's own peak, not every child's
         seconds = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status):
             raise SystemExit(f"{' '.join(command)} failed ({os.waitstatus_to_exitcode(status)})")
         out.seek(0)
         return seconds, out.read(), usage.ru_maxrss / 1024
+
+
+def sample_rss(pid: int, into: list[int]) -> None:
+    """``pid``'s resident memory (MiB) once a second, until it ends."""
+    status = Path(f"/proc/{pid}/status")
+    while True:
+        try:
+            line = next(line for line in status.read_text().splitlines() if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):  # ended (or a zombie, without memory)
+            return
+        into.append(int(line.split()[1]) // 1024)
+        time.sleep(1)
 
 
 def main() -> None:
@@ -94,7 +112,8 @@ def main() -> None:
     baseline_seconds, out, baseline_peak = child([sys.executable, "-c", BASELINE, str(export), str(db)])
     lines = int(out.split()[-1])
     db.unlink()
-    seconds, _, peak = child([sys.executable, "-m", "utmost", "import", "--db", str(db), str(export)])
+    timeline: list[int] = []
+    seconds, _, peak = child([sys.executable, "-m", "utmost", "import", "--db", str(db), str(export)], timeline)
     with duckdb.connect(str(db), read_only=True) as con:
         stored, current = con.execute(
             "SELECT (SELECT count(*) FROM events), (SELECT events FROM derived_state)").fetchone()
@@ -112,6 +131,10 @@ def main() -> None:
     Console(width=120).print(table)
     print(f"import ÷ baseline: {seconds / baseline_seconds:.2f}×; stored {stored:,}; derived tables current: "
           f"{rows['derived_current']}")
+    # Storing runs within IMPORT_MEMORY_LIMIT and the derived tables' build within IMPORT_MEMORY:
+    # the minute the RSS rises is when the build began.
+    print("import's RSS (MiB), the most in each minute: " + " ".join(
+        f"{max(timeline[m:m + 60]):,}" for m in range(0, len(timeline), 60)))
     if args.json:
         print(json.dumps(rows))
 

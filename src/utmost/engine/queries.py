@@ -7,11 +7,12 @@ Pure: each function returns the SQL of one step, reading the tables of the steps
            ─▶ touchpoints, conversions ─▶ attributable ─▶ credited ─▶ per_conversion
 
 From ``sessions`` on, a row's ``person`` is a number, the ``seq`` of the person's first event (in
-time, then ``seq``, order; no two persons share an event), and ``name`` is the person's id as shown (docs/semantics.md §2).
-The steps partition, join and sort by the number, not the id (a string of ~40 characters for a
-device): at 10M events touchpoints took 0.36 s against 0.62, attributable 0.83 against 0.99. The
-number is the same however the persons were computed (from every event, or kept as they land) and
-on every engine. What anyone is shown (a conversion's person, a lost journey's) is the name.
+time, then ``seq``, order; no two persons share an event), and ``name`` is the person's id
+(docs/semantics.md §2). The steps partition, join and sort by the number, not the id (a string
+of ~40 characters for a device): at 10M events touchpoints took 0.36 s against 0.62,
+attributable 0.83 against 0.99. The number is the same however the persons were computed (from
+every event, or kept as they land) and on every engine. What anyone is shown (a conversion's
+person, a lost journey's) is the name.
 """
 
 from __future__ import annotations
@@ -267,9 +268,8 @@ def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
 
 
 RUNNING = "OVER (PARTITION BY name ORDER BY time, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-#: SQL: a row's person number (see the module's docstring), given its ``name``: ordered as the
-#: session windows are, so that it shares their sort (without an order, a window of its own: the
-#: derived tables' build at 1M events took 2.7 s and 1,138 MiB against 1.7 s and 577 MiB).
+#: SQL: a row's person number (see the module's docstring), given its ``name``: in the running
+#: count's window, the one that numbers sessions, so that both are one sort of the events.
 PERSON_NUMBER = f"first_value(seq) {RUNNING}"
 
 
@@ -595,6 +595,7 @@ def journeys(d: Dialect, options: Options) -> str:
     per = "t.person, t.session" if options.scope == "session" else "t.person"
     same = "AND l.session = t.session" if options.scope == "session" else ""
     group = "person, session" if options.scope == "session" else "person"
+    # A lost journey's person is shown by name: every row of one person holds the same one.
     return f"""
 WITH converting AS (
   SELECT a.conversion, {path} AS path
