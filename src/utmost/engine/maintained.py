@@ -20,10 +20,11 @@ migration 8) and :func:`refresh` brings them up to date in one transaction:
 Every event of a person touched is among the rows redone (an id whose person did not change
 keeps it, so a person's other ids, unchanged, belong to a person in the set), so the result is
 what a rebuild from every event gives, the person's number too (``person_seq``, their first
-event's ``seq``: :data:`utmost.engine.queries.PERSON_NUMBER`); ``tests/engine/test_maintained.py`` holds it to that on
-random streams, arrival orders, merges and deletions. One transaction means a crash leaves the
-last refresh's tables, which are consistent. If the events up to ``derived_state.seq`` are no
-longer those it counted (a deletion), the project's tables are dropped and rebuilt.
+event's ``seq``: :data:`utmost.engine.queries.PERSON_NUMBER`); ``tests/engine/test_maintained.py``
+holds it to that on random streams, arrival orders, merges and deletions. One transaction
+means a crash leaves the last refresh's tables, which are consistent. If the events up to
+``derived_state.seq`` are no longer those it counted (a deletion), the project's tables are
+dropped and rebuilt.
 
 The tables hold sessions for the default timeout only; a question with another timeout or
 ``split_on_key`` reads today's path (:func:`covers`), with the same answer.
@@ -296,7 +297,7 @@ LEFT JOIN persons AS n ON n.id = c.id WHERE o.person IS DISTINCT FROM n.person""
     columns = f"seq, time, event, raw_id, own, {_LANDING}"
     if rebuilding:  # every person is redone, from the fresh events alone
         backend.view("dirty", "SELECT person FROM derived_events WHERE FALSE")
-        backend.view("redo", f"SELECT {columns} FROM fresh WHERE raw_id IS NOT NULL")
+        backend.view("redo", f"SELECT {columns} FROM fresh")
     else:
         changed = "UNION SELECT id FROM changed_ids" if linked else ""
         backend.create("affected", f"""
@@ -307,7 +308,7 @@ SELECT coalesce(o.person, a.id) AS person FROM affected AS a LEFT JOIN derived_p
 UNION SELECT coalesce(n.person, a.id) FROM affected AS a LEFT JOIN persons AS n ON n.id = a.id""")
         backend.create("redo", f"""
 SELECT {columns} FROM derived_events WHERE project = {p} AND person IN (SELECT person FROM dirty)
-UNION ALL SELECT {columns} FROM fresh WHERE raw_id IS NOT NULL""")
+UNION ALL SELECT {columns} FROM fresh""")
         backend.execute(f"DELETE FROM derived_events WHERE project = {p} AND person IN (SELECT person FROM dirty)")
     if linked:
         backend.execute(f"DELETE FROM derived_persons AS o USING changed_ids AS c WHERE o.project = {p} AND o.id = c.id")
@@ -318,7 +319,8 @@ UNION ALL SELECT {columns} FROM fresh WHERE raw_id IS NOT NULL""")
     backend.create("owned", f"""
 SELECT r.seq, r.time, coalesce(l.person, {_normalised('r')}) AS name
 FROM redo AS r {_devices_join(p, 'r', '(SELECT raw_id FROM redo WHERE NOT own)')}
-LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}""")
+LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}
+WHERE r.raw_id IS NOT NULL""")
     buckets = max(1, -(-_count(backend, "SELECT count(*) FROM owned") // bucket_rows))
     persons = 0
     for bucket in range(buckets):
@@ -328,15 +330,14 @@ FROM (
   SELECT seq, time, name, {queries.session_start(backend.dialect, TIMEOUT)} AS starts
   FROM owned WHERE hash(name) % {buckets} = {bucket}
 ) AS marked""")
-        # The hash table on ``numbered`` (the join's right side, as written), not on ``redo``, which
-        # carries every landing column: DuckDB's choice between two sides of equal estimates
-        # flipped when ``numbered`` gained the person's number (1M events: 1,138 MiB against 611).
-        backend.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        # The join's hash table is on the smaller side by DuckDB's estimates, weighed by width:
+        # ``numbered``, as long as ``redo`` is not filtered (a filter's guessed selectivity made a
+        # rebuild's ``redo`` look five times smaller: 1M events, 1,135 MiB against 627). Its rows
+        # without an id have no number and drop out here.
         backend.execute(f"""
 INSERT INTO derived_events
 SELECT {p}, r.seq, r.time, r.event, r.raw_id, r.own, n.name, n.person_seq, n.starts, n.session, {", ".join(f"r.{c}" for c in LANDING_PARAMS)}
 FROM redo AS r JOIN numbered AS n ON n.seq = r.seq""")
-        backend.execute("RESET disabled_optimizers")
         persons += _count(backend, "SELECT count(DISTINCT person_seq) FROM numbered")
     return persons
 
