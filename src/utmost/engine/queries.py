@@ -440,15 +440,18 @@ def conversions(d: Dialect, options: Options, source: str) -> str:
     if options.end is not None:
         bounds.append(f"s.time < {d.literal(options.end)}")
     where = " AND ".join(["TRUE", *bounds])
-    previous = "OVER (PARTITION BY s.person ORDER BY s.time, s.seq)"
+    previous = "OVER (PARTITION BY person ORDER BY time, seq)"
+    # The previous conversion is found among the session rows alone, before the events' id and
+    # properties are joined: the window sorts five columns, not the JSON.
     return f"""
-SELECT * FROM (
-  SELECT s.seq AS conversion, e.insert_id, s.person, s.name, s.session, s.time,
-    CASE WHEN {value} IS NOT NULL AND {d.is_finite.format(value)} THEN {value} ELSE {ZERO} END AS revenue,
-    lag(s.time) {previous} AS previous_time, lag(s.seq) {previous} AS previous_seq
-  FROM sessions AS s {with_properties(source, options.project, d, True)} AND e.event = {d.literal(options.conversion)}
-  WHERE s.event = {d.literal(options.conversion)}
-) AS s WHERE {where}
+SELECT s.seq AS conversion, e.insert_id, s.person, s.name, s.session, s.time,
+  CASE WHEN {value} IS NOT NULL AND {d.is_finite.format(value)} THEN {value} ELSE {ZERO} END AS revenue,
+  s.previous_time, s.previous_seq
+FROM (
+  SELECT seq, person, name, session, time, lag(time) {previous} AS previous_time, lag(seq) {previous} AS previous_seq
+  FROM sessions WHERE event = {d.literal(options.conversion)}
+) AS s {with_properties(source, options.project, d, True)} AND e.event = {d.literal(options.conversion)}
+WHERE {where}
 """
 
 
