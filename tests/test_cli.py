@@ -248,6 +248,14 @@ def test_export_then_attribute_on_spark_equals_duckdb(demo_db, tmp_path):
                    "spark.driver.memory", *question, cwd=demo_db)
     assert wrong.returncode == 2 and wrong.stderr == (
         "error: --spark-conf 'spark.driver.memory': expected KEY=VALUE, e.g. spark.driver.memory=8g\n")
+    # A job Spark cannot finish is one line naming the step and the JVM's cause, not a Java stack.
+    failed = utmost("attribute", "--engine", "spark", "--events", str(tmp_path / "events"),
+                    "--spark-master", "local[2]", "--spark-conf", "spark.driver.maxResultSize=1k", *question,
+                    cwd=demo_db)
+    assert failed.returncode == 2, failed.stderr
+    line = failed.stderr.splitlines()[-1]
+    assert line.startswith("error: the Spark engine failed on ") and "spark.driver.maxResultSize" in line, line
+    assert "Traceback" not in failed.stderr and "\tat org.apache" not in failed.stderr, failed.stderr
 
 
 def test_markov_shapley_and_the_explained_chain(demo_db):

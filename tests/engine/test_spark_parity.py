@@ -4,6 +4,7 @@ answers, to 1e-9, on demo traffic plus the identity cases the demo does not prod
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 from conftest import raw_lines
@@ -131,3 +132,13 @@ def test_spark_settings_reach_the_session(spark):
         assert session.conf.get("spark.sql.shuffle.partitions") == "5" != before
     finally:
         session.conf.set("spark.sql.shuffle.partitions", before)
+
+
+def test_local_mode_gives_the_driver_half_the_machine(spark):
+    """Local mode runs every task in the driver's JVM: its heap is half the machine's memory in
+    whole GiB (Spark's own 1g failed at 100M events), and the JVM was started with it."""
+    if not spark.sparkContext.master.startswith("local"):
+        pytest.skip("a cluster's executors have the memory its workers give them")
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+    assert 0.8 * max(2**30, machine // 2**31 * 2**30) < heap <= max(2**30, machine / 2)

@@ -8,6 +8,8 @@ PySpark is imported only here and only when asked for, so the embedded default n
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -44,11 +46,21 @@ def spark_session(master: str | None = DEFAULT_MASTER, conf: dict[str, str] | No
     )
     if master is not None and master.startswith("local"):
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+        # Local mode runs every task in the driver's JVM, whose default heap (1g) failed at 100M
+        # events (``AGGREGATE_OUT_OF_MEMORY``); half the machine, as DuckDB takes most of it.
+        builder = builder.config("spark.driver.memory", local_memory())
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    # A failed job is reported once, as one line (:func:`_failing`), not by the executors' logs.
+    session.sparkContext.setLogLevel("FATAL")
     return session
+
+
+def local_memory() -> str:
+    """Half of this machine's memory in whole GiB (at least 1g): local mode's driver heap."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, total // 2**31)}g"
 
 
 def parse_spark_conf(settings: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -77,28 +89,36 @@ class SparkBackend:
         return None
 
     def __init__(self, session: Any, events: str) -> None:
+        from pyspark.errors import AnalysisException
+
         self._spark = session
-        try:
-            frame = session.read.parquet(str(events))
-        except Exception as error:  # Spark raises AnalysisException for a missing path
-            raise InputError(f"--events {events}: cannot read Parquet events: {str(error).splitlines()[0]}") from None
-        frame.createOrReplaceTempView(self.source)
+        with _failing("reading the events"):
+            try:
+                frame = session.read.parquet(str(events))
+            except AnalysisException as error:  # a missing path, or no Parquet there
+                raise InputError(f"--events {events}: cannot read Parquet events: {str(error).splitlines()[0]}") from None
+            frame.createOrReplaceTempView(self.source)
 
     def create(self, name: str, sql: str) -> None:
         # Checkpointing cuts the lineage: label propagation would otherwise grow the plan each round.
-        self._spark.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
+        with _failing(name):
+            self._spark.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
 
     def view(self, name: str, sql: str) -> None:
-        self._spark.sql(sql).createOrReplaceTempView(name)
+        with _failing(name):
+            self._spark.sql(sql).createOrReplaceTempView(name)
 
     def put(self, name: str, table: pa.Table) -> None:
-        self._spark.createDataFrame(table).localCheckpoint(eager=True).createOrReplaceTempView(name)
+        with _failing(name):
+            self._spark.createDataFrame(table).localCheckpoint(eager=True).createOrReplaceTempView(name)
 
     def arrow(self, sql: str) -> pa.Table:
-        return self._spark.sql(sql).toArrow()
+        with _failing("a result"):
+            return self._spark.sql(sql).toArrow()
 
     def scalar(self, sql: str) -> object:
-        rows = self._spark.sql(sql).collect()
+        with _failing("a result"):
+            rows = self._spark.sql(sql).collect()
         return rows[0][0] if rows else None
 
     def close(self) -> None:
@@ -106,3 +126,31 @@ class SparkBackend:
         for view in self._spark.catalog.listTables():
             if view.isTemporary:
                 self._spark.catalog.dropTempView(view.name)
+
+
+@contextmanager
+def _failing(step: str) -> Iterator[None]:
+    """A Spark job that fails (out of memory, a result too large for the driver, a lost
+    executor) as one line naming the step and the JVM's first cause, not a Java stack."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (Py4JError, PySparkException) as error:
+        raise UtmostError(
+            f"the Spark engine failed on {step}: {_cause(error)}. If it ran out of memory, give it more "
+            "(--spark-conf spark.driver.memory=16g in local mode, spark.executor.memory=8g on a cluster)"
+        ) from None
+
+
+def _cause(error: Exception) -> str:
+    """The first line of the innermost Java exception behind ``error`` (else its own)."""
+    found = getattr(error, "java_exception", None)
+    try:
+        while found is not None and found.getCause() is not None:
+            found = found.getCause()
+        text = str(found.toString()) if found is not None else str(error)
+    except Exception:  # the JVM is gone: what Python was told is all there is
+        text = str(error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
