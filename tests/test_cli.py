@@ -254,7 +254,7 @@ def test_export_then_attribute_on_spark_equals_duckdb(demo_db, tmp_path):
                     cwd=demo_db)
     assert failed.returncode == 2, failed.stderr
     line = failed.stderr.splitlines()[-1]
-    assert line.startswith("error: the Spark engine failed on ") and "spark.driver.maxResultSize" in line, line
+    assert line.startswith("error: the Spark engine failed (step: ") and "spark.driver.maxResultSize" in line, line
     assert "Traceback" not in failed.stderr and "\tat org.apache" not in failed.stderr, failed.stderr
 
 

@@ -47,7 +47,7 @@ def spark_session(master: str | None = DEFAULT_MASTER, conf: dict[str, str] | No
     if master is not None and master.startswith("local"):
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
         # Local mode runs every task in the driver's JVM, whose default heap (1g) failed at 100M
-        # events (``AGGREGATE_OUT_OF_MEMORY``); half the machine, as DuckDB takes most of it.
+        # events (``AGGREGATE_OUT_OF_MEMORY``): half the machine (DuckDB's default is 80% of it).
         builder = builder.config("spark.driver.memory", local_memory())
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
@@ -139,9 +139,9 @@ def _failing(step: str) -> Iterator[None]:
         yield
     except (Py4JError, PySparkException) as error:
         raise UtmostError(
-            f"the Spark engine failed on {step}: {_cause(error)}. If it ran out of memory, give it more "
+            f"the Spark engine failed (step: {step}): {_cause(error)}. If it ran out of memory, give it more "
             "(--spark-conf spark.driver.memory=16g in local mode, spark.executor.memory=8g on a cluster)"
-        ) from None
+        ) from error  # the CLI shows the line; a program calling the API keeps the Java chain
 
 
 def _cause(error: Exception) -> str:
