@@ -47,8 +47,8 @@ from utmost.store.schema import DERIVED_TABLES
 TIMEOUT = parse_duration(PARAMETERS_BY_NAME["session_timeout"].default)
 #: DuckDB's memory while an import brings the tables up to date: a first build of 10M events
 #: peaked at 3.9 GiB in 25 s unbounded, 1.9 GiB in 30 s with 1536MB (the rest spilled); 50M
-#: events (with the buckets below) 130 s at 1,992 MiB. At 100M events the whole import peaked
-#: at 2,206 MiB with 1536MB and 1,874 MiB with this (RSS sampled each second), both in 900 s.
+#: events (with the buckets below) 130 s at 1,992 MiB. At 100M events the whole import took
+#: 876 s at a peak of 2,003 MiB with this; with 1536MB, 898 s at 2,206 MiB (RSS each second).
 IMPORT_MEMORY = "1280MB"
 #: Events whose sessions are numbered at once: a window sorts them all (one sort at 10M events
 #: took 4 s and most of a build's memory).
