@@ -119,12 +119,16 @@ def test_a_late_sign_in_redoes_only_the_persons_it_merges(store):
     assert (late.events, late.rebuilt, late.persons) == (2, False, 1)
     persons = dict(store.reader().execute("SELECT seq, person FROM derived_events").fetchall())
     assert sorted(set(persons.values())) == ["$device:tom", "maya"]
-    sessions = kept_sessions(store, make_options(CONVERSION))
-    # Kept: each session's first event and the landings. The laptop's page, ten hours after the
-    # phone's, starts Maya's second session; the sign-ins, 100 minutes later, her third. Each
-    # person's number is the seq of their first event: the phone's page (1) for Maya, 3 for Tom.
+    sessions = kept_sessions(store, make_options(CONVERSION, by="channel"))
+    # Read by a channel question: each session's first event and the landings. The laptop's
+    # page, ten hours after the phone's, starts Maya's second session; the sign-ins, 100 minutes
+    # later, her third. Each person's number is the seq of their first event: the phone's page
+    # (1) for Maya, 3 for Tom.
     assert [(r["name"], r["person"], r["session"], r["utm_source"]) for r in sessions] == [
         ("maya", 1, 1, "newsletter"), ("maya", 1, 2, None), ("$device:tom", 3, 1, "google"), ("maya", 1, 3, None)]
+    # A question by utm_source reads the landings only (and conversions: none here).
+    assert [(r["name"], r["session"]) for r in kept_sessions(store, make_options(CONVERSION))] == [
+        ("maya", 1), ("$device:tom", 1)]
 
 
 def test_nothing_new_reads_nothing(store):

@@ -77,10 +77,11 @@ def sessions(d: Dialect, options: Options) -> str:
     landed = f", ({queries.tagged()}) AS landed" if options.by_channel else ""
     keep = f"({queries.tagged()})" if options.by_channel else queries.nonempty("i.utm_source")
     columns = ", ".join(f"i.{c}" for c in queries.landing_columns(options))
+    visits = "i.starts = 1 OR " if queries.reads_visits(options) else ""
     return f"""
 SELECT i.seq, i.time, i.event, {columns}, i.person_seq AS person, i.person AS name{landed}, i.starts, i.session
 FROM derived_events AS i
-WHERE i.project = {d.literal(options.project)} AND (i.starts = 1 OR {keep} OR i.event = {d.literal(options.conversion)})
+WHERE i.project = {d.literal(options.project)} AND ({visits}{keep} OR i.event = {d.literal(options.conversion)})
 """
 
 
