@@ -134,6 +134,26 @@ def test_spark_settings_reach_the_session(spark):
         session.conf.set("spark.sql.shuffle.partitions", before)
 
 
+def test_shuffle_partitions_follow_the_size_of_the_events(spark, exported, monkeypatch):
+    """Unless the session was started with its own, a question's shuffle partitions are one per
+    ``PARTITION_BYTES`` of the events' Parquet, measured by Spark's filesystem (here with 1 KiB
+    partitions, so that the small export needs more than the fewest)."""
+    from utmost.backends import spark as spark_backend
+
+    _, events = exported
+    size = sum(f.stat().st_size for f in events.rglob("*") if f.is_file())
+    monkeypatch.setattr(spark_backend, "PARTITION_BYTES", 1024)
+    before = spark.conf.get(spark_backend.SHUFFLE_PARTITIONS)
+    try:
+        SparkBackend(spark, str(events)).close()
+        assert spark.conf.get(spark_backend.SHUFFLE_PARTITIONS) == str(-(-size // 1024)) and size > 8 * 1024
+        monkeypatch.setattr(spark_backend, "PARTITION_BYTES", 2**30)
+        SparkBackend(spark, str(events)).close()
+        assert spark.conf.get(spark_backend.SHUFFLE_PARTITIONS) == str(spark_backend.MIN_PARTITIONS)
+    finally:
+        spark.conf.set(spark_backend.SHUFFLE_PARTITIONS, before)
+
+
 def test_local_mode_gives_the_driver_half_the_machine(spark):
     """Local mode runs every task in the driver's JVM: its heap is half the machine's memory in
     whole GiB (Spark's own 1g failed at 100M events), and the JVM was started with it."""

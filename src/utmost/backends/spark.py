@@ -18,11 +18,20 @@ from utmost.dialect import SPARK
 from utmost.errors import InputError, UtmostError
 
 DEFAULT_MASTER = "local[*]"
+#: Spark's setting of how many parts each shuffle (join, window, aggregation) is cut into.
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+#: Parquet bytes a shuffle partition is sized for: at 100M events (5.4 GB of Parquet) Spark's
+#: 1g heap answered with 96 partitions (~56 MB each, two tasks sharing the heap) and ran out
+#: of memory with 8; a cluster's one-core executor gives its task twice that share.
+PARTITION_BYTES = 64 * 2**20
+#: The fewest partitions: a small export's question is quickest in a few.
+MIN_PARTITIONS = 8
 
 
 def spark_session(master: str | None = DEFAULT_MASTER, conf: dict[str, str] | None = None) -> Any:
-    """A Spark session in UTC (timestamps must mean what DuckDB stored), UI off, few partitions;
-    ``conf`` (``--spark-conf KEY=VALUE``) is set last, so a cluster's settings can replace these.
+    """A Spark session in UTC (timestamps must mean what DuckDB stored), UI off; ``conf``
+    (``--spark-conf KEY=VALUE``) is set last, so a cluster's settings can replace these. Its
+    shuffle partitions, unless ``conf`` names them, are sized by the events (:class:`SparkBackend`).
 
     ``master`` None: the one ``spark-submit`` was given, when it started this process (it
     hands the process its JVM's gateway: ``PYSPARK_GATEWAY_PORT``), else ``local[*]``.
@@ -41,7 +50,6 @@ def spark_session(master: str | None = DEFAULT_MASTER, conf: dict[str, str] | No
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", os.environ.get("UTMOST_SPARK_PARTITIONS", "8"))
         .config("spark.sql.ansi.enabled", "false")
     )
     if master is not None and master.startswith("local"):
@@ -78,6 +86,43 @@ def parse_spark_conf(settings: tuple[str, ...] | list[str]) -> dict[str, str]:
     return conf
 
 
+def shuffle_partitions(parquet_bytes: int) -> int:
+    """Shuffle partitions for a question over ``parquet_bytes`` of events: one per
+    :data:`PARTITION_BYTES`, at least :data:`MIN_PARTITIONS` (adaptive execution, Spark's
+    default, merges the small ones; it never splits one that is too big for its task).
+
+    >>> shuffle_partitions(40_000), shuffle_partitions(5_400_000_000)
+    (8, 81)
+    """
+    return max(MIN_PARTITIONS, -(-parquet_bytes // PARTITION_BYTES))
+
+
+def _launched_with(session: Any, key: str) -> bool:
+    """Whether ``session`` was started with ``key`` set (``--spark-conf``, spark-submit's
+    ``--conf``, a cluster's defaults): such a setting is the user's and is kept. True when
+    it cannot tell (a remote session without a SparkContext), so nothing is changed then."""
+    from pyspark.errors import PySparkException
+
+    try:
+        return bool(session.sparkContext.getConf().contains(key))
+    except (AttributeError, PySparkException):
+        return True
+
+
+def _size(session: Any, events: str) -> int | None:
+    """The bytes under ``events``, by the filesystem Spark reads it with (local, ``s3a://``,
+    ``hdfs://``, ``dbfs:/``); None when it cannot tell."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    try:
+        context = session.sparkContext
+        path = context._jvm.org.apache.hadoop.fs.Path(events)
+        return int(path.getFileSystem(context._jsc.hadoopConfiguration()).getContentSummary(path).getLength())
+    except (AttributeError, Py4JError, PySparkException):
+        return None
+
+
 class SparkBackend:
     dialect = SPARK
     source = "events"
@@ -98,6 +143,10 @@ class SparkBackend:
             except AnalysisException as error:  # a missing path, or no Parquet there
                 raise InputError(f"--events {events}: cannot read Parquet events: {str(error).splitlines()[0]}") from None
             frame.createOrReplaceTempView(self.source)
+            if not _launched_with(session, SHUFFLE_PARTITIONS):
+                size = _size(session, str(events))
+                if size is not None:
+                    session.conf.set(SHUFFLE_PARTITIONS, str(shuffle_partitions(size)))
 
     def create(self, name: str, sql: str) -> None:
         # Checkpointing cuts the lineage: label propagation would otherwise grow the plan each round.
