@@ -152,6 +152,9 @@ def test_shuffle_partitions_follow_the_size_of_the_events(spark, exported, monke
         assert spark.conf.get(spark_backend.SHUFFLE_PARTITIONS) == str(spark_backend.MIN_PARTITIONS)
     finally:
         spark.conf.set(spark_backend.SHUFFLE_PARTITIONS, before)
+    # Only what the session was started with is the user's: the value set above is not.
+    assert spark_backend._launched_with(spark, "spark.sql.session.timeZone")
+    assert not spark_backend._launched_with(spark, spark_backend.SHUFFLE_PARTITIONS)
 
 
 def test_local_mode_gives_the_driver_half_the_machine(spark):
