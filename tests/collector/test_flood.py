@@ -136,8 +136,10 @@ def test_a_flood_of_big_bodies_does_not_hold_up_small_requests(tmp_path: Path):
     print(f"quiet p99 {p99(quiet):.1f} ms; flooded p99 {p99(flooded):.1f} ms over {len(flooded)} requests, "
           f"{len(statuses)} refused bodies: { {s: statuses.count(s) for s in set(statuses)} }")
     assert set(statuses) <= {0, 400, 413}
-    # 100 ms, or on a machine too busy for that without any flood, twice the p99 of the quiet
+    # 250 ms, or on a machine too busy for that without any flood, twice the p99 of the quiet
     # server: commits wait for fsync, which a disk shared with other work makes slow. Seen on
-    # 2 cores shared with other work: quiet p99 11-140 ms; flooded 73-126 ms, and 1.3-3.5 s
-    # before big bodies were refused as they arrive and decoded one at a time off the loop.
+    # 2 cores shared with other work: quiet p99 11-140 ms; flooded 73-129 ms (the p99 of ~80
+    # requests is their slowest, so one bad scheduler tick decides it), and 1.3-3.5 s
+    # before big bodies were refused as they arrive and decoded one at a time off the loop: the
+    # budget sits well below the failure it guards against, not at the edge of a good run.
     assert p99(flooded) < budget
