@@ -108,7 +108,10 @@ DUCKDB = Dialect(
     explode="unnest({0})",
     to_double="TRY_CAST({0} AS DOUBLE)",
     is_finite="isfinite({0})",
-    ordered_join="string_agg({value}, {sep} ORDER BY {time}, {seq})",
+    # Listed, sorted as lists, then joined: an ordered aggregate sorts each group on its own (the
+    # markov question's journeys at 10M events: 1.0-1.4 s against 0.65-0.85 for the paths).
+    ordered_join="array_to_string(list_transform(list_sort(list(struct_pack(t := {time}, s := {seq}, v := {value}))), "
+    "lambda x: x.v), {sep})",
     regex_match="regexp_matches({0}, {1})",
     string_escapes=(("'", "''"),),
     identifier_quote='"',
