@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from collector.live import free_port
 
 #: The tests' session takes one core of each worker; ``spark.deploy.spreadOut`` (the default)
 #: places its executors on both.
@@ -31,12 +32,6 @@ class Cluster:
     logs: Path  # master.log, worker1.log, worker2.log
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def spark_home() -> Path:
     import pyspark
 
@@ -44,9 +39,10 @@ def spark_home() -> Path:
 
 
 def _launch(folder: Path, name: str, *arguments: str) -> subprocess.Popen:
-    environment = {**os.environ, "SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": "127.0.0.1"}
+    home = spark_home()
+    environment = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
     with (folder / f"{name}.log").open("w") as log:  # the process keeps its own copy
-        return subprocess.Popen([str(spark_home() / "bin" / "spark-class"), *arguments], stdout=log,
+        return subprocess.Popen([str(home / "bin" / "spark-class"), *arguments], stdout=log,
                                 stderr=subprocess.STDOUT, env=environment, start_new_session=True)
 
 

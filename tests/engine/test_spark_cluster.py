@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from engine.spark_cluster import Cluster, spark_home
 
-pyspark = pytest.importorskip("pyspark")
+pytest.importorskip("pyspark")
 
 
 def test_the_tests_session_runs_on_both_workers(spark, spark_cluster: Cluster):
