@@ -405,7 +405,7 @@ VALUES = SCALARS | st.lists(SCALARS, max_size=3) | st.dictionaries(
     SCALARS, max_size=5)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(["attribution", "journey", "import_events", "delete_person_of", "list_projects",
                              "import_experiment_files", "stored_experiments", "delete_experiments", "x"]),
        body=st.binary(max_size=64) | st.dictionaries(st.sampled_from(ARGUMENTS) | st.text(max_size=8), VALUES, max_size=5)

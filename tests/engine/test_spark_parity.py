@@ -159,6 +159,17 @@ def test_shuffle_partitions_follow_the_size_of_the_events(spark, exported, monke
     assert not spark_backend._launched_with(spark, spark_backend.SHUFFLE_PARTITIONS)
 
 
+def test_a_backend_turns_constraint_propagation_off_whatever_the_session_says(spark, exported):
+    """With it on, Spark 4 made the journeys' LEFT JOIN to the last conversion an inner one
+    (``backends/spark.py``); the channel question above fails then."""
+    from utmost.backends import spark as spark_backend
+
+    _, events = exported
+    spark.conf.set(spark_backend.CONSTRAINTS, "true")
+    SparkBackend(spark, str(events)).close()
+    assert spark.conf.get(spark_backend.CONSTRAINTS) == "false"
+
+
 def test_local_mode_gives_the_driver_half_the_machine():
     """Local mode runs every task in the driver's JVM: its heap is half the machine's memory in
     whole GiB (Spark's own 1g failed at 100M events), and the JVM was started with it. In a
