@@ -134,11 +134,13 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        maintained = self._maintained
-        if maintained is not None:
-            maintained.interrupt()
-        with self._maintenance:  # the refresh has rolled back
-            pass
+        # A refresh is interrupted until it has rolled back: DuckDB forgets an interrupt that
+        # lands between two of its queries, and the refresh would then run on to its end.
+        while not self._maintenance.acquire(timeout=0.01):
+            maintained = self._maintained
+            if maintained is not None:
+                maintained.interrupt()
+        self._maintenance.release()
         if self._writer is not None and self._appender is not None:
             self._writer.close()
             self._appender.spilled.file.close()
