@@ -124,6 +124,8 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, help="folder to draw scale-time.svg and scale-memory.svg in")
     args = parser.parse_args()
     args.data.mkdir(exist_ok=True)
+    if args.plot:
+        args.plot.mkdir(parents=True, exist_ok=True)  # before the run, which takes minutes
     rows = []
     for events in (int(s) for s in args.sizes.split(",")):
         generated = make_database(args.data, events)
