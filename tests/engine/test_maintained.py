@@ -67,7 +67,7 @@ def derived(store: Store, table: str, order: str) -> list[tuple]:
     return store.reader().execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(arrived=arrivals(), bucket_rows=st.sampled_from([1, 3, maintained.BUCKET_ROWS]))
 def test_kept_sessions_equal_a_rebuild_after_every_batch(tmp_path_factory, arrived, bucket_rows):
