@@ -63,7 +63,8 @@ def test_db_from_environment_and_projects(tmp_path):
     created = utmost("project", "create", "hotel", "--token", "test-token", cwd=tmp_path, env=env)
     assert created.returncode == 0 and "token  test-token" in created.stdout and "secret " in created.stdout
     listed = utmost("project", "list", cwd=tmp_path, env=env)
-    assert listed.stdout.split() == ["project", "token", "mixpanel", "id", "hotel", "test-token"]  # no `default` made
+    assert listed.stdout.split() == ["project", "token", "mixpanel", "id", "key", "events", "hotel",
+                                     "test-token"]  # no `default` made
     duplicate = utmost("project", "create", "hotel", cwd=tmp_path, env=env)
     assert duplicate.returncode == 2 and duplicate.stderr.strip() == "error: name already used by project 'hotel'"
     (tmp_path / "a.jsonl").write_bytes(orjson.dumps(event()) + b"\n")
@@ -82,7 +83,7 @@ def test_a_project_keeps_the_id_it_had_at_mixpanel(tmp_path):
     changed = run("set", "spa", "--mixpanel-id", "77")
     assert (changed.returncode, changed.stdout.strip()) == (0, "project spa: mixpanel id 77   (/import?project_id=77 names it)")
     listed = run("list").stdout.splitlines()
-    assert listed[0].split() == ["project", "token", "mixpanel", "id"]
+    assert listed[0].split() == ["project", "token", "mixpanel", "id", "key", "events"]
     assert [line.split()[::2] for line in listed[1:]] == [["shop", "2195193"], ["spa", "77"]]  # no `default` made
     account = run("service-account", "shop", "--username", "importer")
     assert "send ?project_id=shop (or 2195193) with it" in account.stdout
@@ -94,7 +95,10 @@ def test_a_project_keeps_the_id_it_had_at_mixpanel(tmp_path):
                                                   "not 'shop'",
         ("set", "spa", "--mixpanel-id", "-4"): "error: a Mixpanel project id is a whole number such as 2195193, not '-4'",
         ("set", "nope", "--mixpanel-id", "5"): "error: no project 'nope' (see `utmost project list`)",
-        ("set", "spa"): "error: nothing to set: give --mixpanel-id N",
+        ("set", "spa"): "error: nothing to set: give --mixpanel-id N, --key-event EVENT or --no-key-events",
+        ("set", "spa", "--key-event", "Booked", "--no-key-events"):
+            "error: --key-event and --no-key-events contradict each other: give one",
+        ("set", "spa", "--key-event", ""): "error: --key-event: name an event (an empty name is no event)",
     }
     for args, message in refusals.items():
         refused = run(*args)
@@ -367,6 +371,32 @@ def test_json_and_csv_numbers_have_no_float_noise(small_db):
     ]
     per = utmost(*question, "--format", "csv", "--per-conversion", cwd=small_db).stdout.splitlines()
     assert per[-1] == "linear,c4,d3,2023-11-16T22:14:20,tiktok,0.333333333333333,33.3333333333333"
+
+
+def test_a_key_event_is_kept_credited_and_answers_as_the_events_do(small_db, tmp_path):
+    """`project set --key-event` builds the kept credit (docs/semantics.md §21); the same
+    questions then read it and print what they printed before, and `project list` shows it."""
+    (tmp_path / "s.duckdb").write_bytes((small_db / "s.duckdb").read_bytes())
+    questions = [["--models", "first_touch,linear", "--format", "json"],
+                 ["--models", "time_decay,participation", "--format", "csv", "--per-conversion"],
+                 ["--models", "linear", "--from", "2023-11-16", "--format", "json"]]
+
+    def answers() -> list[str]:
+        return [utmost("attribute", "--db", "s.duckdb", "--conversion", "Booked", *q, cwd=tmp_path).stdout
+                for q in questions]
+
+    before = answers()
+    set_ = utmost("project", "set", "default", "--key-event", "Booked", "--db", "s.duckdb", cwd=tmp_path)
+    assert (set_.returncode, set_.stdout.strip()) == (0, "project default: key events 'Booked'")
+    with Store(tmp_path / "s.duckdb", read_only=True) as store:
+        kept = store.reader().execute("SELECT k0, linear FROM derived_credit ORDER BY conversion, k0").fetchall()
+    assert kept == [("google", 1.0), ("google", 1.0), ("email", 1 / 3), ("facebook", 1 / 3), ("tiktok", 1 / 3)]
+    assert answers() == before
+    assert utmost("project", "list", "--db", "s.duckdb", cwd=tmp_path).stdout.splitlines()[1].split()[-1] == "Booked"
+    dropped = utmost("project", "set", "default", "--no-key-events", "--db", "s.duckdb", cwd=tmp_path)
+    assert dropped.stdout.strip() == "project default: key events none"
+    with Store(tmp_path / "s.duckdb", read_only=True) as store:
+        assert store.reader().execute("SELECT count(*) FROM derived_credit").fetchone() == (0,)
 
 
 def test_per_conversion_with_the_table_format_prints_a_table(small_db):

@@ -378,6 +378,24 @@ def set_mixpanel_id(store: Store, *, name: str, mixpanel_id: str) -> Project:
 
 
 @operation
+def key_events(store: Store, *, name: str) -> list[str]:
+    """The project's key events (docs/semantics.md §21)."""
+    return store.key_events(store.project(name).name)
+
+
+@operation
+def set_key_events(store: Store, *, name: str, events: list[str]) -> list[str]:
+    """Make ``events`` the project's key events and keep their credit (built now, from the
+    derived tables brought up to date): the key events as they now are."""
+    found = store.project(name).name
+    if any(not event for event in events):
+        raise InputError("--key-event: name an event (an empty name is no event)")
+    store.set_key_events(found, events)
+    keep_derived(store, project=found)
+    return store.key_events(found)
+
+
+@operation
 def rotate_secret(store: Store, *, name: str) -> Project:
     return store.rotate_secret(name)
 

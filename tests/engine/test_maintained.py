@@ -13,6 +13,7 @@ import time
 
 from conftest import raw_lines
 from engine.journeys import MINUTE, T0
+from engine.test_key_events import assert_same_answer
 from engine.test_differential import streams
 from store.test_experiments_table import file_at
 from hypothesis import HealthCheck, given, settings
@@ -23,10 +24,13 @@ from utmost.engine import make_options, maintained, queries
 from utmost.engine.identity import resolve_people
 from utmost.engine.run import attribute
 from utmost.store import Store
+from utmost.store.schema import CREDIT_MODELS
 
 CONVERSION = "Reservation Completed"
 #: Both ways a question reads sessions: by a landing column, and by channel (with the landed flag).
 QUESTIONS = [make_options(CONVERSION, by="utm_source,utm_medium"), make_options(CONVERSION, by="channel")]
+#: The question a key event's kept credit answers, with every model it holds.
+KEPT = make_options(CONVERSION, models=",".join(CREDIT_MODELS))
 
 
 @st.composite
@@ -73,6 +77,7 @@ def derived(store: Store, table: str, order: str) -> list[tuple]:
 def test_kept_sessions_equal_a_rebuild_after_every_batch(tmp_path_factory, arrived, bucket_rows):
     batches, deletions = arrived
     with Store(tmp_path_factory.mktemp("kept") / "k.duckdb") as store:
+        store.set_key_events("default", [CONVERSION])
         for batch, deleting in zip(batches, deletions):
             store.insert_lines("default", raw_lines(batch)).result()
             seqs = [r[0] for r in store.reader().execute("SELECT seq FROM events ORDER BY seq").fetchall()]
@@ -82,13 +87,25 @@ def test_kept_sessions_equal_a_rebuild_after_every_batch(tmp_path_factory, arriv
                 maintained.refresh(writable, "default", bucket_rows)
             for options in QUESTIONS:
                 assert kept_sessions(store, options) == rebuilt_sessions(store, options)
+            if store.reader().execute("SELECT count(*) FROM events WHERE event = ?", [CONVERSION]).fetchone()[0]:
+                backend = DuckDBBackend.of(store)
+                assert maintained.credit_readable(backend, KEPT)
+                assert_same_answer(attribute(backend, KEPT), attribute(backend, KEPT, steps=True))
         # Every event's person and session, not only the rows a question keeps, as a rebuild has them.
-        incremental = derived(store, "derived_events", "seq"), derived(store, "derived_persons", "id")
+        incremental = (derived(store, "derived_events", "seq"), derived(store, "derived_persons", "id"),
+                       kept_credit(store))
         backend = DuckDBBackend.of(store)
         with backend.maintenance() as writable:
             maintained.forget(writable, "default")
             assert maintained.refresh(writable, "default").rebuilt
-        assert (derived(store, "derived_events", "seq"), derived(store, "derived_persons", "id")) == incremental
+        assert (derived(store, "derived_events", "seq"), derived(store, "derived_persons", "id"),
+                kept_credit(store)) == incremental
+
+
+def kept_credit(store: Store) -> list[tuple]:
+    """``derived_credit``'s rows, each credit to 12 significant digits (the order of a sum moves the last)."""
+    rows = derived(store, "derived_credit", "conversion, k0")
+    return [tuple(float(f"{v:.12g}") if isinstance(v, float) else v for v in row) for row in rows]
 
 
 def test_a_late_sign_in_redoes_only_the_persons_it_merges(store):

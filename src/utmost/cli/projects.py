@@ -44,18 +44,31 @@ def project_create(name: str, token: str | None, secret: str | None, mixpanel_id
 @project.command("set")
 @click.argument("name")
 @mixpanel_id_option
+@click.option("--key-event", "key_event", multiple=True, metavar="EVENT",
+              help="A conversion to keep credited as events land (repeatable; replaces the key events): "
+                   "default questions about it read the kept credit.")
+@click.option("--no-key-events", is_flag=True, help="Drop every key event (and its kept credit).")
 @db_option()
 @reports_errors
-def project_set(name: str, mixpanel_id: str | None, db: str | None) -> None:
-    """Change project NAME: give it the id it had at Mixpanel."""
-    if mixpanel_id is None:
-        raise InputError("nothing to set: give --mixpanel-id N")
-    from utmost.access import opened, set_mixpanel_id
+def project_set(name: str, mixpanel_id: str | None, key_event: tuple[str, ...], no_key_events: bool,
+                db: str | None) -> None:
+    """Change project NAME: give it the id it had at Mixpanel, or its key events."""
+    if mixpanel_id is None and not key_event and not no_key_events:
+        raise InputError("nothing to set: give --mixpanel-id N, --key-event EVENT or --no-key-events")
+    if key_event and no_key_events:
+        raise InputError("--key-event and --no-key-events contradict each other: give one")
+    from utmost.access import opened, set_key_events, set_mixpanel_id
 
     with opened(db) as database:
-        changed = database.run(set_mixpanel_id, name=name, mixpanel_id=mixpanel_id)
-    out.print(f"project {changed.name}: mixpanel id {changed.mixpanel_id}"
-              f"   (/import?project_id={changed.mixpanel_id} names it)")
+        if mixpanel_id is not None:
+            changed = database.run(set_mixpanel_id, name=name, mixpanel_id=mixpanel_id)
+            out.print(f"project {escape(changed.name)}: mixpanel id {changed.mixpanel_id}"
+                      f"   (/import?project_id={changed.mixpanel_id} names it)")
+        if key_event or no_key_events:
+            with err.status("keeping the key events' credit…"):
+                kept = database.run(set_key_events, name=name, events=list(key_event))
+            listed = ", ".join(escape(repr(event)) for event in kept) or "none"
+            out.print(f"project {escape(name)}: key events {listed}")
 
 
 @project.command("secret")
@@ -113,15 +126,17 @@ def _warn_if_short(secret: str | None) -> None:
 @db_option()
 @reports_errors
 def project_list(db: str | None) -> None:
-    """List projects, their tokens and Mixpanel ids (secrets are not shown)."""
-    from utmost.access import list_projects, opened
+    """List projects, their tokens, Mixpanel ids and key events (secrets are not shown)."""
+    from utmost.access import key_events, list_projects, opened
 
     with opened(db, read_only=True) as database:
         found = database.run(list_projects)
+        kept = {each.name: database.run(key_events, name=each.name) for each in found}
     if not found:
         out.print("no projects yet (`utmost project create NAME` or `utmost import` makes one)")
         return
-    table = Table("project", "token", "mixpanel id", box=None)
+    table = Table("project", "token", "mixpanel id", "key events", box=None)
     for each in found:
-        table.add_row(each.name, each.token, "" if each.mixpanel_id is None else str(each.mixpanel_id))
+        table.add_row(escape(each.name), each.token, "" if each.mixpanel_id is None else str(each.mixpanel_id),
+                      escape(", ".join(kept[each.name])))
     out.print(table)

@@ -289,7 +289,7 @@ def evaluate(backend: Backend, options: Options, truth: Truth) -> Evaluation:
     is not this database's."""
     from utmost.engine.run import attribute
 
-    result = attribute(backend, options, per_conversion=False)
+    result = attribute(backend, options, per_conversion=False, steps=True)
     names = ", ".join(f"k{i}" for i in range(len(options.by)))
     seen = {tuple(row.values()) for row in backend.arrow(f"SELECT DISTINCT {names} FROM touchpoints").to_pylist()}
     by = list(truth.by)

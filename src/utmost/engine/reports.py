@@ -41,7 +41,7 @@ class Report:
 
 def report(backend: Backend, options: Options) -> Report:
     """The campaign report of ``options`` (its one model is ``options.models[0]``) on ``backend``."""
-    result = attribute(backend, options, per_conversion=options.interval is not None)
+    result = attribute(backend, options, per_conversion=options.interval is not None, steps=True)
     keys = [f"k{i}" for i in range(len(options.by))]
     counted = backend.arrow(queries.reach(backend.dialect, options)).to_pylist()
     if options.interval is None:

@@ -51,12 +51,49 @@ class Result:
     explanation: dict = field(default_factory=dict)  # the fitted Markov chain, when markov ran
 
 
-def attribute(backend: Backend, options: Options, per_conversion: bool = True) -> Result:
+def attribute(backend: Backend, options: Options, per_conversion: bool = True, steps: bool = False) -> Result:
     """Answer one attribution question (docs/semantics.md §6 to §10) on ``backend``.
 
     ``per_conversion=False`` leaves ``Result.per_conversion`` empty: on millions of events the
-    per-conversion rows cost more to hand over than everything else to compute.
+    per-conversion rows cost more to hand over than everything else to compute. ``steps=True``
+    leaves the tables ``touchpoints``, ``conversions`` and ``attributable`` for the caller to
+    read, which a key event's kept credit (§21), when it answers, does not make.
     """
+    keys = [f"k{i}" for i in range(len(options.by))]
+    if not steps and maintained.credit_readable(backend, options):
+        # The kept credit of a key event (docs/semantics.md §21): the same rows, summed.
+        backend.create("credited", maintained.credited(backend.dialect, options))
+        totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
+        more_rows: list[dict] = []
+        explanation: dict = {}
+        counted = ("SELECT count(DISTINCT conversion) AS n, count(DISTINCT CASE WHEN bare THEN conversion END) AS bare "
+                   "FROM credited")
+    else:
+        _credit_steps(backend, options)
+        if any(m.rule_based for m in options.models):
+            backend.create("credited", queries.credited(backend.dialect, options))
+        totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
+        more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion)
+        caused_totals, caused_rows, caused_explanation = _credit_incremental(backend, options, per_conversion)
+        totals += more_totals + caused_totals
+        more_rows += caused_rows
+        explanation.update(caused_explanation)
+        # A conversion is one row of ``conversions``; one without touchpoints, one row of
+        # ``attributable`` (the left join's), with no touches: counted without a distinct.
+        counted = ("SELECT (SELECT count(*) FROM conversions) AS n, "
+                   "(SELECT count(*) FROM attributable WHERE touches = 0) AS bare")
+    if options.ci is not None:
+        _add_intervals(backend, options, keys, totals)
+    totals = _with_spend(backend, options, keys, totals)
+    ordered_totals = _ordered(totals, keys, ("model_order", "-conversions", *keys), totals=True)
+    ordered_rows = _ordered(rows + more_rows, keys, ("model_order", "time", "insert_id", *keys), totals=False)
+    count, bare = backend.arrow(counted).to_pylist()[0].values()
+    return Result(_named(ordered_totals, options), _named(ordered_rows, options), options, count, bare, explanation)
+
+
+def _credit_steps(backend: Backend, options: Options) -> None:
+    """The steps up to each conversion's attributable touchpoints: ``sessions``, ``touchpoints``,
+    ``conversions``, ``attributable``."""
     d = backend.dialect
     if maintained.readable(backend, options):
         # A table, not a view on the derived rows: every step after reads the same rows, however
@@ -68,24 +105,6 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True) -
     backend.create("touchpoints", queries.touchpoints(d, options, backend.source))
     backend.create("conversions", queries.conversions(d, options, backend.source))
     backend.create("attributable", queries.attributable(d, options))
-    keys = [f"k{i}" for i in range(len(options.by))]
-    totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
-    more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion)
-    caused_totals, caused_rows, caused_explanation = _credit_incremental(backend, options, per_conversion)
-    totals += more_totals + caused_totals
-    more_rows += caused_rows
-    explanation.update(caused_explanation)
-    if options.ci is not None:
-        _add_intervals(backend, options, keys, totals)
-    totals = _with_spend(backend, options, keys, totals)
-    ordered_totals = _ordered(totals, keys, ("model_order", "-conversions", *keys), totals=True)
-    ordered_rows = _ordered(rows + more_rows, keys, ("model_order", "time", "insert_id", *keys), totals=False)
-    # A conversion is one row of ``conversions``; one without touchpoints, one row of
-    # ``attributable`` (the left join's), with no touches: counted without a distinct.
-    count, bare = backend.arrow(
-        "SELECT (SELECT count(*) FROM conversions) AS n, (SELECT count(*) FROM attributable WHERE touches = 0) AS bare"
-    ).to_pylist()[0].values()
-    return Result(_named(ordered_totals, options), _named(ordered_rows, options), options, count, bare, explanation)
 
 
 def _credit_incremental(backend: Backend, options: Options, per_conversion: bool) -> tuple[list[dict], list[dict], dict]:
@@ -174,11 +193,11 @@ _ROW_COLUMNS = {"insert_id": pa.string(), "person": pa.string(), "time": pa.time
 def _credit_rule_based(
     backend: Backend, options: Options, keys: list[str], per_conversion: bool
 ) -> tuple[list[dict], list[dict]]:
-    """Totals (with model_order) and per-conversion rows of the rule-based models, if any."""
+    """Totals (with model_order) and per-conversion rows of the rule-based models, if any, from
+    ``credited``."""
     key_list = ", ".join(keys)
     if not any(m.rule_based for m in options.models):
         return [], []
-    backend.create("credited", queries.credited(backend.dialect, options))
     backend.view("per_conversion", queries.per_conversion(backend.dialect, options))
     group = ["model_order", "model", *keys]
     # Summed exactly by the engine (no credit crosses to here: at 10M events they were 4.9M).
@@ -228,7 +247,7 @@ class Journey:
 
 def journey(backend: Backend, options: Options, any_id: str) -> Journey:
     """Follow the person who owns ``any_id`` (a user id, distinct id or device id)."""
-    result = attribute(backend, options)
+    result = attribute(backend, options, steps=True)
     d = backend.dialect
     resolve_people(backend, options.project)  # the relations a journey reads (a question may not have made them)
     person, ids = person_of(backend, options.project, any_id)

@@ -296,6 +296,21 @@ class Store:
 
         self._writing.run(keep)
 
+    def key_events(self, project: str) -> list[str]:
+        """The project's key events, whose credit the store keeps (docs/semantics.md §19), sorted."""
+        found = self.reader().execute("SELECT event FROM key_events WHERE project = ? ORDER BY event", [project])
+        return [row[0] for row in found.fetchall()]
+
+    def set_key_events(self, project: str, events: list[str]) -> None:
+        """Make ``events`` the project's key events (an empty list: none)."""
+
+        def keep(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute("DELETE FROM key_events WHERE project = ?", [project])
+            for event in sorted(set(events)):
+                con.execute("INSERT INTO key_events (project, event) VALUES (?, ?)", [project, event])
+
+        self._writing.run(keep)
+
     # Events
 
     def insert_lines(self, project: str, lines: pa.Table) -> Future[inserts.IngestResult]:

@@ -161,8 +161,25 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
   {", ".join(f"{p} VARCHAR" for p in LANDING_PARAMS)}
 )""",
     ),
+    # 10: a project's key events (GA4's name for the conversions it reports on), and for each the
+    # credit every model of ``CREDIT_MODELS`` gives each conversion under the default question
+    # (utmost.engine.maintained): one row per (conversion, utm_source), a column per model.
+    # ``derived_key_events`` says which key events ``derived_credit`` holds.
+    (
+        "CREATE TABLE key_events (project VARCHAR NOT NULL, event VARCHAR NOT NULL, PRIMARY KEY (project, event))",
+        "CREATE TABLE derived_key_events (project VARCHAR NOT NULL, event VARCHAR NOT NULL)",
+        f"""CREATE TABLE derived_credit (
+  project VARCHAR NOT NULL, event VARCHAR NOT NULL, conversion BIGINT NOT NULL, insert_id VARCHAR,
+  person VARCHAR NOT NULL, time TIMESTAMP, k0 VARCHAR NOT NULL, revenue DOUBLE NOT NULL, bare BOOLEAN NOT NULL,
+  {", ".join(f"{m} DOUBLE NOT NULL" for m in ("first_touch", "last_touch", "last_non_direct", "linear", "u_shaped",
+                                               "j_shaped", "inverse_j", "time_decay", "participation"))}
+)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-#: The tables of migration 8, each with a ``project`` column.
+#: The models whose credit ``derived_credit`` holds, a column each (migration 10).
+CREDIT_MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "u_shaped", "j_shaped", "inverse_j",
+                 "time_decay", "participation")
+#: The tables of migrations 8 and 10 the engine derives, each with a ``project`` column.
 DERIVED_TABLES = ("derived_state", "derived_devices", "derived_pairs", "derived_identity_events",
-                  "derived_first_seen", "derived_persons", "derived_events")
+                  "derived_first_seen", "derived_persons", "derived_events", "derived_key_events", "derived_credit")
