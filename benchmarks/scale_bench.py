@@ -15,7 +15,10 @@ Then, each in a fresh process so that time and peak RSS are its own:
    same id within 30 days, ranked, credited first, last and linear;
 3. **rule-based**: ``utmost attribute`` with every rule-based model, the file opened to read
    (what a command does), reading the derived tables;
-4. **markov** and **shapley**: the same, with ``--models markov`` and ``--models shapley``.
+4. **markov** and **shapley**: the same, with ``--models markov`` and ``--models shapley``;
+5. **key event**: ``utmost project set --key-event 'Reservation Completed'``'s work, the
+   booking's credit kept under every rule-based model (docs/semantics.md §21);
+6. **rule-based, kept**: step 3's question again, which now sums the kept credit.
 
 The table gives each step's seconds and peak RSS, and the engine's time as a ratio of the floor's.
 With ``--plot DIR``, ``scale-time.svg`` and ``scale-memory.svg`` there draw both against the
@@ -47,9 +50,11 @@ BUILD = """
 from utmost.backends import DuckDBBackend
 from utmost.engine import maintained
 from utmost.store import Store
-with Store(sys.argv[1]) as store, DuckDBBackend.of(store).maintenance() as writable:
-    maintained.forget(writable, store.project().name)  # built from every event, whatever the cached file holds
-    maintained.refresh(writable, store.project().name)
+with Store(sys.argv[1]) as store:
+    store.set_key_events(store.project().name, [])  # named in step 5, whatever the cached file holds
+    with DuckDBBackend.of(store).maintenance() as writable:
+        maintained.forget(writable, store.project().name)  # built from every event
+        maintained.refresh(writable, store.project().name)
 """
 FLOOR = """
 import duckdb
@@ -84,6 +89,12 @@ models = {models}
 with Store(sys.argv[1], read_only=True) as store:
     answer(store, make_options("Reservation Completed", models=models), per_conversion=False)
 """
+KEY_EVENT = """
+from utmost.access import set_key_events
+from utmost.store import Store
+with Store(sys.argv[1]) as store:
+    set_key_events(store, name=store.project().name, events=["Reservation Completed"])
+"""
 RULE_BASED = "[m.name for m in MODELS if m.rule_based and not m.pattern]"
 STEPS = {
     "derived tables": BUILD,
@@ -91,6 +102,8 @@ STEPS = {
     "rule-based": ASK.format(models=RULE_BASED),
     "markov": ASK.format(models="'markov'"),
     "shapley": ASK.format(models="'shapley'"),
+    "key event": KEY_EVENT,
+    "rule-based, kept": ASK.format(models=RULE_BASED),
 }
 
 
@@ -106,7 +119,8 @@ def plot(rows: list[dict], folder: Path) -> None:
     """Each step's seconds and peak RSS against the events, log-log, as two SVG charts."""
     import pygal
 
-    style = pygal.style.Style(colors=("#1f77b4", "#7f7f7f", "#2ca02c", "#d62728", "#9467bd"))
+    style = pygal.style.Style(colors=("#1f77b4", "#7f7f7f", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                                             "#17becf"))
     for measure, index, unit in (("time", 0, "seconds"), ("memory", 1, "peak RSS, MiB")):
         chart = pygal.XY(logarithmic=True, title=f"{unit} against events (log-log)", x_title="events",
                          y_title=unit, dots_size=4, style=style, x_labels=[row["events"] for row in rows],
@@ -141,9 +155,11 @@ def main() -> None:
     for name in STEPS:
         table.add_column(name, justify="right")
     table.add_column("rule-based ÷ floor", justify="right")
+    table.add_column("kept ÷ floor", justify="right")
     for row in rows:
         cells = [f"{row[name][0]:.2f} s · {row[name][1]:,.0f} MiB" for name in STEPS]
-        table.add_row(f"{row['events']:,}", *cells, f"{row['rule-based'][0] / row['floor'][0]:.2f}×")
+        table.add_row(f"{row['events']:,}", *cells, f"{row['rule-based'][0] / row['floor'][0]:.2f}×",
+                      f"{row['rule-based, kept'][0] / row['floor'][0]:.2f}×")
     Console(width=200).print(table)
     if args.json:
         print(json.dumps(rows))

@@ -135,3 +135,12 @@ def test_a_store_open_to_read_reads_the_kept_credit_only_while_it_is_current(tmp
         backend = DuckDBBackend.of(store)
         assert not maintained.credit_readable(backend, options)
         assert attribute(backend, options).conversions == 2
+
+
+def test_the_parameters_a_kept_question_may_set_freely_are_parameters():
+    """A name in ``_KEPT_FREE`` that is no field of Options would be a rule about nothing."""
+    import dataclasses
+
+    from utmost.engine.options import Options
+
+    assert maintained._KEPT_FREE <= {f.name for f in dataclasses.fields(Options)}

@@ -64,6 +64,9 @@ def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
             store.mark_demo(seed, visitors)  # first: an interrupted demo is still replaced next time
             project, created = store.open_project()
             note_if_created(store.path, project, created)
+            # A key event, as GA4 marks a purchase: the import ends by keeping its credit, and the
+            # dashboard's first question reads it (docs/semantics.md §21).
+            store.set_key_events(project.name, [DEMO_CONVERSION])
             started = time.perf_counter()
             report = import_into(Database(path, store=store), project.name, (str(export),), strict=True).report
             print_import_report(report, time.perf_counter() - started)

@@ -38,6 +38,7 @@ those rows: at 100M events, the steps from sessions to credit took ~37 s of ~42.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from utmost.backends import Backend
@@ -83,10 +84,12 @@ def kept_question(project: str, event: str) -> Options:
     return make_options(event, project=project, models=",".join(CREDIT_MODELS))
 
 
-#: What a question must share with :func:`kept_question` for its credit to be read from the kept
-#: rows; the date range only chooses among them, and the models among their columns.
-_KEPT_ALIKE = ("by", "lookback", "scope", "session_timeout", "half_life", "revenue_property", "split_on_key",
-               "exclude_direct")
+#: The parameters a question may set as it likes and still read the kept credit: the dates
+#: choose among its rows, the models among its columns; the others are read by no rule-based
+#: model by ``utm_source`` (intervals, by a report, which computes). Every other parameter, one
+#: added later too, must be :func:`kept_question`'s.
+_KEPT_FREE = frozenset({"conversion", "project", "models", "model", "start", "end", "ci", "bootstrap", "seed",
+                        "interval", "markov_order", "min_lag", "experiments", "channels"})
 
 
 def credit_covers(options: Options) -> bool:
@@ -94,7 +97,8 @@ def credit_covers(options: Options) -> bool:
     other parameters those of :func:`kept_question` (a key event or not: see :func:`credit_readable`)."""
     kept = kept_question(options.project, options.conversion)
     return (all(m.name in CREDIT_MODELS for m in options.models)
-            and all(getattr(options, name) == getattr(kept, name) for name in _KEPT_ALIKE))
+            and all(getattr(options, f.name) == getattr(kept, f.name) for f in dataclasses.fields(Options)
+                    if f.name not in _KEPT_FREE))
 
 
 def credit_readable(backend: Backend, options: Options) -> bool:

@@ -141,7 +141,7 @@ class Service:
             questions = list(old.recent)
         try:
             for options in questions:
-                _answer(fresh.backend, options, lambda backend, asked=options: attribute(backend, asked, False))
+                _answer(fresh.backend, options, lambda backend, asked=options: _with_steps(backend, asked))
         except Exception:  # the question is answered (with its error) when asked again
             pass
         fresh.recent.extend(questions)
@@ -161,14 +161,16 @@ class Service:
                 kept.backend.discard()
 
     def warm(self) -> None:
-        """Ask every project's first dashboard question once, so its steps are ready."""
+        """Ask every project's first dashboard question once, so that its steps are ready: a key
+        event's kept credit answers the page itself (docs/semantics.md §21), and a click to
+        another scope, lookback or dates then redoes only the last steps."""
         for project in self.store.projects():
             if self._closing:
                 return
             question = self.default_question(project.name)
             if question["conversion"]:
                 try:
-                    self.attribution(make_options(project=project.name, **question))
+                    self._ask(make_options(project=project.name, **question), _with_steps)
                 except InputError:
                     pass  # asked again, the page shows why
                 except Exception:
@@ -248,6 +250,11 @@ class Service:
             one.backend.interrupt()
         for one in kept:
             self._discard(one)
+
+
+def _with_steps(backend: ReusingBackend, options: Options) -> Result:
+    """``options`` answered with its steps made, for the questions that follow to reuse."""
+    return attribute(backend, options, per_conversion=False, steps=True)
 
 
 def _answer(backend: ReusingBackend, options: Options, work: Any) -> Any:
