@@ -80,10 +80,18 @@ def test_the_kept_credit_follows_a_late_sign_in(store: Store):
     assert_same_answer(after, attribute(backend, options, steps=True))
     kept = store.reader().execute("SELECT DISTINCT person FROM derived_credit ORDER BY person").fetchall()
     assert kept == [("$device:tom",), ("maya",)]
+    # Her journey, newsletter then google, and Tom's empty one, are kept for markov and shapley.
+    journeys = store.reader().execute("SELECT person, converted, bare, replace(path, chr(30), ' > ') "
+                                      "FROM derived_journeys ORDER BY person").fetchall()
+    assert journeys == [("$device:tom", True, True, None), ("maya", True, False, "newsletter > google")]
+    fitted = make_options(CONVERSION, models="markov,shapley,linear", markov_order=2)
+    assert maintained.credit_readable(backend, fitted)
+    assert_same_answer(attribute(backend, fitted), attribute(backend, fitted, steps=True))
 
 
 @pytest.mark.parametrize("asked", [
-    {"by": "utm_medium"}, {"models": "markov"}, {"models": "position:30/40/30"}, {"models": "linear,incremental"},
+    {"by": "utm_medium"}, {"models": "markov", "scope": "session"}, {"models": "position:30/40/30"},
+    {"models": "linear,incremental"},
     {"lookback": "7d"}, {"scope": "session"}, {"half_life": "1d"}, {"revenue_property": "price"},
     {"session_timeout": "1h"},
 ])

@@ -29,8 +29,8 @@ from utmost.store.schema import CREDIT_MODELS
 CONVERSION = "Reservation Completed"
 #: Both ways a question reads sessions: by a landing column, and by channel (with the landed flag).
 QUESTIONS = [make_options(CONVERSION, by="utm_source,utm_medium"), make_options(CONVERSION, by="channel")]
-#: The question a key event's kept credit answers, with every model it holds.
-KEPT = make_options(CONVERSION, models=",".join(CREDIT_MODELS))
+#: The question a key event's kept credit and journeys answer, with every model they hold.
+KEPT = make_options(CONVERSION, models=",".join([*CREDIT_MODELS, "markov", "shapley"]))
 
 
 @st.composite
@@ -93,13 +93,13 @@ def test_kept_sessions_equal_a_rebuild_after_every_batch(tmp_path_factory, arriv
                 assert_same_answer(attribute(backend, KEPT), attribute(backend, KEPT, steps=True))
         # Every event's person and session, not only the rows a question keeps, as a rebuild has them.
         incremental = (derived(store, "derived_events", "seq"), derived(store, "derived_persons", "id"),
-                       kept_credit(store))
+                       kept_credit(store), derived(store, "derived_journeys", "person, conversion, path"))
         backend = DuckDBBackend.of(store)
         with backend.maintenance() as writable:
             maintained.forget(writable, "default")
             assert maintained.refresh(writable, "default").rebuilt
         assert (derived(store, "derived_events", "seq"), derived(store, "derived_persons", "id"),
-                kept_credit(store)) == incremental
+                kept_credit(store), derived(store, "derived_journeys", "person, conversion, path")) == incremental
 
 
 def kept_credit(store: Store) -> list[tuple]:

@@ -28,14 +28,15 @@ Row = dict[str, Any]
 
 
 def credit_data_driven(
-    backend: Backend, options: Options, per_conversion: bool
+    backend: Backend, options: Options, per_conversion: bool, journeys_sql: str
 ) -> tuple[list[Row], list[Row], dict[str, Any]]:
     """Totals, per-conversion rows and the fitted models' explanations (for ``--explain-model``)
-    of the data-driven models among ``options.models``."""
+    of the data-driven models among ``options.models``, fitted to the rows of ``journeys_sql``
+    (of the shape of :func:`utmost.engine.queries.journeys`), made the table ``journeys``."""
     models = [(order, m) for order, m in enumerate(options.models) if m.learned]
     if not models:
         return [], [], {}
-    backend.create("journeys", queries.journeys(backend.dialect, options))
+    backend.create("journeys", journeys_sql)
     lost = backend.arrow(
         "SELECT path, count(*) AS lost FROM journeys WHERE NOT converted AND path IS NOT NULL GROUP BY path"
     ).to_pylist()

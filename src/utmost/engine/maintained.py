@@ -30,10 +30,11 @@ The tables hold sessions for the default timeout only; a question with another t
 ``split_on_key`` reads today's path (:func:`covers`), with the same answer.
 
 For each of the project's key events the tables also keep the credit of every conversion under
-each model of ``CREDIT_MODELS``, asked the default way (by ``utm_source``; docs/semantics.md
-§21): the question's own queries run on the persons redone (:func:`_redo_credit`), so a kept
-credit is what the question computes. A question it covers (:func:`credit_covers`) only sums
-those rows: at 100M events, the steps from sessions to credit took ~37 s of ~42.
+each model of ``CREDIT_MODELS``, and every journey, asked the default way (by ``utm_source``;
+docs/semantics.md §21): the question's own queries run on the persons redone
+(:func:`_redo_credit`), so a kept credit is what the question computes. A question it covers
+(:func:`credit_covers`) only sums those rows, or fits markov and shapley to those journeys: at
+100M events, the steps from sessions to credit took ~37 s of ~42.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from utmost.engine import queries
 from utmost.engine.identity import MAX_ROUNDS, label_people
 from utmost.engine.options import PARAMETERS_BY_NAME, Options, make_options, parse_duration
 from utmost.ingest.campaign import LANDING_PARAMS
-from utmost.store.schema import CREDIT_MODELS, DERIVED_TABLES
+from utmost.store.schema import CREDIT_MODELS, DERIVED_TABLES, KEY_EVENT_TABLES
 
 #: The session timeout the derived tables are cut at: the question's default.
 TIMEOUT = parse_duration(PARAMETERS_BY_NAME["session_timeout"].default)
@@ -93,10 +94,10 @@ _KEPT_FREE = frozenset({"conversion", "project", "models", "model", "start", "en
 
 
 def credit_covers(options: Options) -> bool:
-    """Whether the kept credit answers ``options``: its models are among ``CREDIT_MODELS`` and its
-    other parameters those of :func:`kept_question` (a key event or not: see :func:`credit_readable`)."""
+    """Whether the kept credit answers ``options``: its models are among ``CREDIT_MODELS`` or
+    fitted to the journeys (markov, shapley), and its other parameters those of :func:`kept_question` (a key event or not: see :func:`credit_readable`)."""
     kept = kept_question(options.project, options.conversion)
-    return (all(m.name in CREDIT_MODELS for m in options.models)
+    return (all(m.name in CREDIT_MODELS or m.learned for m in options.models)
             and all(getattr(options, f.name) == getattr(kept, f.name) for f in dataclasses.fields(Options)
                     if f.name not in _KEPT_FREE))
 
@@ -114,13 +115,27 @@ def credit_readable(backend: Backend, options: Options) -> bool:
 def credited(d: Dialect, options: Options) -> str:
     """The ``credited`` step (:func:`utmost.engine.queries.credited`) read from ``derived_credit``,
     with whether each conversion had no touchpoint (``bare``)."""
-    weights = ", ".join(f"c.{m.name} AS w{order}" for order, m in enumerate(options.models))
+    weights = ", ".join(f"c.{m.name} AS w{order}" for order, m in enumerate(options.models) if m.rule_based)
     bounds = "".join([f" AND c.time >= {d.literal(options.start)}" if options.start is not None else "",
                       f" AND c.time < {d.literal(options.end)}" if options.end is not None else ""])
     return f"""
 SELECT c.conversion, c.insert_id, c.person, c.time AS conversion_time, c.k0, c.revenue, c.bare, {weights}
 FROM derived_credit AS c
 WHERE c.project = {d.literal(options.project)} AND c.event = {d.literal(options.conversion)}{bounds}
+"""
+
+
+def journeys(d: Dialect, options: Options) -> str:
+    """The ``journeys`` step (:func:`utmost.engine.queries.journeys`) read from ``derived_journeys``,
+    with whether each conversion had no touchpoint (``bare``): the lost journeys, and the
+    conversions in the question's dates."""
+    bounds = " AND ".join(["TRUE", *([f"j.time >= {d.literal(options.start)}"] if options.start is not None else []),
+                           *([f"j.time < {d.literal(options.end)}"] if options.end is not None else [])])
+    return f"""
+SELECT j.converted, j.conversion, j.insert_id, j.person, j.time, j.revenue, j.path, j.bare
+FROM derived_journeys AS j
+WHERE j.project = {d.literal(options.project)} AND j.event = {d.literal(options.conversion)}
+  AND (NOT j.converted OR ({bounds}))
 """
 
 
@@ -410,15 +425,16 @@ def _redo_credit(backend: DuckDBBackend, project: str, redone: str | None, rebui
     held = set(backend.arrow(f"SELECT event FROM derived_key_events WHERE project = {p}").column("event").to_pylist())
     for event in sorted(held - wanted):
         e = backend.dialect.literal(event)
-        backend.execute(f"DELETE FROM derived_credit WHERE project = {p} AND event = {e}")
-        backend.execute(f"DELETE FROM derived_key_events WHERE project = {p} AND event = {e}")
+        for table in (*KEY_EVENT_TABLES, "derived_key_events"):
+            backend.execute(f"DELETE FROM {table} WHERE project = {p} AND event = {e}")
     for event in sorted(wanted):
         whole = rebuilt or event not in held
         if not whole and redone is None:
             continue
         e = backend.dialect.literal(event)
         within = "" if whole else f" AND person IN (SELECT person FROM {redone})"
-        backend.execute(f"DELETE FROM derived_credit WHERE project = {p} AND event = {e}{within}")
+        for table in KEY_EVENT_TABLES:
+            backend.execute(f"DELETE FROM {table} WHERE project = {p} AND event = {e}{within}")
         _credit(backend, kept_question(project, event), None if whole else redone)
         if event not in held:
             backend.execute(f"INSERT INTO derived_key_events VALUES ({p}, {e})")
@@ -426,7 +442,8 @@ def _redo_credit(backend: DuckDBBackend, project: str, redone: str | None, rebui
 
 def _credit(backend: DuckDBBackend, options: Options, persons: str | None) -> None:
     """Add to ``derived_credit`` the credit ``options`` gives the conversions of ``persons`` (every
-    person: None), computed by the question's own steps from ``derived_events``."""
+    person: None), and to ``derived_journeys`` their journeys, computed by the question's own
+    steps from ``derived_events``."""
     d = backend.dialect
     backend.create("sessions", sessions(d, options, persons))
     backend.create("touchpoints", queries.touchpoints(d, options, backend.source))
@@ -438,6 +455,11 @@ INSERT INTO derived_credit
 SELECT {d.literal(options.project)}, {d.literal(options.conversion)}, c.conversion, c.insert_id, c.person,
   c.conversion_time, c.k0, c.revenue, c.conversion IN (SELECT conversion FROM attributable WHERE touches = 0), {weights}
 FROM ({queries.credited(d, options)}) AS c""")
+    backend.execute(f"""
+INSERT INTO derived_journeys
+SELECT {d.literal(options.project)}, {d.literal(options.conversion)}, j.converted, j.conversion, j.insert_id, j.person,
+  j.time, j.revenue, coalesce(j.conversion IN (SELECT conversion FROM attributable WHERE touches = 0), FALSE), j.path
+FROM ({queries.journeys(d, options)}) AS j""")
     for step in ("attributable", "conversions", "touchpoints", "sessions"):
         backend.execute(f"DROP TABLE {step}")
 

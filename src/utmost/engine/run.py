@@ -60,20 +60,26 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True, s
     read, which a key event's kept credit (§21), when it answers, does not make.
     """
     keys = [f"k{i}" for i in range(len(options.by))]
+    d = backend.dialect
+    rule_based = any(m.rule_based for m in options.models)
     if not steps and maintained.credit_readable(backend, options):
-        # The kept credit of a key event (docs/semantics.md §21): the same rows, summed.
-        backend.create("credited", maintained.credited(backend.dialect, options))
+        # A key event's kept credit and journeys (docs/semantics.md §21): the same rows, summed or fitted.
+        if rule_based:
+            backend.create("credited", maintained.credited(d, options))
         totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
-        more_rows: list[dict] = []
-        explanation: dict = {}
+        more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion,
+                                                                 maintained.journeys(d, options))
+        totals += more_totals
         counted = ("SELECT count(DISTINCT conversion) AS n, count(DISTINCT CASE WHEN bare THEN conversion END) AS bare "
-                   "FROM credited")
+                   "FROM credited") if rule_based else (
+                   "SELECT count(*) AS n, count(CASE WHEN bare THEN 1 END) AS bare FROM journeys WHERE converted")
     else:
         _credit_steps(backend, options)
-        if any(m.rule_based for m in options.models):
-            backend.create("credited", queries.credited(backend.dialect, options))
+        if rule_based:
+            backend.create("credited", queries.credited(d, options))
         totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
-        more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion)
+        more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion,
+                                                                 queries.journeys(d, options))
         caused_totals, caused_rows, caused_explanation = _credit_incremental(backend, options, per_conversion)
         totals += more_totals + caused_totals
         more_rows += caused_rows

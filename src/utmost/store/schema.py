@@ -175,11 +175,26 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
                                                "j_shaped", "inverse_j", "time_decay", "participation"))}
 )""",
     ),
+    # 11: per key event, every journey of the default question (docs/semantics.md §8, §21), which
+    # markov and shapley are fitted to: one row per conversion (its path since the previous one,
+    # and whether it had no touchpoint at all) and one per person's touchpoints after their last.
+    # The key events' credit kept before it is dropped, so that the next refresh builds both.
+    (
+        "DELETE FROM derived_credit",
+        "DELETE FROM derived_key_events",
+        """CREATE TABLE derived_journeys (
+  project VARCHAR NOT NULL, event VARCHAR NOT NULL, converted BOOLEAN NOT NULL, conversion BIGINT, insert_id VARCHAR,
+  person VARCHAR NOT NULL, time TIMESTAMP, revenue DOUBLE NOT NULL, bare BOOLEAN NOT NULL, path VARCHAR
+)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The models whose credit ``derived_credit`` holds, a column each (migration 10).
 CREDIT_MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "u_shaped", "j_shaped", "inverse_j",
                  "time_decay", "participation")
-#: The tables of migrations 8 and 10 the engine derives, each with a ``project`` column.
+#: The tables of migrations 8, 10 and 11 the engine derives, each with a ``project`` column.
 DERIVED_TABLES = ("derived_state", "derived_devices", "derived_pairs", "derived_identity_events",
-                  "derived_first_seen", "derived_persons", "derived_events", "derived_key_events", "derived_credit")
+                  "derived_first_seen", "derived_persons", "derived_events", "derived_key_events", "derived_credit",
+                  "derived_journeys")
+#: The derived tables that hold a key event's credit, and its journeys, per ``event``.
+KEY_EVENT_TABLES = ("derived_credit", "derived_journeys")
