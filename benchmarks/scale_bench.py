@@ -17,8 +17,8 @@ Then, each in a fresh process so that time and peak RSS are its own:
    (what a command does), reading the derived tables;
 4. **markov** and **shapley**: the same, with ``--models markov`` and ``--models shapley``;
 5. **key event**: ``utmost project set --key-event 'Reservation Completed'``'s work, the
-   booking's credit kept under every rule-based model (docs/semantics.md §21);
-6. **rule-based, kept**: step 3's question again, which now sums the kept credit.
+   booking's credit kept under every rule-based model, and its journeys (docs/semantics.md §21);
+6. **rule-based, markov and shapley, kept**: steps 3 and 4 again, which now read the kept rows.
 
 The table gives each step's seconds and peak RSS, and the engine's time as a ratio of the floor's.
 With ``--plot DIR``, ``scale-time.svg`` and ``scale-memory.svg`` there draw both against the
@@ -104,6 +104,8 @@ STEPS = {
     "shapley": ASK.format(models="'shapley'"),
     "key event": KEY_EVENT,
     "rule-based, kept": ASK.format(models=RULE_BASED),
+    "markov, kept": ASK.format(models="'markov'"),
+    "shapley, kept": ASK.format(models="'shapley'"),
 }
 
 
@@ -120,7 +122,7 @@ def plot(rows: list[dict], folder: Path) -> None:
     import pygal
 
     style = pygal.style.Style(colors=("#1f77b4", "#7f7f7f", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                                             "#17becf"))
+                                             "#98df8a", "#ff9896", "#c5b0d5"))
     for measure, index, unit in (("time", 0, "seconds"), ("memory", 1, "peak RSS, MiB")):
         chart = pygal.XY(logarithmic=True, title=f"{unit} against events (log-log)", x_title="events",
                          y_title=unit, dots_size=4, style=style, x_labels=[row["events"] for row in rows],

@@ -152,3 +152,22 @@ def test_the_parameters_a_kept_question_may_set_freely_are_parameters():
     from utmost.engine.options import Options
 
     assert maintained._KEPT_FREE <= {f.name for f in dataclasses.fields(Options)}
+
+
+def test_every_kept_model_is_a_rule_based_model_users_can_name():
+    """A refresh asks :func:`maintained.kept_question` with these names: one gone from the models
+    would stop every refresh of a project with key events."""
+    from utmost.engine.models import MODELS
+
+    assert set(CREDIT_MODELS) <= {m.name for m in MODELS if m.rule_based and not m.pattern}
+
+
+def test_a_key_event_with_quotes_in_its_name_is_kept_and_asked_about(store: Store):
+    odd = "it's \"odd\"'); DROP TABLE events; --"
+    store.insert_lines("default", raw_lines([land(0, "google"), {**book(MINUTE), "event": odd}])).result()
+    assert set_key_events(store, name="default", events=[odd]) == [odd]
+    options = make_options(odd, models="linear,markov")
+    backend = DuckDBBackend.of(store)
+    assert maintained.credit_readable(backend, options)
+    assert totals(attribute(backend, options)) == {("linear", "google"): (1.0, 100.0),
+                                                   ("markov", "google"): (1.0, 100.0)}
