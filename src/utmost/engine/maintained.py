@@ -95,7 +95,8 @@ _KEPT_FREE = frozenset({"conversion", "project", "models", "model", "start", "en
 
 def credit_covers(options: Options) -> bool:
     """Whether the kept credit answers ``options``: its models are among ``CREDIT_MODELS`` or
-    fitted to the journeys (markov, shapley), and its other parameters those of :func:`kept_question` (a key event or not: see :func:`credit_readable`)."""
+    fitted to the journeys (markov, shapley), and its other parameters are those of
+    :func:`kept_question` (whether its conversion is a key event: :func:`credit_readable`)."""
     kept = kept_question(options.project, options.conversion)
     return (all(m.name in CREDIT_MODELS or m.learned for m in options.models)
             and all(getattr(options, f.name) == getattr(kept, f.name) for f in dataclasses.fields(Options)
@@ -116,26 +117,28 @@ def credited(d: Dialect, options: Options) -> str:
     """The ``credited`` step (:func:`utmost.engine.queries.credited`) read from ``derived_credit``,
     with whether each conversion had no touchpoint (``bare``)."""
     weights = ", ".join(f"c.{m.name} AS w{order}" for order, m in enumerate(options.models) if m.rule_based)
-    bounds = "".join([f" AND c.time >= {d.literal(options.start)}" if options.start is not None else "",
-                      f" AND c.time < {d.literal(options.end)}" if options.end is not None else ""])
     return f"""
 SELECT c.conversion, c.insert_id, c.person, c.time AS conversion_time, c.k0, c.revenue, c.bare, {weights}
 FROM derived_credit AS c
-WHERE c.project = {d.literal(options.project)} AND c.event = {d.literal(options.conversion)}{bounds}
+WHERE c.project = {d.literal(options.project)} AND c.event = {d.literal(options.conversion)}{_dates(d, options, "c.time")}
 """
+
+
+def _dates(d: Dialect, options: Options, time: str) -> str:
+    """SQL: `` AND`` the question's dates hold of the conversion's ``time`` (none: empty)."""
+    return "".join([f" AND {time} >= {d.literal(options.start)}" if options.start is not None else "",
+                    f" AND {time} < {d.literal(options.end)}" if options.end is not None else ""])
 
 
 def journeys(d: Dialect, options: Options) -> str:
     """The ``journeys`` step (:func:`utmost.engine.queries.journeys`) read from ``derived_journeys``,
     with whether each conversion had no touchpoint (``bare``): the lost journeys, and the
     conversions in the question's dates."""
-    bounds = " AND ".join(["TRUE", *([f"j.time >= {d.literal(options.start)}"] if options.start is not None else []),
-                           *([f"j.time < {d.literal(options.end)}"] if options.end is not None else [])])
     return f"""
 SELECT j.converted, j.conversion, j.insert_id, j.person, j.time, j.revenue, j.path, j.bare
 FROM derived_journeys AS j
 WHERE j.project = {d.literal(options.project)} AND j.event = {d.literal(options.conversion)}
-  AND (NOT j.converted OR ({bounds}))
+  AND (NOT j.converted OR (TRUE{_dates(d, options, "j.time")}))
 """
 
 
@@ -415,11 +418,11 @@ FROM redo AS r JOIN numbered AS n ON n.seq = r.seq""")
 
 
 def _redo_credit(backend: DuckDBBackend, project: str, redone: str | None, rebuilt: bool) -> None:
-    """Bring ``derived_credit`` in line with the project's key events: a key event added gets
-    every conversion's credit, one dropped loses its rows, and the others the credit of the
-    persons in ``redone`` (a relation of names, as ``derived_events.person``: each person whose
-    rows were numbered again, under their old name and their new) again, or of every person if
-    the tables were ``rebuilt``."""
+    """Bring the kept credit and journeys (``KEY_EVENT_TABLES``) in line with the project's key
+    events: a key event added gets every person's, one dropped loses its rows, and the others
+    those of the persons in ``redone`` again (a relation of names, as ``derived_events.person``:
+    each person whose rows were numbered again, under their old name and their new), or of
+    every person if the tables were ``rebuilt``; ``redone`` None: no person was."""
     p = backend.dialect.literal(project)
     wanted = set(backend.arrow(f"SELECT event FROM key_events WHERE project = {p}").column("event").to_pylist())
     held = set(backend.arrow(f"SELECT event FROM derived_key_events WHERE project = {p}").column("event").to_pylist())
@@ -449,14 +452,16 @@ def _credit(backend: DuckDBBackend, options: Options, persons: str | None) -> No
     backend.create("touchpoints", queries.touchpoints(d, options, backend.source))
     backend.create("conversions", queries.conversions(d, options, backend.source))
     backend.create("attributable", queries.attributable(d, options))
+    # Each model's column by name: its place among the question's models is its ``w<order>``.
     weights = ", ".join(f"c.w{order}" for order in range(len(options.models)))
     backend.execute(f"""
-INSERT INTO derived_credit
+INSERT INTO derived_credit (project, event, conversion, insert_id, person, time, k0, revenue, bare,
+  {", ".join(m.name for m in options.models)})
 SELECT {d.literal(options.project)}, {d.literal(options.conversion)}, c.conversion, c.insert_id, c.person,
   c.conversion_time, c.k0, c.revenue, c.conversion IN (SELECT conversion FROM attributable WHERE touches = 0), {weights}
 FROM ({queries.credited(d, options)}) AS c""")
     backend.execute(f"""
-INSERT INTO derived_journeys
+INSERT INTO derived_journeys (project, event, converted, conversion, insert_id, person, time, revenue, bare, path)
 SELECT {d.literal(options.project)}, {d.literal(options.conversion)}, j.converted, j.conversion, j.insert_id, j.person,
   j.time, j.revenue, coalesce(j.conversion IN (SELECT conversion FROM attributable WHERE touches = 0), FALSE), j.path
 FROM ({queries.journeys(d, options)}) AS j""")
