@@ -64,30 +64,26 @@ def attribute(backend: Backend, options: Options, per_conversion: bool = True, s
     rule_based = any(m.rule_based for m in options.models)
     if not steps and maintained.credit_readable(backend, options):
         # A key event's kept credit and journeys (docs/semantics.md §21): the same rows, summed or fitted.
-        if rule_based:
-            backend.create("credited", maintained.credited(d, options))
-        totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
-        more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion,
-                                                                 maintained.journeys(d, options))
-        totals += more_totals
+        credited, journeys = maintained.credited(d, options), maintained.journeys(d, options)
         counted = ("SELECT count(DISTINCT conversion) AS n, count(DISTINCT CASE WHEN bare THEN conversion END) AS bare "
                    "FROM credited") if rule_based else (
                    "SELECT count(*) AS n, count(CASE WHEN bare THEN 1 END) AS bare FROM journeys WHERE converted")
     else:
         _credit_steps(backend, options)
-        if rule_based:
-            backend.create("credited", queries.credited(d, options))
-        totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
-        more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion,
-                                                                 queries.journeys(d, options))
-        caused_totals, caused_rows, caused_explanation = _credit_incremental(backend, options, per_conversion)
-        totals += more_totals + caused_totals
-        more_rows += caused_rows
-        explanation.update(caused_explanation)
+        credited, journeys = queries.credited(d, options), queries.journeys(d, options)
         # A conversion is one row of ``conversions``; one without touchpoints, one row of
         # ``attributable`` (the left join's), with no touches: counted without a distinct.
         counted = ("SELECT (SELECT count(*) FROM conversions) AS n, "
                    "(SELECT count(*) FROM attributable WHERE touches = 0) AS bare")
+    if rule_based:
+        backend.create("credited", credited)
+    totals, rows = _credit_rule_based(backend, options, keys, per_conversion)
+    more_totals, more_rows, explanation = credit_data_driven(backend, options, per_conversion, journeys)
+    # None when the kept credit answered: it covers no caused model (maintained.credit_covers).
+    caused_totals, caused_rows, caused_explanation = _credit_incremental(backend, options, per_conversion)
+    totals += more_totals + caused_totals
+    more_rows += caused_rows
+    explanation.update(caused_explanation)
     if options.ci is not None:
         _add_intervals(backend, options, keys, totals)
     totals = _with_spend(backend, options, keys, totals)
