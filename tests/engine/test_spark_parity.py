@@ -23,13 +23,14 @@ from utmost.store import Store
 HOSTILE, PRICE = "plan.tier[0] \"it's\" \\ $x", "price's \"€\""
 
 QUESTIONS = [
+    # Every model, keyed by a property whose name breaks a JSON path or a literal, with revenue
+    # read from another such property: each is read by its literal name.
     dict(models="first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,position:30/40/30,time_decay,participation,"
-                "markov,shapley,incremental"),
+                "markov,shapley,incremental", by=["utm_source", HOSTILE], revenue_property=PRICE),
     dict(models="last_touch,linear,time_decay,markov", scope="session", lookback="7d", session_timeout="10m",
          markov_order=2),
     dict(models="first_touch,u_shaped,incremental", by="utm_source,utm_campaign", half_life="2d", start="2026-09-20",
          split_on_key=True, scope="session"),
-    dict(models="first_touch,linear", by=["utm_source", HOSTILE], revenue_property=PRICE),
     dict(models="first_touch,last_touch,last_non_direct,linear,time_decay,markov,shapley,incremental", by="channel",
          min_lag="10m"),
 ]
@@ -65,7 +66,7 @@ def exported(tmp_path_factory):
     store.close()
 
 
-@pytest.mark.parametrize("question", QUESTIONS, ids=["all-models", "session-scope", "two-keys", "odd-names", "channels"])
+@pytest.mark.parametrize("question", QUESTIONS, ids=["all-models-odd-names", "session-scope", "two-keys", "channels"])
 def test_spark_matches_duckdb(spark, exported, question):
     store, events = exported
     options = make_options("Reservation Completed", **question)
@@ -92,15 +93,15 @@ def test_spark_matches_duckdb(spark, exported, question):
 
 
 REPORTS = [
-    dict(model="linear", by="channel", interval="week"),
-    dict(model="shapley", by="utm_source,utm_campaign", start="2026-09-20", interval="day", scope="session"),
+    # Weeks from a date within one (both engines start a week on Monday, ISO 8601's).
+    dict(model="shapley", by="utm_source,utm_campaign", start="2026-09-20", interval="week", scope="session"),
     # Channels without Direct, split on key, per session: the report holds attribution's totals too.
     dict(model="last_non_direct", by="channel,utm_campaign", exclude_direct=True, split_on_key=True, scope="session",
          interval="month"),
 ]
 
 
-@pytest.mark.parametrize("question", REPORTS, ids=["channel-weeks", "campaign-days", "months-without-direct"])
+@pytest.mark.parametrize("question", REPORTS, ids=["campaign-weeks", "months-without-direct"])
 def test_the_report_on_spark_matches_duckdb(spark, exported, question):
     """Every column of the campaign report (docs/semantics.md §16): the Parquet export holds no
     spend, so neither side has money columns here."""
