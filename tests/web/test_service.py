@@ -66,6 +66,29 @@ def test_steps_are_reused_and_answers_equal_a_fresh_backend(tmp_path):
         backend.discard()
 
 
+def test_a_question_by_another_landing_property_keeps_the_sessions_and_conversions(tmp_path):
+    """Sessions carry utm_source alone (the other landing keys are read from the touchpoints'
+    events), so asking by utm_medium, then utm_campaign, after utm_source redoes the steps from
+    the touchpoints on, not ``sessions`` or ``conversions``: at 10M events ~0.7 s of ~2.3."""
+    from utmost.api import answer
+    from utmost.engine import attribute
+
+    events = [land(0, "newsletter", utm_medium="email", utm_campaign="spring"), book(60),
+              land(DAY, "google", dev="d2", utm_medium="cpc"), book(DAY + 60, dev="d2")]
+    with Store(tmp_path / "s.duckdb") as store:
+        store.insert_lines("default", raw_lines(events)).result()
+        backend = ReusingBackend.of(store)
+        for by in ("utm_source", "utm_medium", "utm_campaign"):
+            options = make_options("Reservation Completed", models="first_touch", by=by)
+            backend.begin()
+            got = attribute(backend, options, per_conversion=False, steps=True).totals.to_pylist()
+            assert got == answer(store, options, per_conversion=False).totals.to_pylist()
+        assert {r[by] for r in got} == {"spring", "(not set)"}
+        assert [len(backend._recent[step]) for step in ("sessions", "conversions", "touchpoints", "attributable")] \
+            == [1, 1, 3, 3]
+        backend.discard()
+
+
 def test_a_put_table_is_kept_by_its_rows_not_only_by_its_name(tmp_path):
     """Two questions may put different rows under the same name after the same steps (Markov's
     shares of each path at order 1 and at order 2): the second must read its own rows."""

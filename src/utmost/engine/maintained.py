@@ -147,9 +147,9 @@ def sessions(d: Dialect, options: Options, persons: str | None = None) -> str:
     only the persons named in the relation ``persons`` (column ``person``), if given."""
     landed = f", ({queries.tagged()}) AS landed" if options.by_channel else ""
     keep = f"({queries.tagged()})" if options.by_channel else queries.nonempty("i.utm_source")
-    columns = ", ".join(f"i.{c}" for c in queries.landing_columns(options))
     visits = "i.starts = 1 OR " if queries.reads_visits(options) else ""
     within = f" AND i.person IN (SELECT person FROM {persons})" if persons else ""
+    columns = ", ".join(f"i.{c}" for c in queries.carried(options))
     return f"""
 SELECT i.seq, i.time, i.event, {columns}, i.person_seq AS person, i.person AS name{landed}, i.starts, i.session
 FROM derived_events AS i

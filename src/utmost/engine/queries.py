@@ -52,15 +52,18 @@ VISIT_COLUMNS = ("referrer", "referring_domain", "current_url")
 TRAFFIC_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", *CLICK_ID_TRAFFIC, *VISIT_COLUMNS)
 
 
-def landing_columns(options: Options) -> tuple[str, ...]:
-    """The landing columns a question reads: the attribution property and its ``--by`` keys.
-
-    Not what a channel is derived from (:data:`TRAFFIC_COLUMNS`, URLs among them): these are
-    sorted along with every event, and the few rows that become touchpoints are joined to
-    their events by ``seq`` for those instead (:func:`traffic_join`). Carrying them made the
-    10M-event question by channel 1.57× the one by utm_source.
+def carried(options: Options) -> tuple[str, ...]:
+    """The landing columns sessions carry: utm_source, which tells every step whether an event
+    landed (docs/semantics.md §4), and with ``split_on_key`` the landing keys the split compares
+    on every event. Every other landing column a question reads (a ``--by`` key, what a channel
+    is derived from) is joined by ``seq`` to the rows that become touchpoints
+    (:func:`events_join`): the windows that number sessions sort every column they carry, and
+    every landing ``--by`` then shares one ``sessions`` (and ``conversions``), which the
+    dashboard keeps between questions. Carrying the channel's columns made the 10M-event
+    question by channel 1.57× the one by utm_source.
     """
-    return tuple(dict.fromkeys(["utm_source", *(p for p in options.by if p in LANDING_PARAMS)]))
+    keys = (p for p in options.by if p in LANDING_PARAMS) if options.split_on_key else ()
+    return tuple(dict.fromkeys(["utm_source", *keys]))
 
 
 def landed(options: Options, table: str = "s") -> str:
@@ -69,10 +72,16 @@ def landed(options: Options, table: str = "s") -> str:
     return f"{table}.landed" if options.by_channel else nonempty(f"{table}.utm_source")
 
 
-def traffic_join(source: str, project: str, d: Dialect, options: Options, table: str = "s") -> str:
-    """In channel mode, a join that brings each row of ``table`` its event's
-    :data:`TRAFFIC_COLUMNS` (as ``tr``), which the channel is read from."""
-    if not options.by_channel:
+def reads_events(options: Options) -> bool:
+    """Whether a question reads landing columns that sessions do not carry (:func:`carried`):
+    a landing ``--by`` key, or in channel mode :data:`TRAFFIC_COLUMNS`."""
+    return options.by_channel or any(p in LANDING_PARAMS and p not in carried(options) for p in options.by)
+
+
+def events_join(source: str, project: str, d: Dialect, options: Options, table: str = "s") -> str:
+    """A join that brings each row of ``table`` its event's columns (as ``tr``) when the
+    question :func:`reads_events`: the landing keys and the channel are read from them."""
+    if not reads_events(options):
         return ""
     return f"JOIN {source} AS tr ON tr.seq = {table}.seq AND tr.project = {d.literal(project)}"
 
@@ -260,7 +269,7 @@ def _marked(d: Dialect, options: Options, person: str | None = None) -> str:
     return f"""
   SELECT *, {session_start(d, options.session_timeout)} AS starts, {PERSON_NUMBER} AS person
   FROM (
-    SELECT i.seq, i.time, i.event, {ident}{", ".join(f"i.{c}" for c in landing_columns(options))},
+    SELECT i.seq, i.time, i.event, {ident}{", ".join(f"i.{c}" for c in carried(options))},
       {person_of()} AS name{landed_flag}
     FROM identified AS i LEFT JOIN persons AS p ON p.id = i.id
     WHERE i.id IS NOT NULL {only}
@@ -285,7 +294,7 @@ def _numbered(d: Dialect, options: Options, marked: str, source: str) -> str:
     keys = [sql for _, sql in key_columns(d, options)]
     key = f"concat_ws({_KEY_SQL}, {', '.join(keys)})" if len(keys) > 1 else keys[0]
     join = with_properties(source, options.project, d, _reads_properties(options))
-    join += " " + traffic_join(source, options.project, d, options)
+    join += " " + events_join(source, options.project, d, options)
     previous_touch = "lag(touch_key) OVER (PARTITION BY name, time_session, touch_key IS NULL ORDER BY time, seq)"
     return f"""
 SELECT *, CAST(sum(starts + split) {RUNNING} AS BIGINT) AS session FROM (
@@ -328,21 +337,23 @@ def person_sessions(d: Dialect, options: Options, person: str, source: str) -> s
 
 def key_columns(d: Dialect, options: Options, table: str = "s") -> list[tuple[str, str]]:
     """(output column, SQL) for each ``--by`` property: ``channel`` by the rules in effect,
-    landing columns of ``table``, else its event's properties (``e.properties``, joined by
+    a landing column of ``table`` if it is :func:`carried`, else of its event (``tr``, joined
+    by :func:`events_join`); else its event's properties (``e.properties``, joined by
     :func:`with_properties`)."""
     columns = []
     for index, prop in enumerate(options.by):
         if prop == CHANNEL:
             columns.append((f"k{index}", channel_of(d, options)))
             continue
-        value = f"{table}.{prop}" if prop in LANDING_PARAMS else d.json_text("e.properties", prop)
+        value = (f"{table}.{prop}" if prop in carried(options) else f"tr.{prop}" if prop in LANDING_PARAMS
+                 else d.json_text("e.properties", prop))
         columns.append((f"k{index}", f"coalesce(nullif({value}, ''), {d.literal(NOT_SET)})"))
     return columns
 
 
 def channel_of(d: Dialect, options: Options, table: str = "tr") -> str:
     """SQL: the channel of a row of ``table`` (which carries :data:`TRAFFIC_COLUMNS`: ``tr``,
-    joined by :func:`traffic_join`)."""
+    joined by :func:`events_join`)."""
     return channel_sql(d, options.channels, *traffic_sql(d, options.channels, table))
 
 
@@ -367,7 +378,7 @@ def touchpoints(d: Dialect, options: Options, source: str) -> str:
     names = ", ".join(name for name, _ in keys)
     combined = f"concat_ws({_KEY_SQL}, {names})" if len(keys) > 1 else keys[0][0]
     join = with_properties(source, options.project, d, _reads_properties(options))
-    join += " " + traffic_join(source, options.project, d, options)
+    join += " " + events_join(source, options.project, d, options)
     touching = f"{landed(options)} OR s.starts = 1" if options.by_channel else landed(options)
     direct = f"{channel_of(d, options)} = {d.literal(DIRECT)}" if options.by_channel else "FALSE"
     kept = "WHERE NOT direct" if options.exclude_direct else ""

@@ -104,8 +104,11 @@ def _credit_steps(backend: Backend, options: Options) -> None:
     else:
         resolve_people(backend, options.project)
         backend.create("sessions", queries.sessions(d, options, backend.source))
-    backend.create("touchpoints", queries.touchpoints(d, options, backend.source))
+    # Conversions before touchpoints: neither reads the other, and a backend that keeps steps
+    # (the dashboard's) keys each by the one before it, so a question by another landing
+    # property, which shares ``sessions``, reuses ``conversions`` too.
     backend.create("conversions", queries.conversions(d, options, backend.source))
+    backend.create("touchpoints", queries.touchpoints(d, options, backend.source))
     backend.create("attributable", queries.attributable(d, options))
 
 
