@@ -231,21 +231,14 @@ def test_demo_prints_the_comparison_then_serves_the_dashboard(tmp_path):
         process.stdout.close()
 
 
-def test_export_then_attribute_on_spark_equals_duckdb(demo_db, tmp_path):
-    """The scale-out path end to end: Parquet by date, then the same question on Spark."""
+def test_export_then_attribute_on_spark_fails_in_one_line(demo_db, tmp_path):
+    """The scale-out path's refusals: Parquet by date, then Spark without its events, with a
+    setting that is not KEY=VALUE, and a job Spark cannot finish. The same question answered on
+    Spark as on DuckDB, through the CLI: ``tests/engine/test_spark_cluster.py`` (spark-submit)."""
     exported = utmost("export", "--db", "d.duckdb", "--parquet", str(tmp_path / "events"), cwd=demo_db)
     assert exported.returncode == 0 and exported.stdout.startswith("exported ")
     assert sorted(p.name for p in (tmp_path / "events").iterdir())[:2] == ["_utmost_export.json", "date=2026-09-01"]
     question = ["--conversion", "Reservation Completed", "--models", "first_touch,linear", "--format", "json"]
-    on_duckdb = orjson.loads(utmost("attribute", "--db", "d.duckdb", *question, cwd=demo_db).stdout)
-    money = ("cost", "cpa", "roas")  # the demo has spend; the Parquet export holds none (semantics §15)
-    assert all(set(money) <= row.keys() for row in on_duckdb)
-    on_duckdb = [{key: value for key, value in row.items() if key not in money} for row in on_duckdb]
-    spark = utmost("attribute", "--engine", "spark", "--events", str(tmp_path / "events"),
-                   "--spark-master", "local[2]", "--spark-conf", "spark.sql.shuffle.partitions=3",
-                   "--spark-conf", "spark.driver.memory=1g", *question, cwd=demo_db)
-    assert spark.returncode == 0, spark.stderr
-    assert orjson.loads(spark.stdout) == on_duckdb  # exact: totals are fsum-rounded on both
     missing = utmost("attribute", "--engine", "spark", *question, cwd=demo_db)
     assert missing.returncode == 2 and "--engine spark needs --events DIR" in missing.stderr
     wrong = utmost("attribute", "--engine", "spark", "--events", str(tmp_path / "events"), "--spark-conf",

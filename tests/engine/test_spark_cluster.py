@@ -30,8 +30,9 @@ def test_the_tests_session_runs_on_both_workers(spark, spark_cluster: Cluster):
 
 
 def test_spark_submit_runs_the_command_on_the_cluster(spark_cluster: Cluster, tmp_path):
-    """``spark-submit --master spark://…`` of utmost's own entry point: the command takes the
-    master it was given (no --spark-master) and answers as DuckDB does."""
+    """The scale-out path end to end: ``utmost export --parquet``, then ``spark-submit --master
+    spark://…`` of utmost's own entry point: the command takes the master it was given (no
+    --spark-master) and answers as DuckDB does."""
     import json
 
     from conftest import raw_lines
@@ -42,7 +43,8 @@ def test_spark_submit_runs_the_command_on_the_cluster(spark_cluster: Cluster, tm
     with Store(tmp_path / "s.duckdb") as store:
         store.project()  # a command asks about a project that exists
         store.insert_lines("default", raw_lines(list(demo.generate(seed=5, visitors=150, days=20)))).result()
-        store.export_parquet("default", tmp_path / "events")
+    subprocess.run([sys.executable, "-m", "utmost", "export", "--db", str(tmp_path / "s.duckdb"), "--parquet",
+                    str(tmp_path / "events")], capture_output=True, check=True)
     # Models whose credits are the same doubles in both engines (time_decay's pow differs from
     # the JVM's in the last digit: the parity suite compares it within a tolerance).
     question = ["attribute", "--conversion", "Reservation Completed", "--models", "first_touch,linear,u_shaped",

@@ -27,10 +27,10 @@ QUESTIONS = [
     # read from another such property: each is read by its literal name.
     dict(models="first_touch,last_touch,linear,u_shaped,j_shaped,inverse_j,position:30/40/30,time_decay,participation,"
                 "markov,shapley,incremental", by=["utm_source", HOSTILE], revenue_property=PRICE),
-    dict(models="last_touch,linear,time_decay,markov", scope="session", lookback="7d", session_timeout="10m",
-         markov_order=2),
-    dict(models="first_touch,u_shaped,incremental", by="utm_source,utm_campaign", half_life="2d", start="2026-09-20",
-         split_on_key=True, scope="session"),
+    # Per session, on two keys split within a session, from a date, with every window changed.
+    dict(models="first_touch,last_touch,linear,u_shaped,time_decay,markov,incremental", by="utm_source,utm_campaign",
+         scope="session", lookback="7d", session_timeout="10m", markov_order=2, half_life="2d", start="2026-09-20",
+         split_on_key=True),
     dict(models="first_touch,last_touch,last_non_direct,linear,time_decay,markov,shapley,incremental", by="channel",
          min_lag="10m"),
 ]
@@ -66,7 +66,7 @@ def exported(tmp_path_factory):
     store.close()
 
 
-@pytest.mark.parametrize("question", QUESTIONS, ids=["all-models-odd-names", "session-scope", "two-keys", "channels"])
+@pytest.mark.parametrize("question", QUESTIONS, ids=["all-models-odd-names", "two-keys-per-session", "channels"])
 def test_spark_matches_duckdb(spark, exported, question):
     store, events = exported
     options = make_options("Reservation Completed", **question)
