@@ -123,12 +123,19 @@ def stage(con: duckdb.DuckDBPyConnection, project: str, lines: pa.Table) -> pa.T
 
 @contextlib.contextmanager
 def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
-    """``table`` readable as relation ``name`` on ``con`` for the length of the block."""
+    """``table`` readable as relation ``name`` on ``con`` for the length of the block.
+
+    A query in the block that fails aborts the caller's transaction, and unregistering then
+    fails too ("Current transaction is aborted"): its error would hide the query's (a full
+    disk's, say), which is the one raised."""
     con.register(name, table)
     try:
         yield
-    finally:
-        con.unregister(name)
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(name)
+        raise
+    con.unregister(name)
 
 
 def _judge(staged: pa.Table) -> IngestResult:
