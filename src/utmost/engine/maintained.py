@@ -126,8 +126,7 @@ WHERE c.project = {d.literal(options.project)} AND c.event = {d.literal(options.
 
 def _dates(d: Dialect, options: Options, time: str) -> str:
     """SQL: `` AND`` the question's dates hold of the conversion's ``time`` (none: empty)."""
-    return "".join([f" AND {time} >= {d.literal(options.start)}" if options.start is not None else "",
-                    f" AND {time} < {d.literal(options.end)}" if options.end is not None else ""])
+    return "".join(f" AND {condition}" for condition in queries.within_dates(d, options, time))
 
 
 def journeys(d: Dialect, options: Options) -> str:

@@ -406,16 +406,19 @@ def spend_by_key(d: Dialect, options: Options, spend: str) -> str:
     values = {"utm_source": "s.utm_source", "utm_medium": medium, "utm_campaign": campaign,
               CHANNEL: channel_sql(d, options.channels, "s.utm_source", medium, campaign)}
     keys = [f"{values[prop]} AS k{index}" for index, prop in enumerate(options.by)]
-    bounds = [f"s.project = {d.literal(options.project)}"]
-    if options.start is not None:
-        bounds.append(f"CAST(s.date AS TIMESTAMP) >= {d.literal(options.start)}")
-    if options.end is not None:
-        bounds.append(f"CAST(s.date AS TIMESTAMP) < {d.literal(options.end)}")
+    bounds = [f"s.project = {d.literal(options.project)}", *within_dates(d, options, "CAST(s.date AS TIMESTAMP)")]
     names = ", ".join([*(["period"] if options.interval else []), *(f"k{i}" for i in range(len(options.by)))])
     if options.interval:
         keys.insert(0, f"{period_of(d, options, 'CAST(s.date AS TIMESTAMP)')} AS period")
     return (f"SELECT {names}, sum(cost) AS cost FROM (SELECT {', '.join(keys)}, s.cost FROM {spend} AS s "
             f"WHERE {' AND '.join(bounds)}) AS keyed GROUP BY {names}")
+
+
+def within_dates(d: Dialect, options: Options, time: str) -> list[str]:
+    """SQL conditions that the TIMESTAMP ``time`` is within the question's ``--from`` (inclusive)
+    and ``--to`` (exclusive); none without them."""
+    return [*([f"{time} >= {d.literal(options.start)}"] if options.start is not None else []),
+            *([f"{time} < {d.literal(options.end)}"] if options.end is not None else [])]
 
 
 def period_of(d: Dialect, options: Options, time: str) -> str:
@@ -435,11 +438,7 @@ def reach(d: Dialect, options: Options) -> str:
     names = [name for name, _ in key_columns(d, options)]
     period = [f"{period_of(d, options, 'time')} AS period"] if options.interval else []
     group = ["period"] if options.interval else []
-    bounds = ["TRUE"]
-    if options.start is not None:
-        bounds.append(f"time >= {d.literal(options.start)}")
-    if options.end is not None:
-        bounds.append(f"time < {d.literal(options.end)}")
+    bounds = ["TRUE", *within_dates(d, options, "time")]
     return f"""
 SELECT {", ".join([*group, *names])}, count(*) AS landings,
   CAST(sum(CASE WHEN place = 1 THEN 1 ELSE 0 END) AS BIGINT) AS sessions, count(DISTINCT person) AS persons
@@ -456,12 +455,7 @@ GROUP BY {", ".join([*group, *names])}
 def conversions(d: Dialect, options: Options, source: str) -> str:
     """Conversion events in the date range, with revenue (0 unless a finite number)."""
     value = d.to_double.format(d.json_text("e.properties", options.revenue_property))
-    bounds = []
-    if options.start is not None:
-        bounds.append(f"s.time >= {d.literal(options.start)}")
-    if options.end is not None:
-        bounds.append(f"s.time < {d.literal(options.end)}")
-    where = " AND ".join(["TRUE", *bounds])
+    where = " AND ".join(["TRUE", *within_dates(d, options, "s.time")])
     previous = "OVER (PARTITION BY person ORDER BY time, seq)"
     # The previous conversion is found among the session rows alone, before the events' id and
     # properties are joined: the window sorts five columns, not the JSON.
