@@ -15,7 +15,8 @@ from engine.journeys import DAY, MINUTE, book, land, page
 
 from utmost.api import answer
 from utmost.dialect import DUCKDB
-from utmost.engine import make_options
+from utmost.engine import make_options, queries
+from utmost.engine.models import MODELS, Rule, parse_model
 from utmost.engine.channels import channel_sql, channels_from, default_channels, describe
 from utmost.errors import InputError
 from utmost.store import Store
@@ -64,6 +65,20 @@ def test_the_worked_example_of_the_docs(tmp_path):
         "first_touch": {"Email": 1}, "last_touch": {"Organic Search": 1}, "last_non_direct": {"Organic Search": 1},
         "linear": {"Email": 0.5, "Organic Search": 0.5},
     }
+
+
+RULE_MODELS = [m.name for m in MODELS if isinstance(m.computes, Rule) and not m.pattern] + ["position:30/40/30"]
+
+
+@pytest.mark.parametrize("model", RULE_MODELS)
+def test_each_rule_credits_alone_what_it_does_among_all(tmp_path, model):
+    """A question computes only the measures its rules read (``Rule.reads``): a rule asked alone
+    gives the credit it gives beside every other, Direct, decay and all."""
+    everything = credit(tmp_path / "all", maya(), models=",".join(RULE_MODELS), by="channel")
+    assert credit(tmp_path / "alone", maya(), models=model, by="channel") == {model: everything[model]}
+    attributable = queries.attributable(DUCKDB, make_options(BOOKED, models=model, by="channel"))
+    computed = {measure for measure, columns in queries.MEASURES.items() if columns[0] in attributable}
+    assert computed == set(parse_model(model).computes.reads)
 
 
 def test_a_conversion_with_only_direct_keeps_it_unless_direct_is_left_out(tmp_path):

@@ -3,8 +3,10 @@
 A model is computed one of two ways (docs/semantics.md §7 to §10):
 
 - a :class:`Rule` weighs each attributable touchpoint of a conversion in SQL, from its number
-  (``touch_number``), how many the conversion has (``touches``) and its time decay (``decay``,
-  ``decay_total``); a key's credit is the sum of its touchpoints' weights, or their maximum;
+  (``touch_number``), how many the conversion has (``touches``) and, if the rule reads them, its
+  time decay (``decay``, ``decay_total``) or its number among the touchpoints that are not
+  Direct (``indirect_number``, ``indirect_touches``); a key's credit is the sum of its
+  touchpoints' weights, or their maximum;
 - a :class:`Learned` model is fitted to every journey (:mod:`utmost.models` holds the
   mathematics): each conversion's 1 is split over its own path, and the model may have totals
   of its own.
@@ -38,6 +40,9 @@ class Rule:
 
     weight: Callable[[Model], str]
     combine: str = "sum"  # or "max": each key counted once per conversion, however often it recurs
+    #: The measures the weight reads beyond ``touch_number`` and ``touches`` (``queries.MEASURES``):
+    #: a question computes only those its rules read.
+    reads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -209,7 +214,7 @@ MODELS: tuple[Model, ...] = (
           "Universal Analytics' last click; Direct only when nothing else touched it; with --by channel)",
           Rule(_always(f"CASE WHEN indirect_touches = 0 THEN CASE WHEN touch_number = touches THEN {double(1)} "
                        f"ELSE {double(0)} END WHEN NOT direct AND indirect_number = indirect_touches THEN {double(1)} "
-                       f"ELSE {double(0)} END"))),
+                       f"ELSE {double(0)} END"), reads=frozenset({"indirect"}))),
     Model("linear", "equal shares to every touchpoint", Rule(_always(f"{double(1)} / touches"))),
     Model("u_shaped", "40% to the first touchpoint, 40% to the last, 20% shared by those between",
           _BY_POSITION, position=(40, 20, 40)),
@@ -220,7 +225,7 @@ MODELS: tuple[Model, ...] = (
     Model(f"{POSITION_PREFIX}F/M/L", "F% to the first touchpoint, L% to the last, M% shared by those between "
           "(percentages summing to 100)", _BY_POSITION, pattern=True),
     Model("time_decay", "shares halving with each half-life a touchpoint lies before the conversion",
-          Rule(_always("decay / decay_total")), parameters=("half_life",)),
+          Rule(_always("decay / decay_total"), reads=frozenset({"decay"})), parameters=("half_life",)),
     Model("participation", "1 to every key that touched the conversion, however often",
           Rule(_always(double(1)), combine="max")),
     Model("markov", "removal effects in a Markov chain over every journey, converting or not",
