@@ -148,6 +148,26 @@ def test_a_late_sign_in_redoes_only_the_persons_it_merges(store):
         ("maya", 1), ("$device:tom", 1)]
 
 
+def test_an_id_is_first_seen_at_its_earliest_time_then_lowest_seq(store):
+    """The phone's pages, stored in this order: at 60 s, then two at 30 s (seqs 2 and 3). Its
+    first sighting is the earliest, and of those the first stored (seq 2); a later batch's
+    page in that second (seq 4) does not take its place, one at 0 s (seq 5) does."""
+    def page(second: int, insert_id: str) -> dict:
+        return {"event": "Page View", "properties": {"time": T0 + second, "distinct_id": "$device:phone",
+                                                     "$device_id": "phone", "$insert_id": insert_id}}
+
+    backend = DuckDBBackend.of(store)
+    seen = []
+    for batch in ([page(60, "a"), page(30, "b"), page(30, "c")], [page(30, "d")], [page(0, "e")]):
+        store.insert_lines("default", raw_lines(batch)).result()
+        with backend.maintenance() as writable:
+            maintained.refresh(writable, "default")
+        ((raw_id, own, time, seq),) = store.reader().execute(
+            "SELECT raw_id, own, epoch(time), seq FROM derived_first_seen").fetchall()
+        seen.append((raw_id, own, time - T0, seq))
+    assert seen == [("phone", True, 30, 2), ("phone", True, 30, 2), ("phone", True, 0, 5)]
+
+
 def test_nothing_new_reads_nothing(store):
     store.insert_lines("default", raw_lines([{"event": "Page View", "properties": {
         "time": T0, "distinct_id": "$device:a", "$device_id": "a", "$insert_id": "1"}}])).result()
