@@ -392,19 +392,24 @@ UNION ALL SELECT {columns} FROM fresh""")
                         f"JOIN changed_ids AS c ON c.id = n.id")
     # Numbered on the narrow columns, then joined back: the windows sort only what they carry;
     # and by buckets of persons, so that one window never sorts more than ``bucket_rows`` rows.
+    # Stored in bucket order, so that each bucket's scan skips the others' row groups (100M
+    # events, ten buckets: each window 6–7 s against 12–17, the sort ~20 s, the build 401 s
+    # against 442).
+    buckets = max(1, -(-_count(backend, "SELECT count(*) FROM redo WHERE raw_id IS NOT NULL") // bucket_rows))
     backend.create("owned", f"""
-SELECT r.seq, r.time, coalesce(l.person, {_normalised('r')}) AS name
-FROM redo AS r {_devices_join(p, 'r', '(SELECT raw_id FROM redo WHERE NOT own)')}
-LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}
-WHERE r.raw_id IS NOT NULL""")
-    buckets = max(1, -(-_count(backend, "SELECT count(*) FROM owned") // bucket_rows))
+SELECT *, hash(name) % {buckets} AS bucket FROM (
+  SELECT r.seq, r.time, coalesce(l.person, {_normalised('r')}) AS name
+  FROM redo AS r {_devices_join(p, 'r', '(SELECT raw_id FROM redo WHERE NOT own)')}
+  LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}
+  WHERE r.raw_id IS NOT NULL
+) AS named{" ORDER BY bucket" if buckets > 1 else ""}""")
     persons = 0
     for bucket in range(buckets):
         backend.create("numbered", f"""
 SELECT seq, name, {queries.PERSON_NUMBER} AS person_seq, starts, sum(starts) {queries.RUNNING} AS session
 FROM (
   SELECT seq, time, name, {queries.session_start(backend.dialect, TIMEOUT)} AS starts
-  FROM owned WHERE hash(name) % {buckets} = {bucket}
+  FROM owned WHERE bucket = {bucket}
 ) AS marked""")
         # The join's hash table is on the smaller side by DuckDB's estimates, weighed by width:
         # ``numbered``, as long as ``redo`` is not filtered (a filter's guessed selectivity made a
