@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from utmost.engine import make_options
+from utmost.engine import make_options, queries
 from utmost.engine.models import MODELS, NAMES, Caused, Learned, Rule, parse_model
 from utmost.engine.options import Options
 from utmost.errors import InputError
@@ -42,6 +42,7 @@ def test_each_row_is_computed_one_way_and_reads_real_parameters(model) -> None:
     assert set(model.parameters) <= fields, "a model reads only the question's parameters"
     if isinstance(model.computes, Rule):
         assert model.computes.combine in ("sum", "max")
+        assert model.computes.reads <= set(queries.MEASURES), "a rule reads only measures attributable computes"
         if not model.pattern:
             assert "SELECT" not in model.computes.weight(model)
 
