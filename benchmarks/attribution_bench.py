@@ -81,10 +81,11 @@ print(seconds, result.conversions, resource.getrusage(resource.RUSAGE_SELF).ru_m
 """
 
 
-def make_database(folder: Path, events: int) -> Path:
+def make_database(folder: Path, events: int, name: str = "attribution") -> Path:
+    """The generator's ``events`` in ``folder/{name}-{events}.duckdb``, made once and cached."""
     from utmost.store import Store
 
-    path = folder / f"attribution-{events}.duckdb"
+    path = folder / f"{name}-{events}.duckdb"
     if not path.exists():
         persons = max(1, events // 9)  # the power law averages ~9 events a person, before the cut
         with Store(path.with_suffix(".tmp")) as store:

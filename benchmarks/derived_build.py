@@ -26,10 +26,10 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from attribution_bench import GENERATE  # noqa: E402
+from attribution_bench import make_database  # noqa: E402
 
 BUILD = """
-import json, re, resource, sys, time
+import json, resource, sys, time
 from utmost.backends import DuckDBBackend
 from utmost.engine import maintained
 from utmost.store import Store
@@ -56,20 +56,6 @@ print(json.dumps({"steps": steps, "seconds": seconds, "events": refreshed.events
 """
 
 
-def events_only(folder: Path, events: int) -> Path:
-    """The cached file of the generator's events, without derived tables."""
-    from utmost.store import Store
-
-    path = folder / f"events-{events}.duckdb"
-    if not path.exists():
-        persons = max(1, events // 9)
-        with Store(path.with_suffix(".tmp")) as store:
-            store.bulk(lambda con, numbering: numbering.forget() or con.execute(
-                GENERATE.format(persons=persons * 2, events=events)))
-        path.with_suffix(".tmp").rename(path)
-    return path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000_000)
@@ -77,7 +63,7 @@ def main() -> None:
     parser.add_argument("--shown", type=int, default=15, help="the slowest statements listed")
     args = parser.parse_args()
     args.data.mkdir(exist_ok=True)
-    source = events_only(args.data, args.events)
+    source = make_database(args.data, args.events, name="events")  # no question ever runs on it
     copy = args.data / f"build-{args.events}.duckdb"
     shutil.copyfile(source, copy)
     try:

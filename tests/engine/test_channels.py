@@ -70,12 +70,16 @@ def test_the_worked_example_of_the_docs(tmp_path):
 RULE_MODELS = [m.name for m in MODELS if isinstance(m.computes, Rule) and not m.pattern] + ["position:30/40/30"]
 
 
+@pytest.fixture(scope="module")
+def every_rule(tmp_path_factory) -> dict[str, dict[str, float]]:
+    return credit(tmp_path_factory.mktemp("all"), maya(), models=",".join(RULE_MODELS), by="channel")
+
+
 @pytest.mark.parametrize("model", RULE_MODELS)
-def test_each_rule_credits_alone_what_it_does_among_all(tmp_path, model):
+def test_each_rule_credits_alone_what_it_does_among_all(tmp_path, every_rule, model):
     """A question computes only the measures its rules read (``Rule.reads``): a rule asked alone
     gives the credit it gives beside every other, Direct, decay and all."""
-    everything = credit(tmp_path / "all", maya(), models=",".join(RULE_MODELS), by="channel")
-    assert credit(tmp_path / "alone", maya(), models=model, by="channel") == {model: everything[model]}
+    assert credit(tmp_path / "alone", maya(), models=model, by="channel") == {model: every_rule[model]}
     attributable = queries.attributable(DUCKDB, make_options(BOOKED, models=model, by="channel"))
     computed = {measure for measure, columns in queries.MEASURES.items() if columns[0] in attributable}
     assert computed == set(parse_model(model).computes.reads)
