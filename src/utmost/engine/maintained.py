@@ -48,7 +48,6 @@ from utmost.dialect import Dialect
 from utmost.engine import queries
 from utmost.engine.identity import MAX_ROUNDS, label_people
 from utmost.engine.options import PARAMETERS_BY_NAME, Options, make_options, parse_duration
-from utmost.ingest.campaign import LANDING_PARAMS
 from utmost.store.schema import CREDIT_MODELS, DERIVED_TABLES, KEY_EVENT_TABLES
 
 #: The session timeout the derived tables are cut at: the question's default.
@@ -61,7 +60,8 @@ IMPORT_MEMORY = "1280MB"
 #: Events whose sessions are numbered at once: a window sorts them all (one sort at 10M events
 #: took 4 s and most of a build's memory).
 BUCKET_ROWS = 10_000_000
-_LANDING = ", ".join(LANDING_PARAMS)
+#: What a derived event keeps of its landing (migration 12): what the sessions step reads.
+_KEPT_LANDING = "utm_source, tagged"
 _IDENTITY_EVENTS = "('$identify', '$create_alias', '$merge')"
 
 
@@ -144,8 +144,8 @@ WHERE j.project = {d.literal(options.project)} AND j.event = {d.literal(options.
 def sessions(d: Dialect, options: Options, persons: str | None = None) -> str:
     """The ``sessions`` step (:func:`utmost.engine.queries.sessions`) read from ``derived_events``;
     only the persons named in the relation ``persons`` (column ``person``), if given."""
-    landed = f", ({queries.tagged()}) AS landed" if options.by_channel else ""
-    keep = f"({queries.tagged()})" if options.by_channel else queries.nonempty("i.utm_source")
+    landed = ", i.tagged AS landed" if options.by_channel else ""
+    keep = "i.tagged" if options.by_channel else queries.nonempty("i.utm_source")
     visits = "i.starts = 1 OR " if queries.reads_visits(options) else ""
     within = f" AND i.person IN (SELECT person FROM {persons})" if persons else ""
     columns = ", ".join(f"i.{c}" for c in queries.carried(options))
@@ -230,13 +230,13 @@ def refresh(backend: DuckDBBackend, project: str, bucket_rows: int = BUCKET_ROWS
 
 def _read_fresh(backend: DuckDBBackend, p: str, low: int, top: int) -> int:
     """The events after ``low`` as ``fresh``, each with its raw id and whether it is its own device's."""
-    own = f"(NOT {queries.nonempty('user_id')} AND {queries.nonempty('device_id')})"
+    own = f"(NOT {queries.nonempty('e.user_id')} AND {queries.nonempty('e.device_id')})"
     # A view: each reader scans the new events again (few, or a rebuild's every event, which a
     # copy would hold in memory beside the rest: at 50M events the build ran out of its 1.5 GB).
     backend.view("fresh", f"""
-SELECT seq, time, event, device_id, user_id, {_LANDING}, {own} AS own,
-  CASE WHEN {own} THEN device_id WHEN {queries.nonempty('user_id')} THEN user_id ELSE distinct_id END AS raw_id
-FROM events WHERE project = {p} AND seq > {low} AND seq <= {top}""")
+SELECT seq, time, event, device_id, user_id, utm_source, {queries.tagged('e')} AS tagged, {own} AS own,
+  CASE WHEN {own} THEN device_id WHEN {queries.nonempty('e.user_id')} THEN user_id ELSE distinct_id END AS raw_id
+FROM events AS e WHERE project = {p} AND seq > {low} AND seq <= {top}""")
     return _count(backend, "SELECT count(*) FROM fresh")
 
 
@@ -370,7 +370,7 @@ def _redo_sessions(backend: DuckDBBackend, p: str, linked: bool, rebuilding: boo
         backend.create("changed_ids", f"""
 SELECT c.id FROM closure AS c LEFT JOIN derived_persons AS o ON o.project = {p} AND o.id = c.id
 LEFT JOIN persons AS n ON n.id = c.id WHERE o.person IS DISTINCT FROM n.person""")
-    columns = f"seq, time, event, raw_id, own, {_LANDING}"
+    columns = f"seq, time, event, raw_id, own, {_KEPT_LANDING}"
     if rebuilding:  # every person is redone, from the fresh events alone
         backend.view("dirty", "SELECT person FROM derived_events WHERE FALSE")
         backend.view("redo", f"SELECT {columns} FROM fresh")
@@ -417,7 +417,7 @@ FROM (
         # without an id have no number and drop out here.
         backend.execute(f"""
 INSERT INTO derived_events
-SELECT {p}, r.seq, r.time, r.event, r.raw_id, r.own, n.name, n.person_seq, n.starts, n.session, {", ".join(f"r.{c}" for c in LANDING_PARAMS)}
+SELECT {p}, r.seq, r.time, r.event, r.raw_id, r.own, n.name, n.person_seq, n.starts, n.session, r.utm_source, r.tagged
 FROM redo AS r JOIN numbered AS n ON n.seq = r.seq""")
         persons += _count(backend, "SELECT count(DISTINCT person_seq) FROM numbered")
     return persons
