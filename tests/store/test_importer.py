@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 import random
 
 import orjson
@@ -206,3 +207,26 @@ def test_any_shuffle_or_duplication_stores_the_same_events(tmp_path_factory, ord
             import_files(store, "default", [path])  # and re-importing changes nothing
             results.append(sorted(tuple(r.values()) for r in stored(store, key)))
     assert results[0] == results[1]
+
+
+def test_live_rounds_and_an_import_share_one_numbering_and_one_duplicate_rule(store, tmp_path):
+    # An import numbers its lines from the store's counter, after the live rounds before it, and
+    # stores without telling the live rounds' recent keys: a live copy of an imported event,
+    # sent after, must still be found stored (and a live event before, in the file, too).
+    now = int(time.time())
+    live = [event(time=now, distinct_id="a", **{"$insert_id": "live1"}),
+            event(time=now + 1, distinct_id="a", **{"$insert_id": "live2"})]
+    imported = [event(time=now + 2, distinct_id="b", **{"$insert_id": "file1"}),
+                event(time=now + 3, distinct_id="b", **{"$insert_id": "file2"})]
+    assert store.append("default", list(enumerate(live, 1))).result() == []
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(lines_of([live[1], *imported]))
+    report = import_files(store, "default", [path])
+    assert (report.imported, report.duplicates) == (2, 1)
+    later = event(time=now + 4, distinct_id="a", **{"$insert_id": "live3"})
+    assert store.append("default", [(1, imported[0]), (2, later)]).result() == []
+    rows = sorted(stored(store, "insert_id, seq"), key=lambda r: r["seq"])
+    # seq: the live rounds 1 and 2; the file's lines 1-3 as 3-5 (its first, a copy, leaves 3
+    # unused); the last round's lines 1-2 as 6-7, its first a copy (6 unused).
+    assert [(r["insert_id"], r["seq"]) for r in rows] == [
+        ("live1", 1), ("live2", 2), ("file1", 4), ("file2", 5), ("live3", 7)]
