@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import time
 import random
+import time
 
 import orjson
 import pytest

@@ -68,10 +68,10 @@ class Numbering:
     """What the store knows of its events without asking DuckDB: the next free ``seq``, and
     the keys stored lately (:class:`~utmost.store.recent.RecentKeys`).
 
-    A collector round of plain lines takes its numbers here (asking DuckDB's ``max(seq)``
-    cost ~1 ms a round, growing with the rows not yet checkpointed) and tells the keys it
-    stored; whatever numbers events from the table instead calls :meth:`forget`, so that the
-    next round asks DuckDB again. Used by one thread at a time: the writer's, or the mover's
+    Every function of this module that stores events takes its numbers here (asking DuckDB's
+    ``max(seq)`` cost ~1 ms a collector round, growing with the rows not yet checkpointed);
+    a bulk job that stores events any other way calls :meth:`forget`, so that the next
+    round asks DuckDB again. Used by one thread at a time: the writer's, or the mover's
     while the writer only spills (:mod:`utmost.store.writer`).
     """
 
