@@ -59,6 +59,28 @@ def test_duplicates_across_chunks(store, tmp_path, monkeypatch):
     assert (report.imported, report.duplicates) == (10, 10)
 
 
+def test_a_copy_at_the_edge_of_the_stored_times_is_found(tmp_path, monkeypatch):
+    # A chunk looks into the stored events only when one of them falls within its times (so an
+    # import in time order skips that join); a copy of the last event stored, at the same
+    # instant, is within them. In chunks of 2-3 lines each copy lands in its original's chunk
+    # or the next: the copies within a chunk are found apart from the store. The $merge events
+    # have no distinct_id, which the rule compares as a value of its own.
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 300)
+    monkeypatch.setattr(importer, "INSERT_ROWS", 1)
+    merges = [
+        {"event": "$merge", "properties": {"time": 1_700_000_000 + i, "$distinct_ids": [f"d{i}", f"$device:{i}"], "$insert_id": "m"}}
+        for i in (3, 7)
+    ]
+    records = sorted(RECORDS + merges, key=lambda r: r["properties"]["time"])
+    for k in range(len(records)):
+        path = tmp_path / f"copy-{k}.jsonl"
+        path.write_bytes(lines_of(records[: k + 1] + records[k:]))
+        with Store(tmp_path / f"copy-{k}.duckdb") as store:
+            report = import_files(store, "default", [path])
+            assert (report.imported, report.duplicates) == (12, 1), k
+            assert len(stored(store)) == 12
+
+
 @pytest.mark.parametrize("bound", ["rows", "bytes"])
 def test_chunks_are_inserted_in_groups_bounded_by_rows_or_bytes(store, tmp_path, monkeypatch, bound):
     monkeypatch.setattr(sources, "BLOCK_BYTES", 300)  # chunks of 2-3 lines
@@ -66,7 +88,7 @@ def test_chunks_are_inserted_in_groups_bounded_by_rows_or_bytes(store, tmp_path,
     monkeypatch.setattr(importer, "INSERT_BYTES", 10**12 if bound == "rows" else 1)
     inserted = []
     real = importer.fresh_rows
-    monkeypatch.setattr(importer, "fresh_rows", lambda con, numbering, project, staged: inserted.append(staged.num_rows) or real(con, numbering, project, staged))
+    monkeypatch.setattr(importer, "fresh_rows", lambda con, numbering, project, judged: inserted.append(judged.staged.num_rows) or real(con, numbering, project, judged))
     path = tmp_path / "export.jsonl"
     path.write_bytes(lines_of(RECORDS + RECORDS))
     report = import_files(store, "default", [path])

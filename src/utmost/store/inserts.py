@@ -7,6 +7,9 @@ within the chunk and against what is stored (docs/semantics.md §1: same project
 time and insert_id), and the survivors get the next ``seq`` numbers in line order. Earlier
 chunks of the same file are committed first, so duplicates across chunks are caught too.
 
+A bulk import judges a chunk and finds its copies within it on its reader thread
+(:func:`judge`), so that the writer only looks into the stored events (:func:`fresh_rows`).
+
 Every function here that stores events takes its ``seq`` numbers from the store's
 :class:`Numbering`; :func:`insert_plain` tells it the keys it stored, and the others
 (:func:`insert_lines`, :func:`fresh_rows`) make it forget the keys it kept instead.
@@ -41,6 +44,11 @@ _SAME_EVENT = (
     "s.event = e.event AND s.distinct_id IS NOT DISTINCT FROM e.distinct_id "
     "AND s.time = e.time AND s.insert_id = e.insert_id"
 )
+#: The line numbers of the rows of relation ``s`` already stored, given the project and the
+#: rows' first and last ``time``. An inner join, which DuckDB builds on the (smaller) rows'
+#: side: as NOT EXISTS it took 0.025 s against 0.015 s for 36,864 rows with 4.75M stored,
+#: and grew with the table.
+_STORED_LINES = f"SELECT s.lineno FROM s JOIN events AS e ON e.project = ? AND e.time BETWEEN ? AND ? AND {_SAME_EVENT}"
 
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
@@ -307,21 +315,65 @@ class Fresh:
                 _copy_rows(con, "staged", part, self.seq_offset)
 
 
-def fresh_rows(con: duckdb.DuckDBPyConnection, numbering: Numbering, project: str, staged: pa.Table) -> Fresh:
-    """Judge a :func:`stage` result and find which of its valid rows are new; stores nothing.
+@dataclass(frozen=True)
+class Judged:
+    """A :func:`stage` result judged, with the first line of each duplicate key among its valid
+    rows: all of the duplicate rule but the look into the stored events, which reads no table,
+    so a bulk import does it on its reader thread while the writer stores the chunk before."""
+
+    staged: pa.Table
+    #: ``lineno`` and the duplicate rule's columns of the first valid line of each key, in
+    #: line order: the chunk's copies within itself are gone.
+    firsts: pa.Table
+    #: The first and last valid line (0, 0 if none).
+    first_line: int
+    last_line: int
+    result: IngestResult
+
+
+def judge(con: duckdb.DuckDBPyConnection, staged: pa.Table) -> Judged:
+    """Judge a :func:`stage` result and drop its copies within itself, on any cursor.
+
+    DuckDB groups the keys: Arrow's ``group_by`` of the four columns took 124 ms for 115,756
+    rows against 19 ms; 13.2 s of a 10M-event import's reader against 3.8 s."""
+    result = _judge(staged)
+    valid = staged.select([*_KEY, "lineno"])
+    if result.rejected:
+        valid = valid.filter(pc.is_null(staged.column("reason")))
+    with _registered(con, "keys", valid):
+        firsts = con.sql(f"SELECT min(lineno) AS lineno, {', '.join(_KEY)} FROM keys GROUP BY ALL ORDER BY lineno").to_arrow_table()
+    first_line, last_line = pc.min_max(valid.column("lineno")).values() if result.valid else (pa.scalar(0), pa.scalar(0))
+    return Judged(staged, firsts, first_line.as_py(), last_line.as_py(), result)
+
+
+def fresh_rows(con: duckdb.DuckDBPyConnection, numbering: Numbering, project: str, judged: Judged) -> Fresh:
+    """Find which of the first lines :func:`judge` found are not stored yet; stores nothing.
 
     Call inside the write transaction that stores them (:meth:`Fresh.store`): they are
-    numbered by ``numbering``, which forgets the recent keys it kept.
+    numbered by ``numbering`` (see :func:`_new_lines`), which forgets the recent keys it kept.
+    When no stored event of the project falls within the chunk's times, as when a history
+    is imported in time order, the join is skipped: building it on ~100,000 rows a chunk was
+    most of the writer's duplicate check.
     """
-    judged = _judge(staged)
-    lines, offset = _EMPTY_LINES, 0
-    if judged.valid:
-        numbering.recent.forget()
-        with _registered(con, "staged", staged):
-            lines, _, offset = _new_lines(con, numbering, project, "staged")
-    return Fresh(staged, lines, offset, IngestResult(judged.valid, len(lines), judged.rejected, judged.rejections))
+    result = judged.result
+    if not result.valid:
+        return Fresh(judged.staged, _EMPTY_LINES, 0, result)
+    numbering.recent.forget()
+    next_seq = numbering.take(con, judged.last_line - judged.first_line + 1)
+    lines = judged.firsts.column("lineno").combine_chunks()
+    first, last = pc.min_max(judged.firsts.column("time")).values()
+    window = [project, first.as_py(), last.as_py()]
+    if con.execute(_ANY_STORED, window).fetchall():
+        with _registered(con, "s", judged.firsts):
+            stored = con.sql(_STORED_LINES, params=window).to_arrow_table().column("lineno")
+        lines = lines.filter(pc.invert(pc.is_in(lines, value_set=stored.combine_chunks())))
+    inserted = IngestResult(result.valid, len(lines), result.rejected, result.rejections)
+    return Fresh(judged.staged, lines, next_seq - judged.first_line, inserted)
 
 
+#: Whether any event of the project is stored within a time window (first, last): DuckDB
+#: skips the row groups whose times are outside by their zone maps.
+_ANY_STORED = "SELECT 1 FROM events WHERE project = ? AND time BETWEEN ? AND ? LIMIT 1"
 _EMPTY_LINES = pa.array([], pa.int64())
 
 
@@ -356,16 +408,10 @@ def _new_lines(
     if not valid:
         return _EMPTY_LINES, 0, 0
     next_seq = numbering.take(con, last_line - first_line + 1)
-    # The stored copies are found by an inner join, which DuckDB builds on the (smaller)
-    # staged side: as NOT EXISTS it took 0.025 s against 0.015 s for 36,864 rows with
-    # 4.75M stored, and grew with the table.
     lines = con.sql(
         f"""
 WITH s AS (SELECT lineno, {", ".join(_KEY)} FROM {staged} WHERE reason IS NULL),
-stored AS (
-  SELECT s.lineno FROM s JOIN events AS e
-  ON e.project = ? AND e.time BETWEEN ? AND ? AND {_SAME_EVENT}
-)
+stored AS ({_STORED_LINES})
 SELECT min(lineno) AS lineno FROM s ANTI JOIN stored USING (lineno)
 GROUP BY {", ".join(_KEY)}
 ORDER BY lineno
