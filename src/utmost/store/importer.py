@@ -33,9 +33,9 @@ ROW_GROUP_ROWS = 122_880
 COMMIT_ROWS = 2 * ROW_GROUP_ROWS
 #: Chunks read and normalised ahead of the one being stored.
 PREFETCH = 1
-#: Rows stored by one insert at least: an insert and its duplicate check each have a fixed
-#: cost. Storing 10M events (four runs each, alternating): 32.1–40.6 s at 131,072 rows against
-#: 37.3–45.4 s at 32,768 (one 8 MB block of ~38,000 lines), for ~130 MB more memory.
+#: Rows stored by one insert at least: an insert and each of its queries have a fixed cost.
+#: Storing 10M events of ~200-byte lines (alternating runs): 26.8–27.1 s at 131,072 rows
+#: against 31.4–33.8 s at 32,768 (one 8 MB block, ~38,000 lines), for ~110 MB more memory.
 INSERT_ROWS = 131_072
 #: ... unless they are this big already (large events): memory stays bounded by bytes too.
 INSERT_BYTES = 48 << 20
@@ -176,9 +176,9 @@ def _reported(chunks: Iterator[Chunk], progress: Progress | None) -> Iterator[Ch
 def _judged_ahead(store: Store, project: str, chunks: Iterator[Chunk]) -> Iterator[Judged]:
     """Read, normalise and judge the next chunks on another thread while this one is stored.
 
-    Normalising only reads, so it runs on its own cursor beside the writer, and judging
-    (copies within the chunk included) needs no DuckDB: the two halves of an import overlap
-    and both cores stay busy. Chunks are handed over in groups of at least ``INSERT_ROWS``
+    Normalising and judging (copies within the chunk included) read no table, so they run on
+    a cursor of their own beside the writer: the two halves of an import overlap and both
+    cores stay busy. Chunks are handed over in groups of at least ``INSERT_ROWS``
     rows or ``INSERT_BYTES``: an insert has a fixed cost.
     """
     ahead: queue.Queue[Judged | BaseException | None] = queue.Queue(maxsize=PREFETCH)
