@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 
+import pytest
 from conftest import raw_lines
 from engine.journeys import DAY, book, land
 
 from utmost.backends import ReusingBackend
 from utmost.engine import make_options
+from utmost.errors import UtmostError
 from utmost.store import Store
+from utmost.web.priority import LOWER_NICE
 from utmost.web.service import Service
 
 QUESTION = make_options("Reservation Completed", models="last_touch")
@@ -102,3 +108,25 @@ def test_a_put_table_is_kept_by_its_rows_not_only_by_its_name(tmp_path):
             assert backend.arrow("SELECT share FROM shares ORDER BY key").column("share").to_pylist() == shares
         assert len(backend._kept) == 2  # the third put found the first's rows kept
         backend.discard()
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.getpriority(os.PRIO_PROCESS, 0) >= LOWER_NICE,
+                    reason="thread priorities are Linux's, and this process must run above the lowered ones")
+def test_questions_are_answered_on_threads_that_give_way_to_the_collector(tmp_path):
+    def question_threads() -> dict[int, int]:
+        """The questions' threads (of every service alive in this process) and their nice values."""
+        return {t.native_id: os.getpriority(os.PRIO_PROCESS, t.native_id)
+                for t in threading.enumerate() if t.name.startswith("utmost-question") and t.native_id}
+
+    with Store(tmp_path / "s.duckdb") as store:
+        store.insert_lines("default", raw_lines([land(0, "newsletter"), book(60)])).result()
+        service = Service(store, refresh_every=0)
+        before = question_threads()
+        assert credited(service) == {"newsletter": 1.0}
+        assert sorted(n["event"] for n in service.event_names("default")) == ["Page View", "Reservation Completed"]
+        started = {tid: nice for tid, nice in question_threads().items() if tid not in before}
+        assert started and set(started.values()) == {LOWER_NICE}
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < LOWER_NICE  # the caller's is its own
+        service.close()
+        with pytest.raises(UtmostError, match="stopping"):  # a picker not read yet
+            service.properties("default")

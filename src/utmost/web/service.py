@@ -12,6 +12,10 @@ warmed with the last questions asked, and then takes over — at most once every
 the first steps on millions of events, and it is at most ``refresh_every`` plus one rebuild
 behind. With ``refresh_every=0`` every change is seen at once and the next question pays the
 rebuild; so is a project nobody has asked about yet.
+
+Every question runs on the service's own threads, which give way to the collector's
+(:mod:`utmost.web.priority`): a page waits a little longer while events pour in, the
+events never wait for a page.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,12 +49,16 @@ from utmost.errors import InputError, UtmostError
 from utmost.ingest import LANDING_PARAMS
 from utmost.access import with_project_settings
 from utmost.store import Store
+from utmost.web.priority import lower_this_thread
 
 #: The dashboard's first question: this conversion when it occurs, under these models.
 PREFERRED_CONVERSION = "Reservation Completed"
 DEFAULT_MODELS = "first_touch,last_touch,linear"
 #: How many recent questions a fresh backend is warmed with.
 WARM_QUESTIONS = 4
+#: Questions answered at once (one at a time per project): more would only share two cores.
+QUESTION_THREADS = 4
+_QUESTION_THREAD = "utmost-question"
 
 
 @dataclass
@@ -73,6 +83,7 @@ class Service:
         self._pickers: dict[tuple[str, str, tuple[int, int]], Any] = {}
         self._closing = False
         self._builds: dict[int, _Kept] = {}
+        self._questions = ThreadPoolExecutor(QUESTION_THREADS, _QUESTION_THREAD, initializer=lower_this_thread)
 
     def version(self) -> tuple[int, int]:
         """The data version (:meth:`Store.version`): new events and deletions change it."""
@@ -109,7 +120,18 @@ class Service:
             kept = self._backend(project)
             with kept.lock:
                 if not kept.discarded:
-                    return work(kept)
+                    return self._lowered(work, kept)
+
+    def _lowered(self, work: Callable[..., Any], *args: Any) -> Any:
+        """``work(*args)`` on one of the questions' threads, which give way to the collector
+        (at once if called on one: waiting for another could wait for itself)."""
+        if threading.current_thread().name.startswith(_QUESTION_THREAD):
+            return work(*args)
+        try:
+            pending = self._questions.submit(work, *args)
+        except RuntimeError:  # shut down by close()
+            raise UtmostError("the server is stopping") from None
+        return pending.result()
 
     def _backend(self, project: str) -> _Kept:
         version = self.version()
@@ -131,7 +153,9 @@ class Service:
             return kept
 
     def _refresh(self, project: str, old: _Kept, version: tuple[int, int]) -> None:
-        """Build and warm a backend on the newest events, then let it take over from ``old``."""
+        """Build and warm a backend on the newest events, then let it take over from ``old``
+        (on a thread of its own, which gives way to the collector as the questions do)."""
+        lower_this_thread()
         with self._lock:
             if self._closing:
                 return
@@ -209,7 +233,7 @@ class Service:
         key = (kind, project, self.version())
         if key not in self._pickers:
             self._pickers = {k: v for k, v in self._pickers.items() if k[:2] != key[:2]}
-            self._pickers[key] = read()
+            self._pickers[key] = self._lowered(read)
         return self._pickers[key]
 
     def default_question(self, project: str) -> dict[str, str]:
@@ -250,6 +274,7 @@ class Service:
             one.backend.interrupt()
         for one in kept:
             self._discard(one)
+        self._questions.shutdown(cancel_futures=True)
 
 
 def _with_steps(backend: ReusingBackend, options: Options) -> Result:
