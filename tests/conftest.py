@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,18 @@ from collector.live import Server, running_server
 from engine.spark_cluster import SESSION_CONF, Cluster, standalone_cluster
 
 from utmost.store import Store
+from utmost.web.priority import LOWER_NICE
 
 # Commands the tests start (`python -m utmost …`) run this checkout's code too, whichever
 # checkout is installed.
 _SRC = str(Path(__file__).resolve().parent.parent / "src")
 os.environ["PYTHONPATH"] = os.pathsep.join([_SRC, *filter(None, [os.environ.get("PYTHONPATH")])])
+
+#: For tests of threads that give way (utmost.web.priority): Linux's, seen only from above them.
+needs_thread_priorities = pytest.mark.skipif(
+    sys.platform != "linux" or os.getpriority(os.PRIO_PROCESS, 0) >= LOWER_NICE,
+    reason="thread priorities are Linux's, and this process must run above the lowered ones",
+)
 
 
 @pytest.fixture

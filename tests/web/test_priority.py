@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 
-import pytest
+from conftest import needs_thread_priorities
 
 from utmost.web.priority import LOWER_NICE, lower_this_thread
 
 
-@pytest.mark.skipif(sys.platform != "linux" or os.getpriority(os.PRIO_PROCESS, 0) >= LOWER_NICE,
-                    reason="thread priorities are Linux's, and this process must run above the lowered ones")
+@needs_thread_priorities
 def test_a_lowered_thread_runs_at_the_lower_nice_and_its_caller_does_not():
     seen: list[int] = []
 

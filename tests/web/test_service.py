@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 
 import pytest
-from conftest import raw_lines
+from conftest import needs_thread_priorities, raw_lines
 from engine.journeys import DAY, book, land
 
 from utmost.backends import ReusingBackend
@@ -110,8 +109,7 @@ def test_a_put_table_is_kept_by_its_rows_not_only_by_its_name(tmp_path):
         backend.discard()
 
 
-@pytest.mark.skipif(sys.platform != "linux" or os.getpriority(os.PRIO_PROCESS, 0) >= LOWER_NICE,
-                    reason="thread priorities are Linux's, and this process must run above the lowered ones")
+@needs_thread_priorities
 def test_questions_are_answered_on_threads_that_give_way_to_the_collector(tmp_path):
     def question_threads() -> dict[int, int]:
         """The questions' threads (of every service alive in this process) and their nice values."""
