@@ -119,6 +119,36 @@ def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, mo
     assert not spill_path(store).exists()
 
 
+def test_a_read_waiting_for_the_moves_holds_up_no_round(tmp_path, held_checkpoint, monkeypatch):
+    """A read waits until the spilled lines are moved in; the rounds after it keep answering
+    meanwhile (they spill behind the moves), and the read sees every line answered before it."""
+    monkeypatch.setattr(spill, "MOVE_LINES", 2)
+    go, started = held_checkpoint
+    moving, release = threading.Event(), threading.Event()
+    move_spilled = SpilledLines.move
+
+    def held(self, con):
+        if threading.current_thread().name == "utmost-mover" and not release.is_set():
+            moving.set()
+            assert release.wait(30)
+        return move_spilled(self, con)
+
+    monkeypatch.setattr(SpilledLines, "move", held)
+    with Store(tmp_path / "db.duckdb") as store:
+        store.append("default", lines("a1")).result()
+        assert started.wait(10)
+        assert store.append("default", lines("b1", "b2")).result(timeout=10) == []  # spilled
+        go.set()
+        assert moving.wait(10)  # the checkpoint ended, and the first move is held
+        read = ThreadPoolExecutor(1).submit(stored, store, "insert_id")
+        time.sleep(0.3)
+        assert not read.done()
+        assert store.append("default", lines("c1")).result(timeout=10) == []  # answered, the read waiting
+        assert not read.done()
+        release.set()
+        assert [row["insert_id"] for row in read.result(timeout=30)] == ["a1", "b1", "b2", "c1"]
+
+
 def test_the_mover_leaves_less_than_a_move_to_the_writer_and_rounds_stop_spilling(tmp_path, held_checkpoint, monkeypatch):
     """Beside rounds spilling as fast as it moves, a mover that waited for an empty file would
     keep every event written twice; it stops with less than a move left, for the writer."""

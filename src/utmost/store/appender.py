@@ -142,7 +142,8 @@ class Appender:
     def settle(self) -> None:
         """Wait until spilled lines are moved in, so that a read sees every answered event.
 
-        Reads wait only while there are some: for a checkpoint, and then ~20 ms a 1,000 lines.
+        Reads wait only while there are some: for a checkpoint, and then ~20 ms a 1,000 lines;
+        the rounds after them do not wait for them (:meth:`~utmost.store.writer.Writer.barrier`).
         """
         if self.spilled.waiting and not self._writer.on_thread():
             self._writer.barrier()

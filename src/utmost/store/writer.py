@@ -8,7 +8,8 @@ them, and a caller's ``result()`` returns only once its rows are committed to th
 A checkpoint (moving the write-ahead log into the file) holds every commit for its whole
 length, ~0.5 s at 256 MB of log. So the writer runs it on a thread of its own and, meanwhile,
 lets jobs that can (:class:`Spillable`, the collector's rounds) store their rows in another
-file and answer; other jobs, and every job after the first of them, wait. Once it ends, what
+file and answer; other jobs, and every job after the first of them, wait (a read's
+:meth:`Writer.barrier` waits too, but holds up no job behind it). Once it ends, what
 they spilled (:class:`Spilled`) moves in, in short steps (moving the spilled rows in, a chunk a transaction)
 on a thread and connection of its own while the jobs keep spilling, so no answer waits for all
 of it; once little is left, the writer runs the rest itself, then the jobs that waited, in the
@@ -148,6 +149,8 @@ class Writer:
         self._spilled = False
         self._mover: threading.Thread | None = None
         self._waiting: list[tuple[Job[Any], Future[Any]]] = []
+        #: The barriers that came meanwhile: they run with the jobs that waited.
+        self._barriers: list[tuple[Job[Any], Future[Any]]] = []
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="utmost-writer", daemon=True)
         self._thread.start()
@@ -174,7 +177,11 @@ class Writer:
         return future.result()
 
     def barrier(self) -> None:
-        """Return once the jobs queued before have run, and spilled rows are moved in."""
+        """Return once the jobs queued before have run, and spilled rows are moved in.
+
+        While the file checkpoints or the spilled rows move in, the jobs queued after it do
+        not wait for it: they keep spilling. A read after a checkpoint once held every round
+        until the moves were done (at 200 /track requests a second, 200-350 ms with no answer)."""
         self.run(_nothing)
 
     def on_thread(self) -> bool:
@@ -229,8 +236,12 @@ class Writer:
 
     def _set_aside(self, jobs: list[tuple[Job[Any], Future[Any]]]) -> None:
         """While the file checkpoints, or the spilled rows move in: spill what can be, in
-        order; the rest waits, and so does every job after the first that waits."""
+        order; the rest waits, and so does every job after the first that waits. A barrier
+        waits apart, and runs after them."""
         for job, future in jobs:
+            if job is _nothing:
+                self._barriers.append((job, future))
+                continue
             if not self._waiting and self._spilled_to is not None and isinstance(job, Spillable):
                 try:
                     spilled = job.spill(self._con)
@@ -293,7 +304,7 @@ class Writer:
         return connection
 
     def _run_waiting(self) -> None:
-        waiting, self._waiting = self._waiting, []
+        waiting, self._waiting, self._barriers = self._waiting + self._barriers, [], []
         if waiting:
             self._commit(waiting)
 
