@@ -31,6 +31,24 @@ def held_checkpoint(monkeypatch):
     return go, started
 
 
+@pytest.fixture
+def held_move(monkeypatch):
+    """Two lines a move; the mover's first move waits until the test lets it go (``release``),
+    and says it has begun (``moving``)."""
+    monkeypatch.setattr(spill, "MOVE_LINES", 2)
+    moving, release = threading.Event(), threading.Event()
+    move_spilled = SpilledLines.move
+
+    def held(self, con):
+        if threading.current_thread().name == "utmost-mover" and not release.is_set():
+            moving.set()
+            assert release.wait(30)
+        return move_spilled(self, con)
+
+    monkeypatch.setattr(SpilledLines, "move", held)
+    return moving, release
+
+
 def spill_path(store: Store) -> Path:
     return Path(f"{store.path}.spill")
 
@@ -86,23 +104,13 @@ def test_rounds_answer_during_a_checkpoint_and_everything_lands_in_arrival_order
 
 
 @pytest.mark.parametrize("live", [False, True], ids=["dated before", "dated after now"])
-def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, monkeypatch, live):
+def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, held_move, live):
     """The moves run on a thread of their own, and rounds keep spilling behind them meanwhile.
     Moved two lines at a time, the later b1 comes in a move of its own, after the earlier
     one's; dated after now, that move skips the anti-join while the keys kept lately allow it."""
     when = {"time": time.time() + 60} if live else {}
-    monkeypatch.setattr(spill, "MOVE_LINES", 2)
     go, started = held_checkpoint
-    moving, release = threading.Event(), threading.Event()
-    move_spilled = SpilledLines.move
-
-    def held(self, con):
-        if threading.current_thread().name == "utmost-mover" and not release.is_set():
-            moving.set()
-            assert release.wait(30)
-        return move_spilled(self, con)
-
-    monkeypatch.setattr(SpilledLines, "move", held)
+    moving, release = held_move
     with Store(tmp_path / "db.duckdb") as store:
         store.append("default", lines("a1", **when)).result()
         assert started.wait(10)
@@ -119,21 +127,11 @@ def test_rounds_answer_while_spilled_lines_move_in(tmp_path, held_checkpoint, mo
     assert not spill_path(store).exists()
 
 
-def test_a_read_waiting_for_the_moves_holds_up_no_round(tmp_path, held_checkpoint, monkeypatch):
+def test_a_read_waiting_for_the_moves_holds_up_no_round(tmp_path, held_checkpoint, held_move):
     """A read waits until the spilled lines are moved in; the rounds after it keep answering
     meanwhile (they spill behind the moves), and the read sees every line answered before it."""
-    monkeypatch.setattr(spill, "MOVE_LINES", 2)
     go, started = held_checkpoint
-    moving, release = threading.Event(), threading.Event()
-    move_spilled = SpilledLines.move
-
-    def held(self, con):
-        if threading.current_thread().name == "utmost-mover" and not release.is_set():
-            moving.set()
-            assert release.wait(30)
-        return move_spilled(self, con)
-
-    monkeypatch.setattr(SpilledLines, "move", held)
+    moving, release = held_move
     with Store(tmp_path / "db.duckdb") as store:
         store.append("default", lines("a1")).result()
         assert started.wait(10)
