@@ -421,6 +421,11 @@ SELECT *, hash(name) % {buckets} AS bucket FROM (
   LEFT JOIN derived_persons AS l ON l.project = {p} AND l.id = {_normalised('r')}
   WHERE r.raw_id IS NOT NULL
 ) AS named{" ORDER BY bucket" if buckets > 1 else ""}""")
+    # A rebuild's rows go straight in; a refresh's first into ``redone``, which the kept credit
+    # is computed from (:class:`Redone`).
+    numbered_into = "derived_events" if rebuilding else "redone"
+    if not rebuilding:
+        backend.create("redone", "SELECT * FROM derived_events WHERE FALSE")
     persons = 0
     for bucket in range(buckets):
         backend.create("numbered", f"""
@@ -433,16 +438,10 @@ FROM (
         # ``numbered``, as long as ``redo`` is not filtered (a filter's guessed selectivity made a
         # rebuild's ``redo`` look five times smaller: 1M events, 1,135 MiB against 627). Its rows
         # without an id have no number and drop out here.
-        rows = f"""
-SELECT {p} AS project, r.seq, r.time, r.event, r.raw_id, r.own, n.name AS person, n.person_seq, n.starts, n.session,
-  r.utm_source, r.tagged
-FROM redo AS r JOIN numbered AS n ON n.seq = r.seq"""
-        if rebuilding:
-            backend.execute(f"INSERT INTO derived_events {rows}")
-        elif bucket:
-            backend.execute(f"INSERT INTO redone {rows}")
-        else:
-            backend.create("redone", rows)
+        backend.execute(f"""
+INSERT INTO {numbered_into}
+SELECT {p}, r.seq, r.time, r.event, r.raw_id, r.own, n.name, n.person_seq, n.starts, n.session, r.utm_source, r.tagged
+FROM redo AS r JOIN numbered AS n ON n.seq = r.seq""")
         persons += _count(backend, "SELECT count(DISTINCT person_seq) FROM numbered")
     if rebuilding:
         return persons, None
