@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import duckdb
 import orjson
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import sys
 import time
 
 from conftest import raw_lines
-from engine.journeys import MINUTE, T0
+from engine.journeys import DAY, MINUTE, T0, book, land
 from engine.test_key_events import assert_same_answer
 from engine.test_differential import streams
 from store.test_experiments_table import file_at
@@ -197,6 +198,36 @@ def test_a_store_open_to_read_uses_the_tables_only_when_they_are_current(tmp_pat
         attribute(DuckDBBackend.of(store), options)
     with Store(path, read_only=True) as store:
         assert maintained.readable(DuckDBBackend.of(store), options)
+
+
+def test_a_backend_as_of_an_event_reads_the_tables_as_they_stand_while_they_hold_it(tmp_path):
+    """The web service's backends (``as_of``): the tables are refreshed only when they lack an
+    event up to that one or count one deleted since, and read as they stand otherwise."""
+    path = tmp_path / "a.duckdb"
+    options = make_options(CONVERSION, models="last_touch")
+
+    def credited(as_of: int) -> dict:
+        totals = attribute(DuckDBBackend.of(store, as_of=as_of), options).totals.to_pylist()
+        return {r["utm_source"]: r["conversions"] for r in totals}
+
+    with Store(path) as store:
+        store.insert_lines("default", raw_lines([land(0, "newsletter"), book(60)])).result()
+        first = store.version()[0]
+        assert credited(first) == {"newsletter": 1.0}  # no tables yet: refreshed first
+        assert derived(store, "derived_state", "project") == [("default", first, 2)]
+        store.insert_lines("default", raw_lines([land(DAY, "google", dev="d2"), book(DAY + 60, dev="d2")])).result()
+        assert credited(first) == {"newsletter": 1.0}  # they hold every event up to first: no refresh
+        assert derived(store, "derived_state", "project") == [("default", first, 2)]
+        latest = store.version()[0]
+        assert credited(latest) == {"newsletter": 1.0, "google": 1.0}  # they lack some: refreshed
+        assert derived(store, "derived_state", "project") == [("default", latest, 4)]
+        assert credited(first) == {"newsletter": 1.0, "google": 1.0}  # newer than asked: read as they are
+    with duckdb.connect(str(path)) as con:  # an event counted, deleted by another program
+        con.execute("DELETE FROM events WHERE device_id = 'd2' AND event = 'Page View'")
+    with Store(path) as store:
+        # the count differs: rebuilt, and d2's booking is left with no touchpoint
+        assert credited(first) == {"newsletter": 1.0, "(none)": 1.0}
+        assert derived(store, "derived_state", "project") == [("default", latest, 3)]
 
 
 def test_a_deletion_drops_the_derived_rows_at_once(store):

@@ -48,6 +48,28 @@ def test_new_events_are_picked_up_by_a_background_refresh(tmp_path):
             time.sleep(0.05)
 
 
+def test_questions_leave_the_derived_tables_to_the_refresh_that_shows_them(tmp_path):
+    """An answer from the kept steps takes nothing new into the derived tables: the background
+    refresh, which makes the answers that show new events, does."""
+    def state(store: Store) -> list[tuple]:
+        return store.reader().execute("SELECT project, seq, events FROM derived_state").fetchall()
+
+    with Store(tmp_path / "s.duckdb") as store:
+        store.insert_lines("default", raw_lines([land(0, "newsletter"), book(60)])).result()
+        service = Service(store, refresh_every=0.5)
+        assert credited(service) == {"newsletter": 1.0}
+        first = state(store)
+        store.insert_lines("default", raw_lines([land(DAY, "google", dev="d2"), book(DAY + 60, dev="d2")])).result()
+        assert credited(service) == {"newsletter": 1.0}
+        assert state(store) == first
+        time.sleep(0.6)
+        deadline = time.monotonic() + 30
+        while credited(service) != {"newsletter": 1.0, "google": 1.0}:
+            assert time.monotonic() < deadline, "the refresh never took over"
+            time.sleep(0.05)
+        assert state(store) == [("default", store.version()[0], 4)]
+
+
 def test_steps_are_reused_and_answers_equal_a_fresh_backend(tmp_path):
     """Going back to an earlier question builds nothing new, and every answer is the fresh one."""
     from utmost.api import answer

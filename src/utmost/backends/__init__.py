@@ -27,6 +27,10 @@ class Backend(Protocol):
 
     #: Whether the store's derived tables (:mod:`utmost.engine.maintained`) are there to read.
     derived: bool
+    #: The newest ``seq`` whose events this backend's answers must hold: its answers are as of
+    #: then, from derived tables at least that new (the web service's backends, made again as
+    #: events arrive). None: every question first takes every stored event.
+    as_of: int | None
 
     def maintenance(self, memory_limit: str | None = None) -> contextlib.AbstractContextManager[DuckDBBackend] | None:
         """A backend that may change the derived tables, in one transaction of its own, one at a

@@ -28,14 +28,16 @@ class DuckDBBackend:
     spend: str | None = "spend"
     derived = True
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, store: Store | None = None) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, store: Store | None = None, as_of: int | None = None) -> None:
         self._cursor = cursor
         self._store = store
+        self.as_of = as_of
 
     @classmethod
-    def of(cls: type[B], store: Store) -> B:
-        """A fresh backend over ``store``'s events (its own cursor, so its own temp tables)."""
-        return cls(_prepared(store.reader()), store)
+    def of(cls: type[B], store: Store, as_of: int | None = None) -> B:
+        """A fresh backend over ``store``'s events (its own cursor, so its own temp tables),
+        answering as of the event numbered ``as_of`` if given (:attr:`Backend.as_of`)."""
+        return cls(_prepared(store.reader()), store, as_of)
 
     def maintenance(self, memory_limit: str | None = None) -> contextlib.AbstractContextManager[DuckDBBackend] | None:
         if self._store is None or self._store.read_only:
@@ -105,8 +107,8 @@ class ReusingBackend(DuckDBBackend):
 
     VARIANTS = 3
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, store: Store | None = None) -> None:
-        super().__init__(cursor, store)
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, store: Store | None = None, as_of: int | None = None) -> None:
+        super().__init__(cursor, store, as_of)
         self._kept: dict[str, str] = {}  # key → kept table or view
         self._recent: dict[str, list[str]] = {}  # step name → its kept keys, oldest first
         self._previous = ""

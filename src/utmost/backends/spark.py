@@ -135,6 +135,7 @@ class SparkBackend:
     source = "events"
     spend: str | None = None  # the Parquet export holds events only
     derived = False  # nor the store's derived tables
+    as_of: int | None = None  # every question reads every exported event
 
     @staticmethod
     def maintenance(memory_limit: str | None = None) -> None:

@@ -169,9 +169,16 @@ WHERE i.project = {d.literal(options.project)} AND ({visits}{keep} OR i.event = 
 
 def readable(backend: Backend, options: Options) -> bool:
     """Whether ``options`` is answered from the derived tables: they cover it and hold exactly
-    the project's events, brought up to date first where the backend may change them."""
+    the project's events, brought up to date first where the backend may change them.
+
+    A backend whose answers are as of an event (``backend.as_of``, the web service's) reads
+    them without a refresh while they hold every event up to that one: a refresh per question
+    took most of the dashboard's time while events streamed in (10M events: ~0.9 s a question
+    for an answer its kept steps gave unchanged)."""
     if not covers(options) or not backend.derived:
         return False
+    if backend.as_of is not None and holds(backend, options.project, backend.as_of):
+        return True
     return keep_up(backend, options.project) is not None or current(backend, options.project)
 
 
@@ -193,6 +200,23 @@ def current(backend: Backend, project: str) -> bool:
     if not state:
         return False
     return bool((state[0]["seq"], state[0]["events"]) == _events_now(backend, p))
+
+
+def holds(backend: Backend, project: str, as_of: int) -> bool:
+    """Whether the derived tables hold the project's events up to ``seq`` ``as_of`` (or later
+    ones too), exactly those they counted (none deleted since: read-only check)."""
+    p = backend.dialect.literal(project)
+    state = backend.arrow(f"SELECT seq, events FROM derived_state WHERE project = {p}").to_pylist()
+    if not state:
+        return False
+    seq, held = state[0]["seq"], state[0]["events"]
+    # Every event, less those after the state's: only those few row groups are read (10M events:
+    # ~3 ms, where counting the events up to it took ~80). One statement, so one snapshot.
+    counted, first = backend.arrow(f"""
+SELECT (SELECT count(*) FROM events WHERE project = {p}) - a.n AS counted, a.first
+FROM (SELECT count(*) AS n, min(seq) AS first FROM events WHERE project = {p} AND seq > {int(seq)}) AS a
+""").to_pylist()[0].values()
+    return bool(counted == held and (first is None or first > as_of))
 
 
 def _events_now(backend: Backend, p: str) -> tuple[int, int]:

@@ -13,6 +13,12 @@ the first steps on millions of events, and it is at most ``refresh_every`` plus 
 behind. With ``refresh_every=0`` every change is seen at once and the next question pays the
 rebuild; so is a project nobody has asked about yet.
 
+Each backend answers as of the version it was made at (``as_of``): its first question brings
+the derived tables up to date, the later ones read them as they stand
+(:func:`utmost.engine.maintained.readable`). A refresh per question would take the new events
+in for answers that the kept steps give unchanged (10M events: 0.8-1 s a question against
+0.14-0.20 s), on the cores the collector needs.
+
 Every question runs on the service's own threads, which give way to the collector's
 (:mod:`utmost.web.priority`): a page waits a little longer while events pour in, the
 events never wait for a page.
@@ -145,7 +151,7 @@ class Service:
             if kept is None or deleted_since or (kept.version != version and (self.refresh_every <= 0 or not kept.recent)):
                 if kept is not None:
                     self._discard(kept)
-                kept = self._kept[project] = _Kept(version, ReusingBackend.of(self.store))
+                kept = self._kept[project] = _Kept(version, ReusingBackend.of(self.store, as_of=version[0]))
             elif (kept.version != version and not kept.refreshing
                   and time.monotonic() - kept.built >= self.refresh_every):
                 kept.refreshing = True
@@ -159,7 +165,7 @@ class Service:
         with self._lock:
             if self._closing:
                 return
-            fresh = _Kept(version, ReusingBackend.of(self.store))
+            fresh = _Kept(version, ReusingBackend.of(self.store, as_of=version[0]))
             self._builds[id(fresh)] = fresh  # close() interrupts it too
         with old.lock:
             questions = list(old.recent)
