@@ -48,12 +48,14 @@ def test_new_events_are_picked_up_by_a_background_refresh(tmp_path):
             time.sleep(0.05)
 
 
+def state(store: Store) -> list[tuple]:
+    """What the derived tables hold: (project, highest seq, events)."""
+    return store.reader().execute("SELECT project, seq, events FROM derived_state").fetchall()
+
+
 def test_questions_leave_the_derived_tables_to_the_refresh_that_shows_them(tmp_path):
     """An answer from the kept steps takes nothing new into the derived tables: the background
     refresh, which makes the answers that show new events, does."""
-    def state(store: Store) -> list[tuple]:
-        return store.reader().execute("SELECT project, seq, events FROM derived_state").fetchall()
-
     with Store(tmp_path / "s.duckdb") as store:
         store.insert_lines("default", raw_lines([land(0, "newsletter"), book(60)])).result()
         service = Service(store, refresh_every=0.5)
@@ -68,6 +70,31 @@ def test_questions_leave_the_derived_tables_to_the_refresh_that_shows_them(tmp_p
             assert time.monotonic() < deadline, "the refresh never took over"
             time.sleep(0.05)
         assert state(store) == [("default", store.version()[0], 4)]
+
+
+def test_the_upkeep_keeps_the_derived_tables_up_to_date_with_nobody_asking(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        store.project()  # the collector's events come to a project that exists
+        service = Service(store, refresh_every=0.1)
+        upkeep = threading.Thread(target=service.upkeep, daemon=True)
+        upkeep.start()
+        try:
+            for events, held in (([land(0, "newsletter"), book(60)], 2),
+                                 ([land(DAY, "google", dev="d2"), book(DAY + 60, dev="d2")], 4)):
+                store.insert_lines("default", raw_lines(events)).result()
+                deadline = time.monotonic() + 30
+                while state(store) != [("default", store.version()[0], held)]:
+                    assert time.monotonic() < deadline, state(store)
+                    time.sleep(0.02)
+        finally:
+            service.close()
+        upkeep.join(timeout=10)
+        assert not upkeep.is_alive()
+    with Store(tmp_path / "s.duckdb") as store:  # with every question taking the events, none
+        service = Service(store, refresh_every=0)
+        started = time.monotonic()
+        service.upkeep()
+        assert time.monotonic() - started < 1
 
 
 def test_steps_are_reused_and_answers_equal_a_fresh_backend(tmp_path):

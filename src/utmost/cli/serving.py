@@ -161,6 +161,9 @@ def _serve(store: Store, host: str, port: int, tls: Tls | None = None) -> None:
     # The dashboard's first question, answered before anyone asks: its steps are then kept.
     warming = threading.Thread(target=app.state.service.warm, name="utmost-warm", daemon=True)
     warming.start()
+    # The derived tables follow the collector with nobody asking; not joined: closing the
+    # store interrupts a refresh under way, which could otherwise hold up the shutdown.
+    threading.Thread(target=app.state.service.upkeep, name="utmost-upkeep", daemon=True).start()
     config = uvicorn.Config(app, log_level="warning", lifespan="off",
                             ssl_certfile=tls.cert if tls else None, ssl_keyfile=tls.key if tls else None)
     # Everything loaded so far lives as long as the server: keep it out of the garbage

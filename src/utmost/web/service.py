@@ -17,7 +17,8 @@ Each backend answers as of the version it was made at (``as_of``): its first que
 the derived tables up to date, the later ones read them as they stand
 (:func:`utmost.engine.maintained.readable`). A refresh per question would take the new events
 in for answers that the kept steps give unchanged (10M events: 0.8-1 s a question against
-0.14-0.20 s), on the cores the collector needs.
+0.14-0.20 s), on the cores the collector needs. Beside that, :meth:`Service.upkeep` takes the
+events that arrived into the derived tables every ``refresh_every`` seconds, with nobody asking.
 
 Every question runs on the service's own threads, which give way to the collector's
 (:mod:`utmost.web.priority`): a page waits a little longer while events pour in, the
@@ -26,6 +27,7 @@ events never wait for a page.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -34,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from utmost.backends import ReusingBackend
+from utmost.backends import DuckDBBackend, ReusingBackend
 from utmost.engine import (
     CHANNEL,
     DEVICE_PREFIX,
@@ -48,6 +50,7 @@ from utmost.engine import (
     check_question,
     evaluate,
     journey,
+    keep_up,
     make_options,
     report,
 )
@@ -65,6 +68,7 @@ WARM_QUESTIONS = 4
 #: Questions answered at once (one at a time per project): more would only share two cores.
 QUESTION_THREADS = 4
 _QUESTION_THREAD = "utmost-question"
+log = logging.getLogger("utmost.web")
 
 
 @dataclass
@@ -88,6 +92,7 @@ class Service:
         self._lock = threading.Lock()
         self._pickers: dict[tuple[str, str, tuple[int, int]], Any] = {}
         self._closing = False
+        self._closed = threading.Event()
         self._builds: dict[int, _Kept] = {}
         self._questions = ThreadPoolExecutor(QUESTION_THREADS, _QUESTION_THREAD, initializer=lower_this_thread)
 
@@ -208,6 +213,29 @@ class Service:
                         raise
                     return  # interrupted by close()
 
+    def upkeep(self) -> None:
+        """Until :meth:`close`, every ``refresh_every`` seconds, take the events that arrived
+        into each project's derived tables (on the calling thread, lowered as the questions'
+        are; none with ``refresh_every=0``, where each question takes them).
+
+        The answers still change when a fresh backend takes over, but that backend, and the
+        first question after a quiet spell of the dashboard (not of the collector), then take in
+        only the last seconds' events: at 10M events, the first question after 1M new events
+        took 3.2 s, 0.31 s with them in. Stopped by :meth:`close` (a refresh under way, by the
+        store closing)."""
+        if self.refresh_every <= 0 or self.store.read_only:
+            return
+        lower_this_thread()
+        while not self._closed.wait(self.refresh_every):
+            try:
+                for project in self.store.projects():
+                    keep_up(DuckDBBackend.of(self.store), project.name)
+            except Exception as error:
+                if self._closed.is_set():
+                    return  # the store closed (and interrupted it): nothing to keep
+                # The next question takes the events in itself, and reports the error.
+                log.warning("keeping the derived tables up to date: %s", error)
+
     def person(self, project: str, any_id: str, conversion: str | None = None) -> dict[str, Any]:
         """One person: merged ids, profile (merged over the ids), first and last touchpoint.
 
@@ -272,6 +300,7 @@ class Service:
 
     def close(self) -> None:
         """Stop what is running (a warm-up, a refresh) and drop every kept backend."""
+        self._closed.set()
         with self._lock:
             self._closing = True
             kept = [*self._kept.values(), *self._builds.values()]
