@@ -1,20 +1,21 @@
-"""The collector's /track latency while the derived tables are kept up to date, against without.
+"""The collector's /track latency and /import rate while the derived tables are kept up to date,
+with the dashboard asking and without.
 
     python benchmarks/maintenance_load.py [--events 10000000] [--rate 200] [--seconds 60] [--ask-every 1]
-                                          [--import-events 200000]
+                                          [--import-events 2000000]
 
 ``utmost serve`` runs over a copy of the attribution benchmark's database (cached under --data,
 its derived tables current), and mixpanel-browser's /track requests (benchmarks/ingest_load.py,
 50 events each, open loop) arrive at --rate a second for --seconds, into the same project. Twice,
 on the same server: first while a client asks the dashboard's question every --ask-every
-seconds, then alone (the baseline; in this order each run starts with the tables current, not
-behind by the other run's events). The service answers from its kept steps and, at most every 30 s as
-events arrive, builds a fresh backend in the background that first takes the new events into the
-derived tables (``engine/maintained.py``, ``web/service.py``). Then the same twice for /import
-(``--import-events`` events of the same file, 2,000-event batches on 4 connections, closed
-loop; the default runs longer than 30 s, so that a refresh falls within it). The table gives
-/track's p50 and p99 and /import's events a second, alone and beside the questions, the
-questions' times, and how many times the answer changed (a refresh took over) in each run.
+seconds, then without questions (in this order each run starts with the tables current, not
+behind by the other run's events). Either way the server takes the new events into the derived
+tables every 30 s (``Service.upkeep``, ``engine/maintained.py``); with questions it also builds a
+fresh backend for them as often. Then the same twice for /import (``--import-events`` events of
+the same file, 2,000-event batches on 4 connections, closed loop; the default runs for longer
+than 30 s). The table gives /track's p50 and p99 and /import's events a second, with and without
+questions, the questions' times, and how many times the answer changed (a fresh backend took
+over) in each run.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def main() -> None:
     changed = [now for (now, _, answer), (_, _, before) in itertools.pairwise(asked) if answer != before]
     moves = f"{sum(t <= tracked for t in changed)} · {sum(t > tracked for t in changed)}"
     for name, report, imported, moved in (("while questions are asked", beside, imported_beside, moves),
-                                          ("alone", alone, imported_alone, "")):
+                                          ("without questions", alone, imported_alone, "")):
         table.add_row(name, f"{report['requests']:,}", f"{report['p50'] * 1000:.1f} ms", f"{report['p99'] * 1000:.1f} ms",
                       str(report["failed"] + imported["failed"]),
                       f"{imported['acknowledged'] / imported['seconds']:,.0f}", moved)
