@@ -91,8 +91,7 @@ class Service:
         self._kept: dict[str, _Kept] = {}
         self._lock = threading.Lock()
         self._pickers: dict[tuple[str, str, tuple[int, int]], Any] = {}
-        self._closing = False
-        self._closed = threading.Event()
+        self._closed = threading.Event()  # set by close(): what runs stops, nothing new starts
         self._builds: dict[int, _Kept] = {}
         self._questions = ThreadPoolExecutor(QUESTION_THREADS, _QUESTION_THREAD, initializer=lower_this_thread)
 
@@ -147,7 +146,7 @@ class Service:
     def _backend(self, project: str) -> _Kept:
         version = self.version()
         with self._lock:
-            if self._closing:
+            if self._closed.is_set():
                 raise UtmostError("the server is stopping")
             kept = self._kept.get(project)
             # New events may be shown a little late (refreshed in the background); a deletion
@@ -168,7 +167,7 @@ class Service:
         (on a thread of its own, which gives way to the collector as the questions do)."""
         lower_this_thread()
         with self._lock:
-            if self._closing:
+            if self._closed.is_set():
                 return
             fresh = _Kept(version, ReusingBackend.of(self.store, as_of=version[0]))
             self._builds[id(fresh)] = fresh  # close() interrupts it too
@@ -182,7 +181,7 @@ class Service:
         fresh.recent.extend(questions)
         with self._lock:
             self._builds.pop(id(fresh), None)
-            if self._closing:
+            if self._closed.is_set():
                 self._discard(fresh)
                 return
             self._kept[project] = fresh
@@ -200,7 +199,7 @@ class Service:
         event's kept credit answers the page itself (docs/semantics.md §21), and a click to
         another scope, lookback or dates then redoes only the last steps."""
         for project in self.store.projects():
-            if self._closing:
+            if self._closed.is_set():
                 return
             question = self.default_question(project.name)
             if question["conversion"]:
@@ -209,7 +208,7 @@ class Service:
                 except InputError:
                     pass  # asked again, the page shows why
                 except Exception:
-                    if not self._closing:
+                    if not self._closed.is_set():
                         raise
                     return  # interrupted by close()
 
@@ -300,9 +299,8 @@ class Service:
 
     def close(self) -> None:
         """Stop what is running (a warm-up, a refresh) and drop every kept backend."""
-        self._closed.set()
         with self._lock:
-            self._closing = True
+            self._closed.set()
             kept = [*self._kept.values(), *self._builds.values()]
             self._kept.clear()
         for one in kept:
