@@ -196,27 +196,36 @@ def keep_up(backend: Backend, project: str, memory_limit: str | None = None) -> 
 def current(backend: Backend, project: str) -> bool:
     """Whether the derived tables hold exactly the project's events now (read-only check)."""
     p = backend.dialect.literal(project)
-    state = backend.arrow(f"SELECT seq, events FROM derived_state WHERE project = {p}").to_pylist()
-    if not state:
-        return False
-    return bool((state[0]["seq"], state[0]["events"]) == _events_now(backend, p))
+    state = _state(backend, p)
+    return state is not None and state == _events_now(backend, p)
 
 
 def holds(backend: Backend, project: str, as_of: int) -> bool:
     """Whether the derived tables hold the project's events up to ``seq`` ``as_of`` (or later
     ones too), exactly those they counted (none deleted since: read-only check)."""
     p = backend.dialect.literal(project)
-    state = backend.arrow(f"SELECT seq, events FROM derived_state WHERE project = {p}").to_pylist()
-    if not state:
+    state = _state(backend, p)
+    if state is None:
         return False
-    seq, held = state[0]["seq"], state[0]["events"]
-    # Every event, less those after the state's: only those few row groups are read (10M events:
-    # ~3 ms, where counting the events up to it took ~80). One statement, so one snapshot.
-    counted, first = backend.arrow(f"""
-SELECT (SELECT count(*) FROM events WHERE project = {p}) - a.n AS counted, a.first
-FROM (SELECT count(*) AS n, min(seq) AS first FROM events WHERE project = {p} AND seq > {int(seq)}) AS a
-""").to_pylist()[0].values()
-    return bool(counted == held and (first is None or first > as_of))
+    seq, held = state
+    # One statement, so one snapshot (1 ms at 10M events, 20,000 of them after the tables').
+    counted, first_after = backend.arrow(
+        f"SELECT ({_counted(p, seq)}) AS counted, "
+        f"(SELECT min(seq) FROM events WHERE project = {p} AND seq > {int(seq)}) AS first_after").to_pylist()[0].values()
+    return bool(counted == held and (first_after is None or first_after > as_of))
+
+
+def _state(backend: Backend, p: str) -> tuple[int, int] | None:
+    """What the derived tables of the project (quoted as ``p``) hold: up to which ``seq``, and
+    how many events; None before their first refresh."""
+    state = backend.arrow(f"SELECT seq, events FROM derived_state WHERE project = {p}").to_pylist()
+    return (state[0]["seq"], state[0]["events"]) if state else None
+
+
+def _counted(p: str, seq: int) -> str:
+    """SQL: how many events the project (quoted as ``p``) holds up to ``seq``: as many as the
+    derived tables counted, unless some were deleted since."""
+    return f"SELECT count(*) FROM events WHERE project = {p} AND seq <= {int(seq)}"
 
 
 def _events_now(backend: Backend, p: str) -> tuple[int, int]:
@@ -237,14 +246,14 @@ def refresh(backend: DuckDBBackend, project: str, bucket_rows: int = BUCKET_ROWS
     d = backend.dialect
     p = d.literal(project)
     top, count = _events_now(backend, p)
-    state = backend.arrow(f"SELECT seq, events FROM derived_state WHERE project = {p}").to_pylist()
-    rebuilt = not state
-    if state:
-        low, held = state[0]["seq"], state[0]["events"]
+    state = _state(backend, p)
+    rebuilt = state is None
+    if state is not None:
+        low, held = state
         if low == top and held == count:
             _redo_credit(backend, project, None, False)  # a key event added or dropped since
             return Refreshed(0, False, 0)
-        if backend.scalar(f"SELECT count(*) FROM events WHERE project = {p} AND seq <= {low}") != held:
+        if backend.scalar(_counted(p, low)) != held:
             forget(backend, project)  # events it counted are gone: start again
             rebuilt, low = True, -1
     else:
