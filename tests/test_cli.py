@@ -7,11 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import httpx
 import orjson
 import pytest
-from collector.live import self_signed
+from collector.live import SECRET, TOKEN, free_port, self_signed, start_server
 from conftest import event, stored
 
 from utmost.store import Store
@@ -281,6 +282,34 @@ def test_serve_refuses_a_row_group_size_duckdb_cannot_write(tmp_path):
     served = utmost("serve", "--db", "s.duckdb", "--row-group-size", "1000", "--port", "0", cwd=tmp_path)
     assert served.returncode == 2
     assert served.stderr.startswith("error: cannot open s.duckdb: ") and "divisible by" in served.stderr
+
+
+def test_serve_takes_new_events_into_the_derived_tables_every_refresh_every_seconds(tmp_path):
+    """With nobody asking, the derived tables of `utmost serve --refresh-every 1` hold every event
+    the collector stored within seconds (the default, 30 s, would leave them behind here)."""
+    refused = utmost("serve", "--db", "s.duckdb", "--port", "0", "--refresh-every", "-1", cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr == (
+        "error: invalid value for '--refresh-every': -1.0 is not in the range x>=0 (see `utmost serve --help`)\n")
+    db = tmp_path / "s.duckdb"
+    with Store(db) as store:
+        store.create_project("site", TOKEN, SECRET)
+    server = start_server(db, port := free_port(), options=("--refresh-every", "1"))
+    try:
+        lines = [event("Page View", 1_700_000_000 + n, f"d{n % 3}", **{"$insert_id": f"i{n}", "utm_source": "mail"})
+                 for n in range(30)]
+        sent = httpx.post(f"http://127.0.0.1:{port}/import", content=b"\n".join(map(orjson.dumps, lines)),
+                          auth=(SECRET, ""), headers={"Content-Type": "application/x-ndjson"})
+        assert sent.status_code == 200 and sent.json()["num_records_imported"] == 30, sent.text
+        time.sleep(4)  # several upkeep rounds: the file cannot be read beside the server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    with Store(db, read_only=True) as store:
+        reader = store.reader()
+        top = reader.execute("SELECT max(seq), count(*) FROM events WHERE project = 'site'").fetchone()
+        assert top[1] == 30
+        assert reader.execute("SELECT seq, events FROM derived_state WHERE project = 'site'").fetchall() == [top]
+        assert reader.execute("SELECT count(*) FROM derived_events WHERE project = 'site'").fetchone() == (30,)
 
 
 def test_serve_refuses_tls_files_it_cannot_serve_with_in_one_line(tmp_path):

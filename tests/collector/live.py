@@ -105,16 +105,17 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def start_server(db: Path, port: int, tls: tuple[Path, Path] | None = None) -> subprocess.Popen:
+def start_server(db: Path, port: int, tls: tuple[Path, Path] | None = None, options: tuple[str, ...] = ()) -> subprocess.Popen:
     """``utmost serve`` in a process of its own on ``port``, its output in ``DB.log``; returns once it answers.
 
-    ``tls``: the (cert, key) it serves HTTPS with, which the wait for its answer trusts.
+    ``tls``: the (cert, key) it serves HTTPS with, which the wait for its answer trusts;
+    ``options``: more of the command's options.
     """
     log = db.with_suffix(".log")
     https = ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])] if tls else []
     with open(log, "ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "utmost", "serve", "--db", str(db), "--port", str(port), *https],
+            [sys.executable, "-m", "utmost", "serve", "--db", str(db), "--port", str(port), *https, *options],
             stdout=output, stderr=output,
         )
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/healthz"

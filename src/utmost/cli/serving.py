@@ -28,6 +28,7 @@ from utmost.cli.shell import (
 from utmost.engine import make_options
 from utmost.errors import InputError
 from utmost.store import COLLECTOR_ROW_GROUP_ROWS
+from utmost.web.defaults import REFRESH_EVERY
 
 if TYPE_CHECKING:
     from utmost.store import Store
@@ -90,9 +91,14 @@ def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
               help="Serve HTTPS with this PEM certificate (chain); the key too, unless --tls-key.")
 @click.option("--tls-key", metavar="FILE",
               help="The PEM private key of --tls-cert.")
+@click.option("--refresh-every", type=click.FloatRange(min=0), default=REFRESH_EVERY, show_default=True,
+              metavar="SECONDS",
+              help="How often the dashboard takes new events in: its answers are at most this much "
+                   "behind the collector, plus one rebuild. 0: each question takes them in first.")
 @reports_errors
 def serve_command(
-    db: str | None, host: str, port: int, row_group_size: int, tls_cert: str | None, tls_key: str | None
+    db: str | None, host: str, port: int, row_group_size: int, tls_cert: str | None, tls_key: str | None,
+    refresh_every: float,
 ) -> None:
     """Serve the collector, the query API and the dashboard until interrupted.
 
@@ -106,7 +112,7 @@ def serve_command(
     with Store(db, row_group_size=row_group_size) as store:
         found, created = store.open_project()  # `default` exists from first use, as everywhere else
         note_if_created(store.path, found, created)
-        _serve(store, host, port, tls=tls)
+        _serve(store, host, port, tls=tls, refresh_every=refresh_every)
 
 
 @dataclass(frozen=True)
@@ -138,9 +144,10 @@ def _tls(cert: str | None, key: str | None) -> Tls | None:
     return Tls(cert, key)
 
 
-def _serve(store: Store, host: str, port: int, tls: Tls | None = None) -> None:
+def _serve(store: Store, host: str, port: int, tls: Tls | None = None, refresh_every: float = REFRESH_EVERY) -> None:
     """Run the app on ``host:port`` until SIGTERM or Ctrl-C; print where, and a one-time
-    sign-in link for each project: the secrets are not known, so this is a way in to all."""
+    sign-in link for each project: the secrets are not known, so this is a way in to all.
+    New events reach the dashboard's answers every ``refresh_every`` seconds."""
     import uvicorn
 
     from utmost.access import Handoff
@@ -151,7 +158,7 @@ def _serve(store: Store, host: str, port: int, tls: Tls | None = None) -> None:
     port = listening.getsockname()[1]
     scheme = "https" if tls else "http"
     handoff = Handoff.new(scheme, host, port, tls.cert if tls else None)  # how commands here reach it
-    app = create_app(store, handoff=handoff)
+    app = create_app(store, handoff=handoff, refresh_every=refresh_every)
     url = f"{scheme}://{host}:{port}"
     out.print(f"\n[bold]utmost[/] on {url} — {store.path}  (Ctrl-C stops)")
     for project in store.projects():

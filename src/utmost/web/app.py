@@ -30,15 +30,18 @@ from utmost.store import Store
 from utmost.web import api, local, spend
 from utmost.web.docs import add_docs
 from utmost.web.auth import READING, AuthError, Sessions, SignInLinks, cross_site
+from utmost.web.defaults import REFRESH_EVERY
 from utmost.web.service import Service
 
 STATIC = Path(__file__).parent / "static"
 SESSION_DAYS = 14
 
 
-def create_app(store: Store, session_secret: str | None = None, handoff: Handoff | None = None) -> FastAPI:
+def create_app(store: Store, session_secret: str | None = None, handoff: Handoff | None = None,
+               refresh_every: float = REFRESH_EVERY) -> FastAPI:
     """The whole server over an open store; ``session_secret`` signs session cookies;
-    ``handoff`` holds the credential that commands on this machine send (:mod:`utmost.web.local`)."""
+    ``handoff`` holds the credential that commands on this machine send (:mod:`utmost.web.local`);
+    the dashboard takes new events in every ``refresh_every`` seconds (:class:`Service`)."""
     app = FastAPI(
         title="utmost",
         version=__version__,
@@ -47,7 +50,7 @@ def create_app(store: Store, session_secret: str | None = None, handoff: Handoff
         redoc_url=None,
     )
     app.state.store = store
-    app.state.service = Service(store)
+    app.state.service = Service(store, refresh_every)
     app.state.sign_in_links = SignInLinks()
     app.state.sessions = Sessions(max_age=SESSION_DAYS * 86400)
     app.state.failures = FailureLimit()

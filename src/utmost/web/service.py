@@ -58,6 +58,7 @@ from utmost.errors import InputError, UtmostError
 from utmost.ingest import LANDING_PARAMS
 from utmost.access import with_project_settings
 from utmost.store import Store
+from utmost.web.defaults import REFRESH_EVERY
 from utmost.web.priority import lower_this_thread
 
 #: The dashboard's first question: this conversion when it occurs, under these models.
@@ -85,7 +86,7 @@ class _Kept:
 class Service:
     """Attribution, journeys and pickers for one open store."""
 
-    def __init__(self, store: Store, refresh_every: float = 30.0) -> None:
+    def __init__(self, store: Store, refresh_every: float = REFRESH_EVERY) -> None:
         self.store = store
         self.refresh_every = refresh_every
         self._kept: dict[str, _Kept] = {}
