@@ -289,7 +289,7 @@ def test_serve_takes_new_events_into_the_derived_tables_every_refresh_every_seco
     the collector stored within seconds (the default, 30 s, would leave them behind here)."""
     refused = utmost("serve", "--db", "s.duckdb", "--port", "0", "--refresh-every", "-1", cwd=tmp_path)
     assert refused.returncode == 2 and refused.stderr == (
-        "error: invalid value for '--refresh-every': -1.0 is not in the range x>=0 (see `utmost serve --help`)\n")
+        "error: invalid value for '--refresh-every': -1 is not in the range x>=0 (see `utmost serve --help`)\n")
     db = tmp_path / "s.duckdb"
     with Store(db) as store:
         store.create_project("site", TOKEN, SECRET)

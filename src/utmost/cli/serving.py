@@ -91,14 +91,14 @@ def demo_command(db: str, seed: int, visitors: int, serve: bool) -> None:
               help="Serve HTTPS with this PEM certificate (chain); the key too, unless --tls-key.")
 @click.option("--tls-key", metavar="FILE",
               help="The PEM private key of --tls-cert.")
-@click.option("--refresh-every", type=click.FloatRange(min=0), default=REFRESH_EVERY, show_default=True,
+@click.option("--refresh-every", type=click.IntRange(min=0), default=REFRESH_EVERY, show_default=True,
               metavar="SECONDS",
               help="How often the dashboard takes new events in: its answers are at most this much "
                    "behind the collector, plus one rebuild. 0: each question takes them in first.")
 @reports_errors
 def serve_command(
     db: str | None, host: str, port: int, row_group_size: int, tls_cert: str | None, tls_key: str | None,
-    refresh_every: float,
+    refresh_every: int,
 ) -> None:
     """Serve the collector, the query API and the dashboard until interrupted.
 
@@ -144,7 +144,7 @@ def _tls(cert: str | None, key: str | None) -> Tls | None:
     return Tls(cert, key)
 
 
-def _serve(store: Store, host: str, port: int, tls: Tls | None = None, refresh_every: float = REFRESH_EVERY) -> None:
+def _serve(store: Store, host: str, port: int, tls: Tls | None = None, refresh_every: int = REFRESH_EVERY) -> None:
     """Run the app on ``host:port`` until SIGTERM or Ctrl-C; print where, and a one-time
     sign-in link for each project: the secrets are not known, so this is a way in to all.
     New events reach the dashboard's answers every ``refresh_every`` seconds."""

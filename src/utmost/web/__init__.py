@@ -3,14 +3,13 @@
 from typing import TYPE_CHECKING
 
 from utmost.lazy import exports
-from utmost.web.defaults import REFRESH_EVERY
 
 if TYPE_CHECKING:
     from utmost.web.app import create_app
     from utmost.web.server import Server
 
 #: The app loads FastAPI, DuckDB and the engine, so it is imported when first used
-#: (:mod:`utmost.lazy`): ``utmost serve --help`` shows :data:`REFRESH_EVERY` without them.
+#: (:mod:`utmost.lazy`): ``utmost serve --help`` reads :mod:`utmost.web.defaults` without them.
 __getattr__ = exports(__name__, {"create_app": "utmost.web.app", "Server": "utmost.web.server"})
 
-__all__ = ["REFRESH_EVERY", "Server", "create_app"]
+__all__ = ["Server", "create_app"]
