@@ -3,11 +3,13 @@
     python benchmarks/refresh_bench.py [--sizes 1000000,10000000] [--fresh 5000,50000] [--rounds 3]
                                        [--data bench-data]
 
-Every question first brings the derived tables up to date (``engine/maintained.py``,
-:func:`~utmost.engine.keep_up`), so on a project that receives events this is part of each
-question's time. For each size, a copy of the attribution benchmark's database (cached under
---data) gets its derived tables built and the booking named a key event (its credit and
-journeys kept too); then, --rounds times for each --fresh count, that many new events of the
+A question from the command line or the Python API first brings the derived tables up to date
+(``engine/maintained.py``, :func:`~utmost.engine.keep_up`), and ``utmost serve`` does it every
+30 s while events arrive, so on a project that receives events this is part of each such
+question's time, and of what the server spends beside the collector.
+
+For each size, a copy of the attribution benchmark's database (cached under --data) gets its
+derived tables built and the booking named a key event (its credit and journeys kept too); then, --rounds times for each --fresh count, that many new events of the
 demo's (the lines of a cached demo file, as ``utmost import`` stores them) and one refresh, timed;
 then as many times the same count and the dashboard's question (first, last and linear touch of
 the booking, through ``utmost.api.answer`` as the web app asks it), timed with the refresh it
