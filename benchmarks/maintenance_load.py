@@ -54,15 +54,15 @@ from utmost.store import Store  # noqa: E402
 QUESTION = {"conversion": "Reservation Completed", "models": "first_touch,last_touch,linear"}
 
 
-def prepared(data: Path, events: int, name: str) -> tuple[Path, str]:
-    """A copy of the benchmark database (named ``name``) whose project takes the demo file's
-    token, with its derived tables current; and a secret for the query API."""
-    db = data / f"maintenance-{name}-{events}.duckdb"
+def prepared(data: Path, events: int, copy: str) -> tuple[Path, str]:
+    """A copy of the benchmark database (``copy`` in its file name) whose project takes the demo
+    file's token, with its derived tables current; and a secret for the query API."""
+    db = data / f"maintenance-{copy}-{events}.duckdb"
     shutil.copyfile(make_database(data, events), db)
     with Store(db) as store:
-        name = store.project().name
-        keep_up(DuckDBBackend.of(store), name)
-        secret = store.rotate_secret(name).secret
+        project = store.project().name
+        keep_up(DuckDBBackend.of(store), project)
+        secret = store.rotate_secret(project).secret
     with duckdb.connect(str(db)) as con:  # the events file carries this token, as the SDK sends it
         con.execute("UPDATE projects SET token = ? WHERE name = 'default'", [TOKEN])
     assert secret is not None
