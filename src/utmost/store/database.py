@@ -46,7 +46,7 @@ from utmost.store.defaults import DEFAULT_PROJECT, default_path
 from utmost.store.destinations import open_destination
 from utmost.store.export import Exported, export_events
 from utmost.store.projects import Project, ServiceAccount
-from utmost.store.schema import DERIVED_TABLES, MIGRATIONS, SCHEMA_VERSION
+from utmost.store.schema import MIGRATIONS, SCHEMA_VERSION
 from utmost.store.inserts import Numbering
 from utmost.store.spill import Spill, SpilledLines
 from utmost.store.writer import Writer
@@ -355,7 +355,12 @@ class Store:
     def delete(self, project: str, seqs: list[int], profile_ids: list[str]) -> tuple[int, int]:
         """Delete the events numbered ``seqs`` and the people profiles of ``profile_ids``, in one
         transaction; returns how many of each. The events leave the file itself at the next
-        checkpoint (on closing, or once the writer has been idle a second)."""
+        checkpoint (on closing, or once the writer has been idle a second).
+
+        The derived tables then hold fewer events than they counted, so no question reads them
+        until a refresh has taken out the rows of the persons those events belonged to and
+        redone those persons (:func:`utmost.engine.maintained.refresh`; ``delete_person`` runs
+        it at once)."""
         numbers = pa.table({"seq": pa.array(seqs, pa.int64())})
         ids = pa.table({"id": pa.array(profile_ids, pa.string())})
 
@@ -375,11 +380,6 @@ class Store:
             return events, people
 
         deleted = self._writing.run(delete)
-        # What identity and sessions were derived from the deleted events goes too, at once
-        # (they hold the persons' ids); the engine rebuilds them when next asked.
-        with self.maintaining() as cursor:
-            for table in DERIVED_TABLES:
-                cursor.execute(f"DELETE FROM {table} WHERE project = ?", [project])
         with self._deleting:
             self._deletions += 1
         return deleted

@@ -245,11 +245,15 @@ FROM plain AS s ANTI JOIN (
 
 
 #: The first ``seq`` not yet stored.
-_NEXT_SEQ = "SELECT coalesce(max(seq), 0) + 1 FROM events"
+#: One past the stored maximum, and past what the derived tables counted up to: after the newest
+#: events are deleted, a new event numbered among them would pass for a deleted one until a
+#: refresh has taken those out (``engine/maintained.py``).
+_NEXT_SEQ = ("SELECT greatest((SELECT coalesce(max(seq), 0) FROM events), "
+             "(SELECT coalesce(max(seq), 0) FROM derived_state)) + 1")
 
 
 def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
-    """The next free ``seq``: one past the stored maximum."""
+    """The next free ``seq`` (:data:`_NEXT_SEQ`)."""
     ((value,),) = con.execute(_NEXT_SEQ).fetchall()
     return value
 
