@@ -287,10 +287,10 @@ WHERE o.n IS DISTINCT FROM d.n""")
 SELECT seq, event, distinct_id, properties FROM derived_identity_events WHERE project = {p}
   AND seq NOT IN (SELECT seq FROM events WHERE project = {p} AND seq IN ({kept}))""")
     backend.create("touched", f"""
+WITH named AS ({_named_by(backend.dialect, "gone_identity_events")})
 SELECT person FROM gone_events
 UNION SELECT coalesce(o.person, n.id) FROM (
-  SELECT raw AS id FROM ({_named_by(backend.dialect, "gone_identity_events")}) AS r WHERE raw IS NOT NULL
-  UNION SELECT {_PREFIX} || raw FROM ({_named_by(backend.dialect, "gone_identity_events")}) AS r WHERE raw IS NOT NULL
+  SELECT raw AS id FROM named WHERE raw IS NOT NULL UNION SELECT {_PREFIX} || raw FROM named WHERE raw IS NOT NULL
 ) AS n LEFT JOIN derived_persons AS o ON o.project = {p} AND o.id = n.id""")
     if not _count(backend, "SELECT count(*) FROM touched"):
         return False  # only events without an id (of no person) went
