@@ -87,6 +87,7 @@ def test_kept_sessions_equal_a_rebuild_after_every_batch(tmp_path_factory, arriv
             with DuckDBBackend.of(store).maintenance() as writable:  # sessions numbered by buckets of persons
                 refreshed = maintained.refresh(writable, "default", bucket_rows)
             assert not refreshed.rebuilt or batch is batches[0]  # a deletion too redoes only its persons
+            assert derived(store, "derived_person_numbers", "person") == numbers_of_events(store)
             for options in QUESTIONS:
                 assert kept_sessions(store, options) == rebuilt_sessions(store, options)
             if store.reader().execute("SELECT count(*) FROM events WHERE event = ?", [CONVERSION]).fetchone()[0]:
@@ -95,13 +96,23 @@ def test_kept_sessions_equal_a_rebuild_after_every_batch(tmp_path_factory, arriv
                 assert_same_answer(attribute(backend, KEPT), attribute(backend, KEPT, steps=True))
         # Every event's person and session, not only the rows a question keeps, as a rebuild has them.
         incremental = (derived(store, "derived_events", "seq"), derived(store, "derived_persons", "id"),
+                       derived(store, "derived_person_numbers", "person"),
                        kept_credit(store), derived(store, "derived_journeys", "person, conversion, path"))
         backend = DuckDBBackend.of(store)
         with backend.maintenance() as writable:
             maintained.forget(writable, "default")
             assert maintained.refresh(writable, "default").rebuilt
         assert (derived(store, "derived_events", "seq"), derived(store, "derived_persons", "id"),
+                derived(store, "derived_person_numbers", "person"),
                 kept_credit(store), derived(store, "derived_journeys", "person, conversion, path")) == incremental
+
+
+def numbers_of_events(store: Store) -> list[tuple]:
+    """Each person of ``derived_events`` with its number, once: what ``derived_person_numbers``
+    must hold (a name with two numbers, or a number with two names, fails here)."""
+    rows = derived(store, "(SELECT DISTINCT project, person, person_seq FROM derived_events)", "person")
+    assert len({row[1] for row in rows}) == len({row[2] for row in rows}) == len(rows)
+    return rows
 
 
 def kept_credit(store: Store) -> list[tuple]:
@@ -254,6 +265,7 @@ def test_deleting_a_person_takes_their_rows_out_at_once_and_leaves_the_others_as
     assert derived(store, "derived_pairs", "seq") == []
     assert [row[1] for row in derived(store, "derived_first_seen", "seq")] == ["tablet"]
     assert derived(store, "derived_persons", "id") == []
+    assert derived(store, "derived_person_numbers", "person") == [("default", "$device:tablet", 2)]
     assert [row[4] for row in derived(store, "derived_credit", "conversion")] == ["$device:tablet"]
     backend = DuckDBBackend.of(store)
     assert maintained.current(backend, "default")
@@ -323,6 +335,21 @@ def test_a_version_7_file_gains_empty_tables_that_the_first_question_fills(tmp_p
         assert attribute(DuckDBBackend.of(store), make_options(CONVERSION)).conversions == 1
         ((seq,),) = store.reader().execute("SELECT seq FROM events").fetchall()
         assert derived(store, "derived_state", "project") == [("default", seq, 1)]
+
+
+def test_a_version_12_file_gains_each_persons_number_from_its_derived_events(tmp_path):
+    """Migration 13 fills the numbers' table from the derived events as they stand: no rebuild."""
+    path = tmp_path / "twelve.duckdb"
+    file_at(path, 12)
+    with duckdb.connect(str(path)) as con:
+        con.execute("INSERT INTO derived_state VALUES ('default', 3, 3)")
+        for seq, person, person_seq in ((1, "maya", 1), (2, "$device:leo", 2), (3, "maya", 1)):
+            con.execute("INSERT INTO derived_events VALUES ('default', ?, TIMESTAMP '2026-03-01', 'Page View', ?, FALSE, "
+                        "?, ?, 1, 1, NULL, FALSE)", [seq, person, person, person_seq])
+    with Store(path) as store:
+        assert derived(store, "derived_state", "project") == [("default", 3, 3)]
+        assert derived(store, "derived_person_numbers", "person") == [("default", "$device:leo", 2),
+                                                                      ("default", "maya", 1)]
 
 
 def test_an_import_leaves_the_tables_current_for_the_next_process(tmp_path):
