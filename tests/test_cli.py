@@ -184,7 +184,10 @@ def test_attribute_csv_and_table(demo_db):
 @pytest.mark.parametrize(("args", "message"), [
     (["--models", "lienar"], "error: unknown model 'lienar'. Did you mean linear?"),
     (["--lookback", "3x"], "error: lookback: '3x' is not a duration (use e.g. 90s, 30m, 12h, 30d, 2w)"),
-    (["--by", "nope"], "error: --by 'nope': no event has this property"),
+    (["--by", "nope"], "error: --by 'nope': no event has this property (UTM keys: utm_source, utm_medium, "
+                       "utm_campaign, utm_content, utm_term, utm_id)"),
+    (["--by", "utm_sorce"], "error: --by 'utm_sorce': no event has this property. Did you mean utm_source?"),
+    (["--by", "chanel"], "error: --by 'chanel': no event has this property. Did you mean channel?"),
 ])
 def test_attribute_errors_are_one_line(demo_db, args, message):
     result = utmost("attribute", "--db", "d.duckdb", "--conversion", "Reservation Completed", *args, cwd=demo_db)
@@ -198,6 +201,10 @@ def test_attribute_names_the_events_that_do_occur(demo_db, tmp_path):
     assert result.stderr.strip() == (
         "error: conversion event 'Booking' never occurs; most frequent events: "
         "$mp_web_page_view, Page View, Search, Room Viewed, $identify")
+    # A name close to one that occurs is the fix: it is suggested instead of the list.
+    typo = utmost("attribute", "--db", "d.duckdb", "--conversion", "reservation complete", cwd=demo_db)
+    assert typo.returncode == 2
+    assert typo.stderr.strip() == "error: conversion event 'reservation complete' never occurs. Did you mean Reservation Completed?"
     with Store(tmp_path / "empty.duckdb") as store:
         store.project()
     empty = utmost("attribute", "--db", "empty.duckdb", "--conversion", "Booking", cwd=tmp_path)

@@ -14,6 +14,9 @@ clear line and an HTTP handler can turn the same fields into its JSON error shap
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class UtmostError(Exception):
     """Root of utmost's errors."""
@@ -63,3 +66,26 @@ class UnavailableError(UtmostError):
     def __init__(self, reason: str, retry_after: int) -> None:
         self.reason, self.retry_after = reason, retry_after
         super().__init__(f"the database cannot be written now, nothing was stored; retry later ({reason})")
+
+
+def did_you_mean(name: str, known: Iterable[object], otherwise: str = "") -> str:
+    """The end of a message that refuses ``name``: ``. Did you mean X?`` with the closest of the
+    names ``known`` (difflib's ratio at least 0.6), else ``otherwise``.
+
+    Example:
+        >>> "unknown model 'lienar'" + did_you_mean("lienar", ["linear", "first_touch"])
+        "unknown model 'lienar'. Did you mean linear?"
+        >>> "unknown model 'zzz'" + did_you_mean("zzz", ["linear"], " (known: linear)")
+        "unknown model 'zzz' (known: linear)"
+    """
+    if len(name) > _SUGGESTED_LENGTH:
+        return otherwise
+    names = [k for k in known if isinstance(k, str) and len(k) <= _SUGGESTED_LENGTH]
+    close = difflib.get_close_matches(name, names, n=1)
+    return f". Did you mean {close[0]}?" if close else otherwise
+
+
+#: Longer names are neither suggested nor given suggestions: difflib's comparison grows with the
+#: product of the two lengths, and the names may be anyone's (a sender's event names). 500
+#: near-identical names of 64 characters take 0.22 s to compare; of 100, 1,000 took 1.0 s.
+_SUGGESTED_LENGTH = 64

@@ -17,13 +17,12 @@ all read :data:`MODELS`. A new model is one row (and, if learned, its fit in :mo
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from utmost.dialect import double
-from utmost.errors import InputError
+from utmost.errors import InputError, did_you_mean
 from utmost.models.journeys import Journeys, Path
 
 if TYPE_CHECKING:
@@ -257,6 +256,5 @@ def parse_model(text: str) -> Model:
             raise InputError(f"model {name!r}: position:F/M/L needs three percentages that sum to 100")
         return Model(name, _POSITION_FAMILY.meaning, _BY_POSITION, position=weights)  # type: ignore[arg-type]
     choices = [*NAMES, _POSITION_FAMILY.name]
-    close = difflib.get_close_matches(name, choices, n=1)
-    hint = f"Did you mean {close[0]}?" if close else f"Models: {', '.join(choices)}."
-    raise InputError(f"unknown model {name!r}. {hint}")
+    listed = ", ".join(choices)
+    raise InputError(f"unknown model {name!r}{did_you_mean(name, choices, f'. Models: {listed}.')}")

@@ -20,7 +20,7 @@ from utmost.engine.data_driven import credit_data_driven, key_fields, split_path
 from utmost.engine.channels import CHANNEL
 from utmost.engine.options import Options
 from utmost.engine.sums import exact_sums
-from utmost.errors import InputError
+from utmost.errors import InputError, did_you_mean
 
 #: Credit and revenue are shown to this many significant digits (docs/semantics.md §12). A
 #: double holds every decimal of up to 15 significant digits exactly (C's DBL_DIG), so a sum
@@ -286,8 +286,14 @@ def person_of(backend: Backend, project: str, any_id: str) -> tuple[str, list[st
     return str(person), backend.arrow("SELECT id FROM person_ids ORDER BY id").column("id").to_pylist()
 
 
+#: How many of a project's event names, the most frequent, a conversion that never occurs is
+#: compared with for a suggestion (a typo of a name seldom sent still finds it).
+SUGGESTED_AMONG = 500
+
+
 def check_question(backend: Backend, options: Options) -> None:
-    """Refuse an empty project, a conversion that never occurs, a ``--by`` property no event has."""
+    """Refuse an empty project, a conversion that never occurs, a ``--by`` property no event has;
+    a name close to one that does occur is suggested (``Did you mean …?``)."""
     d = backend.dialect
     project = d.literal(options.project)
     events, found = backend.arrow(
@@ -297,13 +303,13 @@ def check_question(backend: Backend, options: Options) -> None:
     if not events:
         raise InputError(f"project {options.project!r} has no events yet (see `utmost import`)")
     if not found:
-        top = backend.arrow(
+        named = backend.arrow(
             f"SELECT event, count(*) AS n FROM {backend.source} WHERE project = {project} "
-            "GROUP BY event ORDER BY n DESC, event LIMIT 5"
+            f"GROUP BY event ORDER BY n DESC, event LIMIT {SUGGESTED_AMONG}"
         ).column("event").to_pylist()
-        raise InputError(
-            f"conversion event {options.conversion!r} never occurs; most frequent events: {', '.join(top)}"
-        )
+        listed = f"; most frequent events: {', '.join(named[:5])}"
+        raise InputError(f"conversion event {options.conversion!r} never occurs"
+                         f"{did_you_mean(options.conversion, named, listed)}")
     for prop in options.by:
         if prop in queries.LANDING_PARAMS or prop == CHANNEL:
             continue
@@ -311,6 +317,6 @@ def check_question(backend: Backend, options: Options) -> None:
         if not backend.scalar(
             f"SELECT count(*) FROM {backend.source} WHERE project = {project} AND {value} IS NOT NULL"
         ):
-            raise InputError(
-                f"--by {prop!r}: no event has this property (UTM keys: {', '.join(queries.LANDING_PARAMS[:6])})"
-            )
+            keys = f" (UTM keys: {', '.join(queries.LANDING_PARAMS[:6])})"
+            raise InputError(f"--by {prop!r}: no event has this property"
+                             f"{did_you_mean(prop, [*queries.LANDING_PARAMS, CHANNEL], keys)}")

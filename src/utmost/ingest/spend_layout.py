@@ -6,12 +6,11 @@ field=value``). Data, read by :mod:`utmost.ingest.spend`; a new platform is one 
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from utmost.errors import InputError
+from utmost.errors import InputError, did_you_mean
 
 #: The fields of a spend row, in the native header's order.
 FIELDS = ("date", "utm_source", "utm_medium", "utm_campaign", "cost", "currency")
@@ -122,7 +121,6 @@ def parse_assignments(pairs: tuple[str, ...] | list[str], option: str, last: boo
 
 
 def _suggest(name: str, known: Mapping[str, object] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f". Did you mean {close[0]}?" if close else f" (known: {', '.join(known)})"
+    return did_you_mean(name, known, f" (known: {', '.join(known)})")
 
 

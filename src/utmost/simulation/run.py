@@ -8,7 +8,6 @@ written whole under a temporary name and then renamed, so a reader never sees ha
 from __future__ import annotations
 
 import datetime
-import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Protocol
 import msgspec
 
 from utmost.engine import TRUTH_FORMAT, ChannelTruth, Truth, write_truth
-from utmost.errors import InputError
+from utmost.errors import InputError, did_you_mean
 from utmost.simulation.draw import draw
 from utmost.simulation.events import CONVERSION, REVENUE, START, Written, events_of, write_events, written
 from utmost.simulation.experiments import Experiment, experiments, experiments_csv
@@ -54,8 +53,7 @@ def check_run(world: World, persons: int, days: int, holdout: Mapping[str, float
     sources = [channel.source for channel in world.channel]
     for source, share in holdout.items():
         if source not in sources:
-            close = difflib.get_close_matches(source, sources, n=1)
-            hint = f". Did you mean {close[0]}?" if close else f" (the channels: {', '.join(sources)})"
+            hint = did_you_mean(source, sources, f" (the channels: {', '.join(sources)})")
             raise InputError(f"--holdout: no channel {source!r}{hint}")
         if not 0 < share < 1:
             raise InputError(f"--holdout {source}={share:g}: the share held out must be between 0 and 1")

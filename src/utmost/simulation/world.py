@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 import tomllib
@@ -27,7 +26,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from utmost.errors import InputError
+from utmost.errors import InputError, did_you_mean
 
 #: Exact Shapley values take every subset of the channels: 2^10 = 1024 at most.
 MAX_CHANNELS = 10
@@ -130,7 +129,7 @@ def scenario_data(name: str, seen: tuple[str, ...] = (), where: str | None = Non
     """Scenario ``name`` as plain data, its ``base`` chain resolved; ``where`` names the file
     whose ``base`` it is, for errors."""
     if name not in scenario_names():
-        hint = _suggest(name, scenario_names()) or " (`utmost simulate --list` lists them)"
+        hint = did_you_mean(name, scenario_names(), " (`utmost simulate --list` lists them)")
         raise InputError(f"{where + ': base: ' if where else ''}unknown scenario {name!r}{hint}")
     if name in seen:
         raise InputError(f"scenario {name}: its base chain loops ({' -> '.join((*seen, name))})")
@@ -182,7 +181,7 @@ def merge(base: dict[str, Any], changes: dict[str, Any], where: str) -> dict[str
     sources = [str(channel.get("source")) for channel in channels]
     for source in drop:
         if source not in sources:
-            raise InputError(f"{where}: drop: no channel {source!r} in the base{_suggest(source, sources)}")
+            raise InputError(f"{where}: drop: no channel {source!r} in the base{did_you_mean(source, sources)}")
     channels = [channel for channel in channels if channel.get("source") not in drop]
     added = changes.get("channel", [])
     if not isinstance(added, list) or not all(isinstance(channel, dict) for channel in added):
@@ -217,7 +216,7 @@ def check(world: World, where: str) -> None:
         a, b = synergy.channels
         for name in (a, b):
             if name not in sources:
-                raise InputError(f"{where}: synergy[{n}]: no channel {name!r}{_suggest(name, sources)}")
+                raise InputError(f"{where}: synergy[{n}]: no channel {name!r}{did_you_mean(name, sources)}")
         if a == b:
             raise InputError(f"{where}: synergy[{n}]: a synergy is between two different channels")
         pair = {a, b}
@@ -246,8 +245,3 @@ def load_params(text: str, where: str, scenario_name: str | None = None) -> Worl
 def describe(name: str) -> str:
     """A scenario's one-line description."""
     return scenario(name).description.strip().split("\n")[0]
-
-
-def _suggest(name: str, known: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, [k for k in known if isinstance(k, str)], n=1)
-    return f". Did you mean {close[0]}?" if close else ""

@@ -12,7 +12,6 @@ answers as ``utmost evaluate --format json``. Every error has one shape, ``{"err
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -39,7 +38,7 @@ from utmost.engine import (
     parameters,
     parse_truth,
 )
-from utmost.errors import InputError
+from utmost.errors import InputError, did_you_mean
 from utmost.store import Project
 from utmost.web.auth import request_project
 from utmost.web.service import Service
@@ -96,9 +95,8 @@ def _given(params: dict[str, str], known: dict[str, str]) -> dict[str, Any]:
     out and flags made booleans; an unknown name is an error that suggests the right one."""
     for name in params:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f". Did you mean {close[0]}?" if close else f" (known: {', '.join(known)})"
-            raise InputError(f"unknown parameter {name!r}{hint}")
+            listed = ", ".join(known)
+            raise InputError(f"unknown parameter {name!r}{did_you_mean(name, known, f' (known: {listed})')}")
     given: dict[str, Any] = {known[k]: v for k, v in params.items() if v != ""}
     for flag in _FLAGS:
         if QUESTION[flag] in given:
