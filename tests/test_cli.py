@@ -96,6 +96,7 @@ def test_a_project_keeps_the_id_it_had_at_mixpanel(tmp_path):
                                                   "not 'shop'",
         ("set", "spa", "--mixpanel-id", "-4"): "error: a Mixpanel project id is a whole number such as 2195193, not '-4'",
         ("set", "nope", "--mixpanel-id", "5"): "error: no project 'nope' (see `utmost project list`)",
+        ("set", "shpo", "--mixpanel-id", "5"): "error: no project 'shpo'. Did you mean shop?",
         ("set", "spa"): "error: nothing to set: give --mixpanel-id N, --key-event EVENT or --no-key-events",
         ("set", "spa", "--key-event", "Booked", "--no-key-events"):
             "error: --key-event and --no-key-events contradict each other: give one",

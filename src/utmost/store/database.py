@@ -36,7 +36,7 @@ import duckdb
 import pyarrow as pa
 
 from utmost.dialect import DUCKDB
-from utmost.errors import DatabaseFileError, InputError, ProjectError, UnavailableError, UtmostError
+from utmost.errors import DatabaseFileError, InputError, UnavailableError, UtmostError
 from utmost.ingest.experiments import Experiment
 from utmost.ingest.people import Profile
 from utmost.ingest.spend import SpendRow
@@ -221,7 +221,7 @@ class Store:
         if found:
             return found, False
         if name != DEFAULT_PROJECT or self.read_only:
-            raise ProjectError(f"no project {name!r} (see `utmost project list`)")
+            raise projects.unknown_project(self.reader(), name)
         created: list[bool] = []
 
         def find_or_create(con: duckdb.DuckDBPyConnection) -> Project:

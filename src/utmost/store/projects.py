@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from utmost.errors import InputError, ProjectError
+from utmost.errors import InputError, ProjectError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,12 @@ def list_projects(con: duckdb.DuckDBPyConnection) -> list[Project]:
     return [project for row in rows if (project := _project(row)) is not None]
 
 
+def unknown_project(con: duckdb.DuckDBPyConnection, name: str) -> ProjectError:
+    """The error for project ``name``, which does not exist: it names the one meant, if close."""
+    known = [project.name for project in list_projects(con)]
+    return ProjectError(f"no project {name!r}{did_you_mean(name, known, ' (see `utmost project list`)')}")
+
+
 def insert_project(
     con: duckdb.DuckDBPyConnection, key: bytes, name: str, token: str | None = None, secret: str | None = None,
     mixpanel_id: int | None = None,
@@ -166,7 +172,7 @@ def rotate_secret(con: duckdb.DuckDBPyConnection, key: bytes, name: str) -> Proj
     """
     found = find_project(con, name)
     if found is None:
-        raise ProjectError(f"no project {name!r} (see `utmost project list`)")
+        raise unknown_project(con, name)
     secret = new_credential()
     hashed = secret_hash(key, secret)
     con.execute("UPDATE projects SET secret_hash = ? WHERE name = ?", [hashed, name])
@@ -176,7 +182,7 @@ def rotate_secret(con: duckdb.DuckDBPyConnection, key: bytes, name: str) -> Proj
 def set_mixpanel_id(con: duckdb.DuckDBPyConnection, name: str, mixpanel_id: int) -> Project:
     """Give project ``name`` the id it had at Mixpanel (replacing any it had); the project after."""
     if find_project(con, name) is None:
-        raise ProjectError(f"no project {name!r} (see `utmost project list`)")
+        raise unknown_project(con, name)
     _check_mixpanel_id_free(con, name, mixpanel_id)
     con.execute("UPDATE projects SET mixpanel_id = ? WHERE name = ?", [mixpanel_id, name])
     found = find_project(con, name)
@@ -217,7 +223,7 @@ def insert_service_account(
 ) -> ServiceAccount:
     """Add an account to ``project``; the one returned is the only one that holds ``secret``."""
     if not find_project(con, project):
-        raise ProjectError(f"no project {project!r} (see `utmost project list`)")
+        raise unknown_project(con, project)
     secret = secret or new_credential()
     account = ServiceAccount(username or f"{project}.{new_credential()[:8]}", project, secret)
     if con.execute("SELECT 1 FROM service_accounts WHERE username = ?", [account.username]).fetchone():
