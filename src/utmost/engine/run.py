@@ -286,8 +286,9 @@ def person_of(backend: Backend, project: str, any_id: str) -> tuple[str, list[st
     return str(person), backend.arrow("SELECT id FROM person_ids ORDER BY id").column("id").to_pylist()
 
 
-#: How many of a project's event names, the most frequent, a conversion that never occurs is
-#: compared with for a suggestion (a typo of a name seldom sent still finds it).
+#: How many of a project's event names, the most frequent first, a conversion that never occurs
+#: is compared with for a suggestion: a project's own are usually far fewer, and the bound keeps
+#: the comparison (:func:`utmost.errors.did_you_mean`) short whatever names senders made up.
 SUGGESTED_AMONG = 500
 
 
